@@ -1,0 +1,29 @@
+// Type-aware rules stay in tsc; ESLint guards the architecture and obvious mistakes.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const impure = ["@pulumi/*", "execa", "node:child_process", "child_process"];
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "policy/node_modules/", "out/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // The pure core: config -> model -> render never touches Pulumi, AWS or processes.
+    files: ["src/config/**", "src/model/**", "src/render/**", "src/names/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: impure, message: "src/config, src/model, src/render and src/names are pure: no Pulumi, execa or child processes." }],
+      }],
+    },
+  },
+  {
+    files: ["bin/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+);

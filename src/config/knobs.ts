@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { AppName, DnsName, Duration, ReleaseId, Seconds } from "./primitives.ts";
+
+export const FleetSizeSchema = z
+  .strictObject({
+    min: z.number().int().min(0).max(100),
+    max: z.number().int().min(1).max(100),
+    desired: z.number().int().min(0).max(100),
+  })
+  .superRefine((f, ctx) => {
+    if (!(f.min <= f.desired && f.desired <= f.max)) {
+      ctx.addIssue({ code: "custom", message: `needs min <= desired <= max, got min ${f.min}, desired ${f.desired}, max ${f.max}` });
+    }
+  });
+export type FleetSize = z.infer<typeof FleetSizeSchema>;
+
+export const RolloutSchema = z
+  .strictObject({
+    canaryPercent: z.number().int().min(1).max(100).default(10).describe("Share of hosts replaced first, then held at a checkpoint."),
+    batchPercent: z.number().int().min(1).max(100).default(50).describe("Share of hosts replaced per batch after the canary."),
+    minHealthyPercent: z.number().int().min(0).max(100).default(100).describe("Capacity kept in service during a rollout."),
+    maxHealthyPercent: z.number().int().min(100).max(200).default(200).describe("Capacity allowed during a rollout (launch before terminate)."),
+    warmupSeconds: Seconds(0, 3600).default(60),
+    checkpointDelaySeconds: Seconds(0, 172800).default(120).describe("Pause at each checkpoint while health is watched."),
+  })
+  .superRefine((r, ctx) => {
+    if (r.minHealthyPercent === 100 && r.maxHealthyPercent === 100) {
+      ctx.addIssue({ code: "custom", path: ["maxHealthyPercent"], message: "with minHealthyPercent 100 it must be above 100, or no host can ever be replaced" });
+    }
+  });
+export type Rollout = z.infer<typeof RolloutSchema>;
+
+const DEFAULT_FLEET = { web: { min: 1, max: 2, desired: 1 }, worker: { min: 0, max: 1, desired: 0 } };
+
+/** The only keys a stack file may set. Everything else is the catalogue, the same for every stack. */
+export const KnobsSchema = z.strictObject({
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/, "must be an AWS region like \"eu-west-1\"")
+    .default("eu-west-1")
+    .describe("AWS region (the stack key is aws:region)."),
+  instanceType: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$/, "must be an EC2 instance type like \"t3.small\" or \"m6i.xlarge\"")
+    .default("t3.small"),
+  fleet: z
+    .strictObject({
+      web: FleetSizeSchema.default(DEFAULT_FLEET.web),
+      worker: FleetSizeSchema.default(DEFAULT_FLEET.worker),
+    })
+    .default(DEFAULT_FLEET),
+  domain: DnsName.describe("Apps answer on <label>.<domain>."),
+  certificateArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate\/[A-Za-z0-9-]+$/, "must be an ACM certificate ARN like \"arn:aws:acm:eu-west-1:123456789012:certificate/...\"")
+    .optional()
+    .describe("Certificate of the HTTPS listener; without it the load balancer serves plain HTTP."),
+  releases: z.record(AppName, ReleaseId).default({}).describe("Release pin per app."),
+  rollout: RolloutSchema.default(RolloutSchema.parse({})),
+  backupRetentionDays: z.number().int().min(1).max(3650).default(7),
+  alarmEmail: z.email("must be an email address").optional(),
+  qaTtl: Duration.default("3d").describe("A QA stack with no push for this long is destroyed by `fawkes qa gc`."),
+});
+export type Knobs = z.infer<typeof KnobsSchema>;
+export const KNOB_NAMES: readonly string[] = Object.keys(KnobsSchema.shape);
+
+/** Knobs whose stack key lives in a provider's namespace rather than the project's. */
+export const PROVIDER_KNOBS: Readonly<Record<string, string>> = { "aws:region": "region" };

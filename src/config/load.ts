@@ -1,0 +1,265 @@
+import type { z } from "zod";
+import { CATALOGUE_KEYS, CatalogueSchema } from "./catalogue.ts";
+import { ProblemList, type Problem } from "./errors.ts";
+import { KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
+import { knownKeysAt } from "./schema-walk.ts";
+import { deepFreeze, derivedUid, FIRST_APP_PORT, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
+import { didYouMean } from "./suggest.ts";
+
+/** Config keys of one file, as Pulumi names them (`project:key`, `aws:region`). */
+export interface ConfigLayer {
+  /** File the values come from, relative to the project root. */
+  file: string;
+  values: Record<string, unknown>;
+  /** How a key is shown in messages, e.g. `config.fawkes:fleet`. Default `config.<key>`. */
+  display?: (key: string) => string;
+}
+
+export interface LoadInput {
+  project: string;
+  stack: string;
+  /** Project-level config of Pulumi.yaml: the catalogue. */
+  projectLayer: ConfigLayer;
+  /** Stack-level layers, lowest first: the environment template, then the stack itself. */
+  stackLayers: ConfigLayer[];
+  /** Problems already found while reading the files (YAML syntax, missing files). */
+  problems?: Problem[];
+}
+
+/** Provider settings a stack may carry that change nothing fawkes declares. */
+const PASSTHROUGH_KEYS = /^aws:(profile|skip[A-Za-z]+|sharedCredentialsFiles|sharedConfigFiles)$/;
+
+const CATALOGUE_KEY = "catalogue";
+
+function pathText(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : `.${String(seg)}`;
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Later layers win; objects merge key by key, arrays and scalars are replaced. */
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (isPlainObject(base) && isPlainObject(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
+    return out;
+  }
+  return over;
+}
+
+function has(obj: unknown, path: readonly PropertyKey[]): boolean {
+  let cur = obj;
+  for (const seg of path) {
+    if (!isPlainObject(cur) || !(String(seg) in cur)) return false;
+    cur = cur[String(seg)];
+  }
+  return true;
+}
+
+interface KnobSource {
+  layer: ConfigLayer;
+  key: string;
+  value: unknown;
+}
+
+function zodProblems(
+  error: z.ZodError,
+  schema: z.ZodType,
+  locate: (path: readonly PropertyKey[]) => { file: string; prefix: string; path: readonly PropertyKey[] },
+): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of error.issues) {
+    const loc = locate(issue.path);
+    if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(schema, issue.path);
+      for (const key of issue.keys) {
+        out.push({
+          file: loc.file,
+          path: pathText(loc.prefix, [...loc.path, key]),
+          message: `unknown key; valid keys here: ${known.join(", ")}`,
+          hint: didYouMean(key, known),
+        });
+      }
+      continue;
+    }
+    let message = issue.message;
+    if (issue.code === "invalid_type" && message.includes("received undefined")) message = `missing; required (${issue.expected})`;
+    out.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message });
+  }
+  return out;
+}
+
+function knobMisplacedInCatalogue(key: string, file: string, display: string): Problem {
+  return {
+    file,
+    path: display,
+    message: `"${key}" is a knob; knobs are set per stack in stacks/Pulumi.<stack>.yaml, never in the catalogue`,
+  };
+}
+
+/**
+ * Layers schema defaults <- catalogue <- environment template <- stack knobs into one frozen
+ * EnvironmentSpec. Every problem in every layer is reported at once in one ConfigError.
+ */
+export function loadEnvironment(input: LoadInput): EnvironmentSpec {
+  const problems = new ProblemList();
+  for (const p of input.problems ?? []) problems.add(p);
+  const ns = `${input.project}:`;
+  const show = (layer: ConfigLayer, key: string) => (layer.display ? layer.display(key) : `config.${key}`);
+  const knobOf = (key: string): string | undefined =>
+    PROVIDER_KNOBS[key] ?? (key.startsWith(ns) && KNOB_NAMES.includes(key.slice(ns.length)) ? key.slice(ns.length) : undefined);
+
+  // Project layer: the catalogue and nothing else.
+  let catalogueRaw: unknown;
+  const pl = input.projectLayer;
+  for (const [key, value] of Object.entries(pl.values)) {
+    if (key === ns + CATALOGUE_KEY) {
+      catalogueRaw = value;
+      continue;
+    }
+    const knob = knobOf(key);
+    if (knob !== undefined) problems.add(knobMisplacedInCatalogue(knob, pl.file, show(pl, key)));
+    else {
+      const bare = key.startsWith(ns) ? key.slice(ns.length) : key;
+      problems.add({
+        file: pl.file,
+        path: show(pl, key),
+        message: `unknown key; the project config holds only "${CATALOGUE_KEY}" (apps and image recipe)`,
+        hint: KNOB_NAMES.includes(bare) ? undefined : didYouMean(bare, [CATALOGUE_KEY]),
+      });
+    }
+  }
+
+  // Stack layers: knobs only.
+  const knobSources = new Map<string, KnobSource[]>();
+  const knobList = ["aws:region", ...KNOB_NAMES.filter((k) => k !== "region").map((k) => ns + k)];
+  for (const layer of input.stackLayers) {
+    for (const [key, value] of Object.entries(layer.values)) {
+      const knob = knobOf(key);
+      if (knob !== undefined) {
+        const list = knobSources.get(knob) ?? [];
+        list.push({ layer, key, value });
+        knobSources.set(knob, list);
+        continue;
+      }
+      if (PASSTHROUGH_KEYS.test(key)) continue;
+      const bare = key.startsWith(ns) ? key.slice(ns.length) : key;
+      if (bare === CATALOGUE_KEY || CATALOGUE_KEYS.includes(bare)) {
+        problems.add({
+          file: layer.file,
+          path: show(layer, key),
+          message: `"${bare}" belongs to the catalogue, declared once in Pulumi.yaml; a stack may set only knobs (${knobList.join(", ")}), so that environments are identical by construction`,
+        });
+        continue;
+      }
+      problems.add({
+        file: layer.file,
+        path: show(layer, key),
+        message: `not a knob; a stack may set only knobs (${knobList.join(", ")}), everything else is the catalogue in Pulumi.yaml, so that environments are identical by construction`,
+        hint: didYouMean(key, knobList) ?? didYouMean(bare, KNOB_NAMES),
+      });
+    }
+  }
+
+  // Catalogue.
+  let catalogue: z.infer<typeof CatalogueSchema> | undefined;
+  const catalogueDisplay = show(pl, ns + CATALOGUE_KEY);
+  if (catalogueRaw === undefined) {
+    if (!input.problems?.some((p) => p.file === pl.file)) {
+      problems.add({ file: pl.file, path: catalogueDisplay, message: "missing; Pulumi.yaml must declare the catalogue under config.catalogue.value (apps, image)" });
+    }
+  } else {
+    if (isPlainObject(catalogueRaw)) {
+      for (const k of Object.keys(catalogueRaw)) {
+        if (KNOB_NAMES.includes(k)) problems.add(knobMisplacedInCatalogue(k, pl.file, `${catalogueDisplay}.${k}`));
+      }
+    }
+    const raw = isPlainObject(catalogueRaw) ? Object.fromEntries(Object.entries(catalogueRaw).filter(([k]) => !KNOB_NAMES.includes(k))) : catalogueRaw;
+    const parsed = CatalogueSchema.safeParse(raw);
+    if (parsed.success) catalogue = parsed.data;
+    else for (const p of zodProblems(parsed.error, CatalogueSchema, (path) => ({ file: pl.file, prefix: catalogueDisplay, path }))) problems.add(p);
+  }
+
+  // Knobs: merge layers, remember which layer set which path for messages.
+  let merged: Record<string, unknown> = {};
+  for (const [knob, sources] of knobSources) {
+    for (const s of sources) merged = deepMerge(merged, { [knob]: s.value }) as Record<string, unknown>;
+  }
+  const lastStack = input.stackLayers[input.stackLayers.length - 1];
+  const locateKnob = (path: readonly PropertyKey[]) => {
+    const [knob, ...rest] = path;
+    const sources = knobSources.get(String(knob)) ?? [];
+    for (let i = sources.length - 1; i >= 0; i--) {
+      const s = sources[i]!;
+      if (has(s.value, rest) || rest.length === 0) return { file: s.layer.file, prefix: show(s.layer, s.key), path: rest };
+    }
+    const last = sources[sources.length - 1];
+    if (last) return { file: last.layer.file, prefix: show(last.layer, last.key), path: rest };
+    const file = lastStack?.file ?? "stack";
+    const key = knob === "region" ? "aws:region" : ns + String(knob);
+    return { file, prefix: lastStack ? show(lastStack, key) : `config.${key}`, path: rest };
+  };
+  const knobsParsed = KnobsSchema.safeParse(merged);
+  if (!knobsParsed.success) for (const p of zodProblems(knobsParsed.error, KnobsSchema, locateKnob)) problems.add(p);
+
+  // Cross-checks between catalogue and knobs.
+  let apps: ResolvedApp[] = [];
+  if (catalogue) {
+    const names = catalogue.apps.map((a) => a.name);
+    const uids = new Map<number, string>();
+    const ports = new Map<number, string>(catalogue.apps.flatMap((a) => (a.port !== undefined ? [[a.port, a.name] as const] : [])));
+    let nextPort = FIRST_APP_PORT;
+    apps = catalogue.apps.map((a, i) => {
+      const uid = a.uid ?? derivedUid(a.name);
+      const owner = uids.get(uid);
+      if (owner !== undefined) {
+        problems.add({ file: pl.file, path: `${catalogueDisplay}.apps[${i}].uid`, message: `uid ${uid} is also the uid of app "${owner}"; set a distinct uid for one of them` });
+      }
+      uids.set(uid, a.name);
+      let port = a.port;
+      if (port === undefined) {
+        while (ports.has(nextPort)) nextPort++;
+        port = nextPort++;
+        ports.set(port, a.name);
+      }
+      return { ...a, uid, port, domains: a.domains ?? [a.name] };
+    });
+    const releases = isPlainObject(merged.releases) ? merged.releases : {};
+    for (const pinned of Object.keys(releases)) {
+      if (!names.includes(pinned)) {
+        const loc = locateKnob(["releases", pinned]);
+        problems.add({
+          file: loc.file,
+          path: pathText(loc.prefix, loc.path),
+          message: `pins a release of "${pinned}", which is not an app of the catalogue (apps: ${names.join(", ")})`,
+          hint: didYouMean(pinned, names),
+        });
+      }
+    }
+    if (knobsParsed.success) {
+      for (const name of names) {
+        if (!(name in releases)) {
+          const loc = locateKnob(["releases"]);
+          problems.add({
+            file: loc.file,
+            path: pathText(loc.prefix, []),
+            message: `no release pinned for app "${name}"; every stack pins a release of every app (releases: { ${name}: <release-id> })`,
+          });
+        }
+      }
+    }
+  }
+
+  problems.throwIfAny();
+  return deepFreeze({
+    project: input.project,
+    stack: input.stack,
+    template: templateOf(input.stack),
+    catalogue: { ...catalogue!, apps },
+    knobs: knobsParsed.data!,
+  });
+}
