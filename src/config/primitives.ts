@@ -39,7 +39,7 @@ export const RelativePath = z
 /** An absolute URL path prefix ending in '/', like "/static/". */
 export const UrlPrefix = z.string().regex(/^\/([A-Za-z0-9._-]+\/)*$/, "must be a URL path that starts and ends with '/', like \"/static/\"");
 
-export const HttpPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be a URL path starting with '/', like \"/healthz\"");
+export const HttpPath = z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, "must be a URL path starting with '/', like \"/healthz\"");
 
 export const DebianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, "must be a Debian package name, like \"libpq5\"");
 

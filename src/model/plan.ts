@@ -1,0 +1,212 @@
+import type { EnvironmentSpec, FleetSize, ResolvedApp } from "../config/index.ts";
+import { BASE_PACKAGES } from "../config/index.ts";
+import { budgetName, shortHash } from "../names/index.ts";
+
+export type Role = "web" | "worker";
+export const ROLES: readonly Role[] = ["web", "worker"];
+
+/** Where an app lives on every host. The release dir holds source and venv; shared/ is shared storage. */
+export interface AppPaths {
+  root: string;
+  releases: string;
+  current: string;
+  shared: string;
+  config: string;
+  logs: string;
+  run: string;
+  /** Env file written at boot from the secret store, readable by the app's user only. */
+  secretsEnv: string;
+  /** Plain environment of the app, rendered from the catalogue. */
+  env: string;
+}
+
+export interface ProcessPlan {
+  app: string;
+  name: string;
+  /** supervisord program name: `<app>-<process>`. */
+  program: string;
+  role: Role;
+  kind: "gunicorn" | "command";
+  /** argv run (through fawkes-exec) from the app's current release. */
+  argv: string[];
+  startSecs: number;
+  stopWaitSecs: number;
+  logFile: string;
+}
+
+export interface GunicornPlan {
+  wsgi: string;
+  socket: string;
+  workers: number;
+  timeout: number;
+  gracefulTimeout: number;
+  keepalive: number;
+}
+
+export interface AppOnHost {
+  name: string;
+  user: string;
+  uid: number;
+  gid: number;
+  release: string;
+  paths: AppPaths;
+  /** Port nginx listens on for this app; the load balancer's target group sends traffic here. */
+  port: number;
+  /** Full host names, e.g. `shop.staging.example.com`. */
+  hostnames: string[];
+  health: ResolvedApp["health"];
+  static?: { url: string; dir: string };
+  media?: { url: string; dir: string };
+  shared: string[];
+  hooks: string[];
+  secrets: string[];
+  env: Record<string, string>;
+  maxBodySize: string;
+  requestTimeout: number;
+  /** Present on web hosts when the app has a wsgi process. */
+  gunicorn?: GunicornPlan;
+  processes: ProcessPlan[];
+}
+
+/** The plan of every host of one role: what each such host runs. Hosts of a role are identical. */
+export interface HostPlan {
+  project: string;
+  stack: string;
+  role: Role;
+  fleet: FleetSize;
+  instanceType: string;
+  vcpus: number;
+  apps: AppOnHost[];
+  image: { distribution: string; packages: string[]; recipeHash: string };
+  /** Names the host uses at boot to reach the environment's stores, the same on every target. */
+  stores: { artifactBucket: string; parameterPrefix: string; lockTable: string };
+  loadBalancerIdleTimeout: number;
+}
+
+export interface EnvironmentPlan {
+  spec: EnvironmentSpec;
+  hosts: HostPlan[];
+}
+
+/** vCPUs of an EC2 instance type, from its size; enough to size gunicorn. */
+export function vcpusOf(instanceType: string): number {
+  const size = instanceType.split(".")[1] ?? "";
+  if (size === "metal") return 64;
+  const m = /^([0-9]*)xlarge$/.exec(size);
+  if (m) return 4 * (m[1] === "" ? 1 : Number(m[1]));
+  return size === "nano" || size === "micro" || size === "small" || size === "medium" || size === "large" ? 2 : 2;
+}
+
+export function appPaths(app: string): AppPaths {
+  const root = `/srv/apps/${app}`;
+  const config = `/etc/fawkes/apps/${app}`;
+  return {
+    root,
+    releases: `${root}/releases`,
+    current: `${root}/current`,
+    shared: `${root}/shared`,
+    config,
+    logs: `/var/log/fawkes/${app}`,
+    run: `/run/fawkes/${app}`,
+    secretsEnv: `${config}/secrets.env`,
+    env: `${config}/app.env`,
+  };
+}
+
+/** Packages of every host: the base set plus the recipe's, sorted and unique. */
+export function imagePackages(recipe: { packages: readonly string[] }): string[] {
+  return [...new Set([...BASE_PACKAGES, ...recipe.packages])].sort();
+}
+
+export function recipeHash(recipe: { distribution: string; packages: readonly string[] }): string {
+  return shortHash(JSON.stringify([recipe.distribution, imagePackages(recipe)]), 8);
+}
+
+function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnRole: number, vcpus: number): AppOnHost {
+  const paths = appPaths(app.name);
+  const cat = spec.catalogue;
+  const graceful = cat.gunicorn.gracefulTimeoutSeconds;
+  // supervisord must wait longer than gunicorn's graceful shutdown, or it kills in-flight requests.
+  const stopWaitSecs = graceful + 10;
+  const processes: ProcessPlan[] = [];
+  let gunicorn: GunicornPlan | undefined;
+  for (const [name, p] of Object.entries(app.processes)) {
+    if (p.role !== role) continue;
+    const common = {
+      app: app.name,
+      name,
+      program: `${app.name}-${name}`,
+      role,
+      startSecs: app.bootSeconds,
+      stopWaitSecs,
+      logFile: `${paths.logs}/${name}.log`,
+    };
+    if (p.wsgi !== undefined) {
+      // The host's 2 x vCPU + 1 worker budget is shared by the web apps on it.
+      const workers = p.workers ?? Math.max(2, Math.floor((2 * vcpus + 1) / Math.max(1, webAppsOnRole)));
+      gunicorn = {
+        wsgi: p.wsgi,
+        socket: `${paths.run}/gunicorn.sock`,
+        workers,
+        timeout: app.requestTimeoutSeconds,
+        gracefulTimeout: graceful,
+        // Above the load balancer's idle timeout, so the balancer closes idle connections first.
+        keepalive: cat.loadBalancer.idleTimeoutSeconds + 5,
+      };
+      processes.push({ ...common, kind: "gunicorn", argv: ["gunicorn", "--config", `${paths.config}/gunicorn.conf.py`, p.wsgi] });
+    } else {
+      processes.push({ ...common, kind: "command", argv: ["/bin/sh", "-c", `exec ${p.command}`] });
+    }
+  }
+  return {
+    name: app.name,
+    user: app.name,
+    uid: app.uid,
+    gid: app.uid,
+    release: spec.knobs.releases[app.name]!,
+    paths,
+    port: app.port,
+    hostnames: app.domains.map((label) => `${label}.${spec.knobs.domain}`),
+    health: app.health,
+    ...(app.static ? { static: app.static } : {}),
+    ...(app.media ? { media: app.media } : {}),
+    shared: [...app.shared],
+    hooks: [...app.hooks.release],
+    secrets: [...app.secrets],
+    env: { ...app.env },
+    maxBodySize: app.maxBodySize,
+    requestTimeout: app.requestTimeoutSeconds,
+    ...(gunicorn ? { gunicorn } : {}),
+    processes,
+  };
+}
+
+/** EnvironmentSpec -> one HostPlan per role that has something to run. Pure and deterministic. */
+export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
+  const vcpus = vcpusOf(spec.knobs.instanceType);
+  const image = spec.catalogue.image;
+  const stores = {
+    artifactBucket: budgetName("s3Bucket", spec.project, spec.stack, "artifacts"),
+    parameterPrefix: `/${spec.project}/${spec.stack}`,
+    lockTable: budgetName("autoScalingGroup", spec.project, spec.stack, "locks"),
+  };
+  const hosts: HostPlan[] = [];
+  for (const role of ROLES) {
+    const apps = spec.catalogue.apps.filter((a) => Object.values(a.processes).some((p) => p.role === role));
+    if (apps.length === 0) continue;
+    const webApps = apps.filter((a) => Object.values(a.processes).some((p) => p.wsgi !== undefined)).length;
+    hosts.push({
+      project: spec.project,
+      stack: spec.stack,
+      role,
+      fleet: spec.knobs.fleet[role],
+      instanceType: spec.knobs.instanceType,
+      vcpus,
+      apps: apps.map((a) => planApp(spec, a, role, webApps, vcpus)),
+      image: { distribution: image.distribution, packages: imagePackages(image), recipeHash: recipeHash(image) },
+      stores,
+      loadBalancerIdleTimeout: spec.catalogue.loadBalancer.idleTimeoutSeconds,
+    });
+  }
+  return { spec, hosts };
+}

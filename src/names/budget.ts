@@ -1,0 +1,50 @@
+/** AWS name limits that fawkes names run into. */
+export const NAME_LIMITS = {
+  alb: 32,
+  targetGroup: 32,
+  s3Bucket: 63,
+  iamRole: 64,
+  iamInstanceProfile: 128,
+  launchTemplate: 128,
+  autoScalingGroup: 255,
+  securityGroup: 255,
+  logGroup: 512,
+  snsTopic: 256,
+  sqsQueue: 80,
+  dnsLabel: 63,
+} as const;
+export type NameKind = keyof typeof NAME_LIMITS;
+
+/** 32-bit FNV-1a as 8 hex digits (36 bits would not fit every budget; 32 is plenty per stack). */
+export function shortHash(text: string, length = 6): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0").slice(0, length);
+}
+
+/** Lowercase, a-z0-9 and '-', no leading, trailing or doubled '-'. */
+export function slug(text: string): string {
+  return text
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/**
+ * The one way fawkes names AWS resources: `<parts joined by '-'>`, slugged, within the limit of
+ * its kind. A name that does not fit is cut and ends in a hash of the whole name, so two long
+ * names that differ only past the limit stay distinct, and the same parts always give the same name.
+ */
+export function budgetName(kind: NameKind, ...parts: string[]): string {
+  const limit = NAME_LIMITS[kind];
+  const full = parts.map(slug).filter((p) => p.length > 0).join("-");
+  const name = /^[a-z]/.test(full) ? full : `f-${full}`;
+  if (name.length <= limit) return name;
+  const hash = shortHash(parts.join("\u0000"));
+  const head = name.slice(0, limit - hash.length - 1).replace(/-+$/, "");
+  return `${head}-${hash}`;
+}

@@ -1,0 +1,3 @@
+// src/render: HostPlan -> HostImage (cloud-config user-data and every file a host boots from).
+export { renderEnvironment, renderHostImage } from "./host-image.ts";
+export { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
