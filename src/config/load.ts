@@ -86,11 +86,42 @@ function zodProblems(
       }
       continue;
     }
-    let message = issue.message;
-    if (issue.code === "invalid_type" && message.includes("received undefined")) message = `missing; required (${issue.expected})`;
-    out.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message });
+    out.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message: issueMessage(issue) });
   }
   return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a map";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** zod's messages, said the way a config file's reader needs them. Custom messages pass through. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const i = issue as z.core.$ZodIssue & { input?: unknown; minimum?: number | bigint; maximum?: number | bigint; origin?: string; inclusive?: boolean; values?: unknown[] };
+  switch (i.code) {
+    case "invalid_type":
+      return i.input === undefined ? `missing; required: ${article(i.expected)}` : `must be ${article(i.expected)}, got ${describe(i.input)}`;
+    case "too_small":
+      if (i.origin === "number") return `must be at least ${String(i.minimum)}${i.input !== undefined ? `, got ${String(i.input)}` : ""}`;
+      return i.message;
+    case "too_big":
+      if (i.origin === "number") return `must be at most ${String(i.maximum)}${i.input !== undefined ? `, got ${String(i.input)}` : ""}`;
+      if (i.origin === "string") return `must be at most ${String(i.maximum)} characters`;
+      return i.message;
+    case "invalid_value":
+      return `must be one of ${(i.values ?? []).map((v) => JSON.stringify(v)).join(", ")}${i.input !== undefined ? `, got ${describe(i.input)}` : ""}`;
+    case "invalid_format":
+      return i.message.startsWith("Invalid") && i.input !== undefined ? `${i.message}, got ${describe(i.input)}` : i.message;
+    default:
+      return i.message;
+  }
+}
+
+function article(type: string): string {
+  return type === "object" ? "a map" : type === "array" ? "a list" : type === "int" ? "a whole number" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 function knobMisplacedInCatalogue(key: string, file: string, display: string): Problem {
@@ -179,7 +210,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
       }
     }
     const raw = isPlainObject(catalogueRaw) ? Object.fromEntries(Object.entries(catalogueRaw).filter(([k]) => !KNOB_NAMES.includes(k))) : catalogueRaw;
-    const parsed = CatalogueSchema.safeParse(raw);
+    const parsed = CatalogueSchema.safeParse(raw, { reportInput: true });
     if (parsed.success) catalogue = parsed.data;
     else for (const p of zodProblems(parsed.error, CatalogueSchema, (path) => ({ file: pl.file, prefix: catalogueDisplay, path }))) problems.add(p);
   }
@@ -203,8 +234,10 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     const key = knob === "region" ? "aws:region" : ns + String(knob);
     return { file, prefix: lastStack ? show(lastStack, key) : `config.${key}`, path: rest };
   };
-  const knobsParsed = KnobsSchema.safeParse(merged);
-  if (!knobsParsed.success) for (const p of zodProblems(knobsParsed.error, KnobsSchema, locateKnob)) problems.add(p);
+  // A stack file that could not be read would only add noise ("domain: missing"): skip its knobs.
+  const unreadableStack = (input.problems ?? []).some((p) => p.file !== pl.file);
+  const knobsParsed = unreadableStack ? undefined : KnobsSchema.safeParse(merged, { reportInput: true });
+  if (knobsParsed && !knobsParsed.success) for (const p of zodProblems(knobsParsed.error, KnobsSchema, locateKnob)) problems.add(p);
 
   // Cross-checks between catalogue and knobs.
   let apps: ResolvedApp[] = [];
@@ -240,7 +273,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
         });
       }
     }
-    if (knobsParsed.success) {
+    if (knobsParsed?.success) {
       for (const name of names) {
         if (!(name in releases)) {
           const loc = locateKnob(["releases"]);
@@ -260,6 +293,6 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     stack: input.stack,
     template: templateOf(input.stack),
     catalogue: { ...catalogue!, apps },
-    knobs: knobsParsed.data!,
+    knobs: knobsParsed!.data!,
   });
 }

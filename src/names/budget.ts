@@ -36,14 +36,15 @@ export function slug(text: string): string {
 
 /**
  * The one way fawkes names AWS resources: `<parts joined by '-'>`, slugged, within the limit of
- * its kind. A name that does not fit is cut and ends in a hash of the whole name, so two long
- * names that differ only past the limit stay distinct, and the same parts always give the same name.
+ * its kind. A name that had to be changed to fit (cut, or characters replaced) ends in a hash of
+ * the parts as given, so distinct inputs stay distinct and the same parts always give the same name.
  */
 export function budgetName(kind: NameKind, ...parts: string[]): string {
   const limit = NAME_LIMITS[kind];
   const full = parts.map(slug).filter((p) => p.length > 0).join("-");
-  const name = /^[a-z]/.test(full) ? full : `f-${full}`;
-  if (name.length <= limit) return name;
+  const name = /^[a-z]/.test(full) ? full : full === "" ? "f" : `f-${full}`;
+  const lossless = name === parts.join("-");
+  if (lossless && name.length <= limit) return name;
   const hash = shortHash(parts.join("\u0000"));
   const head = name.slice(0, limit - hash.length - 1).replace(/-+$/, "");
   return `${head}-${hash}`;

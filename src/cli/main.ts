@@ -1,0 +1,63 @@
+import { ConfigError } from "../config/index.ts";
+import { helpText, parse, UsageError, type Command, type Io } from "./command.ts";
+import { check } from "./commands/check.ts";
+import { diffStacks } from "./commands/diff-stacks.ts";
+import { render } from "./commands/render.ts";
+
+const COMMANDS: Command[] = [check, render, diffStacks];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `usage: fawkes <command> [flags]
+
+Phoenix hosts for Python WSGI apps: one catalogue (Pulumi.yaml), one stack per environment
+(stacks/Pulumi.<stack>.yaml, knobs only), the same user-data on AWS and on this machine.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Run \`fawkes <command> --help\` for a command's flags and exit codes.
+`;
+}
+
+const defaultIo = (): Io => ({
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  cwd: process.cwd(),
+});
+
+/** Runs the CLI; returns the exit code. User errors print `error: ...`, no stack trace. */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(overview());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`error: unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(", ")}\n`);
+    return 2;
+  }
+  const verbose = rest.includes("--verbose");
+  try {
+    const args = parse(cmd, rest);
+    if (args.values.help) {
+      io.out(helpText(cmd));
+      return 0;
+    }
+    return await cmd.run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}\nusage: ${cmd.usage}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      io.err(`error: ${e.message}\n`);
+      return 1;
+    }
+    io.err(`error: ${(e as Error).message ?? String(e)}\n`);
+    if (verbose) io.err(`${(e as Error).stack ?? ""}\n`);
+    else io.err("(run with --verbose for the stack trace)\n");
+    return 1;
+  }
+}

@@ -1,0 +1,142 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import { projectWith } from "./fixture-project.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+
+async function run(argv: string[], cwd = ROOT) {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd });
+  return { code, out, err };
+}
+
+describe("fawkes check", () => {
+  it("passes on the repository's own project and names every stack", async () => {
+    const r = await run(["check"]);
+    expect(r.code).toBe(0);
+    for (const s of ["dev", "qa", "staging", "production"]) expect(r.out).toContain(`ok ${s}:`);
+  });
+
+  it("exits 1 with every problem, file and key, and no stack trace", async () => {
+    const p = projectWith("several-problems.stack.yaml");
+    try {
+      const r = await run(["check"], p.root);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("3 configuration problems:");
+      expect(r.err).toContain('stacks/Pulumi.dev.yaml: config.acme:alarmEmal: not a knob;');
+      expect(r.err).toContain('did you mean "acme:alarmEmail"?');
+      expect(r.err).not.toMatch(/\n\s+at /);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("--json gives machines the same verdict", async () => {
+    const r = await run(["check", "--json", "--stack", "dev"]);
+    const json = JSON.parse(r.out);
+    expect(json.ok).toBe(true);
+    expect(json.stacks.map((s: { stack: string }) => s.stack)).toEqual(["dev"]);
+    const p = projectWith("wrong-type.stack.yaml");
+    try {
+      const bad = await run(["check", "--json"], p.root);
+      expect(bad.code).toBe(1);
+      expect(JSON.parse(bad.out).problems[0]).toMatchObject({ file: "stacks/Pulumi.dev.yaml", path: "config.acme:fleet.web.min" });
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
+describe("fawkes render", () => {
+  it("writes user-data, its bytes, the manifest and every file per role", async () => {
+    const out = mkdtempSync(join(tmpdir(), "fawkes-render-"));
+    try {
+      const r = await run(["render", "--stack", "staging", "--out", out]);
+      expect(r.code).toBe(0);
+      for (const role of ["web", "worker"]) {
+        const dir = join(out, "staging", role);
+        const text = readFileSync(join(dir, "user-data"), "utf8");
+        expect(text.startsWith("#cloud-config\n")).toBe(true);
+        const bin = readFileSync(join(dir, "user-data.bin"));
+        const decoded = bin[0] === 0x1f && bin[1] === 0x8b ? gunzipSync(bin).toString("utf8") : bin.toString("utf8");
+        expect(decoded).toBe(text);
+        const manifest = JSON.parse(readFileSync(join(dir, "host.json"), "utf8"));
+        expect(manifest).toMatchObject({ stack: "staging", role });
+        for (const path of Object.keys(manifest.files)) expect(existsSync(join(dir, "files", path))).toBe(true);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("requires --stack", async () => {
+    const r = await run(["render"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error: --stack S is required");
+  });
+});
+
+describe("fawkes diff-stacks", () => {
+  it("proves staging and production differ only in knobs and lists them", async () => {
+    const r = await run(["diff-stacks", "staging", "production"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("catalogue: identical");
+    expect(r.out).toContain('instanceType: "t3.medium" -> "m6i.large"');
+    expect(r.out).toContain("fleet.web.desired: 2 -> 3");
+    expect(r.out).toContain("0 not explained by knobs");
+  });
+
+  it("--json lists the knob paths", async () => {
+    const r = await run(["diff-stacks", "dev", "qa", "--json"]);
+    const json = JSON.parse(r.out);
+    expect(json.onlyKnobs).toBe(true);
+    // dev and the qa template share every knob but the domain.
+    expect(json.knobs).toEqual([{ path: "domain", a: "dev.fawkes.test", b: "qa.fawkes.test" }]);
+  });
+
+  it("reports a config problem in either stack with exit 1", async () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.prod.yaml"), "config:\n  acme:domain: acme.test\n  acme:releases: { shop: r1, blog: r1 }\n  acme:health: {}\n");
+      const r = await run(["diff-stacks", "dev", "prod"], p.root);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('stacks/Pulumi.prod.yaml: config.acme:health: not a knob');
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
+describe("the CLI shell", () => {
+  it("every command has --help with its exit codes", async () => {
+    for (const c of ["check", "render", "diff-stacks"]) {
+      const r = await run([c, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`usage: fawkes ${c}`);
+      expect(r.out).toContain("Exit codes:");
+    }
+  });
+
+  it("unknown commands and flags are usage errors (exit 2)", async () => {
+    expect((await run(["deploy"])).code).toBe(2);
+    const r = await run(["check", "--stak", "dev"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--stak");
+  });
+
+  it("outside a project it says what to do", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fawkes-empty-"));
+    try {
+      const r = await run(["check"], dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("no Pulumi.yaml");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

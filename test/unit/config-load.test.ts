@@ -1,0 +1,159 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, loadAllStacks, loadEnvironment, loadFromPulumiConfig, loadStack, readProject } from "../../src/config/index.ts";
+import { projectWith } from "./fixture-project.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+
+describe("loading the repository's own stacks", () => {
+  const specs = loadAllStacks(ROOT);
+
+  it("has the four environments", () => {
+    expect(specs.map((s) => s.stack)).toEqual(["dev", "production", "qa", "staging"]);
+  });
+
+  it("fills every default from the schema", () => {
+    const dev = specs.find((s) => s.stack === "dev")!;
+    expect(dev.knobs.qaTtl).toBe("3d");
+    expect(dev.knobs.rollout.minHealthyPercent).toBe(100);
+    const shop = dev.catalogue.apps.find((a) => a.name === "shop")!;
+    expect(shop.health.path).toBe("/healthz");
+    expect(shop.processes.web!.role).toBe("web");
+    expect(shop.processes.mailer!.role).toBe("worker");
+    expect(shop.domains).toEqual(["shop"]);
+  });
+
+  it("gives every stack the same catalogue", () => {
+    const [first, ...rest] = specs.map((s) => JSON.stringify(s.catalogue));
+    for (const c of rest) expect(c).toBe(first);
+  });
+
+  it("freezes the spec", () => {
+    const dev = specs[0]!;
+    expect(Object.isFrozen(dev)).toBe(true);
+    expect(Object.isFrozen(dev.knobs.fleet.web)).toBe(true);
+    expect(() => {
+      (dev.knobs as { instanceType: string }).instanceType = "x1.large";
+    }).toThrow();
+  });
+
+  it("derives uids from app names, not from their order", () => {
+    const p = projectWith();
+    try {
+      const before = loadStack(p.root, "dev").catalogue.apps.map((a) => [a.name, a.uid]);
+      const yaml = `name: acme\nruntime: nodejs\nstackConfigDir: stacks\nconfig:\n  catalogue:\n    value:\n      apps:\n        - { name: blog, source: apps/blog, processes: { web: { wsgi: "blog.wsgi:application" } } }\n        - { name: shop, source: apps/shop, processes: { web: { wsgi: "shop.app:app" } } }\n`;
+      writeFileSync(join(p.root, "Pulumi.yaml"), yaml);
+      const after = loadStack(p.root, "dev").catalogue.apps.map((a) => [a.name, a.uid]);
+      expect(Object.fromEntries(after)).toEqual(Object.fromEntries(before));
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
+describe("layering", () => {
+  it("a branch stack qa-<branch> layers its knobs over the qa template, objects merged key by key", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:instanceType: t3.medium\n  acme:fleet: { web: { min: 1, max: 3, desired: 2 } }\n  acme:releases: { shop: r1, blog: r1 }\n");
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:releases: { shop: r7 }\n  acme:fleet: { web: { desired: 1 } }\n");
+      const spec = loadStack(p.root, "qa-feature-x");
+      expect(spec.template).toBe("qa");
+      expect(spec.knobs.instanceType).toBe("t3.medium");
+      expect(spec.knobs.releases).toEqual({ shop: "r7", blog: "r1" });
+      expect(spec.knobs.fleet.web).toEqual({ min: 1, max: 3, desired: 1 });
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("a branch stack without a file of its own is the qa template", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:releases: { shop: r1, blog: r1 }\n");
+      expect(loadStack(p.root, "qa-other").knobs.domain).toBe("qa.acme.test");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("a problem in the template is reported against the template's file", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:releases: { shop: r1, blog: r1 }\n  acme:backupRetentionDays: 0\n");
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-b.yaml"), "config:\n  acme:releases: { shop: r2 }\n");
+      expect(() => loadStack(p.root, "qa-b")).toThrow("stacks/Pulumi.qa.yaml: config.acme:backupRetentionDays: must be at least 1, got 0");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("an unknown stack names the stacks there are", () => {
+    const p = projectWith();
+    try {
+      expect(() => loadStack(p.root, "prod")).toThrow("stacks/Pulumi.prod.yaml: no such stack; stacks: dev");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("loadAllStacks reports the problems of every stack at once", () => {
+    const p = projectWith();
+    try {
+      mkdirSync(join(p.root, "stacks"), { recursive: true });
+      writeFileSync(join(p.root, "stacks/Pulumi.dev.yaml"), "config:\n  acme:domain: bad_domain\n  acme:releases: { shop: r1, blog: r1 }\n");
+      writeFileSync(join(p.root, "stacks/Pulumi.prod.yaml"), "config:\n  acme:domain: acme.test\n  acme:releases: { shop: r1, blog: r1 }\n  acme:fleet: { web: { min: 3, max: 2, desired: 2 } }\n");
+      let err: ConfigError | undefined;
+      try {
+        loadAllStacks(p.root);
+      } catch (e) {
+        err = e as ConfigError;
+      }
+      expect(err?.problems.map((x) => `${x.file}: ${x.path}`)).toEqual([
+        "stacks/Pulumi.dev.yaml: config.acme:domain",
+        "stacks/Pulumi.prod.yaml: config.acme:fleet.web",
+      ]);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
+describe("the Pulumi program's way in", () => {
+  it("gives the same spec from Pulumi's merged string config as from the files", () => {
+    const fromFiles = loadStack(ROOT, "staging");
+    const project = readProject(ROOT);
+    const all: Record<string, string> = {};
+    // Pulumi hands every value over as a string, objects and numbers JSON-encoded.
+    for (const [k, v] of Object.entries(project.layer.values)) all[k] = JSON.stringify(v);
+    const stackYaml = loadStackValues("staging");
+    for (const [k, v] of Object.entries(stackYaml)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
+    expect(loadFromPulumiConfig(project.name, "staging", all)).toEqual(fromFiles);
+  });
+
+  it("reports a bad knob without a file to point at, naming the stack", () => {
+    const project = readProject(ROOT);
+    const all = { "fawkes:catalogue": JSON.stringify(project.layer.values["fawkes:catalogue"]), "fawkes:domain": "x", "fawkes:releases": "{}" };
+    expect(() => loadFromPulumiConfig("fawkes", "dev", all)).toThrow("stack config of dev: config.fawkes:domain: must be a lowercase DNS name");
+  });
+});
+
+describe("loadEnvironment with in-memory layers", () => {
+  it("reports problems of the catalogue and of the knobs together", () => {
+    expect(() =>
+      loadEnvironment({
+        project: "p",
+        stack: "dev",
+        projectLayer: { file: "Pulumi.yaml", values: { "p:catalogue": { apps: [{ name: "a", source: "a", processes: { web: { wsgi: "bad" } } }] } } },
+        stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "p:domain": "dev.p.test", "p:releases": { a: "r1" }, "p:qaTtl": "3 days" } }],
+      }),
+    ).toThrow(/2 configuration problems:\n.*apps\[0\]\.processes\.web\.wsgi: must be a WSGI entry point.*\n.*p:qaTtl: must be a duration/);
+  });
+});
+
+function loadStackValues(stack: string): Record<string, unknown> {
+  const text = readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8");
+  return (parseYaml(text) as { config: Record<string, unknown> }).config;
+}
