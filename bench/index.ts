@@ -1,0 +1,56 @@
+// `npm run bench`: figures measured side by side in one run; compare the ratios, not the absolutes.
+import { loadStack } from "../src/config/index.ts";
+import { planEnvironment } from "../src/model/index.ts";
+import { renderEnvironment } from "../src/render/index.ts";
+import { BENCH_STACKS, syntheticProject } from "./synthetic-project.ts";
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Load (read + validate), plan and render all four stacks of a project once; returns ms and bytes. */
+function renderAllStacks(root: string): { ms: number; bytes: number } {
+  const t0 = performance.now();
+  let bytes = 0;
+  for (const stack of BENCH_STACKS) {
+    for (const img of renderEnvironment(planEnvironment(loadStack(root, stack)))) bytes += img.userDataBytes.length;
+  }
+  return { ms: performance.now() - t0, bytes };
+}
+
+function benchRender(): void {
+  const small = syntheticProject(5);
+  const large = syntheticProject(20);
+  try {
+    // Warm up module caches and the JIT, then alternate the two sizes so noise hits both alike.
+    for (let i = 0; i < 3; i++) {
+      renderAllStacks(small.root);
+      renderAllStacks(large.root);
+    }
+    const runs = 15;
+    const s: number[] = [];
+    const l: number[] = [];
+    let sBytes = 0;
+    let lBytes = 0;
+    for (let i = 0; i < runs; i++) {
+      const a = renderAllStacks(small.root);
+      const b = renderAllStacks(large.root);
+      s.push(a.ms);
+      l.push(b.ms);
+      sBytes = a.bytes;
+      lBytes = b.bytes;
+    }
+    const ms = median(s);
+    const ml = median(l);
+    console.log("config -> model -> render, 4 stacks (load + validate + plan + render), median of", runs, "runs");
+    console.log(`  4 stacks x  5 apps: ${ms.toFixed(1)} ms  (user-data ${sBytes} bytes in all)`);
+    console.log(`  4 stacks x 20 apps: ${ml.toFixed(1)} ms  (user-data ${lBytes} bytes in all)`);
+    console.log(`  ratio 20 apps / 5 apps: ${(ml / ms).toFixed(2)} (4x the apps)`);
+  } finally {
+    small.cleanup();
+    large.cleanup();
+  }
+}
+
+benchRender();

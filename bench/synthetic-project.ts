@@ -1,0 +1,38 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+
+export const BENCH_STACKS = ["dev", "qa", "staging", "production"] as const;
+
+/** A project on disk with `apps` Django-like apps (web + worker, static, media, hooks) and four stacks. */
+export function syntheticProject(apps: number): { root: string; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), `fawkes-bench-${apps}-`));
+  const names = Array.from({ length: apps }, (_, i) => `app${String(i + 1).padStart(2, "0")}`);
+  const catalogue = {
+    image: { packages: ["libpq5", "sqlite3"] },
+    apps: names.map((name) => ({
+      name,
+      source: `apps/${name}`,
+      processes: { web: { wsgi: `${name}.wsgi:application` }, jobs: { command: `python -m ${name}.jobs` } },
+      static: { url: "/static/", dir: "staticfiles" },
+      media: { url: "/media/", dir: "media" },
+      shared: ["media", "db"],
+      hooks: { release: ["python manage.py migrate --noinput", "python manage.py collectstatic --noinput"] },
+      secrets: ["SECRET_KEY", "DATABASE_URL"],
+      env: { DJANGO_SETTINGS_MODULE: `${name}.settings` },
+    })),
+  };
+  writeFileSync(join(root, "Pulumi.yaml"), stringify({ name: "bench", runtime: "nodejs", stackConfigDir: "stacks", config: { catalogue: { value: catalogue } } }));
+  mkdirSync(join(root, "stacks"));
+  BENCH_STACKS.forEach((stack, i) => {
+    const config = {
+      "bench:domain": `${stack}.bench.test`,
+      "bench:instanceType": ["t3.small", "t3.small", "t3.medium", "m6i.xlarge"][i],
+      "bench:fleet": { web: { min: 1 + i, max: 2 + 2 * i, desired: 1 + i }, worker: { min: 1, max: 2, desired: 1 } },
+      "bench:releases": Object.fromEntries(names.map((n) => [n, "r1"])),
+    };
+    writeFileSync(join(root, "stacks", `Pulumi.${stack}.yaml`), stringify({ config }));
+  });
+  return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
