@@ -1,33 +1,99 @@
-// PROVISIONAL: minimal renderer so other modules can build against the interface; to be replaced
-// by the template-based renderer.
+// HostPlan -> HostImage: every file a host of one role boots from, the manifest of those files,
+// and the #cloud-config user-data both targets hand to cloud-init.
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { stringify } from "yaml";
+import { Document, Scalar } from "yaml";
 import type { EnvironmentPlan, HostPlan } from "../model/index.ts";
+import { appFiles } from "./app-files.ts";
+import { BOOTSTRAP_PATH, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
 import { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
 
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+export const MANIFEST_PATH = "/etc/fawkes/host.json";
 
-export function renderHostImage(plan: HostPlan): HostImage {
-  const files: RenderedFile[] = [];
-  for (const app of plan.apps) {
-    for (const p of app.processes) {
-      files.push({ path: `/etc/supervisor/conf.d/${p.program}.conf`, mode: "0644", owner: "root:root", content: `[program:${p.program}]\ncommand=${p.argv.join(" ")}\n` });
-    }
-  }
-  files.push({ path: "/usr/local/sbin/fawkes-bootstrap", mode: "0755", owner: "root:root", content: "#!/bin/bash\nset -euo pipefail\n" });
-  const manifest: HostManifest = {
+const sha256 = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
+const byPath = (a: RenderedFile, b: RenderedFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** JSON with object keys sorted at every level: equal values give equal bytes. */
+export function canonicalJson(value: unknown): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v === null || typeof v !== "object") return v;
+    const obj = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(obj)
+        .sort()
+        .map((k) => [k, sortKeys(obj[k])]),
+    );
+  };
+  return JSON.stringify(sortKeys(value), null, 2);
+}
+
+function hostManifest(plan: HostPlan, files: readonly RenderedFile[]): HostManifest {
+  return {
     project: plan.project,
     stack: plan.stack,
     role: plan.role,
-    image: plan.image,
-    apps: plan.apps.map((a) => ({ name: a.name, release: a.release, uid: a.uid, port: a.port, hostnames: a.hostnames, health: a.health.path, processes: a.processes.map((p) => p.program) })),
-    files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)])),
+    image: { distribution: plan.image.distribution, packages: [...plan.image.packages], recipeHash: plan.image.recipeHash },
+    apps: plan.apps.map((a) => ({
+      name: a.name,
+      release: a.release,
+      uid: a.uid,
+      port: a.port,
+      hostnames: [...a.hostnames],
+      health: a.health.path,
+      processes: a.processes.map((p) => p.program),
+    })),
+    files: Object.fromEntries([...files].sort(byPath).map((f) => [f.path, sha256(f.content)])),
   };
-  files.push({ path: "/etc/fawkes/host.json", mode: "0644", owner: "root:root", content: `${JSON.stringify(manifest, null, 2)}\n` });
-  const userData = `#cloud-config\n${stringify({ write_files: files.map((f) => ({ path: f.path, permissions: f.mode, owner: f.owner, content: f.content })), runcmd: [["/usr/local/sbin/fawkes-bootstrap"]] })}`;
+}
+
+/** A literal block (`|`): files stay readable, line by line, in user-data diffs. */
+function literal(content: string): Scalar<string> {
+  const node = new Scalar(content);
+  node.type = Scalar.BLOCK_LITERAL;
+  return node;
+}
+
+/**
+ * Every file is written `defer: true`, in cloud-init's final stage just before runcmd: services
+ * the image starts at boot (supervisord, nginx) never see a program or site whose user, release
+ * or log dir the bootstrap has not made yet. All files are root's: app users do not exist when
+ * cloud-init writes, and no rendered file needs another owner (secrets are fetched at boot).
+ */
+export function cloudConfig(plan: HostPlan, files: readonly RenderedFile[]): string {
+  const doc = new Document({
+    write_files: files.map((f) => ({ path: f.path, owner: f.owner, permissions: f.mode, defer: true, content: literal(f.content) })),
+    runcmd: [] as unknown[],
+  });
+  doc.setIn(["runcmd", 0], doc.createNode([BOOTSTRAP_PATH], { flow: true }));
+  const header = [
+    "#cloud-config",
+    `# fawkes: ${plan.role} host of ${plan.project}/${plan.stack}, image ${plan.image.recipeHash}. Rendered by fawkes; do not edit.`,
+    `# Apps: ${plan.apps.map((a) => `${a.name}@${a.release}`).join(", ")}.`,
+  ].join("\n");
+  return `${header}\n${doc.toString({ lineWidth: 0 })}`;
+}
+
+/** What cloud-init receives: the text, or its gzip past EC2's limit (cloud-init unpacks it). */
+export function userDataBytes(userData: string): Uint8Array {
   const bytes = new TextEncoder().encode(userData);
-  return { stack: plan.stack, role: plan.role, files, manifest, userData, userDataBytes: bytes.length > USER_DATA_LIMIT ? gzipSync(bytes, { level: 9 }) : bytes };
+  if (bytes.length <= USER_DATA_LIMIT) return bytes;
+  // gzip's header holds no time or name unless given: the same text gives the same bytes.
+  return new Uint8Array(gzipSync(bytes, { level: 9 }));
+}
+
+export function renderHostImage(plan: HostPlan): HostImage {
+  const rendered = [...plan.apps.flatMap((app) => appFiles(plan, app)), execWrapperFile(plan), bootstrapFile(plan)];
+  const seen = new Set<string>();
+  for (const f of rendered) {
+    if (seen.has(f.path)) throw new Error(`two rendered files share the path ${f.path}`);
+    seen.add(f.path);
+  }
+  const manifest = hostManifest(plan, rendered);
+  const manifestFile: RenderedFile = { path: MANIFEST_PATH, content: `${canonicalJson(manifest)}\n`, mode: "0644", owner: "root:root" };
+  const files = [...rendered, manifestFile].sort(byPath);
+  const userData = cloudConfig(plan, files);
+  return { stack: plan.stack, role: plan.role, files, manifest, userData, userDataBytes: userDataBytes(userData) };
 }
 
 export function renderEnvironment(plan: EnvironmentPlan): HostImage[] {

@@ -1,3 +1,4 @@
 // src/render: HostPlan -> HostImage (cloud-config user-data and every file a host boots from).
 export { renderEnvironment, renderHostImage } from "./host-image.ts";
+export { ec2UserDataProblems } from "./limits.ts";
 export { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";

@@ -1,0 +1,156 @@
+// The files of one app on a host: supervisord programs, gunicorn settings, nginx site, plain env.
+import type { AppOnHost, HostPlan, ProcessPlan } from "../model/index.ts";
+import { compileTemplate } from "./templates.ts";
+import type { RenderedFile } from "./types.ts";
+
+/** The wrapper every app command runs through (rendered by bootstrap.ts). */
+export const EXEC_WRAPPER = "/usr/local/lib/fawkes/fawkes-exec";
+
+interface SupervisorView {
+  app: string;
+  process: string;
+  program: string;
+  command: string[];
+  directory: string;
+  user: string;
+  home: string;
+  startSecs: number;
+  stopWaitSecs: number;
+  logFile: string;
+}
+
+interface GunicornView {
+  app: string;
+  user: string;
+  runDir: string;
+  bind: string;
+  workers: number;
+  timeout: number;
+  gracefulTimeout: number;
+  keepalive: number;
+  loadBalancerIdleTimeout: number;
+  procName: string;
+}
+
+interface NginxView {
+  app: string;
+  upstream: string;
+  protoVar: string;
+  socket: string;
+  port: number;
+  hostnames: string[];
+  logs: string;
+  maxBodySize: string;
+  loadBalancerIdleTimeout: number;
+  keepaliveTimeout: number;
+  requestTimeout: number;
+  proxyTimeout: number;
+  static: { url: string; path: string } | null;
+  media: { url: string; path: string } | null;
+  healthPath: string;
+}
+
+interface AppEnvView {
+  app: string;
+  secrets: string[];
+  secretsEnv: string;
+  vars: Array<{ name: string; value: string }>;
+}
+
+const supervisorProgram = compileTemplate<SupervisorView>("supervisor-program.conf.hbs");
+const gunicornConf = compileTemplate<GunicornView>("gunicorn.conf.py.hbs");
+const nginxSite = compileTemplate<NginxView>("nginx-site.conf.hbs");
+const appEnv = compileTemplate<AppEnvView>("app.env.hbs");
+
+const rootFile = (path: string, content: string, mode = "0644"): RenderedFile => ({ path, content, mode, owner: "root:root" });
+
+export function supervisorProgramFile(app: AppOnHost, p: ProcessPlan): RenderedFile {
+  if (p.stopWaitSecs <= (app.gunicorn?.gracefulTimeout ?? 0)) {
+    throw new Error(`${p.program}: stopwaitsecs ${p.stopWaitSecs} must be above gunicorn's graceful_timeout ${app.gunicorn?.gracefulTimeout}`);
+  }
+  return rootFile(
+    `/etc/supervisor/conf.d/${p.program}.conf`,
+    supervisorProgram({
+      app: app.name,
+      process: p.name,
+      program: p.program,
+      command: [EXEC_WRAPPER, app.name, ...p.argv],
+      directory: app.paths.current,
+      user: app.user,
+      home: app.paths.root,
+      startSecs: p.startSecs,
+      stopWaitSecs: p.stopWaitSecs,
+      logFile: p.logFile,
+    }),
+  );
+}
+
+export function gunicornConfFile(plan: HostPlan, app: AppOnHost): RenderedFile | undefined {
+  const g = app.gunicorn;
+  if (plan.role !== "web" || !g) return undefined;
+  return rootFile(
+    `${app.paths.config}/gunicorn.conf.py`,
+    gunicornConf({
+      app: app.name,
+      user: app.user,
+      runDir: app.paths.run,
+      bind: `unix:${g.socket}`,
+      workers: g.workers,
+      timeout: g.timeout,
+      gracefulTimeout: g.gracefulTimeout,
+      keepalive: g.keepalive,
+      loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
+      procName: app.name,
+    }),
+  );
+}
+
+/** nginx variable and upstream names allow no "-". */
+const ident = (app: string) => app.replace(/-/g, "_");
+
+export function nginxSiteFile(plan: HostPlan, app: AppOnHost): RenderedFile | undefined {
+  const g = app.gunicorn;
+  if (plan.role !== "web" || !g) return undefined;
+  const trim = (p: string) => p.replace(/\/+$/, "");
+  return rootFile(
+    `/etc/nginx/sites-enabled/${app.name}.conf`,
+    nginxSite({
+      app: app.name,
+      upstream: `fawkes_${ident(app.name)}`,
+      protoVar: `$fawkes_${ident(app.name)}_proto`,
+      socket: g.socket,
+      port: app.port,
+      hostnames: app.hostnames,
+      logs: app.paths.logs,
+      maxBodySize: app.maxBodySize,
+      loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
+      // Above the balancer's idle timeout, like gunicorn's keepalive.
+      keepaliveTimeout: plan.loadBalancerIdleTimeout + 5,
+      requestTimeout: app.requestTimeout,
+      proxyTimeout: app.requestTimeout + 5,
+      // Static files ship in the release; media are uploads on shared storage.
+      static: app.static ? { url: app.static.url, path: trim(`${app.paths.current}/${app.static.dir}`) } : null,
+      media: app.media ? { url: app.media.url, path: trim(`${app.paths.shared}/${app.media.dir}`) } : null,
+      healthPath: app.health.path,
+    }),
+  );
+}
+
+/** The variables fawkes itself sets win over a catalogue env of the same name. */
+export function appEnvironment(plan: HostPlan, app: AppOnHost): Array<{ name: string; value: string }> {
+  const vars: Record<string, string> = { ...app.env, FAWKES_APP: app.name, FAWKES_RELEASE: app.release, FAWKES_STACK: plan.stack };
+  return Object.keys(vars)
+    .sort()
+    .map((name) => ({ name, value: vars[name]! }));
+}
+
+export function appEnvFile(plan: HostPlan, app: AppOnHost): RenderedFile {
+  return rootFile(app.paths.env, appEnv({ app: app.name, secrets: app.secrets, secretsEnv: app.paths.secretsEnv, vars: appEnvironment(plan, app) }));
+}
+
+/** Every file of one app on a host of this role. */
+export function appFiles(plan: HostPlan, app: AppOnHost): RenderedFile[] {
+  const files = [appEnvFile(plan, app), ...app.processes.map((p) => supervisorProgramFile(app, p))];
+  for (const f of [gunicornConfFile(plan, app), nginxSiteFile(plan, app)]) if (f) files.push(f);
+  return files;
+}

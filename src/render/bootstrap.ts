@@ -1,0 +1,100 @@
+// The two scripts every host carries: fawkes-bootstrap (run once by cloud-init) and fawkes-exec
+// (how supervisord and the release hooks run an app's commands).
+import type { AppOnHost, AppPaths, HostPlan } from "../model/index.ts";
+import { EXEC_WRAPPER } from "./app-files.ts";
+import { compileTemplate, registerPartial } from "./templates.ts";
+import type { RenderedFile } from "./types.ts";
+
+export const BOOTSTRAP_PATH = "/usr/local/sbin/fawkes-bootstrap";
+
+/** Seconds the bootstrap waits for an app's health path after supervisord started it. */
+const HEALTH_GRACE_SECONDS = 60;
+
+interface BootstrapApp {
+  name: string;
+  uid: number;
+  gid: number;
+  release: string;
+  paths: AppPaths;
+  shared: string[];
+  mediaDir: string;
+  secrets: string[];
+  hooks: string[];
+  /** Empty on hosts where the app serves no HTTP (worker role). */
+  port: string;
+  healthPath: string;
+  healthHost: string;
+  healthWaitSeconds: number;
+}
+
+interface BootstrapView {
+  project: string;
+  stack: string;
+  role: string;
+  recipeHash: string;
+  packages: string[];
+  appNames: string[];
+  programs: string[];
+  stores: HostPlan["stores"];
+  execWrapper: string;
+  programWaitSeconds: number;
+  apps: BootstrapApp[];
+}
+
+interface ExecView {
+  apps: Array<{ name: string; env: string; secretsEnv: string; current: string }>;
+}
+
+registerPartial("bootstrapAws", "fawkes-bootstrap-aws.sh.hbs");
+registerPartial("bootstrapLocal", "fawkes-bootstrap-local.sh.hbs");
+registerPartial("bootstrapRelease", "fawkes-bootstrap-release.sh.hbs");
+registerPartial("bootstrapServices", "fawkes-bootstrap-services.sh.hbs");
+const bootstrap = compileTemplate<BootstrapView>("fawkes-bootstrap.sh.hbs");
+const fawkesExec = compileTemplate<ExecView>("fawkes-exec.sh.hbs");
+
+const bootSeconds = (app: AppOnHost) => Math.max(0, ...app.processes.map((p) => p.startSecs));
+
+function bootstrapApp(app: AppOnHost): BootstrapApp {
+  const web = app.gunicorn !== undefined;
+  return {
+    name: app.name,
+    uid: app.uid,
+    gid: app.gid,
+    release: app.release,
+    paths: app.paths,
+    shared: app.shared,
+    mediaDir: app.media?.dir ?? "",
+    secrets: app.secrets,
+    hooks: app.hooks,
+    port: web ? String(app.port) : "",
+    healthPath: web ? app.health.path : "",
+    // nginx answers any Host on the app's port; the first name is what the balancer sends.
+    healthHost: web ? (app.hostnames[0] ?? "") : "",
+    healthWaitSeconds: bootSeconds(app) + HEALTH_GRACE_SECONDS,
+  };
+}
+
+export function bootstrapFile(plan: HostPlan): RenderedFile {
+  const content = bootstrap({
+    project: plan.project,
+    stack: plan.stack,
+    role: plan.role,
+    recipeHash: plan.image.recipeHash,
+    packages: plan.image.packages,
+    appNames: plan.apps.map((a) => a.name),
+    programs: plan.apps.flatMap((a) => a.processes.map((p) => p.program)),
+    stores: plan.stores,
+    execWrapper: EXEC_WRAPPER,
+    // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
+    programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
+    apps: plan.apps.map(bootstrapApp),
+  });
+  return { path: BOOTSTRAP_PATH, content, mode: "0755", owner: "root:root" };
+}
+
+export function execWrapperFile(plan: HostPlan): RenderedFile {
+  const content = fawkesExec({
+    apps: plan.apps.map((a) => ({ name: a.name, env: a.paths.env, secretsEnv: a.paths.secretsEnv, current: a.paths.current })),
+  });
+  return { path: EXEC_WRAPPER, content, mode: "0755", owner: "root:root" };
+}
