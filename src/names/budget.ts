@@ -12,6 +12,8 @@ export const NAME_LIMITS = {
   snsTopic: 256,
   sqsQueue: 80,
   dnsLabel: 63,
+  /** Value of a tag, e.g. `Name` of a VPC or subnet. */
+  tag: 256,
 } as const;
 export type NameKind = keyof typeof NAME_LIMITS;
 

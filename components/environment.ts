@@ -1,0 +1,117 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { EnvironmentSpec } from "../src/config/index.ts";
+import { planEnvironment, type AppOnHost, type EnvironmentPlan } from "../src/model/index.ts";
+import { renderEnvironment } from "../src/render/index.ts";
+import { ArtifactStore } from "./artifact-store.ts";
+import { Firewall } from "./firewall.ts";
+import { Fleet } from "./fleet.ts";
+import { LoadBalancer } from "./load-balancer.ts";
+import { Network } from "./network.ts";
+import { ReleaseLocks } from "./release-locks.ts";
+import { SharedStorage } from "./shared-storage.ts";
+import { baseTags, type NameParts } from "./tags.ts";
+
+export interface EnvironmentArgs {
+  spec: EnvironmentSpec;
+}
+
+/** Apps served over HTTP: those with a wsgi process, as planned on the web hosts. */
+export function servedApps(plan: EnvironmentPlan): AppOnHost[] {
+  return plan.hosts.find((h) => h.role === "web")?.apps.filter((a) => a.gunicorn !== undefined) ?? [];
+}
+
+/** Apps with shared dirs need an access point; every app gets one so adding a dir is no migration. */
+function everyApp(plan: EnvironmentPlan): Array<{ name: string; uid: number }> {
+  const byName = new Map<string, number>();
+  for (const h of plan.hosts) for (const a of h.apps) byName.set(a.name, a.uid);
+  return [...byName].map(([name, uid]) => ({ name, uid }));
+}
+
+/** URL of each served app: its first host name, https when the stack has a certificate. */
+export function appUrls(plan: EnvironmentPlan): Record<string, string> {
+  const scheme = plan.spec.knobs.certificateArn ? "https" : "http";
+  return Object.fromEntries(servedApps(plan).map((a) => [a.name, `${scheme}://${a.hostnames[0]}`]));
+}
+
+/**
+ * One environment (one stack) on AWS, from its EnvironmentSpec alone: plans and renders the
+ * hosts itself, then builds network, stores, shared storage, load balancer and a fleet per role.
+ */
+export class Environment extends pulumi.ComponentResource {
+  /** Per app: `https://<first host name>` (`http://` without a certificate). */
+  readonly urls: Record<string, string>;
+  /** Per role: the Auto Scaling group's name. */
+  readonly fleets: pulumi.Output<Record<string, string>>;
+  readonly loadBalancerDnsName: pulumi.Output<string>;
+
+  constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fawkes:index:Environment", name, {}, opts);
+    const built = buildEnvironment(this, name, args.spec);
+    this.urls = built.urls;
+    this.fleets = built.fleets;
+    this.loadBalancerDnsName = built.loadBalancerDnsName;
+    this.registerOutputs({ urls: this.urls, fleets: this.fleets, loadBalancerDnsName: this.loadBalancerDnsName });
+  }
+}
+
+export function buildEnvironment(
+  parent: pulumi.Resource,
+  name: string,
+  spec: EnvironmentSpec,
+): { urls: Record<string, string>; fleets: pulumi.Output<Record<string, string>>; loadBalancerDnsName: pulumi.Output<string> } {
+  const plan = planEnvironment(spec);
+  const images = renderEnvironment(plan);
+  const tags = baseTags(spec.project, spec.stack);
+  const nameParts: NameParts = [spec.project, spec.stack];
+  const common = { nameParts, tags };
+  const opts = { parent };
+  const stores = plan.hosts[0]!.stores;
+  const served = servedApps(plan);
+
+  const network = new Network(`${name}-network`, common, opts);
+  const firewall = new Firewall(`${name}-firewall`, { ...common, vpcId: network.vpcId, apps: served, https: spec.knobs.certificateArn !== undefined }, opts);
+  const artifacts = new ArtifactStore(`${name}-artifacts`, { bucketName: stores.artifactBucket, tags }, opts);
+  const locks = new ReleaseLocks(`${name}-locks`, { tableName: stores.lockTable, tags }, opts);
+  const storage = new SharedStorage(
+    `${name}-shared`,
+    { ...common, vpcId: network.vpcId, subnetIds: network.privateSubnetIds, hostsSecurityGroupId: firewall.hostsSecurityGroupId, apps: everyApp(plan), parameterPrefix: stores.parameterPrefix },
+    opts,
+  );
+  const lb = new LoadBalancer(
+    `${name}-lb`,
+    {
+      ...common,
+      vpcId: network.vpcId,
+      publicSubnetIds: network.publicSubnetIds,
+      securityGroupId: firewall.albSecurityGroupId,
+      apps: served,
+      idleTimeoutSeconds: spec.catalogue.loadBalancer.idleTimeoutSeconds,
+      deregistrationDelaySeconds: spec.catalogue.loadBalancer.deregistrationDelaySeconds,
+      ...(spec.knobs.certificateArn ? { certificateArn: spec.knobs.certificateArn } : {}),
+    },
+    opts,
+  );
+
+  const fleets: Record<string, pulumi.Output<string>> = {};
+  for (const host of plan.hosts) {
+    const image = images.find((i) => i.role === host.role)!;
+    const fleet = new Fleet(
+      `${name}-${host.role}`,
+      {
+        ...common,
+        host,
+        userDataBytes: image.userDataBytes,
+        ami: spec.catalogue.image.ami,
+        rollout: spec.knobs.rollout,
+        subnetIds: network.privateSubnetIds,
+        securityGroupId: firewall.hostsSecurityGroupId,
+        targetGroupArns: host.role === "web" ? served.map((a) => lb.targetGroupArns[a.name]!) : [],
+        grants: { parameterPrefix: stores.parameterPrefix, artifactBucketArn: artifacts.bucketArn, lockTableArn: locks.tableArn, fileSystemArn: storage.fileSystemArn },
+      },
+      // Hosts boot against the stores, shared storage and NAT route: all must exist first.
+      { parent, dependsOn: [network, artifacts, locks, storage] },
+    );
+    fleets[host.role] = fleet.groupName;
+  }
+  return { urls: appUrls(plan), fleets: pulumi.output(fleets), loadBalancerDnsName: lb.dnsName };
+}

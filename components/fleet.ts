@@ -1,0 +1,110 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Rollout } from "../src/config/index.ts";
+import type { HostPlan } from "../src/model/index.ts";
+import { buildHostRole, type HostRoleArgs } from "./host-role.ts";
+import { instanceRefresh } from "./rollout.ts";
+import { launchTags, nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
+
+/** Seconds a new host has to boot (cloud-init, fetch, unpack, hooks) before health counts. */
+export const BOOT_GRACE_SECONDS = 300;
+export const ROOT_VOLUME_GIB = 20;
+
+export interface FleetArgs {
+  /** The hosts of one role: role, fleet size, instance type, store names. */
+  host: HostPlan;
+  /** The rendered user-data of this role, byte for byte what cloud-init gets. */
+  userDataBytes: Uint8Array;
+  /** AMI lookup of the catalogue's image recipe. */
+  ami: { owners: readonly string[]; namePattern: string };
+  rollout: Rollout;
+  subnetIds: pulumi.Input<string>[];
+  securityGroupId: pulumi.Input<string>;
+  /** Target groups the hosts join (web: one per app); none for workers. */
+  targetGroupArns: pulumi.Input<string>[];
+  grants: HostRoleArgs["grants"];
+  nameParts: NameParts;
+  tags: Tags;
+}
+
+/** EC2 wants user-data base64-encoded; the bytes are the renderer's, unchanged. */
+export function userDataBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+/**
+ * The hosts of one role: a launch template carrying the role's user-data, and an Auto Scaling
+ * group pinned to the template's latest version number, so a new user-data is a new version and
+ * starts an instance refresh: canary, checkpoints, health gate, automatic rollback.
+ */
+export class Fleet extends pulumi.ComponentResource {
+  readonly groupName: pulumi.Output<string>;
+  readonly launchTemplateId: pulumi.Output<string>;
+  readonly launchTemplateVersion: pulumi.Output<string>;
+
+  constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fawkes:compute:Fleet", name, {}, opts);
+    const { template, group } = buildFleet(this, name, args);
+    this.groupName = group.name;
+    this.launchTemplateId = template.id;
+    this.launchTemplateVersion = template.latestVersion.apply(String);
+    this.registerOutputs({ groupName: this.groupName, launchTemplateId: this.launchTemplateId, launchTemplateVersion: this.launchTemplateVersion });
+  }
+}
+
+export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args: FleetArgs, profile: aws.iam.InstanceProfile): aws.ec2.LaunchTemplate {
+  const ami = aws.ec2.getAmiOutput({ owners: [...args.ami.owners], mostRecent: true, filters: [{ name: "name", values: [args.ami.namePattern] }] }, { parent });
+  const ltName = nameOf("launchTemplate", args.nameParts, args.host.role);
+  return new aws.ec2.LaunchTemplate(
+    `${name}-template`,
+    {
+      name: ltName,
+      description: `fawkes ${args.host.role} hosts`,
+      imageId: ami.id,
+      instanceType: args.host.instanceType,
+      userData: userDataBase64(args.userDataBytes),
+      iamInstanceProfile: { arn: profile.arn },
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+      networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [args.securityGroupId] }],
+      blockDeviceMappings: [
+        {
+          deviceName: ami.rootDeviceName,
+          ebs: { volumeSize: ROOT_VOLUME_GIB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+        },
+      ],
+      tagSpecifications: [{ resourceType: "volume", tags: tagged(args.tags, ltName) }],
+      updateDefaultVersion: true,
+      tags: tagged(args.tags, ltName),
+    },
+    { parent },
+  );
+}
+
+export function buildFleet(parent: pulumi.Resource, name: string, args: FleetArgs): { template: aws.ec2.LaunchTemplate; group: aws.autoscaling.Group } {
+  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, nameParts: args.nameParts, tags: args.tags });
+  const template = buildLaunchTemplate(parent, name, args, profile);
+  const groupName = nameOf("autoScalingGroup", args.nameParts, args.host.role);
+  const behindLoadBalancer = args.targetGroupArns.length > 0;
+  const group = new aws.autoscaling.Group(
+    `${name}-group`,
+    {
+      name: groupName,
+      minSize: args.host.fleet.min,
+      maxSize: args.host.fleet.max,
+      desiredCapacity: args.host.fleet.desired,
+      vpcZoneIdentifiers: args.subnetIds,
+      // A web host that fails the load balancer's health check is replaced; workers have no
+      // target group, so EC2 status is all the group can see.
+      healthCheckType: behindLoadBalancer ? "ELB" : "EC2",
+      healthCheckGracePeriod: BOOT_GRACE_SECONDS,
+      targetGroupArns: args.targetGroupArns,
+      // An explicit version number: a refresh never starts on $Latest, and rollback needs one.
+      launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
+      instanceRefresh: instanceRefresh(args.rollout),
+      terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
+      tags: launchTags(tagged(args.tags, groupName)),
+    },
+    { parent },
+  );
+  return { template, group };
+}

@@ -1,0 +1,74 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
+
+/** Session Manager instead of SSH: no key pair, no port 22. */
+export const SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+
+/** What a host may touch, by ARN: nothing else of the account. */
+export interface HostGrants {
+  /** e.g. `/fawkes/dev`: the host reads `<prefix>/*` (secrets, EFS ids). */
+  parameterPrefix: string;
+  artifactBucketArn: string;
+  lockTableArn: string;
+  fileSystemArn: string;
+}
+
+/** The least-privilege policy of a host: read its parameters and artifacts, take locks, mount EFS. */
+export function hostPolicyDocument(g: HostGrants): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Parameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: `arn:aws:ssm:*:*:parameter${g.parameterPrefix}/*` },
+      { Sid: "ArtifactObjects", Effect: "Allow", Action: "s3:GetObject", Resource: `${g.artifactBucketArn}/*` },
+      { Sid: "ArtifactList", Effect: "Allow", Action: "s3:ListBucket", Resource: g.artifactBucketArn },
+      {
+        Sid: "ReleaseLocks",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        Resource: g.lockTableArn,
+      },
+      { Sid: "SharedStorage", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: g.fileSystemArn },
+    ],
+  };
+}
+
+export const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+});
+
+export interface HostRoleArgs {
+  role: string;
+  grants: { [K in keyof HostGrants]: pulumi.Input<string> };
+  nameParts: NameParts;
+  tags: Tags;
+}
+
+/** The IAM role and instance profile of the hosts of one role (web, worker). */
+export function buildHostRole(parent: pulumi.Resource, name: string, args: HostRoleArgs): aws.iam.InstanceProfile {
+  const opts = { parent };
+  const roleName = nameOf("iamRole", args.nameParts, args.role);
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    { name: roleName, assumeRolePolicy: EC2_ASSUME_ROLE_POLICY, description: `fawkes ${args.role} hosts`, tags: tagged(args.tags, roleName) },
+    opts,
+  );
+  const g = args.grants;
+  new aws.iam.RolePolicy(
+    `${name}-access`,
+    {
+      role: role.name,
+      name: "fawkes-host",
+      policy: pulumi
+        .all([g.parameterPrefix, g.artifactBucketArn, g.lockTableArn, g.fileSystemArn])
+        .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn]) =>
+          JSON.stringify(hostPolicyDocument({ parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn })),
+        ),
+    },
+    opts,
+  );
+  new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: SSM_CORE_POLICY_ARN }, opts);
+  const profileName = nameOf("iamInstanceProfile", args.nameParts, args.role);
+  return new aws.iam.InstanceProfile(`${name}-profile`, { name: profileName, role: role.name, tags: tagged(args.tags, profileName) }, opts);
+}

@@ -1,0 +1,132 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AppOnHost } from "../src/model/index.ts";
+import { HTTP_PORT, HTTPS_PORT } from "./firewall.ts";
+import { nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
+
+/** TLS 1.3 and 1.2 only, forward-secret ciphers. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/** What the load balancer needs of an app: where it listens, its names, its health check. */
+export type RoutedApp = Pick<AppOnHost, "name" | "port" | "hostnames" | "health">;
+
+export interface LoadBalancerArgs {
+  vpcId: pulumi.Input<string>;
+  publicSubnetIds: pulumi.Input<string>[];
+  securityGroupId: pulumi.Input<string>;
+  apps: readonly RoutedApp[];
+  idleTimeoutSeconds: number;
+  deregistrationDelaySeconds: number;
+  /** With a certificate: HTTPS on 443 and 80 redirects to it. Without: plain HTTP on 80. */
+  certificateArn?: string;
+  nameParts: NameParts;
+  tags: Tags;
+}
+
+const notFound = [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "not found", statusCode: "404" } }];
+
+/**
+ * An internet-facing ALB in the public subnets: a target group per app (its nginx port, its
+ * health path), a host-header rule per app, 404 for any other host name.
+ */
+export class LoadBalancer extends pulumi.ComponentResource {
+  readonly dnsName: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+  readonly targetGroupArns: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fawkes:edge:LoadBalancer", name, {}, opts);
+    const { alb, targetGroups } = buildLoadBalancer(this, name, args);
+    this.dnsName = alb.dnsName;
+    this.arn = alb.arn;
+    this.targetGroupArns = Object.fromEntries(Object.entries(targetGroups).map(([app, tg]) => [app, tg.arn]));
+    this.registerOutputs({ dnsName: this.dnsName, arn: this.arn, targetGroupArns: this.targetGroupArns });
+  }
+}
+
+export function buildTargetGroup(parent: pulumi.Resource, name: string, app: RoutedApp, args: LoadBalancerArgs): aws.lb.TargetGroup {
+  const tgName = nameOf("targetGroup", args.nameParts, app.name);
+  return new aws.lb.TargetGroup(
+    `${name}-${app.name}`,
+    {
+      name: tgName,
+      vpcId: args.vpcId,
+      targetType: "instance",
+      port: app.port,
+      protocol: "HTTP",
+      deregistrationDelay: args.deregistrationDelaySeconds,
+      healthCheck: {
+        enabled: true,
+        path: app.health.path,
+        port: "traffic-port",
+        protocol: "HTTP",
+        matcher: "200",
+        interval: app.health.intervalSeconds,
+        timeout: app.health.timeoutSeconds,
+        healthyThreshold: app.health.healthyThreshold,
+        unhealthyThreshold: app.health.unhealthyThreshold,
+      },
+      tags: tagged(args.tags, tgName),
+    },
+    { parent },
+  );
+}
+
+export function buildLoadBalancer(parent: pulumi.Resource, name: string, args: LoadBalancerArgs): { alb: aws.lb.LoadBalancer; targetGroups: Record<string, aws.lb.TargetGroup> } {
+  const opts = { parent };
+  const albName = nameOf("alb", args.nameParts);
+  const alb = new aws.lb.LoadBalancer(
+    `${name}-alb`,
+    {
+      name: albName,
+      loadBalancerType: "application",
+      internal: false,
+      subnets: args.publicSubnetIds,
+      securityGroups: [args.securityGroupId],
+      dropInvalidHeaderFields: true,
+      idleTimeout: args.idleTimeoutSeconds,
+      tags: tagged(args.tags, albName, "alb"),
+    },
+    opts,
+  );
+  const http = new aws.lb.Listener(
+    `${name}-http`,
+    {
+      loadBalancerArn: alb.arn,
+      port: HTTP_PORT,
+      protocol: "HTTP",
+      defaultActions: args.certificateArn
+        ? [{ type: "redirect", redirect: { port: String(HTTPS_PORT), protocol: "HTTPS", statusCode: "HTTP_301" } }]
+        : notFound,
+      tags: args.tags,
+    },
+    opts,
+  );
+  const https = args.certificateArn
+    ? new aws.lb.Listener(
+        `${name}-https`,
+        { loadBalancerArn: alb.arn, port: HTTPS_PORT, protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: args.certificateArn, defaultActions: notFound, tags: args.tags },
+        opts,
+      )
+    : undefined;
+  const routing = https ?? http;
+
+  const targetGroups: Record<string, aws.lb.TargetGroup> = {};
+  args.apps.forEach((app, i) => {
+    const tg = buildTargetGroup(parent, name, app, args);
+    targetGroups[app.name] = tg;
+    new aws.lb.ListenerRule(
+      `${name}-${app.name}`,
+      {
+        listenerArn: routing.arn,
+        // Rule order follows the catalogue; host names never overlap (the catalogue checks).
+        priority: 10 * (i + 1),
+        conditions: [{ hostHeader: { values: [...app.hostnames] } }],
+        actions: [{ type: "forward", targetGroupArn: tg.arn }],
+        tags: args.tags,
+      },
+      opts,
+    );
+  });
+  return { alb, targetGroups };
+}

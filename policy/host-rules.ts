@@ -1,0 +1,71 @@
+// Rules on what a host is: IMDSv2, no public IP, encrypted disks, no secret in its user-data.
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { forTypes, list, TIER_TAG, tierOf, truthy, TYPES } from "./resources";
+import { decodeUserData, findSecrets } from "./secrets";
+
+export const imdsv2Required: ResourceValidationPolicy = {
+  name: "imdsv2-required",
+  description: "Launch templates require IMDSv2 tokens with a hop limit of 1, so nothing behind a host (a container, a proxy) can reach its credentials.",
+  enforcementLevel: "mandatory",
+  validateResource: forTypes([TYPES.launchTemplate], (p, report) => {
+    const m = p.metadataOptions ?? {};
+    if (m.httpEndpoint === "disabled") return;
+    if (m.httpTokens !== "required") report(`metadataOptions.httpTokens is ${JSON.stringify(m.httpTokens)}; it must be "required" (IMDSv2 only)`);
+    if (Number(m.httpPutResponseHopLimit) !== 1) report(`metadataOptions.httpPutResponseHopLimit is ${JSON.stringify(m.httpPutResponseHopLimit)}; it must be 1`);
+  }),
+};
+
+export const noPublicIpOnHosts: ResourceValidationPolicy = {
+  name: "no-public-ip-on-hosts",
+  description: `Hosts get no public IP: launch-template network interfaces never associate one, and only subnets tagged ${TIER_TAG}=public may map public IPs on launch.`,
+  enforcementLevel: "mandatory",
+  validateResource: [
+    forTypes([TYPES.launchTemplate], (p, report) => {
+      list(p.networkInterfaces).forEach((ni, i) => {
+        if (truthy(ni?.associatePublicIpAddress)) report(`networkInterfaces[${i}].associatePublicIpAddress is true; hosts live in private subnets and reach out through the NAT`);
+      });
+    }),
+    forTypes([TYPES.subnet], (p, report) => {
+      if (truthy(p.mapPublicIpOnLaunch) && tierOf(p) !== "public") {
+        report(`mapPublicIpOnLaunch is true on a subnet tagged ${TIER_TAG}=${JSON.stringify(tierOf(p) ?? null)}; only ${TIER_TAG}=public subnets may map public IPs`);
+      }
+    }),
+  ],
+};
+
+export const ebsEncrypted: ResourceValidationPolicy = {
+  name: "ebs-encrypted",
+  description: "Every EBS volume (launch-template block devices, standalone volumes) is encrypted.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    forTypes([TYPES.launchTemplate], (p, report) => {
+      list(p.blockDeviceMappings).forEach((bd, i) => {
+        if (bd?.ebs && !truthy(bd.ebs.encrypted)) report(`blockDeviceMappings[${i}] (${bd.deviceName ?? "?"}) is not encrypted; set ebs.encrypted "true"`);
+      });
+    }),
+    forTypes([TYPES.volume], (p, report) => {
+      if (!truthy(p.encrypted)) report("the volume is not encrypted");
+    }),
+  ],
+};
+
+function reportSecrets(source: string, text: string, report: (m: string) => void): void {
+  for (const f of findSecrets(text)) {
+    report(`${source} line ${f.line} holds what looks like ${f.what}; secrets never enter user-data: hosts fetch them from SSM Parameter Store at boot`);
+  }
+}
+
+export const noSecretsInUserData: ResourceValidationPolicy = {
+  name: "no-secrets-in-user-data",
+  description: "No user-data holds a secret-looking value (access key, private key, password, secret key, high-entropy token), after base64 and gzip are undone.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    forTypes([TYPES.launchTemplate], (p, report) => {
+      if (typeof p.userData === "string") reportSecrets("user-data", decodeUserData(p.userData), report);
+    }),
+    forTypes([TYPES.instance], (p, report) => {
+      if (typeof p.userData === "string") reportSecrets("user-data", p.userData, report);
+      if (typeof p.userDataBase64 === "string") reportSecrets("user-data", decodeUserData(p.userDataBase64), report);
+    }),
+  ],
+};

@@ -1,0 +1,27 @@
+// Every fawkes policy, for the pack (index.ts) and for tests that call them directly.
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
+import { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
+import { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
+
+export { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
+export { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
+export { TIER_TAG, TYPES } from "./resources";
+export { decodeUserData, entropy, findSecrets, type SecretFinding } from "./secrets";
+export { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
+
+export const resourcePolicies: ResourceValidationPolicy[] = [
+  imdsv2Required,
+  noPublicIpOnHosts,
+  ebsEncrypted,
+  noSecretsInUserData,
+  efsEncrypted,
+  s3PublicAccessBlocked,
+  s3Encrypted,
+  noOpenIngress,
+  albDropsInvalidHeaders,
+];
+
+export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup];
+
+export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [...resourcePolicies, ...stackPolicies];

@@ -1,0 +1,77 @@
+// Finds secret-looking values in user-data: what must never be there, since every host, every
+// `describe-launch-template-versions` caller and Pulumi's state can read it.
+import { gunzipSync } from "node:zlib";
+
+export interface SecretFinding {
+  /** What it looks like, e.g. "an AWS access key id". */
+  what: string;
+  /** 1-based line of the decoded user-data. */
+  line: number;
+}
+
+/** EC2 user-data as cloud-init reads it: base64, then gzip when it starts with 1f 8b. */
+export function decodeUserData(value: string): string {
+  const compact = value.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return value; // not base64: scan as given
+  const bytes = Buffer.from(compact, "base64");
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  return raw.toString("utf8");
+}
+
+/** Shannon entropy in bits per character. */
+export function entropy(s: string): number {
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) h -= (n / s.length) * Math.log2(n / s.length);
+  return h;
+}
+
+/**
+ * A value that names where a secret comes from rather than being one: an SSM parameter path,
+ * a shell or template reference, an ARN, nothing at all.
+ */
+function isReference(value: string): boolean {
+  const v = value.replace(/^["'(]+|["',;)]+$/g, "");
+  return v === "" || /^(\/|\$|\{\{|arn:|ssm:|<)/.test(v);
+}
+
+interface Pattern {
+  what: string;
+  re: RegExp;
+  /** Group holding the assigned value: findings whose value is a reference are not secrets. */
+  valueGroup?: number;
+  accept?: (m: RegExpExecArray) => boolean;
+}
+
+const HIGH_ENTROPY_BITS = 3.5;
+
+const PATTERNS: readonly Pattern[] = [
+  { what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
+  { what: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/g },
+  { what: "a password", re: /password\s*[:=]\s*(\S+)/gi, valueGroup: 1 },
+  { what: "a secret key", re: /secret[_-]?key["']?\s*[:=]\s*(\S*)/gi, valueGroup: 1 },
+  {
+    what: "a high-entropy value assigned to a *_KEY, *_TOKEN, *_SECRET or *PASSWORD name",
+    re: /\b[A-Za-z0-9_]*(?:_KEY|_TOKEN|_SECRET|PASSWORD)["']?\s*[:=]\s*["']?([A-Za-z0-9+/=_\-.~]{20,})/gi,
+    valueGroup: 1,
+    accept: (m) => entropy(m[1]!) >= HIGH_ENTROPY_BITS,
+  },
+];
+
+/** Every secret-looking value in a text, by line; values are never repeated in the findings. */
+export function findSecrets(text: string): SecretFinding[] {
+  const findings: SecretFinding[] = [];
+  const lines = text.split("\n");
+  lines.forEach((lineText, i) => {
+    for (const p of PATTERNS) {
+      for (const m of lineText.matchAll(p.re)) {
+        if (p.valueGroup !== undefined && isReference(m[p.valueGroup] ?? "")) continue;
+        if (p.accept && !p.accept(m as RegExpExecArray)) continue;
+        findings.push({ what: p.what, line: i + 1 });
+        break;
+      }
+    }
+  });
+  return findings;
+}

@@ -1,0 +1,120 @@
+// "Identical by construction", checked on the resource graphs: two stacks' graphs, with the stack
+// name and domain written as placeholders, may differ only where a knob says so.
+import { diffValues } from "../../src/plan/index.ts";
+import type { EnvironmentSpec } from "../../src/config/index.ts";
+import type { Props, StackGraph } from "./harness.ts";
+
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const ASG = "aws:autoscaling/group:Group";
+const LISTENER = "aws:lb/listener:Listener";
+const RULE = "aws:lb/listenerRule:ListenerRule";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+/** A property that may differ between stacks, and the knob it comes from. */
+export interface KnobDerived {
+  type: string;
+  name?: RegExp;
+  /** Property path as diffValues writes it; absent: the whole resource may exist in one stack only. */
+  path?: RegExp;
+  knob: string;
+}
+
+/**
+ * The explicit allow-list. Anything else that differs is a catalogue difference, which stacks may
+ * not have. alarmEmail and backupRetentionDays have no resource yet (Observability, Backups):
+ * their paths belong here once they do.
+ */
+export const KNOB_DERIVED: readonly KnobDerived[] = [
+  { type: LT, path: /^instanceType$/, knob: "instanceType" },
+  { type: LT, path: /^userData$/, knob: "user-data (stack, domain, release pins): compared byte for byte on its own" },
+  { type: ASG, path: /^(minSize|maxSize|desiredCapacity)$/, knob: "fleet" },
+  {
+    type: ASG,
+    path: /^instanceRefresh\.preferences\.(minHealthyPercentage|maxHealthyPercentage|instanceWarmup|checkpointDelay|checkpointPercentages\[\d+\])$/,
+    knob: "rollout",
+  },
+  { type: LISTENER, name: /-http$/, path: /^defaultActions\[0\]\./, knob: "certificateArn (HTTP redirects to HTTPS)" },
+  { type: LISTENER, name: /-https$/, path: /^certificateArn$/, knob: "certificateArn" },
+  { type: RULE, path: /^listenerArn$/, knob: "certificateArn (host rules sit on the HTTPS listener)" },
+  { type: LISTENER, name: /-https$/, knob: "certificateArn (HTTPS listener)" },
+  { type: INGRESS, name: /-alb-https$/, knob: "certificateArn (443 open only with a listener)" },
+];
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Writes a stack's own name and domain as `<stack>`/`<domain>` wherever fawkes derives a value
+ * from them: `<project>-<stack>...` and `/<project>/<stack>` names, a value that is the stack
+ * name, host names under the domain. A bare search-and-replace would also rewrite `/dev/xvda`.
+ */
+export function placeholders(spec: EnvironmentSpec): (s: string) => string {
+  const domain = new RegExp(`(^|[^a-z0-9-])${escape(spec.knobs.domain)}(?![a-z0-9-])`, "g");
+  const named = new RegExp(`(^|[^a-z0-9])${escape(spec.project)}([-/])${escape(spec.stack)}(?![a-z0-9])`, "g");
+  return (s) => (s === spec.stack ? "<stack>" : s.replace(domain, "$1<domain>").replace(named, "$1" + spec.project + "$2<stack>"));
+}
+
+function mapStrings(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === "string") return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, f));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v as Props).map(([k, x]) => [f(k), mapStrings(x, f)]));
+  return v;
+}
+
+export interface NormalisedResource {
+  type: string;
+  name: string;
+  inputs: unknown;
+}
+
+/** The graph of one stack by `type::name`, stack name and domain as placeholders. */
+export function normalise(graph: StackGraph): Map<string, NormalisedResource> {
+  const f = placeholders(graph.spec);
+  const out = new Map<string, NormalisedResource>();
+  for (const r of graph.resources) {
+    const name = f(r.name);
+    const key = `${r.type}::${name}`;
+    if (out.has(key)) throw new Error(`${graph.spec.stack}: two resources normalise to ${key}`);
+    out.set(key, { type: r.type, name, inputs: mapStrings(r.inputs, f) });
+  }
+  return out;
+}
+
+export interface GraphDifference {
+  resource: string;
+  /** Empty when the resource exists in one stack only. */
+  path: string;
+  a: unknown;
+  b: unknown;
+  /** The knob that explains it, or undefined: a difference stacks may not have. */
+  knob?: string;
+}
+
+export interface GraphComparison {
+  a: string;
+  b: string;
+  differences: GraphDifference[];
+  unexplained: GraphDifference[];
+}
+
+function explain(r: NormalisedResource, path: string): string | undefined {
+  const rule = KNOB_DERIVED.find(
+    (k) => k.type === r.type && (k.name === undefined || k.name.test(r.name)) && (path === "" ? k.path === undefined : k.path !== undefined && k.path.test(path)),
+  );
+  return rule?.knob;
+}
+
+export function compareGraphs(a: StackGraph, b: StackGraph): GraphComparison {
+  const na = normalise(a);
+  const nb = normalise(b);
+  const differences: GraphDifference[] = [];
+  for (const key of [...new Set([...na.keys(), ...nb.keys()])].sort()) {
+    const ra = na.get(key);
+    const rb = nb.get(key);
+    if (!ra || !rb) {
+      differences.push({ resource: key, path: "", a: ra ? "present" : "absent", b: rb ? "present" : "absent", knob: explain((ra ?? rb)!, "") });
+      continue;
+    }
+    for (const d of diffValues(ra.inputs, rb.inputs)) differences.push({ resource: key, path: d.path, a: d.a, b: d.b, knob: explain(ra, d.path) });
+  }
+  return { a: a.spec.stack, b: b.spec.stack, differences, unexplained: differences.filter((d) => d.knob === undefined) };
+}

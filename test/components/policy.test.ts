@@ -1,0 +1,140 @@
+// The policy pack's rules: every stack passes them, and each rule catches a resource built to
+// break it. The pack itself (policy/index.ts) is never constructed: it would start a server.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { TIER_TAG as COMPONENT_TIER_TAG } from "../../components/index.ts";
+import * as rules from "../../policy/rules.ts";
+import { captureEveryStack, ROOT, type StackGraph } from "./harness.ts";
+import { stackResources, stackViolationsOf, violationsOf, type PolicyInput } from "./policy-harness.ts";
+
+const { TYPES, TIER_TAG } = rules;
+let graphs: StackGraph[];
+beforeAll(async () => {
+  graphs = await captureEveryStack();
+});
+
+const lt = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.launchTemplate, name: "bad-template", props });
+const b64 = (text: string, gzip = false) => (gzip ? gzipSync(Buffer.from(text)) : Buffer.from(text)).toString("base64");
+
+describe("the policy pack", () => {
+  it("is a project of its own: PulumiPolicy.yaml, a versioned package.json, mandatory rules with distinct names", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "policy/package.json"), "utf8"));
+    expect(pkg).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), type: "commonjs", dependencies: { "@pulumi/policy": expect.any(String), "@pulumi/pulumi": expect.any(String) } });
+    expect(parseYaml(readFileSync(join(ROOT, "policy/PulumiPolicy.yaml"), "utf8")).runtime).toBe("nodejs");
+    expect(readFileSync(join(ROOT, "policy/index.ts"), "utf8")).toContain('new PolicyPack("fawkes-security", { policies })');
+    expect(new Set(rules.policies.map((p) => p.name)).size).toBe(rules.policies.length);
+    for (const p of rules.policies) expect(p.enforcementLevel, p.name).toBe("mandatory");
+    expect(TIER_TAG).toBe(COMPONENT_TIER_TAG);
+  });
+
+  it("passes every resource of every stack", async () => {
+    for (const g of graphs) {
+      for (const policy of rules.resourcePolicies) {
+        for (const r of g.resources) expect(await violationsOf(policy, { ...r, props: r.inputs }), `${g.spec.stack}: ${policy.name} on ${r.name}`).toEqual([]);
+      }
+      for (const policy of rules.stackPolicies) expect(await stackViolationsOf(policy, stackResources(g.resources)), `${g.spec.stack}: ${policy.name}`).toEqual([]);
+    }
+  });
+});
+
+describe("each rule catches what it forbids", () => {
+  it("imdsv2-required: optional tokens, a hop limit of 2, no metadata options at all", async () => {
+    expect(await violationsOf(rules.imdsv2Required, lt({ metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 2 } }))).toEqual([
+      expect.stringContaining('httpTokens is "optional"'),
+      expect.stringContaining("httpPutResponseHopLimit is 2"),
+    ]);
+    expect(await violationsOf(rules.imdsv2Required, lt({}))).toHaveLength(2);
+  });
+
+  it("no-public-ip-on-hosts: a public IP on the template, public IPs mapped in a private subnet", async () => {
+    expect(await violationsOf(rules.noPublicIpOnHosts, lt({ networkInterfaces: [{ associatePublicIpAddress: "true" }] }))).toHaveLength(1);
+    const subnet = (tier: string): PolicyInput => ({ type: TYPES.subnet, name: "s", props: { mapPublicIpOnLaunch: true, tags: { [TIER_TAG]: tier } } });
+    expect(await violationsOf(rules.noPublicIpOnHosts, subnet("private"))).toEqual([expect.stringContaining(`only ${TIER_TAG}=public subnets`)]);
+    expect(await violationsOf(rules.noPublicIpOnHosts, subnet("public"))).toEqual([]);
+  });
+
+  it("ebs-encrypted: an unencrypted root volume, an unencrypted standalone volume", async () => {
+    expect(await violationsOf(rules.ebsEncrypted, lt({ blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "false" } }] }))).toHaveLength(1);
+    expect(await violationsOf(rules.ebsEncrypted, { type: TYPES.volume, name: "v", props: { size: 8 } })).toHaveLength(1);
+  });
+
+  it("efs-encrypted: a file system at rest in the clear", async () => {
+    expect(await violationsOf(rules.efsEncrypted, { type: TYPES.fileSystem, name: "fs", props: { encrypted: false } })).toHaveLength(1);
+  });
+
+  it("s3-public-access-blocked: one flag left off", async () => {
+    const props = { bucket: "b", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: false };
+    expect(await violationsOf(rules.s3PublicAccessBlocked, { type: TYPES.publicAccessBlock, name: "pab", props })).toEqual([expect.stringContaining("restrictPublicBuckets is not true")]);
+  });
+
+  it("s3-encrypted: no rule, or no real algorithm", async () => {
+    const sse = (rulesProp: unknown[]): PolicyInput => ({ type: TYPES.encryption, name: "sse", props: { bucket: "b", rules: rulesProp } });
+    expect(await violationsOf(rules.s3Encrypted, sse([]))).toHaveLength(1);
+    expect(await violationsOf(rules.s3Encrypted, sse([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "none" } }]))).toHaveLength(1);
+  });
+
+  it("s3-buckets-protected: a bucket without its public access block, a bucket without encryption", async () => {
+    const g = graphs[0]!;
+    const without = (type: string) => stackResources(g.resources.filter((r) => r.type !== type));
+    expect(await stackViolationsOf(rules.s3BucketsProtected, without(TYPES.publicAccessBlock))).toEqual([expect.stringContaining("has no public access block")]);
+    expect(await stackViolationsOf(rules.s3BucketsProtected, without(TYPES.encryption))).toEqual([expect.stringContaining("has no default encryption")]);
+    const stray: PolicyInput = { type: TYPES.bucket, name: "stray", props: { bucket: "stray-bucket" } };
+    expect(await stackViolationsOf(rules.s3BucketsProtected, stackResources([...g.resources, stray]))).toHaveLength(2);
+  });
+
+  it("no-open-ingress: SSH from anywhere, the load balancer on another port, ::/0 inline, an untaggable rule", async () => {
+    const rule = (tier: string, port: number, cidr = "0.0.0.0/0"): PolicyInput => ({
+      type: TYPES.ingressRule, name: "r", props: { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: cidr, tags: { [TIER_TAG]: tier } },
+    });
+    expect(await violationsOf(rules.noOpenIngress, rule("hosts", 22))).toEqual([expect.stringContaining(`tagged ${TIER_TAG}=alb`)]);
+    expect(await violationsOf(rules.noOpenIngress, rule("alb", 8080))).toHaveLength(1);
+    expect(await violationsOf(rules.noOpenIngress, rule("alb", 443))).toEqual([]);
+    expect(await violationsOf(rules.noOpenIngress, rule("hosts", 8001, "10.40.0.0/16"))).toEqual([]);
+    const inline: PolicyInput = { type: TYPES.securityGroup, name: "sg", props: { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, ipv6CidrBlocks: ["::/0"] }] } };
+    expect(await violationsOf(rules.noOpenIngress, inline)).toHaveLength(1);
+    const legacy: PolicyInput = { type: TYPES.legacyRule, name: "old", props: { type: "ingress", protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] } };
+    expect(await violationsOf(rules.noOpenIngress, legacy)).toHaveLength(1);
+  });
+
+  it("open-ingress-only-on-alb-group: an open rule tagged alb on the hosts' group", async () => {
+    const g = graphs[0]!;
+    const hostsGroup = g.resources.find((r) => r.type === TYPES.securityGroup && r.inputs.tags[TIER_TAG] === "hosts")!;
+    const sneaky: PolicyInput = {
+      type: TYPES.ingressRule, name: "sneaky",
+      props: { securityGroupId: hostsGroup.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", tags: { [TIER_TAG]: "alb" } },
+    };
+    expect(await stackViolationsOf(rules.openIngressOnlyOnAlbGroup, stackResources([...g.resources, sneaky]))).toEqual([expect.stringContaining("the open ingress rule sneaky")]);
+  });
+
+  it("alb-drops-invalid-headers: an ALB that forwards them", async () => {
+    const lb = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.loadBalancers[0], name: "lb", props });
+    expect(await violationsOf(rules.albDropsInvalidHeaders, lb({ dropInvalidHeaderFields: false }))).toHaveLength(1);
+    expect(await violationsOf(rules.albDropsInvalidHeaders, lb({}))).toHaveLength(1);
+    expect(await violationsOf(rules.albDropsInvalidHeaders, lb({ loadBalancerType: "network" }))).toEqual([]);
+  });
+
+  describe("no-secrets-in-user-data", () => {
+    const real = () => graphs[0]!.resources.find((r) => r.type === TYPES.launchTemplate)!.inputs.userData as string;
+    const withLine = (line: string, gzip = false) => lt({ userData: b64(`${rules.decodeUserData(real())}\n${line}\n`, gzip) });
+    const token = () => randomBytes(24).toString("base64url");
+    const secrets: Record<string, string> = {
+      "an AWS access key id": "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+      "a private key": ["-----BEGIN", "RSA PRIVATE KEY-----"].join(" "),
+      "a password": "  db_password: hunter2hunter2",
+      "a secret key": "SECRET_KEY=django-insecure-abc",
+      "a high-entropy value": `STRIPE_API_TOKEN="${token()}"`,
+    };
+    it.each(Object.entries(secrets))("catches %s, in plain or gzipped user-data", async (what, line) => {
+      for (const gzip of [false, true]) expect(await violationsOf(rules.noSecretsInUserData, withLine(line, gzip))).toEqual([expect.stringContaining(what)]);
+    });
+
+    it("leaves secret names and where to fetch them alone", async () => {
+      const references = ["DJANGO_SECRET_KEY: /fawkes/dev/blog/DJANGO_SECRET_KEY", 'password="$DB_PASSWORD"', "SECRET_NAMES=(SHOP_SECRET_KEY)", "SHOP_API_TOKEN=${SHOP_API_TOKEN}"];
+      for (const line of references) expect(await violationsOf(rules.noSecretsInUserData, withLine(line)), line).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,60 @@
+// The real Pulumi program (index.ts), fed the config Pulumi would give it.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { installMocks, pulumiConfigOf, resolved, settle, withoutStackTraces, type CapturedInvoke, type CapturedResource } from "./harness.ts";
+
+interface Program {
+  urls: Record<string, string>;
+  fleets: pulumi.Output<Record<string, string>>;
+  loadBalancerDnsName: pulumi.Output<string>;
+}
+
+/** Runs index.ts for a stack under mocks, with `config` as Pulumi's merged config. */
+async function runProgram(stack: string, config: Record<string, string>): Promise<{ program: Program; resources: CapturedResource[]; invokes: CapturedInvoke[] }> {
+  const { resources, invokes } = await installMocks("fawkes", stack);
+  pulumi.runtime.setAllConfig(config);
+  return withoutStackTraces(async () => {
+    const program = (await import("../../index.ts")) as unknown as Program;
+    await resolved(program.fleets);
+    await settle(resources);
+    return { program, resources, invokes };
+  });
+}
+
+beforeEach(() => {
+  vi.resetModules(); // index.ts runs once per import: a fresh module per test
+});
+
+describe("index.ts", () => {
+  it("builds the staging environment from Pulumi's config, through an AWS provider in the stack's region", async () => {
+    const config = pulumiConfigOf("staging");
+    expect(JSON.parse(config["fawkes:catalogue"]!).apps.map((a: { name: string }) => a.name)).toEqual(["shop", "blog"]);
+    const { program, resources, invokes } = await runProgram("staging", config);
+    expect(resources.find((r) => r.type === "pulumi:providers:aws")?.inputs.region).toBe("eu-west-1");
+    expect(resources.find((r) => r.type === "fawkes:index:Environment")?.name).toBe("fawkes");
+    for (const r of resources.filter((x) => x.type.startsWith("aws:"))) expect(r.provider, r.name).toMatch(/::pulumi:providers:aws::aws::/);
+    for (const i of invokes) expect(i.provider, i.token).toMatch(/::pulumi:providers:aws::aws::/);
+    expect(resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate").map((r) => r.inputs.instanceType)).toEqual(["t3.medium", "t3.medium"]);
+    expect(program.urls).toEqual({ shop: "https://shop.staging.fawkes.test", blog: "https://blog.staging.fawkes.test" });
+    expect(await resolved(program.fleets)).toEqual({ web: "fawkes-staging-web", worker: "fawkes-staging-worker" });
+    expect(await resolved(program.loadBalancerDnsName)).toMatch(/^fawkes-staging\./);
+  });
+
+  it("serves plain HTTP where the stack has no certificate", async () => {
+    const { program, resources } = await runProgram("dev", pulumiConfigOf("dev"));
+    expect(program.urls).toEqual({ shop: "http://shop.dev.fawkes.test", blog: "http://blog.dev.fawkes.test" });
+    expect(resources.filter((r) => r.type === "aws:lb/listener:Listener").map((r) => r.inputs.protocol)).toEqual(["HTTP"]);
+  });
+
+  it("turns a configuration problem into a RunError that names it, without a stack trace", async () => {
+    const error = await runProgram("dev", pulumiConfigOf("dev", { "fawkes:instanceTyp": "t3.large" })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain("config.fawkes:instanceTyp: not a knob");
+    expect(message).toContain('did you mean "fawkes:instanceType"?');
+    expect(message).not.toMatch(/\n\s+at /);
+  });
+});
