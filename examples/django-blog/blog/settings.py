@@ -1,0 +1,69 @@
+"""Settings of the sample blog. Everything that differs between a laptop and a host comes from env.
+
+On a host the release dir is BASE_DIR; `db/` and `media/` there are links to shared storage, and
+`staticfiles/` is filled by the `collectstatic` release hook. BLOG_DB_DIR, BLOG_STATIC_ROOT and
+BLOG_MEDIA_ROOT move them (tests point them at a temp dir so the repository stays clean).
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = os.environ.get("DJANGO_DEBUG", "") in ("1", "true", "yes")
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        # Not ImproperlyConfigured: manage.py swallows that one while loading settings, and the
+        # release hooks' logs would only say "Models aren't loaded yet".
+        raise RuntimeError("DJANGO_SECRET_KEY is not set (only DJANGO_DEBUG=1 allows a development key)")
+    SECRET_KEY = "dev-only-insecure-key"
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "posts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "blog.urls"
+WSGI_APPLICATION = "blog.wsgi.application"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        # Absolute env values win over BASE_DIR (Path / absolute path -> the absolute path).
+        "NAME": BASE_DIR / os.environ.get("BLOG_DB_DIR", "db") / "blog.sqlite3",
+    }
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / os.environ.get("BLOG_STATIC_ROOT", "staticfiles")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = BASE_DIR / os.environ.get("BLOG_MEDIA_ROOT", "media")
+
+# nginx and the load balancer terminate TLS in front of gunicorn.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = not DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}

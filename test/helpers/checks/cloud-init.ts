@@ -1,0 +1,74 @@
+// Checks of a host's user-data: cloud-init's own schema, the bytes both targets boot, and that
+// write_files writes exactly the image's files, with owners that exist when it writes them.
+// Each check returns its problems (none = pass); a missing tool throws.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { USER_DATA_LIMIT } from "../../../src/render/index.ts";
+import { DEBIAN_BASE_GROUPS, DEBIAN_BASE_USERS, declaredUsers, parseCloudConfig, writtenFiles } from "../cloud-config.ts";
+import type { RenderedHost } from "../rendered-hosts.ts";
+import { BASE_ENV, TOOLS, describeRun, requireTools, run } from "../tools.ts";
+
+/** `cloud-init schema --config-file`: exit 0, "Valid cloud-config", no deprecated key. */
+export async function cloudInitSchema(host: RenderedHost, dir: string): Promise<string[]> {
+  requireTools(TOOLS.cloudInit);
+  const file = join(dir, "user-data");
+  writeFileSync(file, host.image.userData);
+  const r = await run([TOOLS.cloudInit.path, "schema", "--config-file", file], { timeoutMs: 30_000, env: BASE_ENV });
+  if (r.exitCode !== 0 || !r.stdout.includes("Valid cloud-config")) return [`cloud-init rejects the user-data: ${describeRun(r)}`];
+  const deprecations = /Cloud config schema deprecations:(.*)/.exec(r.output)?.[1]?.trim() ?? "";
+  return deprecations === "" ? [] : [`deprecated cloud-config keys: ${deprecations}`];
+}
+
+/** userDataBytes is the text, gzipped only past EC2's limit, and fits in it. */
+export function userDataBytes(host: RenderedHost): string[] {
+  const problems: string[] = [];
+  const bytes = Buffer.from(host.image.userDataBytes);
+  const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const text = gzipped ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+  if (text !== host.image.userData) problems.push(`userDataBytes${gzipped ? " gunzipped" : ""} differ from userData`);
+  const over = Buffer.byteLength(host.image.userData) > USER_DATA_LIMIT;
+  if (gzipped !== over) problems.push(gzipped ? `gzipped although the text fits in ${USER_DATA_LIMIT} bytes` : `the text is over ${USER_DATA_LIMIT} bytes and not gzipped`);
+  if (bytes.length > USER_DATA_LIMIT) problems.push(`userDataBytes is ${bytes.length} bytes, over EC2's ${USER_DATA_LIMIT}`);
+  if (!host.image.userData.startsWith("#cloud-config\n")) problems.push("userData does not start with #cloud-config");
+  return problems;
+}
+
+/** Every image file written once by write_files, byte for byte with its mode and owner, and no other file. */
+export function writeFilesMatchImage(host: RenderedHost): string[] {
+  const written = writtenFiles(parseCloudConfig(host.image.userData));
+  const problems: string[] = [];
+  for (const f of host.image.files) {
+    const w = written.filter((x) => x.path === f.path && !x.append);
+    const [one] = w;
+    if (w.length !== 1 || !one) {
+      problems.push(`${f.path}: written ${w.length} times by write_files (want once)`);
+      continue;
+    }
+    if (!one.content.equals(Buffer.from(f.content, "utf8"))) problems.push(`${f.path}: write_files content differs from the image's`);
+    if (Number.parseInt(one.permissions, 8) !== Number.parseInt(f.mode, 8)) problems.push(`${f.path}: permissions ${one.permissions}, the image says ${f.mode}`);
+    if (one.owner !== f.owner) problems.push(`${f.path}: owner ${one.owner}, the image says ${f.owner}`);
+  }
+  const known = new Set(host.image.files.map((f) => f.path));
+  for (const w of written) if (!known.has(w.path)) problems.push(`${w.path}: written by cloud-init but not in the image's files, so no validator sees it`);
+  return problems;
+}
+
+/**
+ * write-files runs before users-groups (init stage) and write-files-deferred before runcmd (final
+ * stage): users the bootstrap creates do not exist yet, and a failed chown aborts the module.
+ */
+export function writeFilesOwners(host: RenderedHost): string[] {
+  const config = parseCloudConfig(host.image.userData);
+  const declared = declaredUsers(config);
+  const problems: string[] = [];
+  for (const w of writtenFiles(config)) {
+    const [user = "root", group] = w.owner.split(":");
+    const userOk = DEBIAN_BASE_USERS.includes(user) || (w.defer && declared.has(user));
+    const groupOk = group === undefined || DEBIAN_BASE_GROUPS.includes(group) || (w.defer && declared.has(group));
+    if (!userOk || !groupOk) {
+      problems.push(`${w.path}: owner ${w.owner} does not exist when ${w.defer ? "write-files-deferred" : "write-files (before users-groups)"} runs; own it by root, or create the user in the cloud-config's users/groups and set defer: true`);
+    }
+  }
+  return problems;
+}
