@@ -1,7 +1,7 @@
 // src/check: what `fawkes check` proves about a project: every stack loads, plans and renders.
 import { ConfigError, listStacks, loadStack, readProject, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { planEnvironment } from "../model/index.ts";
-import { renderEnvironment, USER_DATA_LIMIT, type HostImage } from "../render/index.ts";
+import { ec2UserDataProblems, renderEnvironment, USER_DATA_LIMIT, type HostImage } from "../render/index.ts";
 
 export interface StackReport {
   stack: string;
@@ -23,7 +23,7 @@ function warningsOf(spec: EnvironmentSpec, images: HostImage[]): string[] {
       w.push(`fleet.${img.role}.desired is 0: no host runs ${img.manifest.apps.flatMap((a) => a.processes).join(", ")}`);
     }
     const size = new TextEncoder().encode(img.userData).length;
-    if (size > USER_DATA_LIMIT) w.push(`${img.role} user-data is ${size} bytes, over EC2's ${USER_DATA_LIMIT}: shipped gzipped (${img.userDataBytes.length} bytes)`);
+    if (size > USER_DATA_LIMIT && img.userDataBytes.length <= USER_DATA_LIMIT) w.push(`${img.role} user-data is ${size} bytes, over EC2's ${USER_DATA_LIMIT}: shipped gzipped (${img.userDataBytes.length} bytes)`);
   }
   return w;
 }
@@ -41,6 +41,7 @@ export function checkProject(root: string, stacks?: readonly string[]): CheckRep
       const spec = loadStack(root, stack);
       const images = renderEnvironment(planEnvironment(spec));
       report.stacks.push({ stack, spec, images, warnings: warningsOf(spec, images) });
+      for (const p of ec2UserDataProblems(images)) report.problems.push({ ...p, message: `${stack}: ${p.message}` });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       for (const p of e.problems) {

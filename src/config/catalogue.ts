@@ -8,7 +8,7 @@ export const ProcessSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$/, "must be a WSGI entry point \"module:callable\", like \"shop.wsgi:application\"")
       .optional()
       .describe("WSGI entry point served by gunicorn behind nginx."),
-    command: z.string().min(1).optional().describe("Command run from the release dir with the app's venv first on PATH."),
+    command: z.string().min(1).regex(/^[^\n\r]+$/, "must be one command line, without line breaks").optional().describe("Command run from the release dir with the app's venv first on PATH."),
     role: z.enum(["web", "worker"]).optional().describe("Host role that runs it; default web for wsgi, worker for command."),
     workers: z.number().int().min(1).max(64).optional().describe("gunicorn workers; default 2 x vCPU + 1 of the instance type."),
   })
@@ -25,6 +25,9 @@ export const ProcessSchema = z
   })
   .transform((p) => ({ ...p, role: p.role ?? (p.wsgi !== undefined ? ("web" as const) : ("worker" as const)) }));
 export type Process = z.infer<typeof ProcessSchema>;
+
+/** One shell command line; a line break would end it early in supervisord and cloud-init. */
+const HookCommand = z.string().min(1).regex(/^[^\n\r]+$/, "must be one command line, without line breaks");
 
 export const HealthSchema = z.strictObject({
   path: HttpPath.default("/healthz").describe("Answers 200 when the app can serve."),
@@ -50,9 +53,11 @@ export const AppSchema = z
       .describe("User uploads inside shared/, served by nginx."),
     shared: z.array(RelativePath).default([]).describe("Dirs kept in shared/ (shared storage) and linked into every release."),
     hooks: z
-      .strictObject({ release: z.array(z.string().min(1)).default([]) })
-      .default({ release: [] })
-      .describe("Release hooks (migrate, collectstatic, ...) run once per release before traffic moves."),
+      .strictObject({
+        build: z.array(HookCommand).default([]).describe("Run by `fawkes build` in the release dir; their output ships in the artifact (collectstatic)."),
+        release: z.array(HookCommand).default([]).describe("Run once per release, under a lock, before traffic moves (migrate)."),
+      })
+      .default({ build: [], release: [] }),
     secrets: z.array(EnvName).default([]).describe("Names of secrets given to the app's environment; values never enter config."),
     env: z.record(EnvName, z.string()).default({}).describe("Plain, non-secret environment variables."),
     domains: z.array(DnsLabel).min(1).optional().describe("Labels in front of the stack's domain; default the app's name."),

@@ -3,6 +3,9 @@ import { BASE_PACKAGES } from "../config/index.ts";
 import { budgetName, shortHash } from "../names/index.ts";
 
 export type Role = "web" | "worker";
+/** Hash key of the release-lock table: the table and the hosts' bootstrap both read it from here. */
+export const LOCK_KEY = "LockID";
+
 export const ROLES: readonly Role[] = ["web", "worker"];
 
 /** Where an app lives on every host. The release dir holds source and venv; shared/ is shared storage. */
@@ -79,7 +82,7 @@ export interface HostPlan {
   apps: AppOnHost[];
   image: { distribution: string; packages: string[]; recipeHash: string };
   /** Names the host uses at boot to reach the environment's stores, the same on every target. */
-  stores: { artifactBucket: string; parameterPrefix: string; lockTable: string };
+  stores: { artifactBucket: string; parameterPrefix: string; lockTable: string; lockKey: string };
   loadBalancerIdleTimeout: number;
 }
 
@@ -189,6 +192,7 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
     artifactBucket: budgetName("s3Bucket", spec.project, spec.stack, "artifacts"),
     parameterPrefix: `/${spec.project}/${spec.stack}`,
     lockTable: budgetName("autoScalingGroup", spec.project, spec.stack, "locks"),
+    lockKey: LOCK_KEY,
   };
   const hosts: HostPlan[] = [];
   for (const role of ROLES) {

@@ -140,3 +140,19 @@ describe("the CLI shell", () => {
     }
   });
 });
+
+describe("EC2's user-data limit", () => {
+  it("fawkes check fails a catalogue whose user-data is over 16 KiB even gzipped", async () => {
+    const p = projectWith();
+    try {
+      const apps = Array.from({ length: 30 }, (_, i) => `        - { name: app${i}, source: apps/a${i}, processes: { web: { wsgi: "a${i}.wsgi:application" } }, hooks: { release: ["python manage.py migrate --noinput --database=db${i}"] }, env: { SETTING_${i}: "value-${i}-${"x".repeat(40)}" } }`);
+      writeFileSync(join(p.root, "Pulumi.yaml"), `name: acme\nruntime: nodejs\nstackConfigDir: stacks\nconfig:\n  catalogue:\n    value:\n      apps:\n${apps.join("\n")}\n`);
+      writeFileSync(join(p.root, "stacks/Pulumi.dev.yaml"), `config:\n  acme:domain: dev.acme.test\n  acme:releases: { ${apps.map((_, i) => `app${i}: r1`).join(", ")} }\n`);
+      const r = await run(["check"], p.root);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/Pulumi\.yaml: config\.catalogue\.value\.apps: dev: the web hosts' user-data is \d+ bytes gzipped, over EC2's 16384-byte limit \(30 apps on one role\)/);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
