@@ -1,0 +1,111 @@
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { ImageRecipe } from "../config/index.ts";
+import { imagePackages, recipeHash } from "../model/index.ts";
+import { withLock } from "./lock.ts";
+import { debianMirror } from "./mirror.ts";
+import { runSteps, type Progress, type Step } from "./steps.ts";
+
+export const SUITES: Record<ImageRecipe["distribution"], string> = { "debian-12": "bookworm" };
+
+/** Where fawkes keeps golden images, hosts and local stores. */
+export function fawkesHome(): string {
+  return process.env.FAWKES_HOME ?? "/var/lib/fawkes";
+}
+
+export interface GoldenImage {
+  hash: string;
+  dir: string;
+  rootfs: string;
+  distribution: string;
+  packages: string[];
+}
+
+export function imageOf(recipe: Pick<ImageRecipe, "distribution" | "packages">, home = fawkesHome()): GoldenImage {
+  const hash = recipeHash(recipe);
+  const dir = join(home, "images", hash);
+  return { hash, dir, rootfs: join(dir, "rootfs"), distribution: recipe.distribution, packages: imagePackages(recipe) };
+}
+
+/** A built image has its marker file; a half-built one (crash, ^C) never does. */
+export function isBuilt(image: GoldenImage): boolean {
+  return existsSync(join(image.rootfs, "etc/fawkes/image.json"));
+}
+
+const NO_DAEMONS = "#!/bin/sh\n# fawkes: packages installed into the golden image never start services.\nexit 101\n";
+
+/**
+ * The steps that build a golden image in `work` (then renamed into place): a minimal Debian by
+ * debootstrap, the recipe's packages by apt inside it (apt follows virtual packages, debootstrap
+ * does not), then apt's caches removed.
+ */
+export function buildSteps(image: GoldenImage, mirror: string, work: string): Step[] {
+  const suite = SUITES[image.distribution as ImageRecipe["distribution"]];
+  const chroot = (title: string, ...argv: string[]): Step => ({
+    kind: "run",
+    title,
+    argv: ["chroot", work, ...argv],
+    env: { DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C.UTF-8", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+  return [
+    { kind: "run", title: `debootstrap ${suite} (minbase)`, argv: ["debootstrap", "--variant=minbase", suite, work, mirror] },
+    { kind: "write", title: "keep daemons from starting during the build", path: join(work, "usr/sbin/policy-rc.d"), content: NO_DAEMONS, mode: 0o755 },
+    chroot(`apt-get install ${image.packages.length} packages`, "apt-get", "install", "-y", "-q", "--no-install-recommends", ...image.packages),
+    chroot("apt-get clean", "apt-get", "clean"),
+    { kind: "run", title: "remove apt lists and the build's policy", argv: ["rm", "-rf", join(work, "var/lib/apt/lists"), join(work, "usr/sbin/policy-rc.d")] },
+    {
+      kind: "write",
+      title: "mark the image built",
+      path: join(work, "etc/fawkes/image.json"),
+      content: `${JSON.stringify({ hash: image.hash, distribution: image.distribution, packages: image.packages }, null, 2)}\n`,
+      mode: 0o644,
+    },
+  ];
+}
+
+/** Builds the image once; a second caller waits for the first and then finds it built. */
+export async function ensureImage(image: GoldenImage, progress: Progress = () => {}): Promise<GoldenImage> {
+  if (isBuilt(image)) return image;
+  const home = join(image.dir, "..");
+  return withLock(
+    `${image.dir}.lock`,
+    async () => {
+      if (isBuilt(image)) return image;
+      const mirror = process.env.FAWKES_DEBIAN_MIRROR ?? debianMirror(SUITES[image.distribution as ImageRecipe["distribution"]]);
+      const work = join(home, `.build-${image.hash}-${process.pid}`);
+      rmSync(work, { recursive: true, force: true });
+      progress(`building golden image ${image.hash} (${image.distribution}, ${image.packages.length} packages); once per recipe`);
+      try {
+        await runSteps(buildSteps(image, mirror, join(work, "rootfs")), progress);
+        rmSync(image.dir, { recursive: true, force: true });
+        renameSync(work, image.dir);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+      return image;
+    },
+    { onWait: (pid) => progress(`waiting for pid ${pid}, which is building image ${image.hash}`) },
+  );
+}
+
+export interface ImageListing {
+  hash: string;
+  built: boolean;
+  distribution?: string;
+  packages?: number;
+  createdAt?: string;
+}
+
+export function listImages(home = fawkesHome()): ImageListing[] {
+  const dir = join(home, "images");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((d) => /^[0-9a-f]{8}$/.test(d))
+    .sort()
+    .map((hash) => {
+      const marker = join(dir, hash, "rootfs/etc/fawkes/image.json");
+      if (!existsSync(marker)) return { hash, built: false };
+      const m = JSON.parse(readFileSync(marker, "utf8")) as { distribution: string; packages: string[] };
+      return { hash, built: true, distribution: m.distribution, packages: m.packages.length, createdAt: statSync(marker).mtime.toISOString() };
+    });
+}
