@@ -2,9 +2,14 @@ import { ConfigError } from "../config/index.ts";
 import { helpText, parse, UsageError, type Command, type Io } from "./command.ts";
 import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
+import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
+import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd } from "./commands/local.ts";
 import { render } from "./commands/render.ts";
+import { LocalTargetError } from "../local/index.ts";
 
-const COMMANDS: Command[] = [check, render, diffStacks];
+const COMMANDS: Command[] = [check, render, diffStacks, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd];
+/** Commands of two words: `fawkes local up`, `fawkes image build`. */
+const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -28,7 +33,9 @@ const defaultIo = (): Io => ({
 
 /** Runs the CLI; returns the exit code. User errors print `error: ...`, no stack trace. */
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
-  const [name, ...rest] = argv;
+  const grouped = argv[0] !== undefined && GROUPS.has(argv[0]) && argv[1] !== undefined && !argv[1].startsWith("-");
+  const name = grouped ? `${argv[0]} ${argv[1]}` : argv[0];
+  const rest = argv.slice(grouped ? 2 : 1);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(overview());
     return name === undefined ? 2 : 0;
@@ -51,7 +58,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.err(`error: ${e.message}\nusage: ${cmd.usage}\n`);
       return 2;
     }
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof LocalTargetError) {
       io.err(`error: ${e.message}\n`);
       return 1;
     }

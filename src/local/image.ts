@@ -109,3 +109,38 @@ export function listImages(home = fawkesHome()): ImageListing[] {
       return { hash, built: true, distribution: m.distribution, packages: m.packages.length, createdAt: statSync(marker).mtime.toISOString() };
     });
 }
+
+/** Hashes of images some running host is built on (its overlay's lowerdir), seen from /proc. */
+function imagesInUse(home: string): Set<string> {
+  const used = new Set<string>();
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      for (const m of readFileSync(`/proc/${e}/mountinfo`, "utf8").matchAll(/lowerdir=([^,\s]+)/g)) {
+        const hit = new RegExp(`^${join(home, "images")}/([0-9a-f]{8})/`).exec(`${m[1]}/`);
+        if (hit) used.add(hit[1]!);
+      }
+    } catch {
+      // Gone.
+    }
+  }
+  return used;
+}
+
+/** Removes images other than `keep` that no running host uses, and half-built leftovers. */
+export function pruneImages(keep: readonly string[], home = fawkesHome()): { removed: string[]; kept: string[] } {
+  const dir = join(home, "images");
+  if (!existsSync(dir)) return { removed: [], kept: [] };
+  const used = imagesInUse(home);
+  const removed: string[] = [];
+  const kept: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const hash = /^([0-9a-f]{8})$/.exec(entry)?.[1];
+    const leftover = /^\.build-/.test(entry) && !existsSync(`/proc/${entry.split("-").pop()}`);
+    if (leftover || (hash && !keep.includes(hash) && !used.has(hash))) {
+      rmSync(join(dir, entry), { recursive: true, force: true });
+      removed.push(entry);
+    } else if (hash) kept.push(hash);
+  }
+  return { removed, kept };
+}

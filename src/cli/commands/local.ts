@@ -1,0 +1,120 @@
+import { execa } from "execa";
+import { loadStack } from "../../config/index.ts";
+import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp } from "../../local/index.ts";
+import { UsageError, type Command, type Io } from "../command.ts";
+import { findProjectRoot } from "../project-root.ts";
+
+const stackOption = { stack: { type: "string" as const } };
+const stackOf = (values: Record<string, unknown>) => (typeof values.stack === "string" ? values.stack : "dev");
+const progress = (io: Io) => (m: string) => io.err(`${m}\n`);
+
+export const localUpCmd: Command = {
+  name: "local up",
+  summary: "Boot a stack's hosts on this machine from the same user-data as AWS; print each app's URL.",
+  usage: "fawkes local up [--stack S] [--port P] [--json]",
+  help: `Builds the golden image once, then per host: an overlay over it, its own pid, mount, uts,
+ipc and network namespaces, booted by real cloud-init from a NoCloud seed holding exactly the
+launch template's user-data. HAProxy on 127.0.0.1 routes by Host header (<app>.<stack>.localhost)
+and puts a host in rotation only once it answers its health path. Idempotent: a healthy host
+whose user-data is unchanged is left alone. Needs root.
+
+Flags:
+  --stack S   the stack (default dev)
+  --port P    the load balancer's port on 127.0.0.1 (default: kept, else the first free from 8080)
+  --json      print the result as JSON
+
+Exit codes: 0 every host healthy; 1 a host failed (it stays out of rotation: see
+fawkes local status) or the machine cannot run hosts; 2 usage.`,
+  options: { ...stackOption, port: { type: "string" }, json: { type: "boolean" } },
+  async run({ values }, io) {
+    const spec = loadStack(findProjectRoot(io.cwd, values.project), stackOf(values));
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port ${String(values.port)}: not a port number`);
+    const r = await localUp(spec, { port, progress: progress(io) });
+    if (values.json) {
+      io.out(`${JSON.stringify({ stack: spec.stack, port: r.state.port, urls: r.urls, replaced: r.replaced, unchanged: r.unchanged, failed: r.failed }, null, 2)}\n`);
+    } else {
+      io.out(`${spec.stack}: ${r.replaced.length} hosts booted, ${r.unchanged.length} unchanged, ${r.failed.length} failed\n`);
+      for (const [app, url] of Object.entries(r.urls)) io.out(`  ${app}: ${url}\n`);
+      for (const f of r.failed) io.out(`  FAILED ${f.name} at step ${f.failedStep}: see fawkes local status --stack ${spec.stack}\n`);
+    }
+    return r.failed.length === 0 ? 0 : 1;
+  },
+};
+
+export const localStatusCmd: Command = {
+  name: "local status",
+  summary: "Hosts of a local stack: role, address, apps and releases, health, rotation, boot time.",
+  usage: "fawkes local status [--stack S] [--json]",
+  help: "Exit codes: 0 printed (whatever the health); 2 usage.",
+  options: { ...stackOption, json: { type: "boolean" } },
+  async run({ values }, io) {
+    const s = await localStatus(stackOf(values));
+    if (values.json) {
+      io.out(`${JSON.stringify(s, null, 2)}\n`);
+      return 0;
+    }
+    if (!s.up) {
+      io.out(`${s.stack}: not up locally\n`);
+      return 0;
+    }
+    io.out(`${s.stack}: load balancer ${s.loadBalancer} on 127.0.0.1:${s.port}\n`);
+    for (const h of s.hosts) {
+      const health = !h.running ? "STOPPED" : h.healthy ? "healthy" : `FAILED at ${h.failedStep}`;
+      const rotation = Object.entries(h.rotation).map(([a, st]) => `${a} ${st}`).join(", ");
+      io.out(`  ${h.name.padEnd(20)} ${h.role.padEnd(7)} ${h.ip.padEnd(15)} ${health}${h.bootSeconds !== undefined ? `, booted in ${h.bootSeconds.toFixed(1)} s` : ""}\n`);
+      io.out(`    releases: ${Object.entries(h.releases).map(([a, r]) => `${a}@${r}`).join(", ")}${rotation ? `; rotation: ${rotation}` : ""}\n`);
+      if (!h.healthy && h.detail) io.out(`    ${h.detail.split("\n").join("\n    ")}\n`);
+    }
+    return 0;
+  },
+};
+
+export const localLogsCmd: Command = {
+  name: "local logs",
+  summary: "Print (or follow) an app's logs on the hosts of a local stack.",
+  usage: "fawkes local logs APP [--stack S] [--host H] [--follow]",
+  help: "Exit codes: 0 printed; 1 no such app or host; 2 usage.",
+  options: { ...stackOption, host: { type: "string" }, follow: { type: "boolean", short: "f" } },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }, io) {
+    const files = appLogFiles(stackOf(values), positionals[0]!, values.host as string | undefined);
+    if (files.length === 0) {
+      io.err(`no logs of ${positionals[0]} on ${String(values.host ?? "any host")} of ${stackOf(values)}\n`);
+      return 1;
+    }
+    const r = await execa("tail", [values.follow ? "-F" : "-n200", "-v", ...files], { stdout: values.follow ? "inherit" : "pipe", reject: false });
+    if (!values.follow) io.out(`${r.stdout}\n`);
+    return 0;
+  },
+};
+
+export const localRebuildCmd: Command = {
+  name: "local rebuild",
+  summary: "Destroy and recreate hosts: drained first, replaced, back in rotation only when healthy.",
+  usage: "fawkes local rebuild (--host H | --all) [--stack S]",
+  help: "Exit codes: 0 every rebuilt host is healthy and in rotation; 1 a host failed (left out of rotation); 2 usage.",
+  options: { ...stackOption, host: { type: "string" }, all: { type: "boolean" } },
+  async run({ values }, io) {
+    if ((values.host === undefined) === (values.all === undefined)) throw new UsageError("give exactly one of --host H or --all");
+    const spec = loadStack(findProjectRoot(io.cwd, values.project), stackOf(values));
+    const t0 = Date.now();
+    const hosts = await localRebuild(spec, { host: values.host as string | undefined, all: values.all === true }, progress(io));
+    io.out(`rebuilt ${hosts.map((h) => h.name).join(", ")} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    return 0;
+  },
+};
+
+export const localDownCmd: Command = {
+  name: "local down",
+  summary: "Remove every process, mount, namespace, interface and file of a local stack.",
+  usage: "fawkes local down [--stack S]",
+  help: "Works from whatever remains, also after a crash or a half-finished up.\n\nExit codes: 0 nothing of the stack is left; 2 usage.",
+  options: { ...stackOption },
+  async run({ values }, io) {
+    if (process.getuid?.() !== 0) throw new UsageError("the local target needs root; run it with sudo");
+    const c = await localDown(envLayout(stackOf(values)), progress(io));
+    io.out(`${stackOf(values)}: down (${c.processes} processes, ${c.netns} namespaces, ${c.links} interfaces, ${c.mounts} mounts removed)\n`);
+    return 0;
+  },
+};

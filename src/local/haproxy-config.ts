@@ -1,0 +1,69 @@
+import type { EnvironmentPlan } from "../model/index.ts";
+import type { HostSlot } from "./layout.ts";
+
+export interface HaproxyInput {
+  plan: EnvironmentPlan;
+  slots: readonly HostSlot[];
+  port: number;
+  socket: string;
+}
+
+/** Names a browser and curl resolve to 127.0.0.1 by themselves: `<label>.<stack>.localhost`. */
+export function localHostnames(labels: readonly string[], stack: string): string[] {
+  return labels.map((l) => `${l}.${stack}.localhost`);
+}
+
+/**
+ * HAProxy as the local stand-in for the ALB: one frontend on 127.0.0.1, Host-header routing to a
+ * backend per app, HTTP health checks on the app's health path, every server starting in
+ * maintenance so that only a host fawkes has seen boot is ever put in rotation.
+ */
+export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput): string {
+  const { spec } = plan;
+  const web = plan.hosts.find((h) => h.role === "web");
+  const apps = web?.apps.filter((a) => a.gunicorn !== undefined) ?? [];
+  const lb = spec.catalogue.loadBalancer;
+  const lines: string[] = [
+    `# HAProxy of the local ${spec.stack} environment, rendered by fawkes: the stand-in for the ALB.`,
+    "global",
+    "    log stdout format raw local0 info",
+    `    stats socket ${socket} mode 600 level admin`,
+    "    hard-stop-after 60s",
+    "",
+    "defaults",
+    "    mode http",
+    "    log global",
+    "    option httplog",
+    "    option dontlognull",
+    "    timeout connect 5s",
+    `    timeout client ${lb.idleTimeoutSeconds}s`,
+    `    timeout server ${Math.max(...apps.map((a) => a.requestTimeout), 30) + 5}s`,
+    `    timeout http-keep-alive ${lb.idleTimeoutSeconds}s`,
+    "    option redispatch",
+    "    retries 2",
+    "",
+    "frontend fawkes",
+    `    bind 127.0.0.1:${port}`,
+    "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
+  ];
+  for (const app of apps) {
+    const names = [...app.hostnames, ...localHostnames(app.hostnames.map((h) => h.slice(0, -spec.knobs.domain.length - 1)), spec.stack)];
+    lines.push(`    use_backend app_${app.name} if { var(txn.host) -m str ${names.join(" ")} }`);
+  }
+  lines.push("    # Like the ALB's default action: a host name no app claims gets a 404.", "    http-request return status 404 content-type text/plain string \"no app answers this host name\\n\"", "");
+  const webSlots = slots.filter((s) => s.role === "web");
+  for (const app of apps) {
+    lines.push(
+      `backend app_${app.name}`,
+      "    balance leastconn",
+      "    option httpchk",
+      `    http-check send meth GET uri ${app.health.path} ver HTTP/1.1 hdr Host ${app.hostnames[0]}`,
+      "    http-check expect status 200",
+      // Checks run every second here (the ALB's interval is the catalogue's): local rollouts stay quick.
+      `    default-server inter 1s fastinter 500ms rise ${app.health.healthyThreshold} fall ${app.health.unhealthyThreshold}`,
+      ...webSlots.map((s) => `    server ${s.name} ${s.ip}:${app.port} check disabled`),
+      "",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

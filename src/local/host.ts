@@ -1,0 +1,182 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
+import type { HostPlan } from "../model/index.ts";
+import type { HostSlot } from "./layout.ts";
+
+/** cloud-init settings of the local target only: the user-data stays byte for byte the AWS one. */
+export const LOCAL_CLOUD_CFG = `# fawkes local target: a NoCloud seed, and only the modules that work (and matter) in a
+# namespaced chroot; locale, ssh keys, growpart and resizefs have nothing to act on here.
+datasource_list: [ NoCloud, None ]
+users: []
+cloud_init_modules: [bootcmd, write-files, set_hostname, update_hostname, update_etc_hosts, users-groups]
+cloud_config_modules: [runcmd]
+cloud_final_modules: [write-files-deferred, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message]
+`;
+
+/** pid 1 of a local host: cloud-init's four stages, then it reaps orphans until told to stop. */
+export const LOCAL_INIT = `#!/bin/bash
+# fawkes local host: pid 1 in its own pid namespace.
+trap 'kill -TERM -1 2>/dev/null; sleep 2; kill -KILL -1 2>/dev/null; exit 0' TERM INT
+mkdir -p /run/fawkes-local /run/lock
+start=$(date +%s.%N)
+{
+  cloud-init init --local && cloud-init init && cloud-init modules --mode=config && cloud-init modules --mode=final
+} >/var/log/fawkes-local-boot.log 2>&1
+printf '%s %s %s\\n' "$?" "$start" "$(date +%s.%N)" >/run/fawkes-local/booted
+while :; do wait -n 2>/dev/null || sleep 1; done
+`;
+
+const INIT_PATH = "/usr/local/lib/fawkes-local/init";
+
+export interface HostMounts {
+  rootfs: string;
+  artifacts: string;
+  secrets: string;
+  /** Per app on this host: the environment's shared dir of that app on the machine. */
+  shared: Record<string, string>;
+}
+
+export function hostDirs(slot: Pick<HostSlot, "dir">) {
+  return { upper: join(slot.dir, "upper"), work: join(slot.dir, "work"), merged: join(slot.dir, "merged"), console: join(slot.dir, "console.log") };
+}
+
+/**
+ * What runs inside the host's new namespaces before the chroot: the overlay over the golden
+ * image, the stand-ins of S3, SSM and EFS bind-mounted where the bootstrap's local adapter looks,
+ * the kernel filesystems, the hostname. All in a private mount namespace: they vanish with it.
+ */
+export function launchScript(slot: HostSlot, m: HostMounts): string {
+  const d = hostDirs(slot);
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const lines = [
+    "set -euo pipefail",
+    `M=${q(d.merged)}`,
+    `mount -t overlay overlay -o ${q(`lowerdir=${m.rootfs},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
+    `mount --bind ${q(m.artifacts)} "$M/var/lib/fawkes/store"`,
+    `mount -o remount,bind,ro "$M/var/lib/fawkes/store"`,
+    `mount --bind ${q(m.secrets)} "$M/var/lib/fawkes/secrets"`,
+    ...Object.entries(m.shared).map(([app, dir]) => `mount --bind ${q(dir)} "$M/srv/apps/${app}/shared"`),
+    'mount -t proc proc "$M/proc"',
+    'mount -t sysfs -o ro sysfs "$M/sys"',
+    'mount -t tmpfs -o mode=0755 tmpfs "$M/run"',
+    'mount -t tmpfs -o mode=0755 tmpfs "$M/dev"',
+    'for n in null zero full random urandom tty; do touch "$M/dev/$n"; mount --bind "/dev/$n" "$M/dev/$n"; done',
+    'mkdir -p "$M/dev/shm" "$M/dev/pts" && mount -t tmpfs -o mode=1777 tmpfs "$M/dev/shm"',
+    'ln -s /proc/self/fd "$M/dev/fd"',
+    `hostname ${q(slot.name)}`,
+    `exec chroot "$M" ${INIT_PATH}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** Fresh upper dir: seed (exactly the launch template's user-data bytes), local cloud.cfg, init. */
+export function prepareHost(slot: HostSlot, plan: HostPlan, userData: Uint8Array, bootId: string): void {
+  const d = hostDirs(slot);
+  rmSync(slot.dir, { recursive: true, force: true });
+  for (const dir of [d.upper, d.work, d.merged]) mkdirSync(dir, { recursive: true });
+  const put = (path: string, content: string | Uint8Array, mode = 0o644) => {
+    mkdirSync(join(d.upper, path, ".."), { recursive: true });
+    writeFileSync(join(d.upper, path), content, { mode });
+  };
+  put("var/lib/cloud/seed/nocloud/user-data", userData, 0o600);
+  put("var/lib/cloud/seed/nocloud/meta-data", `instance-id: ${slot.name}-${bootId}\nlocal-hostname: ${slot.name}\n`, 0o600);
+  put("etc/cloud/cloud.cfg.d/90-fawkes-local.cfg", LOCAL_CLOUD_CFG);
+  put(INIT_PATH.slice(1), LOCAL_INIT, 0o755);
+  for (const dir of ["var/lib/fawkes/store", "var/lib/fawkes/secrets", ...plan.apps.map((a) => `srv/apps/${a.name}/shared`)]) {
+    mkdirSync(join(d.upper, dir), { recursive: true });
+  }
+}
+
+/** Starts the host detached from this process: it outlives `fawkes local up`. Returns pid 1's pid. */
+export async function startHost(slot: HostSlot, mounts: HostMounts): Promise<{ launcher: number; init: number }> {
+  const d = hostDirs(slot);
+  const out = openSync(d.console, "a");
+  const argv = ["netns", "exec", slot.netns, "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/bash", "-c", launchScript(slot, mounts)];
+  // A daemon, not a command: node's spawn with its own session, so it outlives this process.
+  const child = spawn("ip", argv, { detached: true, stdio: ["ignore", out, out] });
+  closeSync(out);
+  const launcher = child.pid;
+  if (launcher === undefined) throw new Error(`${slot.name}: could not start ip netns exec`);
+  child.unref();
+  // pid 1 of the host is the launcher's child once the chroot has happened.
+  for (let i = 0; i < 100; i++) {
+    const init = childOf(launcher);
+    if (init !== undefined && readlinkSafe(`/proc/${init}/root`) === d.merged) return { launcher, init };
+    if (!existsSync(`/proc/${launcher}`) || readFileSync(`/proc/${launcher}/stat`, "utf8").includes(") Z ")) break;
+    await sleep(50);
+  }
+  const log = existsSync(d.console) ? readFileSync(d.console, "utf8").split("\n").slice(-10).join("\n") : "";
+  throw new Error(`${slot.name}: the host did not start (${d.console}):\n${log}`);
+}
+
+function readlinkSafe(p: string): string | undefined {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export function childOf(pid: number): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
+}
+
+/** Is `pid` the pid 1 of this host (alive, and rooted in the host's merged dir)? */
+export function isHostInit(pid: number | undefined, slot: HostSlot): boolean {
+  return pid !== undefined && readlinkSafe(`/proc/${pid}/root`) === hostDirs(slot).merged;
+}
+
+/** Runs a command inside a running host: all its namespaces and its root. */
+export function inHost(init: number, argv: string[], opts: { timeoutMs?: number } = {}) {
+  return execa("nsenter", ["-t", String(init), "-m", "-u", "-i", "-n", "-p", "-r", "-w", ...argv], { reject: false, all: true, timeout: opts.timeoutMs ?? 60_000 });
+}
+
+export interface BootResult {
+  ok: boolean;
+  seconds?: number;
+  /** The bootstrap step that failed, from /run/fawkes/bootstrap.failed. */
+  failedStep?: string;
+  detail: string;
+}
+
+/** Waits for cloud-init to finish in the host; reads what failed where. */
+export async function waitForBoot(init: number, timeoutMs = 120_000): Promise<BootResult> {
+  const r = await inHost(init, ["cloud-init", "status", "--wait", "--long"], { timeoutMs });
+  const root = `/proc/${init}/root`;
+  const read = (p: string) => (existsSync(join(root, p)) ? readFileSync(join(root, p), "utf8").trim() : undefined);
+  const booted = read("run/fawkes-local/booted")?.split(" ");
+  const seconds = booted ? Number(booted[2]) - Number(booted[1]) : undefined;
+  const failedStep = read("run/fawkes/bootstrap.failed");
+  const ok = r.exitCode === 0 && failedStep === undefined && existsSync(join(root, "run/fawkes/bootstrap.done"));
+  return { ok, seconds, failedStep, detail: (r.all ?? "").trim() };
+}
+
+/** Stops a host: TERM to its pid 1, which stops everything in it; KILL after `graceMs`. */
+export async function stopHost(init: number | undefined, launcher: number | undefined, graceMs = 10_000): Promise<void> {
+  const signal = (pid: number | undefined, sig: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal(init, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (init !== undefined && existsSync(`/proc/${init}`) && Date.now() < deadline) await sleep(100);
+  signal(init, "SIGKILL");
+  signal(launcher, "SIGKILL");
+}

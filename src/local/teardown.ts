@@ -1,0 +1,75 @@
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
+import type { EnvLayout } from "./layout.ts";
+import type { Progress } from "./steps.ts";
+
+interface Proc {
+  pid: number;
+  root: string;
+  cmdline: string;
+}
+
+function processes(): Proc[] {
+  const out: Proc[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      out.push({ pid: Number(e), root: readlinkSync(`/proc/${e}/root`), cmdline: readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ") });
+    } catch {
+      // Gone, or a kernel thread.
+    }
+  }
+  return out;
+}
+
+/** Every process this environment made: rooted in one of its hosts, or naming its dirs and namespaces. */
+export function environmentProcesses(layout: EnvLayout): Proc[] {
+  return processes().filter((p) => p.pid !== process.pid && (p.root.startsWith(`${layout.hostsDir}/`) || p.cmdline.includes(`${layout.dir}/`) || p.cmdline.includes(layout.netnsPrefix)));
+}
+
+/**
+ * `fawkes local down`: removes every process, mount, namespace, interface and file of the
+ * environment, found by name on the machine rather than trusted from a state file, so it also
+ * cleans up after a crash or a half-finished `up`.
+ */
+export async function localDown(layout: EnvLayout, progress: Progress = () => {}): Promise<{ processes: number; netns: number; links: number; mounts: number }> {
+  const counts = { processes: 0, netns: 0, links: 0, mounts: 0 };
+  for (const sig of ["SIGTERM", "SIGKILL"] as const) {
+    const procs = environmentProcesses(layout);
+    if (sig === "SIGTERM") counts.processes = procs.length;
+    for (const p of procs) {
+      try {
+        process.kill(p.pid, sig);
+      } catch {
+        // Already gone.
+      }
+    }
+    for (let i = 0; i < 50 && environmentProcesses(layout).length > 0; i++) await sleep(100);
+  }
+  if (counts.processes > 0) progress(`stopped ${counts.processes} processes`);
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((m): m is string => m !== undefined && m.startsWith(`${layout.dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    await execa("umount", ["-l", m], { reject: false });
+    counts.mounts++;
+  }
+  const netns = (await execa("ip", ["netns", "list"], { reject: false })).stdout.split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith(layout.netnsPrefix));
+  for (const n of netns) {
+    await execa("ip", ["netns", "del", n], { reject: false });
+    counts.netns++;
+  }
+  const links = (await execa("ip", ["-o", "link", "show"], { reject: false })).stdout
+    .split("\n")
+    .map((l) => l.split(": ")[1]?.split("@")[0])
+    .filter((n): n is string => n !== undefined && (n.startsWith(layout.ifPrefix) || n === layout.bridge));
+  for (const l of links.sort((a) => (a === layout.bridge ? 1 : -1))) {
+    await execa("ip", ["link", "del", l], { reject: false });
+    counts.links++;
+  }
+  if (existsSync(layout.dir)) rmSync(layout.dir, { recursive: true, force: true });
+  return counts;
+}

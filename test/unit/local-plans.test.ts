@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { loadStack } from "../../src/config/index.ts";
+import { planEnvironment } from "../../src/model/index.ts";
+import { renderHaproxyConfig } from "../../src/local/haproxy-config.ts";
+import { parseStat } from "../../src/local/haproxy.ts";
+import { launchScript, LOCAL_CLOUD_CFG } from "../../src/local/host.ts";
+import { buildSteps, imageOf } from "../../src/local/image.ts";
+import { chooseSubnet, envLayout, gatewayOf, hostSlots } from "../../src/local/layout.ts";
+import { bridgeUpSteps, hostNetworkSteps } from "../../src/local/network.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+const spec = loadStack(ROOT, "staging");
+const plan = planEnvironment(spec);
+const layout = envLayout("staging", "/var/lib/fawkes");
+
+describe("local environment layout", () => {
+  it("gives each host slot a fixed name, address, namespace and an interface name Linux accepts", () => {
+    const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts);
+    expect(slots.map((s) => s.name)).toEqual(["staging-web-1", "staging-web-2", "staging-worker-1"]);
+    expect(slots.map((s) => s.ip)).toEqual(["10.231.7.11", "10.231.7.12", "10.231.7.13"]);
+    for (const s of slots) expect(`${s.veth}p`.length).toBeLessThanOrEqual(15);
+    expect(layout.bridge.length).toBeLessThanOrEqual(15);
+    expect(new Set(slots.map((s) => s.netns)).size).toBe(slots.length);
+  });
+
+  it("keeps environments apart: different bridges, prefixes and subnets", () => {
+    const dev = envLayout("dev", "/var/lib/fawkes");
+    expect(dev.bridge).not.toBe(layout.bridge);
+    expect(dev.netnsPrefix).not.toBe(layout.netnsPrefix);
+    expect(chooseSubnet("dev", [])).not.toBe(chooseSubnet("staging", []));
+  });
+
+  it("skips a subnet the machine already routes", () => {
+    const first = chooseSubnet("dev", []);
+    const next = chooseSubnet("dev", [`${first.replace("/24", "")}/24 dev eth9 proto kernel`]);
+    expect(next).not.toBe(first);
+    expect(gatewayOf("10.231.7.0/24")).toBe("10.231.7.1");
+  });
+});
+
+describe("plans of commands", () => {
+  it("builds the golden image with debootstrap from the given mirror, then apt inside it", () => {
+    const img = imageOf(spec.catalogue.image, "/var/lib/fawkes");
+    const steps = buildSteps(img, "http://mirror.invalid/debian", "/w/rootfs");
+    expect(steps[0]).toMatchObject({ kind: "run", argv: ["debootstrap", "--variant=minbase", "bookworm", "/w/rootfs", "http://mirror.invalid/debian"] });
+    const install = steps.find((s) => s.kind === "run" && s.argv.includes("install"));
+    expect(install && install.kind === "run" ? install.argv.slice(0, 2) : []).toEqual(["chroot", "/w/rootfs"]);
+    for (const p of ["cloud-init", "nginx-light", "supervisor", "python3-venv", ...spec.catalogue.image.packages]) expect(install && install.kind === "run" ? install.argv : []).toContain(p);
+    expect(steps.at(-1)).toMatchObject({ kind: "write", path: "/w/rootfs/etc/fawkes/image.json" });
+  });
+
+  it("gives a host a veth on the bridge, its address and no default route", () => {
+    const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts)[0]!;
+    const argvs = hostNetworkSteps(layout, slot).map((s) => (s.kind === "run" ? s.argv.join(" ") : ""));
+    expect(argvs).toContain(`ip link set ${slot.veth} master ${layout.bridge} up`);
+    expect(argvs).toContain(`ip -n ${slot.netns} addr add 10.231.7.11/24 dev eth0`);
+    expect(argvs.some((a) => a.includes("route"))).toBe(false);
+    expect(bridgeUpSteps(layout, "10.231.7.0/24").map((s) => (s.kind === "run" ? s.argv.join(" ") : ""))).toContain(`ip addr add 10.231.7.1/24 dev ${layout.bridge}`);
+  });
+
+  it("mounts the stand-ins where the bootstrap's local adapter looks, then chroots into pid 1", () => {
+    const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts)[0]!;
+    const script = launchScript(slot, { rootfs: "/img/rootfs", artifacts: "/a", secrets: "/s", shared: { shop: "/sh/shop" } });
+    expect(script).toContain(`lowerdir=/img/rootfs,upperdir=${slot.dir}/upper,workdir=${slot.dir}/work`);
+    expect(script).toContain(`mount --bind '/a' "$M/var/lib/fawkes/store"`);
+    expect(script).toContain(`mount -o remount,bind,ro "$M/var/lib/fawkes/store"`);
+    expect(script).toContain(`mount --bind '/sh/shop' "$M/srv/apps/shop/shared"`);
+    expect(script.trim().split("\n").at(-1)).toBe('exec chroot "$M" /usr/local/lib/fawkes-local/init');
+  });
+
+  it("turns off, in the local target's own cloud.cfg, the modules that cannot work in a chroot", () => {
+    const settings = LOCAL_CLOUD_CFG.split("\n").filter((l) => !l.startsWith("#")).join("\n");
+    for (const m of ["locale", "ssh", "growpart", "resizefs"]) expect(settings).not.toMatch(new RegExp(`[\\[ ,]${m}[,\\]]`));
+    expect(LOCAL_CLOUD_CFG).toContain("datasource_list: [ NoCloud, None ]");
+    for (const m of ["write-files", "runcmd", "write-files-deferred", "scripts-user"]) expect(LOCAL_CLOUD_CFG).toContain(m);
+  });
+});
+
+describe("HAProxy as the local load balancer", () => {
+  const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts);
+  const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock" });
+
+  it("routes by Host header to a backend per app, health-checks the health path, starts servers out of rotation", () => {
+    expect(cfg).toContain("bind 127.0.0.1:18080");
+    expect(cfg).toContain("use_backend app_shop if { var(txn.host) -m str shop.staging.fawkes.test shop.staging.localhost }");
+    expect(cfg).toContain("use_backend app_blog if { var(txn.host) -m str blog.staging.fawkes.test www.staging.fawkes.test blog.staging.localhost www.staging.localhost }");
+    expect(cfg).toContain("http-check send meth GET uri /healthz/ ver HTTP/1.1 hdr Host blog.staging.fawkes.test");
+    expect(cfg).toContain("server staging-web-2 10.231.7.12:8002 check disabled");
+    expect(cfg).not.toContain("staging-worker-1");
+    expect(cfg).toContain("stats socket /tmp/x/admin.sock mode 600 level admin");
+  });
+
+  it("is accepted by haproxy -c", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fawkes-haproxy-"));
+    try {
+      writeFileSync(join(dir, "haproxy.cfg"), cfg);
+      const r = await execa("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { reject: false, all: true });
+      expect(r.all).toContain("Configuration file is valid");
+      expect(r.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads servers' status and open sessions from show stat", () => {
+    const csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status\napp_shop,dev-web-1,0,0,2,3,,10,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,10,,2,0,,1,L7OK\napp_shop,BACKEND,0,0,2,3,,10,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,5,0,,1,3,0,,10,,1,0,,1,\n";
+    expect(parseStat(csv)).toEqual([{ backend: "app_shop", server: "dev-web-1", status: "UP", current: 2, total: 10, checkStatus: "L7OK" }]);
+  });
+});
