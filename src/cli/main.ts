@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/index.ts";
 import { helpText, parse, UsageError, type Command, type Io } from "./command.ts";
+import { build } from "./commands/build.ts";
 import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
 import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
@@ -7,7 +8,7 @@ import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd
 import { render } from "./commands/render.ts";
 import { LocalTargetError } from "../local/index.ts";
 
-const COMMANDS: Command[] = [check, render, diffStacks, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd];
+const COMMANDS: Command[] = [check, render, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 

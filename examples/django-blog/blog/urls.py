@@ -4,5 +4,6 @@ from . import views
 
 urlpatterns = [
     path("healthz/", views.healthz),
+    path("version", views.version),
     path("", views.index),
 ]

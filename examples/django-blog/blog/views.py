@@ -16,3 +16,21 @@ def index(request):
         "release": os.environ.get("FAWKES_RELEASE", "dev"),
         "posts": Post.objects.count(),
     })
+
+
+def version(request):
+    """The repository library the release was built with: fawkes-greeting 2.x (requirements.txt).
+
+    Imported here, not at the top: the blog still imports and serves where the library is not
+    installed (Debian's python3 running the repository's source); this view then says so.
+    """
+    try:
+        import fawkes_greeting
+    except ImportError as e:
+        return JsonResponse({"app": "blog", "library": "fawkes-greeting", "version": None, "error": str(e)}, status=500)
+    return JsonResponse({
+        "app": "blog",
+        "library": "fawkes-greeting",
+        "version": fawkes_greeting.__version__,
+        "greeting": fawkes_greeting.greet("blog"),
+    })

@@ -20,6 +20,20 @@ def healthz() -> Response:
     return Response("ok\n", mimetype="text/plain")
 
 
+@app.get("/version")
+def version():
+    """The repository library the release was built with: fawkes-greeting 1.x (requirements.txt).
+
+    Imported here, not at the top: the app still imports and serves where the library is not
+    installed (Debian's python3 running the repository's source); this endpoint then says so.
+    """
+    try:
+        import fawkes_greeting
+    except ImportError as e:
+        return jsonify(app="shop", library="fawkes-greeting", version=None, error=str(e)), 500
+    return jsonify(app="shop", library="fawkes-greeting", version=fawkes_greeting.__version__, greeting=fawkes_greeting.greet("shop"))
+
+
 @app.get("/")
 def index():
     return jsonify(

@@ -1,0 +1,11 @@
+// src/artifact: release artifacts. The release id from committed source, the build plan (source,
+// wheelhouse, the venv built in the golden image at the hosts' path, build hooks), the manifest,
+// a reproducible tar.gz and the store hosts fetch it from.
+export { buildArtifact, BuildNeedsRootError, needsRootMessage, type BuildOptions, type BuildResult } from "./build.ts";
+export { digestTree, manifestJson, manifestOf, MANIFEST, verifyTree, type Manifest, type WheelEntry } from "./manifest.ts";
+export { buildDirs, ENTER_IMAGE, hookEnv, imageEnv, inImage, isWebApp, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "./plan.ts";
+export {
+  canonicalName, librariesUsed, parseProjectTable, releaseIdFrom, releaseIdOf, releaseSourceOf, ReleaseSourceError, requirementNames, treeIdOf,
+  uncommittedChanges, type ReleaseSource, type RepoLibrary,
+} from "./release-id.ts";
+export { artifactPaths, CorruptArtifactError, defaultStore, publish, sha256OfFile, storedArtifact, type ArtifactPaths } from "./store.ts";

@@ -1,0 +1,133 @@
+// scripts/build-wheelhouse.py, run for real with Debian's python3 on the sample apps' requirements:
+// reproducible pure wheels with Debian's stripped dependencies restored, the repository's library
+// in the version each app pins, and clear refusals. Needs no root (the venv proof is artifact.test.ts).
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WHEELHOUSE_SCRIPT, type WheelEntry } from "../../src/artifact/index.ts";
+import { ROOT } from "../helpers/rendered-hosts.ts";
+import { requirePythonModules, requireTools, TOOLS } from "../helpers/tools.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "fawkes-wheelhouse-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const LIBS = ["--lib", join(ROOT, "examples/libs/fawkes-greeting-1"), "--lib", join(ROOT, "examples/libs/fawkes-greeting-2")];
+
+async function wheelhouse(requirements: string, name: string) {
+  const req = join(tmp, `${name}.txt`);
+  writeFileSync(req, requirements);
+  const out = join(tmp, name);
+  const r = await execa(TOOLS.python3.path, ["-B", WHEELHOUSE_SCRIPT, "--requirements", req, "--out", out, ...LIBS], {
+    reject: false, env: { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" }, extendEnv: false, timeout: 60_000,
+  });
+  const wheels = r.exitCode === 0 ? (JSON.parse(r.stdout) as { wheels: WheelEntry[] }).wheels : [];
+  return { ...r, out, wheels };
+}
+
+/** Every wheel opened by Python's zipfile: entries, RECORD checked against the bytes, WHEEL and METADATA. */
+const INSPECT = `
+import base64, hashlib, json, sys, zipfile
+out = {}
+for path in sys.argv[1:]:
+    z = zipfile.ZipFile(path)
+    names = [i.filename for i in z.infolist()]
+    info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/WHEEL"))
+    record = {l.split(",")[0]: l.split(",")[1] for l in z.read(info + "/RECORD").decode().splitlines()}
+    bad = [n for n in names if not n.endswith("/RECORD") and record.get(n) != "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(z.read(n)).digest()).rstrip(b"=").decode()]
+    out[path.split("/")[-1]] = {"names": names, "times": sorted({i.date_time for i in z.infolist()}), "badRecord": bad,
+        "wheel": z.read(info + "/WHEEL").decode(), "metadata": z.read(info + "/METADATA").decode(), "entryPoints": info + "/entry_points.txt" in names}
+print(json.dumps(out))
+`;
+
+async function inspect(dir: string): Promise<Record<string, { names: string[]; times: number[][]; badRecord: string[]; wheel: string; metadata: string; entryPoints: boolean }>> {
+  const files = readdirSync(dir).sort().map((f) => join(dir, f));
+  return JSON.parse((await execa(TOOLS.python3.path, ["-c", INSPECT, ...files])).stdout);
+}
+
+let shop: Awaited<ReturnType<typeof wheelhouse>>;
+let blog: Awaited<ReturnType<typeof wheelhouse>>;
+beforeAll(async () => {
+  requireTools(TOOLS.python3);
+  await requirePythonModules("packaging", "flask", "django", "gunicorn");
+  shop = await wheelhouse(`${readFileSync(join(ROOT, "examples/flask-shop/requirements.txt"), "utf8")}gunicorn\n`, "shop");
+  blog = await wheelhouse(`${readFileSync(join(ROOT, "examples/django-blog/requirements.txt"), "utf8")}gunicorn\n`, "blog");
+  expect(shop.exitCode, shop.stderr).toBe(0);
+  expect(blog.exitCode, blog.stderr).toBe(0);
+});
+
+describe("wheelhouses of the sample apps", () => {
+  it("hold each app's requirements, their dependencies and gunicorn, each app its own library version", () => {
+    const files = (w: typeof shop) => w.wheels.map((x) => x.file);
+    expect(files(shop)).toEqual(expect.arrayContaining([
+      "flask-2.2.2-py3-none-any.whl", "werkzeug-2.2.2-py3-none-any.whl", "jinja2-3.1.2-py3-none-any.whl", "markupsafe-2.1.2-py3-none-any.whl",
+      "itsdangerous-2.1.2-py3-none-any.whl", "click-8.1.3-py3-none-any.whl", "gunicorn-20.1.0-py3-none-any.whl", "setuptools-66.1.1-py3-none-any.whl",
+    ]));
+    expect(files(blog)).toEqual(expect.arrayContaining(["django-3.2.25-py3-none-any.whl", "asgiref-3.6.0-py3-none-any.whl", "sqlparse-0.4.2-py3-none-any.whl", "pytz-2022.7.1-py3-none-any.whl"]));
+    expect(shop.wheels.find((w) => w.name === "fawkes-greeting")).toMatchObject({ version: "1.4.0", source: "repository" });
+    expect(blog.wheels.find((w) => w.name === "fawkes-greeting")).toMatchObject({ version: "2.1.0", source: "repository" });
+    expect(shop.wheels.find((w) => w.name === "Flask")).toMatchObject({ source: "debian", debianPackage: "python3-flask" });
+    expect(shop.wheels.find((w) => w.name === "setuptools")).toMatchObject({ source: "python-wheels" });
+    expect(readdirSync(shop.out).sort()).toEqual(shop.wheels.map((w) => w.file).sort());
+  });
+
+  it("are pure, well-formed wheels: RECORD matches, 1980 timestamps, Debian's dependencies restored in METADATA", async () => {
+    const wheels = await inspect(shop.out);
+    for (const [file, w] of Object.entries(wheels)) {
+      expect(w.badRecord, file).toEqual([]);
+      expect(w.names.filter((n) => /\.(so|pyd)$|__pycache__|\.pyc$/.test(n)), file).toEqual([]);
+      if (file.startsWith("setuptools-")) continue; // Debian's own wheel, copied as it is
+      expect(w.times, file).toEqual([[1980, 1, 1, 0, 0, 0]]);
+      expect(w.wheel, file).toContain("Root-Is-Purelib: true\nTag: py3-none-any\n");
+      const body = w.names.filter((n) => !n.includes(".dist-info/"));
+      expect(body, file).toEqual([...body].sort());
+    }
+    const flask = wheels["flask-2.2.2-py3-none-any.whl"]!.metadata;
+    for (const dep of ["Werkzeug", "Jinja2", "itsdangerous", "click"]) expect(flask).toContain(`\nRequires-Dist: ${dep}\n`);
+    expect(flask).toContain('Requires-Dist: asgiref>=3.2; extra == "async"');
+    expect(wheels["jinja2-3.1.2-py3-none-any.whl"]!.metadata).toContain("\nRequires-Dist: MarkupSafe\n");
+    expect(wheels["gunicorn-20.1.0-py3-none-any.whl"]!.entryPoints).toBe(true);
+    expect(wheels["gunicorn-20.1.0-py3-none-any.whl"]!.metadata).toContain("\nRequires-Dist: setuptools\n");
+  });
+
+  it("leave out MarkupSafe's optional compiled speedups, and say so", () => {
+    expect(shop.wheels.find((w) => w.name === "MarkupSafe")?.dropped).toEqual([expect.stringMatching(/^markupsafe\/_speedups\..*\.so$/)]);
+  });
+
+  it("are byte-for-byte the same when built again", async () => {
+    const again = await wheelhouse(`${readFileSync(join(ROOT, "examples/flask-shop/requirements.txt"), "utf8")}gunicorn\n`, "shop-again");
+    expect(again.wheels.map((w) => [w.file, w.sha256])).toEqual(shop.wheels.map((w) => [w.file, w.sha256]));
+  });
+});
+
+describe("refusals", () => {
+  it("a compiled distribution fails, naming its compiled file", async () => {
+    const r = await wheelhouse("PyYAML\n", "compiled");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^error: PyYAML [\d.]+ \(Debian package python3-yaml\) is not pure Python: it ships yaml\/_yaml\..*\.so\. fawkes builds py3-none-any wheels only/);
+  });
+
+  it("a library version the repository does not have", async () => {
+    const r = await wheelhouse("fawkes-greeting>=3\n", "nolib");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("requires fawkes-greeting>=3; the repository's fawkes-greeting libraries are 1.4.0 (");
+  });
+
+  it("a distribution neither Debian nor the repository has", async () => {
+    const r = await wheelhouse("surely-not-installed-dist\n", "missing");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("requires surely-not-installed-dist: no repository library (--lib) and no Debian-installed distribution is named surely-not-installed-dist");
+  });
+
+  it("a Debian version outside the requirement's range", async () => {
+    const r = await wheelhouse("Flask>=99\n", "tooold");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/requires Flask>=99; Debian has Flask 2\.2\.2 \(python3-flask\), which does not fit/);
+  });
+
+  it("pip options in requirements.txt", async () => {
+    const r = await wheelhouse("--index-url http://localhost/simple\nFlask\n", "options");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("options (-r, -e, --index-url, ...) are not supported");
+  });
+});
