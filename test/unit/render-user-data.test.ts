@@ -16,6 +16,7 @@ const STACKS = ["dev", "production", "staging", "qa"];
 const render = (stack: string) => renderEnvironment(planEnvironment(loadStack(ROOT, stack)));
 const images = STACKS.flatMap(render);
 const devWeb = render("dev").find((i) => i.role === "web")!;
+const devSpec = loadStack(ROOT, "dev");
 
 const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;
 
@@ -130,8 +131,8 @@ describe("host manifest", () => {
 
   it("describes the host's apps", () => {
     expect(devWeb.manifest.apps.map((a) => [a.name, a.release, a.port, a.processes])).toEqual([
-      ["shop", "r1", 8001, ["shop-web"]],
-      ["blog", "r1", 8002, ["blog-web"]],
+      ["shop", devSpec.knobs.releases.shop, 8001, ["shop-web"]],
+      ["blog", devSpec.knobs.releases.blog, 8002, ["blog-web"]],
     ]);
   });
 });

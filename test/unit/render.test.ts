@@ -122,7 +122,7 @@ describe("environment and secrets", () => {
   it("writes the plain env sorted, with fawkes' own variables", () => {
     const env = file(devWeb.image, "/etc/fawkes/apps/shop/app.env");
     const assignments = env.split("\n").filter((l) => /^[A-Z]/.test(l));
-    expect(assignments).toEqual(["FAWKES_APP=shop", "FAWKES_RELEASE=r1", "FAWKES_STACK=dev", "SHOP_DATA_DIR=data"]);
+    expect(assignments).toEqual(["FAWKES_APP=shop", `FAWKES_RELEASE=${devWeb.plan.apps[0]!.release}`, "FAWKES_STACK=dev", "SHOP_DATA_DIR=data"]);
   });
 
   it("carries secrets only as names, and never writes the secrets file from user-data", () => {
@@ -172,7 +172,7 @@ describe("bootstrap and exec wrapper", () => {
     // Only release hooks run on hosts; build hooks (collectstatic) ran when the artifact was built.
     expect(script).toContain("HOOKS=('python manage.py migrate --noinput')");
     expect(script).not.toContain("collectstatic");
-    expect(script).toContain("APP=blog APP_UID=37521 APP_GID=37521 RELEASE=r1");
+    expect(script).toContain(`APP=blog APP_UID=37521 APP_GID=37521 RELEASE=${devWeb.plan.apps[1]!.release}`);
     expect(script).toContain("PORT=8002 HEALTH_PATH=/healthz/ HEALTH_HOST=blog.dev.fawkes.test");
     expect(file(devWorker.image, "/usr/local/sbin/fawkes-bootstrap")).toContain("PORT='' HEALTH_PATH='' HEALTH_HOST=''");
   });
