@@ -44,13 +44,15 @@ export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput)
     "",
     "frontend fawkes",
     `    bind 127.0.0.1:${port}`,
+    "    # Host names are matched without their port.",
     "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
   ];
   for (const app of apps) {
     const names = [...app.hostnames, ...localHostnames(app.hostnames.map((h) => h.slice(0, -spec.knobs.domain.length - 1)), spec.stack)];
     lines.push(`    use_backend app_${app.name} if { var(txn.host) -m str ${names.join(" ")} }`);
   }
-  lines.push("    # Like the ALB's default action: a host name no app claims gets a 404.", "    http-request return status 404 content-type text/plain string \"no app answers this host name\\n\"", "");
+  // http-request rules run before backend switching: the 404 lives in a backend of its own.
+  lines.push("    default_backend no_app", "", "# Like the ALB's default action: a host name no app claims gets a 404.", "backend no_app", "    http-request return status 404 content-type text/plain string \"no app answers this host name\\n\"", "");
   const webSlots = slots.filter((s) => s.role === "web");
   for (const app of apps) {
     lines.push(

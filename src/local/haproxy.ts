@@ -118,9 +118,16 @@ export async function startOrReloadHaproxy(paths: HaproxyPaths, config: string):
   if (check.exitCode !== 0) throw new Error(`haproxy -c rejected the rendered config ${candidate}:\n${check.all}`);
   writeFileSync(paths.config, config);
   if (running !== undefined) {
+    const before = workerPid(await runtimeCommand(paths.socket, "show info"));
     process.kill(running, "SIGUSR2");
-    await waitForSocket(paths.socket, 5000);
-    return "reloaded";
+    // The old worker keeps answering on the socket until the new one has taken it over.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const now = await runtimeCommand(paths.socket, "show info", 1000).then(workerPid, () => undefined);
+      if (now !== undefined && now !== before) return "reloaded";
+      if (Date.now() > deadline) throw new Error(`HAProxy did not reload ${paths.config} within 10 s (${paths.log})`);
+      await sleep(100);
+    }
   }
   const out = openSync(paths.log, "a");
   const child = spawn("haproxy", ["-W", "-db", "-f", paths.config, "-p", paths.pidfile], { detached: true, stdio: ["ignore", out, out] });
@@ -128,6 +135,10 @@ export async function startOrReloadHaproxy(paths: HaproxyPaths, config: string):
   child.unref();
   await waitForSocket(paths.socket, 5000);
   return "started";
+}
+
+function workerPid(info: string): string | undefined {
+  return /^Pid: (\d+)$/m.exec(info)?.[1];
 }
 
 async function waitForSocket(socket: string, timeoutMs: number): Promise<void> {

@@ -1,0 +1,177 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.ts";
+import { loadStack } from "../../src/config/index.ts";
+import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp, LocalTargetError } from "../../src/local/index.ts";
+import { httpStatus } from "../../src/local/health.ts";
+import { inHost } from "../../src/local/host.ts";
+import { readState } from "../../src/local/state.ts";
+import { machineSnapshot, requireRoot, type MachineSnapshot } from "./machine.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+const dev = loadStack(ROOT, "dev");
+const staging = loadStack(ROOT, "staging");
+const quiet = () => {};
+
+/** GET through the environment's HAProxy on 127.0.0.1 with an app's local host name. */
+async function viaLoadBalancer(stack: string, app: string, path = "/") {
+  const port = readState(envLayout(stack).state)!.port;
+  const r = await httpStatus("127.0.0.1", port, path, `${app}.${stack}.localhost`, 5000);
+  return { status: r.status, json: r.status === 200 && r.body.startsWith("{") ? (JSON.parse(r.body) as Record<string, unknown>) : undefined, body: r.body };
+}
+
+function hostInit(stack: string, host: string): number {
+  return readState(envLayout(stack).state)!.hosts[host]!.init!;
+}
+
+let before: MachineSnapshot;
+
+beforeAll(async () => {
+  requireRoot();
+  await localDown(envLayout("dev"));
+  await localDown(envLayout("staging"));
+  before = await machineSnapshot();
+  let out = "";
+  const code = await main(["build", "--all"], { out: (t) => (out += t), err: quiet, cwd: ROOT });
+  if (code !== 0) throw new Error(`fawkes build --all failed (exit ${code}):\n${out}`);
+}, 600_000);
+
+afterAll(async () => {
+  if (process.getuid?.() !== 0) return;
+  await localDown(envLayout("dev"));
+  await localDown(envLayout("staging"));
+});
+
+describe.sequential("the local target, end to end", () => {
+  it("dev up: every app answers through HAProxy with its name and release id, and status agrees", async () => {
+    const r = await localUp(dev, { progress: quiet });
+    expect(r.failed).toEqual([]);
+    for (const app of ["shop", "blog"]) {
+      const res = await viaLoadBalancer("dev", app);
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ app, release: dev.knobs.releases[app] });
+    }
+    const status = await localStatus("dev");
+    expect(status.hosts.map((h) => [h.name, h.role, h.healthy, h.running])).toEqual([
+      ["dev-web-1", "web", true, true],
+      ["dev-worker-1", "worker", true, true],
+    ]);
+    expect(status.hosts[0]!.rotation).toEqual({ shop: "UP", blog: "UP" });
+    expect(status.hosts[0]!.releases).toEqual({ shop: dev.knobs.releases.shop, blog: dev.knobs.releases.blog });
+    // Unknown host names get the load balancer's 404, like the ALB's default action.
+    const port = readState(envLayout("dev").state)!.port;
+    expect((await httpStatus("127.0.0.1", port, "/", "nobody.dev.localhost")).status).toBe(404);
+  });
+
+  it("boots from exactly the user-data bytes the launch template carries", async () => {
+    const { renderEnvironment } = await import("../../src/render/index.ts");
+    const { planEnvironment } = await import("../../src/model/index.ts");
+    const images = renderEnvironment(planEnvironment(dev));
+    for (const img of images) {
+      const seed = readFileSync(join(envLayout("dev").hostsDir, `dev-${img.role}-1`, "upper/var/lib/cloud/seed/nocloud/user-data"));
+      expect(Buffer.compare(seed, Buffer.from(img.userDataBytes))).toBe(0);
+    }
+  });
+
+  it("a second up changes nothing that is healthy", async () => {
+    const initBefore = hostInit("dev", "dev-web-1");
+    const r = await localUp(dev, { progress: quiet });
+    expect(r.replaced).toEqual([]);
+    expect(r.unchanged.sort()).toEqual(["dev-web-1", "dev-worker-1"]);
+    expect(hostInit("dev", "dev-web-1")).toBe(initBefore);
+  });
+
+  it("isolates apps: library v1 and v2 side by side; no app user reads another's files or secrets", async () => {
+    const shop = await viaLoadBalancer("dev", "shop", "/version");
+    const blog = await viaLoadBalancer("dev", "blog", "/version");
+    expect(String(shop.json?.version)).toMatch(/^1\./);
+    expect(String(blog.json?.version)).toMatch(/^2\./);
+    const init = hostInit("dev", "dev-web-1");
+    const rel = dev.knobs.releases;
+    for (const [user, other] of [["shop", "blog"], ["blog", "shop"]] as const) {
+      for (const path of [`/srv/apps/${other}/releases/${rel[other]}/manifest.json`, `/srv/apps/${other}/shared`, `/etc/fawkes/apps/${other}/secrets.env`]) {
+        const r = await inHost(init, ["runuser", "-u", user, "--", "cat", path]);
+        expect(r.exitCode, `${user} must not read ${path}`).not.toBe(0);
+      }
+      const own = await inHost(init, ["runuser", "-u", user, "--", "cat", `/etc/fawkes/apps/${user}/secrets.env`]);
+      expect(own.exitCode).toBe(0);
+    }
+  });
+
+  it("heals itself: a killed gunicorn master is restarted by supervisord and the app answers again", async () => {
+    const init = hostInit("dev", "dev-web-1");
+    const pid = (await inHost(init, ["supervisorctl", "pid", "shop-web"])).stdout.trim();
+    expect(pid).toMatch(/^\d+$/);
+    await inHost(init, ["kill", "-KILL", pid]);
+    let answered = false;
+    for (let i = 0; i < 60 && !answered; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = (await inHost(init, ["supervisorctl", "pid", "shop-web"])).stdout.trim();
+      answered = now !== pid && /^\d+$/.test(now) && now !== "0" && (await viaLoadBalancer("dev", "shop", "/healthz")).status === 200;
+    }
+    expect(answered).toBe(true);
+  });
+
+  it("keeps shared data across rebuild --all", async () => {
+    const put = await httpStatusPost("dev", "shop", "/files/e2e", "written before the rebuild");
+    expect(put).toBe(201);
+    const initBefore = hostInit("dev", "dev-web-1");
+    await localRebuild(dev, { all: true }, quiet);
+    expect(hostInit("dev", "dev-web-1")).not.toBe(initBefore);
+    const read = await viaLoadBalancer("dev", "shop", "/files/e2e");
+    expect(read.status).toBe(200);
+    expect(read.body).toContain("written before the rebuild");
+    expect(appLogFiles("dev", "shop").length).toBeGreaterThan(0);
+  });
+
+  it("staging up beside dev; a host with a bad artifact checksum stays out of rotation and status names the step", async () => {
+    const r = await localUp(staging, { progress: quiet });
+    expect(r.failed).toEqual([]);
+    expect((await viaLoadBalancer("dev", "shop")).status).toBe(200);
+    expect((await viaLoadBalancer("staging", "shop")).status).toBe(200);
+    const sum = join(envLayout("staging").artifacts, "shop", `${staging.knobs.releases.shop}.sha256`);
+    const good = readFileSync(sum, "utf8");
+    writeFileSync(sum, `${"0".repeat(64)}\n`);
+    try {
+      await expect(localRebuild(staging, { host: "staging-web-2" }, quiet)).rejects.toThrow(LocalTargetError);
+    } finally {
+      writeFileSync(sum, good);
+    }
+    const status = await localStatus("staging");
+    const broken = status.hosts.find((h) => h.name === "staging-web-2")!;
+    expect(broken.healthy).toBe(false);
+    expect(broken.failedStep).toBe("shop/fetch");
+    expect(broken.rotation.shop).toBe("MAINT");
+    for (let i = 0; i < 10; i++) expect((await viaLoadBalancer("staging", "shop")).status).toBe(200);
+  });
+
+  it("down of one environment leaves the other serving", async () => {
+    await localDown(envLayout("staging"));
+    expect(existsSync(envLayout("staging").dir)).toBe(false);
+    expect((await viaLoadBalancer("dev", "blog")).status).toBe(200);
+  });
+
+  it("down leaves nothing: mounts, namespaces, interfaces and processes as before up", async () => {
+    await localDown(envLayout("dev"));
+    const after = await machineSnapshot();
+    expect(after).toEqual(before);
+    const ps = (await execa("ps", ["-eo", "args"])).stdout;
+    expect(ps).not.toContain(envLayout("dev").dir);
+    expect(ps).not.toContain("fawkes-local/init");
+  });
+});
+
+function httpStatusPost(stack: string, app: string, path: string, body: string): Promise<number> {
+  const port = readState(envLayout(stack).state)!.port;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: "PUT", headers: { Host: `${app}.${stack}.localhost`, "Content-Type": "text/plain" }, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
