@@ -9,3 +9,4 @@ export {
   uncommittedChanges, type ReleaseSource, type RepoLibrary,
 } from "./release-id.ts";
 export { artifactPaths, CorruptArtifactError, defaultStore, publish, sha256OfFile, storedArtifact, type ArtifactPaths } from "./store.ts";
+export { buildPinnedIfMissing } from "./pinned.ts";

@@ -83,6 +83,8 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
     packages: plan.image.packages,
     appNames: plan.apps.map((a) => a.name),
     programs: plan.apps.flatMap((a) => a.processes.map((p) => p.program)),
+    // A web program is proven by its health path answering; the others by supervisord's RUNNING.
+    commandPrograms: plan.apps.flatMap((a) => a.processes.filter((p) => p.kind === "command").map((p) => p.program)),
     stores: plan.stores,
     execWrapper: EXEC_WRAPPER,
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
@@ -158,7 +157,16 @@ describe.sequential("the local target, end to end", () => {
     await localDown(envLayout("dev"));
     const after = await machineSnapshot();
     expect(after).toEqual(before);
-    const ps = (await execa("ps", ["-eo", "args"])).stdout;
+    const ps = readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .map((e) => {
+        try {
+          return readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ");
+        } catch {
+          return "";
+        }
+      })
+      .join("\n");
     expect(ps).not.toContain(envLayout("dev").dir);
     expect(ps).not.toContain("fawkes-local/init");
   });

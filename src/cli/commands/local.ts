@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { buildPinnedIfMissing } from "../../artifact/index.ts";
 import { loadStack } from "../../config/index.ts";
 import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp } from "../../local/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
@@ -14,7 +15,8 @@ export const localUpCmd: Command = {
   usage: "fawkes local up [--stack S] [--port P] [--json]",
   help: `Builds the golden image once, then per host: an overlay over it, its own pid, mount, uts,
 ipc and network namespaces, booted by real cloud-init from a NoCloud seed holding exactly the
-launch template's user-data. HAProxy on 127.0.0.1 routes by Host header (<app>.<stack>.localhost)
+launch template's user-data. A pinned release missing from the local store is built first when
+this checkout's HEAD is its source. HAProxy on 127.0.0.1 routes by Host header (<app>.<stack>.localhost)
 and puts a host in rotation only once it answers its health path. Idempotent: a healthy host
 whose user-data is unchanged is left alone. Needs root.
 
@@ -27,7 +29,9 @@ Exit codes: 0 every host healthy; 1 a host failed (it stays out of rotation: see
 fawkes local status) or the machine cannot run hosts; 2 usage.`,
   options: { ...stackOption, port: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
-    const spec = loadStack(findProjectRoot(io.cwd, values.project), stackOf(values));
+    const root = findProjectRoot(io.cwd, values.project);
+    const spec = loadStack(root, stackOf(values));
+    if (process.getuid?.() === 0) await buildPinnedIfMissing(root, spec, progress(io));
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port ${String(values.port)}: not a port number`);
     const r = await localUp(spec, { port, progress: progress(io) });
