@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { execa } from "execa";
 import type { ImageRecipe } from "../config/index.ts";
 import { imagePackages, recipeHash } from "../model/index.ts";
 import { withLock } from "./lock.ts";
@@ -63,6 +64,15 @@ export function buildSteps(image: GoldenImage, mirror: string, work: string): St
   ];
 }
 
+/** debootstrap itself comes from Debian, through this machine's apt, when it is missing. */
+export function installDebootstrapSteps(): Step[] {
+  const env = { DEBIAN_FRONTEND: "noninteractive", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+  return [
+    { kind: "run", title: "apt-get update (debootstrap is missing)", argv: ["apt-get", "update", "-q"], env },
+    { kind: "run", title: "apt-get install debootstrap", argv: ["apt-get", "install", "-y", "-q", "--no-install-recommends", "debootstrap"], env },
+  ];
+}
+
 /** Builds the image once; a second caller waits for the first and then finds it built. */
 export async function ensureImage(image: GoldenImage, progress: Progress = () => {}): Promise<GoldenImage> {
   if (isBuilt(image)) return image;
@@ -76,6 +86,7 @@ export async function ensureImage(image: GoldenImage, progress: Progress = () =>
       rmSync(work, { recursive: true, force: true });
       progress(`building golden image ${image.hash} (${image.distribution}, ${image.packages.length} packages); once per recipe`);
       try {
+        if ((await execa("sh", ["-c", "command -v debootstrap"], { reject: false })).exitCode !== 0) await runSteps(installDebootstrapSteps(), progress);
         await runSteps(buildSteps(image, mirror, join(work, "rootfs")), progress);
         rmSync(image.dir, { recursive: true, force: true });
         renameSync(work, image.dir);

@@ -35,6 +35,7 @@ interface BootstrapView {
   packages: string[];
   appNames: string[];
   programs: string[];
+  commandPrograms: string[];
   stores: HostPlan["stores"];
   execWrapper: string;
   programWaitSeconds: number;
