@@ -189,11 +189,11 @@ export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Prom
   const problems = await preflightProblems();
   if (problems.length > 0) throw new LocalTargetError(problems.join("\n"));
   const env = envOf(spec);
-  const missing = missingArtifacts(env);
-  if (missing.length > 0) throw new LocalTargetError(`artifacts missing from the local store:\n  ${missing.join("\n  ")}`);
   const previous = readState(env.layout.state);
   const hp = haproxyPaths(env.layout.haproxyDir);
   const port = await choosePort(previous, opts.port, haproxyPid(hp) !== undefined);
+  const missing = missingArtifacts(env);
+  if (missing.length > 0) throw new LocalTargetError(`artifacts missing from the local store:\n  ${missing.join("\n  ")}`);
   await ensureImage(env.image, progress);
 
   const routes = (await execa("ip", ["-o", "route", "show"])).stdout.split("\n");

@@ -1,0 +1,42 @@
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadStack } from "../../src/config/index.ts";
+import { envLayout, localUp, LocalTargetError } from "../../src/local/index.ts";
+import { requireRoot } from "./machine.ts";
+
+const ROOT = join(import.meta.dirname, "../..");
+// The qa template stack: no other e2e test uses it, so "nothing changed" is checkable.
+const qa = loadStack(ROOT, "qa");
+let busy: Server;
+let port = 0;
+
+beforeAll(async () => {
+  requireRoot();
+  busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+  port = (busy.address() as { port: number }).port;
+});
+
+afterAll(() => {
+  busy?.close();
+});
+
+describe("the local target refuses clearly and changes nothing", () => {
+  it("a port in use", async () => {
+    const err = await localUp(qa, { port, progress: () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LocalTargetError);
+    expect((err as Error).message).toBe(`port 127.0.0.1:${port} is in use; pick another with --port`);
+    expect(existsSync(envLayout("qa").dir)).toBe(false);
+  });
+
+  it("not root: says so, and what still works", async () => {
+    const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, join(ROOT, "bin/fawkes.mjs"), "local", "up", "--stack", "qa"], { cwd: ROOT, reject: false, all: true, env: { HOME: "/tmp" } });
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain("error: the local target needs root (namespaces, overlay mounts, bridges); run it with sudo. Without root, check, render and diff-stacks still work");
+    expect(r.all).not.toMatch(/\n\s+at /);
+    expect(existsSync(envLayout("qa").dir)).toBe(false);
+  });
+});
