@@ -75,6 +75,15 @@ describe.sequential("the local target, end to end", () => {
     }
   });
 
+  it("gives hosts an address on the environment's bridge and no route anywhere else", async () => {
+    const init = hostInit("dev", "dev-web-1");
+    const routes = (await inHost(init, ["ip", "-o", "route", "show"])).stdout.trim().split("\n");
+    const subnet = readState(envLayout("dev").state)!.subnet;
+    expect(routes).toEqual([expect.stringMatching(new RegExp(`^${subnet.replace(/\./g, "\\.")} dev eth0 `))]);
+    expect((await inHost(init, ["ip", "-o", "route", "get", "192.0.2.1"])).exitCode).not.toBe(0);
+    expect((await inHost(init, ["hostname"])).stdout.trim()).toBe("dev-web-1");
+  });
+
   it("a second up changes nothing that is healthy", async () => {
     const initBefore = hostInit("dev", "dev-web-1");
     const r = await localUp(dev, { progress: quiet });
