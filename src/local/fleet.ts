@@ -7,7 +7,7 @@ import type { EnvironmentSpec } from "../config/index.ts";
 import { planEnvironment, type EnvironmentPlan, type HostPlan } from "../model/index.ts";
 import { renderEnvironment, type HostImage } from "../render/index.ts";
 import { renderHaproxyConfig } from "./haproxy-config.ts";
-import { haproxyPaths, haproxyPid, portFree, serverStats, setHostState, startOrReloadHaproxy } from "./haproxy.ts";
+import { drainHost, haproxyPaths, haproxyPid, portFree, serverStats, setHostState, startOrReloadHaproxy } from "./haproxy.ts";
 import { waitHealthy } from "./health.ts";
 import { isHostInit, prepareHost, startHost, stopHost, waitForBoot, type HostMounts } from "./host.ts";
 import { ensureImage, imageOf, type GoldenImage } from "./image.ts";
@@ -218,12 +218,19 @@ export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Prom
     if (h && h.healthy && isHostInit(h.init, slot) && h.userDataSha === sha256(img.userDataBytes)) result.unchanged.push(slot.name);
     else todo.push(slot);
   }
+  // A reload starts every server in maintenance: hosts that stay are back in rotation at once.
+  if (lb !== "unchanged") {
+    for (const name of result.unchanged) if (state.hosts[name]!.role === "web") await putInRotation(env, name);
+  }
   // New and changed hosts boot side by side; each enters rotation only once it is healthy.
   const booted = await Promise.all(
     todo.map(async (slot) => {
       const old = state.hosts[slot.name];
       if (old) {
-        if (slot.role === "web" && lb === "unchanged") await setHostState(hp.socket, servedBackends(env.plan), slot.name, "maint").catch(() => {});
+        if (slot.role === "web" && lb === "unchanged") {
+          await drainHost(hp.socket, servedBackends(env.plan), slot.name).catch(() => undefined);
+          await setHostState(hp.socket, servedBackends(env.plan), slot.name, "maint").catch(() => {});
+        }
         await stopHost(old.init, old.launcher);
       }
       const plan = env.plan.hosts.find((p) => p.role === slot.role)!;
@@ -246,9 +253,6 @@ export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Prom
     }
   }
   writeState(env.layout.state, state);
-  // A reload puts every server back in maintenance: rotation is (re)stated for all healthy hosts.
-  for (const slot of slots.filter((s) => s.role === "web")) {
-    if (state.hosts[slot.name]?.healthy) await putInRotation(env, slot.name);
-  }
+  for (const name of result.replaced) if (state.hosts[name]!.role === "web") await putInRotation(env, name);
   return result;
 }
