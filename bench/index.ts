@@ -1,13 +1,10 @@
 // `npm run bench`: figures measured side by side in one run; compare the ratios, not the absolutes.
+import { fileURLToPath } from "node:url";
 import { loadStack } from "../src/config/index.ts";
 import { planEnvironment } from "../src/model/index.ts";
 import { renderEnvironment } from "../src/render/index.ts";
+import { benchLocal, median } from "./local.ts";
 import { BENCH_STACKS, syntheticProject } from "./synthetic-project.ts";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Load (read + validate), plan and render all four stacks of a project once; returns ms and bytes. */
 function renderAllStacks(root: string): { ms: number; bytes: number } {
@@ -54,3 +51,15 @@ function benchRender(): void {
 }
 
 benchRender();
+
+// The local target's figures boot hosts: root only, and FAWKES_BENCH_LOCAL=0 leaves them out.
+if (process.env.FAWKES_BENCH_LOCAL === "0") {
+  console.log("\nlocal target: skipped (FAWKES_BENCH_LOCAL=0)");
+} else if (process.getuid?.() !== 0) {
+  console.log("\nlocal target: its figures need root (namespaces, overlay mounts, a bridge); run npm run bench as root. Printed: the render figures only.");
+} else {
+  await benchLocal(fileURLToPath(new URL("..", import.meta.url))).catch((e: Error) => {
+    console.error(`error: local figures: ${e.message}`);
+    process.exitCode = 1;
+  });
+}
