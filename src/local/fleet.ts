@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
@@ -79,6 +79,18 @@ function ensureSharedDirs(env: Env): Record<string, string> {
     dirs[app.name] = dir;
   }
   return dirs;
+}
+
+/**
+ * Hosts' disks (overlay upper dirs) live in a tmpfs, like an instance's ephemeral disk: unpacking
+ * a release there is several times faster than on the machine's disk, and nothing of a host
+ * outlives the environment. Shared data stays on disk, outside it.
+ */
+async function ensureHostDisks(layout: EnvLayout): Promise<void> {
+  if ((await execa("mountpoint", ["-q", layout.hostsDir], { reject: false })).exitCode === 0) return;
+  mkdirSync(layout.hostsDir, { recursive: true });
+  if (readdirSync(layout.hostsDir).length > 0) return; // hosts of an older up run from disk: leave them
+  await runSteps([{ kind: "run", title: `tmpfs for the hosts' disks at ${layout.hostsDir}`, argv: ["mount", "-t", "tmpfs", "-o", "mode=0755", "fawkes-hosts", layout.hostsDir] }]);
 }
 
 async function linkExists(name: string): Promise<boolean> {
@@ -204,6 +216,7 @@ export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Prom
   ensureSecrets(env, progress);
   const shared = ensureSharedDirs(env);
   if (!(await linkExists(env.layout.bridge))) await runSteps(bridgeUpSteps(env.layout, subnet));
+  await ensureHostDisks(env.layout);
 
   const slots = hostSlots(env.layout, subnet, env.plan.hosts);
   const config = renderHaproxyConfig({ plan: env.plan, slots, port, socket: hp.socket });

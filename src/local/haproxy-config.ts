@@ -61,8 +61,8 @@ export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput)
       "    option httpchk",
       `    http-check send meth GET uri ${app.health.path} ver HTTP/1.1 hdr Host ${app.hostnames[0]}`,
       "    http-check expect status 200",
-      // Checks run every second here (the ALB's interval is the catalogue's): local rollouts stay quick.
-      `    default-server inter 1s fastinter 500ms rise ${app.health.healthyThreshold} fall ${app.health.unhealthyThreshold}`,
+      // Checks run twice a second here (the ALB's interval is the catalogue's): local rollouts stay quick.
+      `    default-server inter 500ms fastinter 250ms rise ${app.health.healthyThreshold} fall ${app.health.unhealthyThreshold}`,
       ...webSlots.map((s) => `    server ${s.name} ${s.ip}:${app.port} check disabled`),
       "",
     );

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,7 +20,17 @@ cloud_final_modules: [write-files-deferred, scripts-per-once, scripts-per-boot, 
 /** pid 1 of a local host: cloud-init's four stages, then it reaps orphans until told to stop. */
 export const LOCAL_INIT = `#!/bin/bash
 # fawkes local host: pid 1 in its own pid namespace.
-trap 'kill -TERM -1 2>/dev/null; sleep 2; kill -KILL -1 2>/dev/null; exit 0' TERM INT
+stop() {
+  kill -TERM -1 2>/dev/null
+  # Up to 2 s for supervisord, nginx and the apps to stop gracefully, then the rest is killed.
+  for _ in $(seq 20); do
+    kill -0 -1 2>/dev/null || exit 0
+    sleep 0.1
+  done
+  kill -KILL -1 2>/dev/null
+  exit 0
+}
+trap stop TERM INT
 mkdir -p /run/fawkes-local /run/lock
 start=$(date +%s.%N)
 {
@@ -75,7 +86,12 @@ export function launchScript(slot: HostSlot, m: HostMounts): string {
 /** Fresh upper dir: seed (exactly the launch template's user-data bytes), local cloud.cfg, init. */
 export function prepareHost(slot: HostSlot, plan: HostPlan, userData: Uint8Array, bootId: string): void {
   const d = hostDirs(slot);
-  rmSync(slot.dir, { recursive: true, force: true });
+  // The old host's disk goes away in the background: a new host does not wait for 10,000 unlinks.
+  if (existsSync(slot.dir)) {
+    const trash = `${slot.dir}.old-${bootId}`;
+    renameSync(slot.dir, trash);
+    void rm(trash, { recursive: true, force: true });
+  }
   for (const dir of [d.upper, d.work, d.merged]) mkdirSync(dir, { recursive: true });
   const put = (path: string, content: string | Uint8Array, mode = 0o644) => {
     mkdirSync(join(d.upper, path, ".."), { recursive: true });

@@ -78,8 +78,9 @@ export async function localRebuild(spec: EnvironmentSpec, which: { host?: string
 export function appLogFiles(stack: string, app: string, host?: string): string[] {
   const layout = envLayout(stack);
   if (!existsSync(layout.hostsDir)) throw new LocalTargetError(`stack ${stack} is not up locally`);
-  const hosts = readdirSync(layout.hostsDir).filter((h) => host === undefined || h === host);
-  if (hosts.length === 0) throw new LocalTargetError(`no host ${host} in ${stack}; hosts: ${readdirSync(layout.hostsDir).join(", ")}`);
+  const all = readdirSync(layout.hostsDir).filter((h) => !h.includes(".old-"));
+  const hosts = all.filter((h) => host === undefined || h === host);
+  if (hosts.length === 0) throw new LocalTargetError(`no host ${host} in ${stack}; hosts: ${all.join(", ")}`);
   const files: string[] = [];
   for (const h of hosts.sort()) {
     const dir = join(hostDirs({ dir: join(layout.hostsDir, h) }).upper, "var/log/fawkes", app);
