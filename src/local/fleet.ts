@@ -43,12 +43,10 @@ function missingArtifacts(env: Env): string[] {
   const missing: string[] = [];
   for (const app of env.spec.catalogue.apps) {
     const release = env.spec.knobs.releases[app.name]!;
-    for (const ext of ["tar.gz", "sha256"]) {
-      const p = join(env.layout.artifacts, app.name, `${release}.${ext}`);
-      if (!existsSync(p)) missing.push(`${app.name} release ${release} (${p}); build it with: fawkes build ${app.name}`);
-    }
+    const files = ["tar.gz", "sha256"].map((ext) => join(env.layout.artifacts, app.name, `${release}.${ext}`));
+    if (files.some((f) => !existsSync(f))) missing.push(`${app.name} release ${release} (${files[0]}); build it with: fawkes build ${app.name}`);
   }
-  return [...new Set(missing.map((m) => m.replace(/ \(.*\.(tar\.gz|sha256)\)/, "")))];
+  return missing;
 }
 
 /** Local stand-in of SSM: a 0600 file per app; a secret with no value yet gets a random one. */

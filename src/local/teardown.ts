@@ -66,7 +66,8 @@ export async function localDown(layout: EnvLayout, progress: Progress = () => {}
     .split("\n")
     .map((l) => l.split(": ")[1]?.split("@")[0])
     .filter((n): n is string => n !== undefined && (n.startsWith(layout.ifPrefix) || n === layout.bridge));
-  for (const l of links.sort((a) => (a === layout.bridge ? 1 : -1))) {
+  // veths first, the bridge they hang on last.
+  for (const l of [...links.filter((n) => n !== layout.bridge), ...links.filter((n) => n === layout.bridge)]) {
     await execa("ip", ["link", "del", l], { reject: false });
     counts.links++;
   }

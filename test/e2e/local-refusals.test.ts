@@ -32,6 +32,14 @@ describe("the local target refuses clearly and changes nothing", () => {
     expect(existsSync(envLayout("qa").dir)).toBe(false);
   });
 
+  it("a pinned release that is not in the artifact store", async () => {
+    const unbuilt = { ...qa, knobs: { ...qa.knobs, releases: { ...qa.knobs.releases, shop: "r000000000000" } } };
+    const err = await localUp(unbuilt, { progress: () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LocalTargetError);
+    expect((err as Error).message).toMatch(/^artifacts missing from the local store:\n {2}shop release r000000000000 \(.*\/shop\/r000000000000\.tar\.gz\); build it with: fawkes build shop$/);
+    expect(existsSync(envLayout("qa").dir)).toBe(false);
+  });
+
   it("not root: says so, and what still works", async () => {
     const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, join(ROOT, "bin/fawkes.mjs"), "local", "up", "--stack", "qa"], { cwd: ROOT, reject: false, all: true, env: { HOME: "/tmp" } });
     expect(r.exitCode).toBe(1);
