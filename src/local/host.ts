@@ -11,7 +11,6 @@ import type { HostSlot } from "./layout.ts";
 export const LOCAL_CLOUD_CFG = `# fawkes local target: a NoCloud seed, and only the modules that work (and matter) in a
 # namespaced chroot; locale, ssh keys, growpart and resizefs have nothing to act on here.
 datasource_list: [ NoCloud, None ]
-users: []
 cloud_init_modules: [bootcmd, write-files, set_hostname, update_hostname, update_etc_hosts, users-groups]
 cloud_config_modules: [runcmd]
 cloud_final_modules: [write-files-deferred, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message]

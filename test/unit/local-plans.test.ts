@@ -80,6 +80,20 @@ describe("plans of commands", () => {
   });
 });
 
+describe("the local target's own cloud.cfg", () => {
+  it("passes cloud-init's schema (an invalid one makes every boot warn)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fawkes-cloudcfg-"));
+    try {
+      writeFileSync(join(dir, "local.cfg"), `#cloud-config\n${LOCAL_CLOUD_CFG}`);
+      const r = await execa("cloud-init", ["schema", "--config-file", join(dir, "local.cfg")], { reject: false, all: true });
+      expect(r.all).toContain("Valid cloud-config");
+      expect(r.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("HAProxy as the local load balancer", () => {
   const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts);
   const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock" });
