@@ -4,25 +4,20 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "./components/index.ts";
 import { ConfigError, loadFromPulumiConfig, type EnvironmentSpec } from "./src/config/index.ts";
-import { planEnvironment } from "./src/model/index.ts";
-import { ec2UserDataProblems, renderEnvironment } from "./src/render/index.ts";
 
-function loadSpec(): EnvironmentSpec {
+/** A user error (bad config, user-data over EC2's limit): Pulumi prints a RunError without a stack trace. */
+function userErrors<T>(work: () => T): T {
   try {
-    const spec = loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig());
-    const tooBig = ec2UserDataProblems(renderEnvironment(planEnvironment(spec)));
-    if (tooBig.length > 0) throw new ConfigError(tooBig);
-    return spec;
+    return work();
   } catch (e) {
-    // A user error: Pulumi prints a RunError's message without a stack trace.
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;
   }
 }
 
-const spec = loadSpec();
+const spec: EnvironmentSpec = userErrors(() => loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig()));
 const provider = new aws.Provider("aws", { region: spec.knobs.region });
-const environment = new Environment(spec.project, { spec }, { providers: [provider] });
+const environment = userErrors(() => new Environment(spec.project, { spec }, { providers: [provider] }));
 
 /** Per app: the URL it answers on. */
 export const urls = environment.urls;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { EnvironmentSpec } from "../src/config/index.ts";
-import { planEnvironment, type AppOnHost, type EnvironmentPlan } from "../src/model/index.ts";
-import { renderEnvironment } from "../src/render/index.ts";
+import { ConfigError, type EnvironmentSpec } from "../src/config/index.ts";
+import { planEnvironment, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
+import { ec2UserDataProblems, renderEnvironment } from "../src/render/index.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { Firewall } from "./firewall.ts";
 import { Fleet } from "./fleet.ts";
@@ -15,10 +15,7 @@ export interface EnvironmentArgs {
   spec: EnvironmentSpec;
 }
 
-/** Apps served over HTTP: those with a wsgi process, as planned on the web hosts. */
-export function servedApps(plan: EnvironmentPlan): AppOnHost[] {
-  return plan.hosts.find((h) => h.role === "web")?.apps.filter((a) => a.gunicorn !== undefined) ?? [];
-}
+export { servedApps };
 
 /** Apps with shared dirs need an access point; every app gets one so adding a dir is no migration. */
 function everyApp(plan: EnvironmentPlan): Array<{ name: string; uid: number }> {
@@ -61,6 +58,8 @@ export function buildEnvironment(
 ): { urls: Record<string, string>; fleets: pulumi.Output<Record<string, string>>; loadBalancerDnsName: pulumi.Output<string> } {
   const plan = planEnvironment(spec);
   const images = renderEnvironment(plan);
+  const tooBig = ec2UserDataProblems(images);
+  if (tooBig.length > 0) throw new ConfigError(tooBig);
   const tags = baseTags(spec.project, spec.stack);
   const nameParts: NameParts = [spec.project, spec.stack];
   const common = { nameParts, tags };

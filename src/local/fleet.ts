@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { EnvironmentSpec } from "../config/index.ts";
-import { planEnvironment, type EnvironmentPlan, type HostPlan } from "../model/index.ts";
+import { artifactPaths } from "../artifact/store.ts";
+import { planEnvironment, servedApps, type EnvironmentPlan, type HostPlan } from "../model/index.ts";
 import { renderEnvironment, type HostImage } from "../render/index.ts";
-import { renderHaproxyConfig } from "./haproxy-config.ts";
+import { localHostnames, renderHaproxyConfig } from "./haproxy-config.ts";
 import { drainHost, haproxyPaths, haproxyPid, portFree, serverStats, setHostState, startOrReloadHaproxy } from "./haproxy.ts";
 import { waitHealthy } from "./health.ts";
 import { isHostInit, prepareHost, startHost, stopHost, waitForBoot, type HostMounts } from "./host.ts";
@@ -36,15 +37,15 @@ export function envOf(spec: EnvironmentSpec): Env {
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
 export function servedBackends(plan: EnvironmentPlan): string[] {
-  return (plan.hosts.find((h) => h.role === "web")?.apps ?? []).filter((a) => a.gunicorn).map((a) => `app_${a.name}`);
+  return servedApps(plan).map((a) => `app_${a.name}`);
 }
 
 function missingArtifacts(env: Env): string[] {
   const missing: string[] = [];
   for (const app of env.spec.catalogue.apps) {
     const release = env.spec.knobs.releases[app.name]!;
-    const files = ["tar.gz", "sha256"].map((ext) => join(env.layout.artifacts, app.name, `${release}.${ext}`));
-    if (files.some((f) => !existsSync(f))) missing.push(`${app.name} release ${release} (${files[0]}); build it with: fawkes build ${app.name}`);
+    const paths = artifactPaths(env.layout.artifacts, app.name, release);
+    if (!existsSync(paths.tarball) || !existsSync(paths.sha256)) missing.push(`${app.name} release ${release} (${paths.tarball}); build it with: fawkes build ${app.name}`);
   }
   return missing;
 }
@@ -186,8 +187,29 @@ async function choosePort(state: LocalState | undefined, wanted: number | undefi
 }
 
 export function appUrls(env: Env, port: number): Record<string, string> {
-  const web = env.plan.hosts.find((h) => h.role === "web");
-  return Object.fromEntries((web?.apps ?? []).filter((a) => a.gunicorn).map((a) => [a.name, `http://${a.hostnames[0]!.slice(0, -env.spec.knobs.domain.length - 1)}.${env.spec.stack}.localhost:${port}/`]));
+  return Object.fromEntries(servedApps(env.plan).map((a) => [a.name, `http://${localHostnames(a, env.spec.knobs.domain, env.spec.stack)[0]}:${port}/`]));
+}
+
+/**
+ * Replaces the host in a slot: a web host is drained from HAProxy first (no new requests,
+ * in-flight ones finish) and put in maintenance, then stopped, and a fresh one boots from the
+ * golden image. The new host is not put in rotation here.
+ */
+export async function replaceHost(env: Env, slot: HostSlot, old: HostState | undefined, shared: Record<string, string>, progress: Progress, opts: { drain: boolean }): Promise<HostState> {
+  if (slot.role === "web" && opts.drain) {
+    const socket = haproxyPaths(env.layout.haproxyDir).socket;
+    const backends = servedBackends(env.plan);
+    const d = await drainHost(socket, backends, slot.name);
+    progress(`${slot.name}: drained${d.drained ? "" : ` (${d.left} requests still open at the deadline)`}`);
+    await setHostState(socket, backends, slot.name, "maint");
+  }
+  if (old) {
+    await stopHost(old.init, old.launcher);
+    progress(`${slot.name}: stopped; rebuilding from the golden image`);
+  }
+  const plan = env.plan.hosts.find((p) => p.role === slot.role)!;
+  const img = env.images.find((i) => i.role === slot.role)!;
+  return bootSlot(env, slot, plan, img, shared, progress);
 }
 
 /**
@@ -234,18 +256,12 @@ export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Prom
     for (const name of result.unchanged) if (state.hosts[name]!.role === "web") await putInRotation(env, name);
   }
   // New and changed hosts boot side by side; each enters rotation only once it is healthy.
+  // After a reload every server is in maintenance already: only a host HAProxy still routes to
+  // is drained.
   const booted = await Promise.all(
-    todo.map(async (slot) => {
+    todo.map((slot) => {
       const old = state.hosts[slot.name];
-      if (old) {
-        if (slot.role === "web" && lb === "unchanged") {
-          await drainHost(hp.socket, servedBackends(env.plan), slot.name).catch(() => undefined);
-          await setHostState(hp.socket, servedBackends(env.plan), slot.name, "maint").catch(() => {});
-        }
-        await stopHost(old.init, old.launcher);
-      }
-      const plan = env.plan.hosts.find((p) => p.role === slot.role)!;
-      return bootSlot(env, slot, plan, env.images.find((i) => i.role === slot.role)!, shared, progress);
+      return replaceHost(env, slot, old, shared, progress, { drain: old !== undefined && lb === "unchanged" });
     }),
   );
   for (const h of booted) {

@@ -1,4 +1,4 @@
-import type { EnvironmentPlan } from "../model/index.ts";
+import { servedApps, type AppOnHost, type EnvironmentPlan } from "../model/index.ts";
 import type { HostSlot } from "./layout.ts";
 
 export interface HaproxyInput {
@@ -8,9 +8,12 @@ export interface HaproxyInput {
   socket: string;
 }
 
-/** Names a browser and curl resolve to 127.0.0.1 by themselves: `<label>.<stack>.localhost`. */
-export function localHostnames(labels: readonly string[], stack: string): string[] {
-  return labels.map((l) => `${l}.${stack}.localhost`);
+/**
+ * An app's names on the local target: each of its host names with the stack's domain replaced
+ * by `<stack>.localhost`, which browsers and curl resolve to 127.0.0.1 by themselves.
+ */
+export function localHostnames(app: Pick<AppOnHost, "hostnames">, domain: string, stack: string): string[] {
+  return app.hostnames.map((h) => `${h.slice(0, -domain.length - 1)}.${stack}.localhost`);
 }
 
 /**
@@ -20,8 +23,7 @@ export function localHostnames(labels: readonly string[], stack: string): string
  */
 export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput): string {
   const { spec } = plan;
-  const web = plan.hosts.find((h) => h.role === "web");
-  const apps = web?.apps.filter((a) => a.gunicorn !== undefined) ?? [];
+  const apps = servedApps(plan);
   const lb = spec.catalogue.loadBalancer;
   const lines: string[] = [
     `# HAProxy of the local ${spec.stack} environment, rendered by fawkes: the stand-in for the ALB.`,
@@ -48,7 +50,7 @@ export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput)
     "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
   ];
   for (const app of apps) {
-    const names = [...app.hostnames, ...localHostnames(app.hostnames.map((h) => h.slice(0, -spec.knobs.domain.length - 1)), spec.stack)];
+    const names = [...app.hostnames, ...localHostnames(app, spec.knobs.domain, spec.stack)];
     lines.push(`    use_backend app_${app.name} if { var(txn.host) -m str ${names.join(" ")} }`);
   }
   // http-request rules run before backend switching: the 404 lives in a backend of its own.

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { HostPlan } from "../model/index.ts";
 import type { HostSlot } from "./layout.ts";
+import { pids, procFile, procLink } from "./proc.ts";
 
 /** cloud-init settings of the local target only: the user-data stays byte for byte the AWS one. */
 export const LOCAL_CLOUD_CFG = `# fawkes local target: a NoCloud seed, and only the modules that work (and matter) in a
@@ -119,7 +120,7 @@ export async function startHost(slot: HostSlot, mounts: HostMounts): Promise<{ l
   // pid 1 of the host is the launcher's child once the chroot has happened.
   for (let i = 0; i < 100; i++) {
     const init = childOf(launcher);
-    if (init !== undefined && readlinkSafe(`/proc/${init}/root`) === d.merged) return { launcher, init };
+    if (init !== undefined && procLink(init, "root") === d.merged) return { launcher, init };
     if (!existsSync(`/proc/${launcher}`) || readFileSync(`/proc/${launcher}/stat`, "utf8").includes(") Z ")) break;
     await sleep(50);
   }
@@ -127,31 +128,16 @@ export async function startHost(slot: HostSlot, mounts: HostMounts): Promise<{ l
   throw new Error(`${slot.name}: the host did not start (${d.console}):\n${log}`);
 }
 
-function readlinkSafe(p: string): string | undefined {
-  try {
-    return readlinkSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
 export function childOf(pid: number): number | undefined {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return undefined;
+  return pids().find((p) => {
+    const stat = procFile(p, "stat");
+    return stat !== undefined && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
+  });
 }
 
 /** Is `pid` the pid 1 of this host (alive, and rooted in the host's merged dir)? */
 export function isHostInit(pid: number | undefined, slot: HostSlot): boolean {
-  return pid !== undefined && readlinkSafe(`/proc/${pid}/root`) === hostDirs(slot).merged;
+  return pid !== undefined && procLink(pid, "root") === hostDirs(slot).merged;
 }
 
 /** Runs a command inside a running host: all its namespaces and its root. */

@@ -4,6 +4,7 @@ import { execa } from "execa";
 import type { ImageRecipe } from "../config/index.ts";
 import { imagePackages, recipeHash } from "../model/index.ts";
 import { withLock } from "./lock.ts";
+import { pids, procFile } from "./proc.ts";
 import { debianMirror } from "./mirror.ts";
 import { runSteps, type Progress, type Step } from "./steps.ts";
 
@@ -124,15 +125,11 @@ export function listImages(home = fawkesHome()): ImageListing[] {
 /** Hashes of images some running host is built on (its overlay's lowerdir), seen from /proc. */
 function imagesInUse(home: string): Set<string> {
   const used = new Set<string>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      for (const m of readFileSync(`/proc/${e}/mountinfo`, "utf8").matchAll(/lowerdir=([^,\s]+)/g)) {
-        const hit = new RegExp(`^${join(home, "images")}/([0-9a-f]{8})/`).exec(`${m[1]}/`);
-        if (hit) used.add(hit[1]!);
-      }
-    } catch {
-      // Gone.
+  const images = `${join(home, "images")}/`;
+  for (const pid of pids()) {
+    for (const m of (procFile(pid, "mountinfo") ?? "").matchAll(/lowerdir=([^,\s]+)/g)) {
+      const hash = m[1]!.startsWith(images) ? /^([0-9a-f]{8})(\/|$)/.exec(m[1]!.slice(images.length))?.[1] : undefined;
+      if (hash) used.add(hash);
     }
   }
   return used;

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
-import { drainHost, haproxyPaths, haproxyPid, serverStats, setHostState, type ServerStat } from "./haproxy.ts";
-import { hostDirs, isHostInit, stopHost } from "./host.ts";
-import { bootSlot, envOf, LocalTargetError, putInRotation, servedBackends } from "./fleet.ts";
+import { haproxyPaths, haproxyPid, serverStats, type ServerStat } from "./haproxy.ts";
+import { hostDirs, isHostInit } from "./host.ts";
+import { envOf, LocalTargetError, putInRotation, replaceHost } from "./fleet.ts";
 import { envLayout, hostSlots } from "./layout.ts";
 import { readState, writeState, type HostState } from "./state.ts";
 import type { Progress } from "./steps.ts";
@@ -49,22 +49,10 @@ export async function localRebuild(spec: EnvironmentSpec, which: { host?: string
   const slots = hostSlots(env.layout, state.subnet, env.plan.hosts);
   const targets = which.all ? slots : slots.filter((s) => s.name === which.host);
   if (targets.length === 0) throw new LocalTargetError(`no host ${which.host} in ${spec.stack}; hosts: ${slots.map((s) => s.name).join(", ")}`);
-  const socket = haproxyPaths(env.layout.haproxyDir).socket;
-  const backends = servedBackends(env.plan);
   const shared = Object.fromEntries(spec.catalogue.apps.map((a) => [a.name, join(env.layout.sharedDir, a.name)]));
   const out: HostState[] = [];
   for (const slot of targets) {
-    const old = state.hosts[slot.name];
-    if (slot.role === "web") {
-      const d = await drainHost(socket, backends, slot.name);
-      progress(`${slot.name}: drained${d.drained ? "" : ` (${d.left} requests still open at the deadline)`}`);
-      await setHostState(socket, backends, slot.name, "maint");
-    }
-    await stopHost(old?.init, old?.launcher);
-    progress(`${slot.name}: stopped; rebuilding from the golden image`);
-    const plan = env.plan.hosts.find((p) => p.role === slot.role)!;
-    const img = env.images.find((i) => i.role === slot.role)!;
-    const h = await bootSlot(env, slot, plan, img, shared, progress);
+    const h = await replaceHost(env, slot, state.hosts[slot.name], shared, progress, { drain: true });
     state.hosts[slot.name] = h;
     writeState(env.layout.state, state);
     if (!h.healthy) throw new LocalTargetError(`${slot.name} failed to boot at step ${h.failedStep}; it stays out of rotation (fawkes local status, fawkes local logs)\n${h.detail ?? ""}`);

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { EnvLayout } from "./layout.ts";
+import { pids, procFile, procLink } from "./proc.ts";
 import type { Progress } from "./steps.ts";
 
 interface Proc {
@@ -11,16 +12,11 @@ interface Proc {
 }
 
 function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      out.push({ pid: Number(e), root: readlinkSync(`/proc/${e}/root`), cmdline: readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ") });
-    } catch {
-      // Gone, or a kernel thread.
-    }
-  }
-  return out;
+  return pids().flatMap((pid) => {
+    const root = procLink(pid, "root");
+    const cmdline = procFile(pid, "cmdline");
+    return root === undefined || cmdline === undefined ? [] : [{ pid, root, cmdline: cmdline.replace(/\0/g, " ") }];
+  });
 }
 
 /** Every process this environment made: rooted in one of its hosts, or naming its dirs and namespaces. */

@@ -91,6 +91,11 @@ export interface EnvironmentPlan {
   hosts: HostPlan[];
 }
 
+/** Apps served over HTTP: those with a wsgi process, as planned on the web hosts. */
+export function servedApps(plan: EnvironmentPlan): AppOnHost[] {
+  return plan.hosts.find((h) => h.role === "web")?.apps.filter((a) => a.gunicorn !== undefined) ?? [];
+}
+
 /** vCPUs of an EC2 instance type, from its size; enough to size gunicorn. */
 export function vcpusOf(instanceType: string): number {
   const size = instanceType.split(".")[1] ?? "";
