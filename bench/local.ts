@@ -17,7 +17,6 @@ import { acceptsBody, appOnWeb, configChange, gunicornWorkers, hostPssKb, type C
 import { bootPuppetHost, puppetImage, puppetManifest, putManifest, timedPuppetApply, type PuppetHost, type PuppetRun, type Reload } from "./puppet.ts";
 
 const STACK = "dev";
-const WEB_HOST = `${STACK}-web-1`;
 const CHANGED_APP = "blog";
 const REBUILDS = 3;
 const ROUNDS = 3;
@@ -32,44 +31,51 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The web host of the bench's stack right now: a rebuild moves it to another slot. */
+function webHost(): string {
+  const hosts = Object.values(readState(envLayout(STACK).state)!.hosts).filter((h) => h.role === "web" && h.healthy);
+  if (hosts.length !== 1) throw new Error(`${STACK} should have one healthy web host, has ${hosts.map((h) => h.name).join(", ") || "none"}`);
+  return hosts[0]!.name;
+}
+
 /** Phases of `localRebuild`, stamped from its progress messages. */
 const MARKS: Array<[RegExp, string]> = [
-  [/: drained/, "drained"],
-  [/: stopped; rebuilding/, "stopped"],
   [/: booting \(/, "started"],
   [/: healthy in/, "healthy"],
+  [/ in service$/, "inService"],
+  [/: drained/, "drained"],
+  [/: stopped$/, "stopped"],
 ];
 
 interface RebuildRun {
+  /** From the call to the new host healthy and in rotation (the old one still serves until then). */
   seconds: number;
   bootSeconds: number;
   phases: Record<string, number>;
 }
 
-/** `localRebuild` of one host, from its call to the host healthy, in rotation and (if given) `live()`. */
+/** `localRebuild` of the web host, from its call to the new host healthy, in rotation and (if given) `live()`. */
 async function timedRebuild(spec: EnvironmentSpec, live?: () => Promise<boolean>): Promise<RebuildRun> {
   const at: Record<string, number> = {};
   const t0 = performance.now();
-  const [h] = await localRebuild(spec, { host: WEB_HOST }, (m) => {
-    for (const [re, name] of MARKS) if (re.test(m)) at[name] = performance.now();
+  const entry = await localRebuild(spec, { host: webHost() }, (m) => {
+    for (const [re, name] of MARKS) if (re.test(m) && at[name] === undefined) at[name] = performance.now();
   });
-  const t1 = performance.now();
-  for (let i = 0; live && !(await live()); i++) {
-    if (i === 600) throw new Error(`after the rebuild of ${WEB_HOST} the change was not live within 30 s`);
-    await sleep(50);
-  }
-  const t2 = performance.now();
+  if (entry.result !== "succeeded") throw new Error(`rebuild failed: ${entry.failure}`);
+  const tEnd = performance.now();
+  if (live && !(await live())) throw new Error("after the rebuild the change is not live");
+  // New requests reach only the new host from the moment it is in service (the old one drains
+  // right after): that is when the change is live. `live()` checks it from outside, after.
+  const tLive = at.inService ?? NaN;
   const d = (a: number | undefined, b: number | undefined) => ((b ?? NaN) - (a ?? NaN)) / 1000;
   return {
-    seconds: (t2 - t0) / 1000,
-    bootSeconds: h?.bootSeconds ?? NaN,
+    seconds: (tLive - t0) / 1000,
+    bootSeconds: readState(envLayout(STACK).state)!.hosts[webHost()]?.bootSeconds ?? NaN,
     phases: {
-      drain: d(t0, at.drained),
-      stop: d(at.drained, at.stopped),
-      start: d(at.stopped, at.started),
+      start: d(t0, at.started),
       boot: d(at.started, at.healthy),
-      rotation: d(at.healthy, t1),
-      live: d(t1, t2),
+      rotation: d(at.healthy, at.inService),
+      retireOld: d(at.inService, tEnd),
     },
   };
 }
@@ -165,19 +171,19 @@ export async function benchLocal(root: string): Promise<void> {
     const mem = hosts.map((h) => ({ h, ...hostMemory(STACK, h) }));
     console.log(`  memory per idle host (sum of Pss of its processes, ${IDLE_MS / 1000} s idle): ${mem.map((m) => `${m.h} ${m.mib.toFixed(1)} MiB (${m.processes} processes)`).join(", ")}`);
 
-    say(`rebuild ${WEB_HOST} x${REBUILDS}`);
+    say(`rebuild the web host x${REBUILDS}`);
     const rebuilds: RebuildRun[] = [];
     for (let i = 0; i < REBUILDS; i++) rebuilds.push(await timedRebuild(spec));
     const rb = median(rebuilds.map((r) => r.seconds));
     const phase = (k: string) => sec(median(rebuilds.map((r) => r.phases[k]!)));
-    console.log(`  rebuild ${WEB_HOST} to healthy and in rotation, median of ${REBUILDS}: ${sec(rb)} s (${rebuilds.map((r) => sec(r.seconds)).join(", ")}); goal < 2 s: ${rb < 2 ? "met" : "NOT met"}`);
-    console.log(`    phases (medians, s): drain ${phase("drain")}, stop ${phase("stop")}, start ${phase("start")}, boot+health ${phase("boot")}, rotation ${phase("rotation")}`);
-    const bd = bootBreakdown(STACK, WEB_HOST);
+    console.log(`  rebuild of the web host to a new host healthy and in rotation, median of ${REBUILDS}: ${sec(rb)} s (${rebuilds.map((r) => sec(r.seconds)).join(", ")}); goal < 2 s: ${rb < 2 ? "met" : "NOT met"}`);
+    console.log(`    phases (medians, s): start ${phase("start")}, boot+health ${phase("boot")}, rotation ${phase("rotation")}; then, off that path, drain and stop of the old host ${phase("retireOld")}`);
+    const bd = bootBreakdown(STACK, webHost());
     console.log(
       `    in-host boot (cloud-init's four stages), median ${sec(median(rebuilds.map((r) => r.bootSeconds)))} s` +
         (bd ? `; last one: ${sec(bd.total!)} s = cloud-init process start-ups ${sec(bd.startups!)} + fawkes-bootstrap ${sec(bd.bootstrap!)} + cloud-init modules and exits ${sec(bd.modules!)}` : ""),
     );
-    console.log(`    bootstrap steps of 1 s or more in the last one (its log has a 1 s clock): ${slowSteps(STACK, WEB_HOST).join(", ") || "none"}`);
+    console.log(`    bootstrap steps of 1 s or more in the last one (its log has a 1 s clock): ${slowSteps(STACK, webHost()).join(", ") || "none"}`);
 
     await comparePuppet(spec, change, withPuppet, up.state.subnet);
   } finally {
@@ -206,9 +212,11 @@ async function comparePuppet(spec: EnvironmentSpec, change: ConfigChange, image:
   const warm = await timedPuppetApply(ph, manifests["restart-back"], pLive(false), false);
   say(`puppet warm-up (no change): ${sec(warm.puppetSeconds)} s`);
 
-  const web = readState(envLayout(STACK).state)!.hosts[WEB_HOST]!;
-  const webMerged = hostDirs({ dir: join(envLayout(STACK).hostsDir, WEB_HOST) }).merged;
-  const fLive = (changed: boolean) => liveCheck(change, app, web.ip, webMerged, changed);
+  // Asked of whichever host serves now: each rebuild brings up a new host in another slot.
+  const fLive = (changed: boolean) => () => {
+    const web = readState(envLayout(STACK).state)!.hosts[webHost()]!;
+    return liveCheck(change, app, web.ip, hostDirs({ dir: join(envLayout(STACK).hostsDir, web.name) }).merged, changed)();
+  };
   const runs: Record<"restart" | "hup", PuppetRun[]> = { restart: [], hup: [] };
   const fawkes: RebuildRun[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -230,7 +238,7 @@ async function comparePuppet(spec: EnvironmentSpec, change: ConfigChange, image:
     return m;
   };
   console.log(`  medians of ${n} (the change and its revert, ${ROUNDS} times each), to the change live and the app answering 200:`);
-  console.log(`  fawkes rebuild of ${WEB_HOST} (drain, new host, healthy, in rotation): ${sec(f)} s (${fawkes.map((r) => sec(r.seconds)).join(", ")})`);
+  console.log(`  fawkes rebuild of the web host (new host beside the old, healthy, in rotation, change live): ${sec(f)} s (${fawkes.map((r) => sec(r.seconds)).join(", ")})`);
   const restart = line("puppet apply, files + nginx reload + supervisorctl restart", runs.restart);
   const hup = line("puppet apply, files + nginx reload + gunicorn HUP (no restart)", runs.hup);
   console.log(`  ratio rebuild / puppet (restart): ${(f / restart).toFixed(2)}; goal <= 0.5: ${f / restart <= 0.5 ? "met" : "NOT met"}`);

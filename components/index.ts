@@ -7,6 +7,6 @@ export { buildHostRole, EC2_ASSUME_ROLE_POLICY, hostPolicyDocument, SSM_CORE_POL
 export { buildLoadBalancer, buildTargetGroup, LoadBalancer, TLS_POLICY, type LoadBalancerArgs, type RoutedApp } from "./load-balancer.ts";
 export { buildNetwork, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts } from "./network.ts";
 export { LOCK_KEY, ReleaseLocks, type ReleaseLocksArgs } from "./release-locks.ts";
-export { checkpointPercentages, instanceRefresh, type InstanceRefreshSettings } from "./rollout.ts";
+export { instanceRefresh, type InstanceRefreshSettings } from "./rollout.ts";
 export { APP_DIR_MODE, buildSharedStorage, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";
 export { baseTags, launchTags, nameOf, tagged, TIER_TAG, type NameParts, type Tags, type Tier } from "./tags.ts";

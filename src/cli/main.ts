@@ -5,10 +5,12 @@ import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
 import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
 import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd } from "./commands/local.ts";
+import { history, lockBreak, lockStatus, release, rollback } from "./commands/release.ts";
 import { render } from "./commands/render.ts";
 import { LocalTargetError } from "../local/index.ts";
+import { DeployLockedError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd];
+const COMMANDS: Command[] = [check, render, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 
@@ -58,6 +60,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (e instanceof UsageError) {
       io.err(`error: ${e.message}\nusage: ${cmd.usage}\n`);
       return 2;
+    }
+    if (e instanceof DeployLockedError) {
+      io.err(`error: ${e.message}\n`);
+      return 3;
     }
     if (e instanceof ConfigError || e instanceof LocalTargetError) {
       io.err(`error: ${e.message}\n`);

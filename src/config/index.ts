@@ -1,9 +1,11 @@
-// src/config: catalogue and knob schemas, layering, and the two ways in (files, Pulumi config).
+// src/config: catalogue and knob schemas, layering, the two ways in (files, Pulumi config), and the
+// one way out: writing a release pin into a stack file.
 export { BASE_PACKAGES, CatalogueSchema, type App, type Catalogue, type ImageRecipe, type Process } from "./catalogue.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
 export { listStacks, loadAllStacks, loadStack, readProject, stackFile, PROJECT_FILE, type ProjectFile } from "./files.ts";
-export { KNOB_NAMES, KnobsSchema, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
+export { KNOB_NAMES, KnobsSchema, RolloutSchema, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";
+export { setReleasePin, type PinResult } from "./pin.ts";
 export { durationSeconds } from "./primitives.ts";
 export { loadFromPulumiConfig } from "./pulumi-config.ts";
 export { deepFreeze, derivedUid, templateOf, type EnvironmentSpec, type ResolvedApp, type ResolvedCatalogue } from "./spec.ts";

@@ -47,6 +47,8 @@ export interface ServerStat {
   /** Sessions open right now. */
   current: number;
   total: number;
+  /** Answers with a 5xx status this server has given since HAProxy started. */
+  http5xx: number;
   checkStatus: string;
 }
 
@@ -59,7 +61,7 @@ export function parseStat(csv: string): ServerStat[] {
   return rows
     .map((r) => r.split(","))
     .filter((r) => at(r, "svname") !== "FRONTEND" && at(r, "svname") !== "BACKEND")
-    .map((r) => ({ backend: at(r, "pxname"), server: at(r, "svname"), status: at(r, "status"), current: Number(at(r, "scur")), total: Number(at(r, "stot")), checkStatus: at(r, "check_status") }));
+    .map((r) => ({ backend: at(r, "pxname"), server: at(r, "svname"), status: at(r, "status"), current: Number(at(r, "scur")), total: Number(at(r, "stot")), http5xx: Number(at(r, "hrsp_5xx")), checkStatus: at(r, "check_status") }));
 }
 
 export async function serverStats(socket: string): Promise<ServerStat[]> {

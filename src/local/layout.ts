@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import type { HostPlan, Role } from "../model/index.ts";
+import type { Rollout } from "../config/index.ts";
+import { rolloutPolicy, type HostPlan, type Role } from "../model/index.ts";
 import { shortHash } from "../names/index.ts";
 import { fawkesHome } from "./image.ts";
 
@@ -48,22 +49,30 @@ export interface HostSlot {
   dir: string;
 }
 
-/** Host names and addresses are fixed per slot: a rebuilt host comes back as itself. */
-export function hostSlots(layout: EnvLayout, subnet: string, plans: readonly HostPlan[]): HostSlot[] {
+/** Addresses per role: web hosts in .11-.99, workers in .111-.199 of the environment's /24. */
+const ROLE_BASE: Record<Role, number> = { web: 10, worker: 110 };
+const SLOTS_PER_ROLE = 89;
+
+/**
+ * The slots a role's hosts may occupy: its desired size plus the rollout's surge, so that a new
+ * host boots beside the one it replaces. A slot has a fixed name, address, namespace and veth; a
+ * replacement comes up in a free slot (like a new instance id), and the old slot is freed.
+ */
+export function hostSlots(layout: EnvLayout, subnet: string, plans: readonly HostPlan[], rollout: Rollout): HostSlot[] {
   const base = subnet.split(".").slice(0, 3).join(".");
   const slots: HostSlot[] = [];
-  let n = 0;
   for (const plan of plans) {
-    for (let i = 1; i <= plan.fleet.desired; i++) {
-      n++;
+    const pool = plan.fleet.desired + rolloutPolicy(plan.fleet.desired, rollout).surge;
+    if (pool > SLOTS_PER_ROLE) throw new Error(`the local target runs at most ${SLOTS_PER_ROLE} ${plan.role} hosts with their surge; ${layout.stack} asks for ${pool}`);
+    for (let i = 1; i <= pool; i++) {
       const name = `${layout.stack}-${plan.role}-${i}`;
       slots.push({
         name,
         role: plan.role,
         index: i,
-        ip: `${base}.${10 + n}`,
+        ip: `${base}.${ROLE_BASE[plan.role] + i}`,
         netns: `${layout.netnsPrefix}${plan.role}-${i}`,
-        veth: `${layout.ifPrefix}${n}`,
+        veth: `${layout.ifPrefix}${ROLE_BASE[plan.role] + i}`,
         dir: join(layout.hostsDir, name),
       });
     }

@@ -3,9 +3,13 @@ import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { haproxyPaths, haproxyPid, serverStats, type ServerStat } from "./haproxy.ts";
 import { hostDirs, isHostInit } from "./host.ts";
-import { envOf, LocalTargetError, putInRotation, replaceHost } from "./fleet.ts";
+import { batchesOf, ROLES, rolloutPolicy } from "../model/index.ts";
+import type { HistoryEntry } from "../release/history.ts";
+import { recorded } from "../release/record.ts";
+import { envOf, LocalTargetError } from "./fleet.ts";
+import { hostsOf, replaceHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
 import { envLayout, hostSlots } from "./layout.ts";
-import { readState, writeState, type HostState } from "./state.ts";
+import { readState, type HostState } from "./state.ts";
 import type { Progress } from "./steps.ts";
 
 export interface HostStatus extends HostState {
@@ -39,27 +43,38 @@ export async function localStatus(stack: string): Promise<EnvStatus> {
 }
 
 /**
- * `fawkes local rebuild`: destroy and recreate hosts one at a time. Each is drained from HAProxy
- * first (no new requests; in-flight ones finish), replaced, and put back only when healthy.
+ * `fawkes local rebuild`: destroys and recreates hosts from the golden image, the phoenix way:
+ * each new host boots beside the one it replaces (within the rollout's surge), enters HAProxy
+ * only when healthy, and then the old one is drained (no new requests; in-flight ones finish)
+ * and stopped. Runs under the deploy lock and is recorded in the environment's history.
  */
-export async function localRebuild(spec: EnvironmentSpec, which: { host?: string; all?: boolean }, progress: Progress = () => {}): Promise<HostState[]> {
+export async function localRebuild(spec: EnvironmentSpec, which: { host?: string; all?: boolean }, echo: Progress = () => {}): Promise<HistoryEntry> {
   const env = envOf(spec);
   const state = readState(env.layout.state);
   if (!state) throw new LocalTargetError(`stack ${spec.stack} is not up locally; run fawkes local up --stack ${spec.stack}`);
-  const slots = hostSlots(env.layout, state.subnet, env.plan.hosts);
-  const targets = which.all ? slots : slots.filter((s) => s.name === which.host);
-  if (targets.length === 0) throw new LocalTargetError(`no host ${which.host} in ${spec.stack}; hosts: ${slots.map((s) => s.name).join(", ")}`);
-  const shared = Object.fromEntries(spec.catalogue.apps.map((a) => [a.name, join(env.layout.sharedDir, a.name)]));
-  const out: HostState[] = [];
-  for (const slot of targets) {
-    const h = await replaceHost(env, slot, state.hosts[slot.name], shared, progress, { drain: true });
-    state.hosts[slot.name] = h;
-    writeState(env.layout.state, state);
-    if (!h.healthy) throw new LocalTargetError(`${slot.name} failed to boot at step ${h.failedStep}; it stays out of rotation (fawkes local status, fawkes local logs)\n${h.detail ?? ""}`);
-    if (slot.role === "web") await putInRotation(env, slot.name);
-    out.push(h);
-  }
-  return out;
+  const names = Object.keys(state.hosts).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const targets = which.all ? names : names.filter((n) => n === which.host);
+  if (targets.length === 0) throw new LocalTargetError(`no host ${which.host} in ${spec.stack}; hosts: ${names.join(", ")}`);
+  const command = `fawkes local rebuild ${which.all ? "--all" : `--host ${which.host}`} --stack ${spec.stack}`;
+  return recorded({ stack: spec.stack, kind: "rebuild", target: "local", command }, echo, async (log) => {
+    const slots = hostSlots(env.layout, state.subnet, env.plan.hosts, spec.knobs.rollout);
+    const shared = Object.fromEntries(spec.catalogue.apps.map((a) => [a.name, join(env.layout.sharedDir, a.name)]));
+    const ctx: RolloutContext = { env, state, slots, shared, progress: log.progress, logDir: log.dir };
+    const replaced: string[] = [];
+    try {
+      for (const role of ROLES) {
+        const mine = targets.filter((n) => state.hosts[n]?.role === role);
+        if (mine.length === 0) continue;
+        const policy = rolloutPolicy(hostsOf(state, role).length, spec.knobs.rollout);
+        const steps = batchesOf(mine.length, policy).map((hosts) => ({ hosts, checkpoint: false }));
+        replaced.push(...(await replaceHosts(ctx, role, mine, { steps, warmupMs: 0, checkpointMs: 0 })).replaced);
+      }
+    } catch (e) {
+      if (!(e instanceof RolloutFailure)) throw e;
+      return { hostsReplaced: [...replaced, ...e.replaced], result: "failed", failure: e.message };
+    }
+    return { hostsReplaced: replaced, result: "succeeded" };
+  });
 }
 
 /** Log files of an app on a host, read from the host's overlay (they outlive a stopped host). */

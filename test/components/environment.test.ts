@@ -1,8 +1,8 @@
 // Every stack's resource graph has the resources fawkes promises, with the properties that make
 // it secure and the knobs' values where knobs apply.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BOOT_GRACE_SECONDS, checkpointPercentages, HTTP_PORT, HTTPS_PORT, NFS_PORT, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
-import { planEnvironment, type EnvironmentPlan } from "../../src/model/index.ts";
+import { BOOT_GRACE_SECONDS, HTTP_PORT, HTTPS_PORT, NFS_PORT, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
+import { checkpointPercentages, planEnvironment, type EnvironmentPlan } from "../../src/model/index.ts";
 import { AMI, captureEnvironment, LATEST_VERSION, ofType, one, specOf, stacksOfTheRepository, ZONES, type StackGraph } from "./harness.ts";
 
 const T = {

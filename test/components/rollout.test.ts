@@ -1,7 +1,8 @@
 // The pure pieces of the components: rollout checkpoints, the host policy, user-data encoding.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkpointPercentages, hostPolicyDocument, instanceRefresh, userDataBase64 } from "../../components/index.ts";
+import { hostPolicyDocument, instanceRefresh, userDataBase64 } from "../../components/index.ts";
+import { checkpointPercentages } from "../../src/model/index.ts";
 import { KnobsSchema } from "../../src/config/index.ts";
 
 describe("checkpointPercentages", () => {

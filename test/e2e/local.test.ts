@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
-import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp, LocalTargetError } from "../../src/local/index.ts";
+import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp } from "../../src/local/index.ts";
 import { httpStatus } from "../../src/local/health.ts";
 import { inHost } from "../../src/local/host.ts";
 import { readState } from "../../src/local/state.ts";
@@ -123,12 +123,17 @@ describe.sequential("the local target, end to end", () => {
     expect(answered).toBe(true);
   });
 
-  it("keeps shared data across rebuild --all", async () => {
+  it("keeps shared data across rebuild --all: new hosts beside the old, then the old ones stopped", async () => {
     const put = await httpStatusPost("dev", "shop", "/files/e2e", "written before the rebuild");
     expect(put).toBe(201);
-    const initBefore = hostInit("dev", "dev-web-1");
-    await localRebuild(dev, { all: true }, quiet);
-    expect(hostInit("dev", "dev-web-1")).not.toBe(initBefore);
+    const before = readState(envLayout("dev").state)!.hosts;
+    const entry = await localRebuild(dev, { all: true }, quiet);
+    expect(entry).toMatchObject({ kind: "rebuild", result: "succeeded", stack: "dev" });
+    expect(entry.hostsReplaced.sort()).toEqual(Object.keys(before).sort());
+    const after = readState(envLayout("dev").state)!.hosts;
+    // Phoenix: every host is new (another slot, another pid 1); none of the old ones runs.
+    expect(Object.keys(after).sort()).toEqual(["dev-web-2", "dev-worker-2"]);
+    for (const h of Object.values(before)) expect(existsSync(`/proc/${h.init}`)).toBe(false);
     const read = await viaLoadBalancer("dev", "shop", "/files/e2e");
     expect(read.status).toBe(200);
     expect(read.body).toContain("written before the rebuild");
@@ -143,16 +148,21 @@ describe.sequential("the local target, end to end", () => {
     const sum = join(envLayout("staging").artifacts, "shop", `${staging.knobs.releases.shop}.sha256`);
     const good = readFileSync(sum, "utf8");
     writeFileSync(sum, `${"0".repeat(64)}\n`);
+    let entry;
     try {
-      await expect(localRebuild(staging, { host: "staging-web-2" }, quiet)).rejects.toThrow(LocalTargetError);
+      entry = await localRebuild(staging, { host: "staging-web-2" }, quiet);
     } finally {
       writeFileSync(sum, good);
     }
+    expect(entry.result).toBe("failed");
+    expect(entry.failure).toContain("shop/fetch");
     const status = await localStatus("staging");
-    const broken = status.hosts.find((h) => h.name === "staging-web-2")!;
+    const broken = status.hosts.find((h) => h.failedStep === "shop/fetch")!;
+    expect(broken.name).toBe("staging-web-3");
     expect(broken.healthy).toBe(false);
-    expect(broken.failedStep).toBe("shop/fetch");
     expect(broken.rotation.shop).toBe("MAINT");
+    // The host it was to replace still serves.
+    expect(status.hosts.find((h) => h.name === "staging-web-2")).toMatchObject({ healthy: true, running: true, rotation: { shop: "UP", blog: "UP" } });
     for (let i = 0; i < 10; i++) expect((await viaLoadBalancer("staging", "shop")).status).toBe(200);
   });
 

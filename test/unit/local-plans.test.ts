@@ -18,13 +18,15 @@ const plan = planEnvironment(spec);
 const layout = envLayout("staging", "/var/lib/fawkes");
 
 describe("local environment layout", () => {
-  it("gives each host slot a fixed name, address, namespace and an interface name Linux accepts", () => {
-    const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts);
-    expect(slots.map((s) => s.name)).toEqual(["staging-web-1", "staging-web-2", "staging-worker-1"]);
-    expect(slots.map((s) => s.ip)).toEqual(["10.231.7.11", "10.231.7.12", "10.231.7.13"]);
+  it("gives each host slot of a role's pool (desired + surge) a fixed name, address, namespace and an interface name Linux accepts", () => {
+    // staging: 2 web and 1 worker, maxHealthyPercent 200 by default: as many surge slots again.
+    const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout);
+    expect(slots.map((s) => s.name)).toEqual(["staging-web-1", "staging-web-2", "staging-web-3", "staging-web-4", "staging-worker-1", "staging-worker-2"]);
+    expect(slots.map((s) => s.ip)).toEqual(["10.231.7.11", "10.231.7.12", "10.231.7.13", "10.231.7.14", "10.231.7.111", "10.231.7.112"]);
     for (const s of slots) expect(`${s.veth}p`.length).toBeLessThanOrEqual(15);
     expect(layout.bridge.length).toBeLessThanOrEqual(15);
     expect(new Set(slots.map((s) => s.netns)).size).toBe(slots.length);
+    expect(new Set(slots.map((s) => s.veth)).size).toBe(slots.length);
   });
 
   it("keeps environments apart: different bridges, prefixes and subnets", () => {
@@ -54,7 +56,7 @@ describe("plans of commands", () => {
   });
 
   it("gives a host a veth on the bridge, its address and no default route", () => {
-    const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts)[0]!;
+    const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout)[0]!;
     const argvs = hostNetworkSteps(layout, slot).map((s) => (s.kind === "run" ? s.argv.join(" ") : ""));
     expect(argvs).toContain(`ip link set ${slot.veth} master ${layout.bridge} up`);
     expect(argvs).toContain(`ip -n ${slot.netns} addr add 10.231.7.11/24 dev eth0`);
@@ -63,7 +65,7 @@ describe("plans of commands", () => {
   });
 
   it("mounts the stand-ins where the bootstrap's local adapter looks, then chroots into pid 1", () => {
-    const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts)[0]!;
+    const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout)[0]!;
     const script = launchScript(slot, { rootfs: "/img/rootfs", artifacts: "/a", secrets: "/s", shared: { shop: "/sh/shop" } });
     expect(script).toContain(`lowerdir=/img/rootfs,upperdir=${slot.dir}/upper,workdir=${slot.dir}/work`);
     expect(script).toContain(`mount --bind '/a' "$M/var/lib/fawkes/store"`);
@@ -95,7 +97,7 @@ describe("the local target's own cloud.cfg", () => {
 });
 
 describe("HAProxy as the local load balancer", () => {
-  const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts);
+  const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout);
   const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock" });
 
   it("routes by Host header to a backend per app, health-checks the health path, starts servers out of rotation", () => {
@@ -121,7 +123,7 @@ describe("HAProxy as the local load balancer", () => {
   });
 
   it("reads servers' status and open sessions from show stat", () => {
-    const csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status\napp_shop,dev-web-1,0,0,2,3,,10,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,10,,2,0,,1,L7OK\napp_shop,BACKEND,0,0,2,3,,10,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,5,0,,1,3,0,,10,,1,0,,1,\n";
-    expect(parseStat(csv)).toEqual([{ backend: "app_shop", server: "dev-web-1", status: "UP", current: 2, total: 10, checkStatus: "L7OK" }]);
+    const csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,hrsp_5xx\napp_shop,dev-web-1,0,0,2,3,,10,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,10,,2,0,,1,L7OK,4\napp_shop,BACKEND,0,0,2,3,,10,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,5,0,,1,3,0,,10,,1,0,,1,,4\n";
+    expect(parseStat(csv)).toEqual([{ backend: "app_shop", server: "dev-web-1", status: "UP", current: 2, total: 10, http5xx: 4, checkStatus: "L7OK" }]);
   });
 });

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { buildArtifact, BuildNeedsRootError, type BuildResult } from "../../artifact/index.ts";
+import { buildArtifact, BuildNeedsRootError, defaultStore, protectedReleases, pruneReleases, type BuildResult } from "../../artifact/index.ts";
 import { listStacks, loadStack, readProject } from "../../config/index.ts";
 import { StepError } from "../../local/steps.ts";
 import { UsageError, type Command } from "../command.ts";
@@ -18,7 +18,7 @@ function failure(e: unknown): string {
 export const build: Command = {
   name: "build",
   summary: "Build release artifacts from committed source: wheelhouse, venv built in the golden image, manifest, tar.gz + sha256 in the store.",
-  usage: "fawkes build (APP | --all) [--ref REF] [--store DIR] [--json]",
+  usage: "fawkes build (APP | --all) [--ref REF] [--store DIR] [--keep N] [--json]",
   help: `Builds the release of APP (or of every app with --all) from the app's source dir as committed
 at REF, never from the working tree. The release id is r + 12 hex of the git tree id of that dir
 (combined with the trees of the repository libraries it requires), so the same source is the
@@ -32,10 +32,18 @@ reproducible <store>/<app>/<id>.tar.gz and its .sha256.
 
 Needs root (mounts and chroot), unless every release asked for is already in the store.
 
+Retention: after every build succeeded, each app built keeps its newest N artifacts in the store
+(by build time) and the older ones are deleted, with a "pruned <app> <id>" line on stderr. Never
+deleted, however old: the releases just built or asked for, the release pinned in any stack, the
+release any local environment's hosts run, and per environment the one before the release in use
+(from the history). A stack that fails to load stops the pruning (exit 1); nothing is deleted on
+a guess.
+
 Flags:
   --all          build every app of the catalogue
   --ref REF      the commit to build from (default HEAD)
   --store DIR    the artifact store (default \${FAWKES_HOME:-/var/lib/fawkes}/artifacts)
+  --keep N       artifacts to keep per app, newest first (default 5; at least 1)
   --stack S      the stack whose catalogue to read (default the first; the catalogue is the
                  same in every stack)
   --json         print the results as JSON on stdout
@@ -43,13 +51,16 @@ Flags:
 Progress goes to stderr; release ids and artifact paths to stdout.
 
 Exit codes: 0 every artifact built or already in the store; 1 a build failed (the failing step
-and the end of its output are printed), configuration problems, or not root; 2 usage error.`,
-  options: { all: { type: "boolean" }, ref: { type: "string" }, store: { type: "string" }, stack: { type: "string" }, json: { type: "boolean" } },
+and the end of its output are printed), configuration problems, pruning refused, or not root;
+2 usage error.`,
+  options: { all: { type: "boolean" }, ref: { type: "string" }, store: { type: "string" }, keep: { type: "string" }, stack: { type: "string" }, json: { type: "boolean" } },
   positionals: { min: 0, max: 1 },
   async run({ values, positionals }, io) {
     const [appName] = positionals;
     if (values.all && appName !== undefined) throw new UsageError("give APP or --all, not both");
     if (!values.all && appName === undefined) throw new UsageError("give the app to build, or --all");
+    const keep = typeof values.keep === "string" ? Number(values.keep) : 5;
+    if (typeof values.keep === "string" && (!/^[0-9]+$/.test(values.keep) || keep < 1)) throw new UsageError(`--keep takes a whole number of at least 1, got "${values.keep}"`);
     const root = findProjectRoot(io.cwd, values.project);
     const stack = typeof values.stack === "string" ? values.stack : listStacks(readProject(root))[0];
     if (stack === undefined) throw new UsageError("no stack file found; pass --stack S");
@@ -73,7 +84,23 @@ and the end of its output are printed), configuration problems, or not root; 2 u
         io.err(e instanceof BuildNeedsRootError ? `error: ${failure(e)}\n` : `error: building ${app} failed: ${failure(e)}\n`);
       }
     }
-    if (values.json) io.out(`${JSON.stringify({ ref, results, failures, totalMs: Date.now() - started }, null, 2)}\n`);
-    return failures.length === 0 ? 0 : 1;
+    const pruned: Record<string, string[]> = {};
+    let pruneFailed = false;
+    if (failures.length === 0) {
+      for (const app of new Set(results.map((r) => r.app))) {
+        try {
+          const protect = protectedReleases(root, app);
+          for (const r of results) if (r.app === app) protect.add(r.release);
+          const removed = pruneReleases(store ?? defaultStore(), app, keep, protect);
+          for (const id of removed) io.err(`pruned ${app} ${id}\n`);
+          pruned[app] = removed;
+        } catch (e) {
+          pruneFailed = true;
+          io.err(`error: not pruning ${app}: ${(e as Error).message}\n`);
+        }
+      }
+    }
+    if (values.json) io.out(`${JSON.stringify({ ref, results, failures, pruned, totalMs: Date.now() - started }, null, 2)}\n`);
+    return failures.length === 0 && !pruneFailed ? 0 : 1;
   },
 };

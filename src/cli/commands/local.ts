@@ -3,6 +3,7 @@ import { buildPinnedIfMissing } from "../../artifact/index.ts";
 import { loadStack } from "../../config/index.ts";
 import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp } from "../../local/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
+import { printOutcome } from "./release.ts";
 import { findProjectRoot } from "../project-root.ts";
 
 const stackOption = { stack: { type: "string" as const } };
@@ -95,17 +96,24 @@ export const localLogsCmd: Command = {
 
 export const localRebuildCmd: Command = {
   name: "local rebuild",
-  summary: "Destroy and recreate hosts: drained first, replaced, back in rotation only when healthy.",
-  usage: "fawkes local rebuild (--host H | --all) [--stack S]",
-  help: "Exit codes: 0 every rebuilt host is healthy and in rotation; 1 a host failed (left out of rotation); 2 usage.",
-  options: { ...stackOption, host: { type: "string" }, all: { type: "boolean" } },
+  summary: "Destroy and recreate hosts: a new host boots beside each, enters rotation when healthy, then the old one is drained and stopped.",
+  usage: "fawkes local rebuild (--host H | --all) [--stack S] [--json]",
+  help: `Replaces hosts from the golden image, the phoenix way: each new host boots in a free slot
+(the rollout's surge) beside the one it replaces, enters HAProxy only once healthy, and then the
+old host is drained (no new requests, in-flight ones finish) and stopped. Without surge
+(maxHealthyPercent 100) the old host is drained and stopped first. A new host that fails stays
+out of rotation, stopped, with its failing step in fawkes local status and its logs kept; the
+old one keeps serving. Runs under the stack's deploy lock; recorded in fawkes history.
+
+Exit codes: 0 every host rebuilt, healthy and in rotation; 1 a new host failed (the old one still
+serves), the stack is not up, or another rollout holds the lock; 2 usage.`,
+  options: { ...stackOption, host: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } },
   async run({ values }, io) {
     if ((values.host === undefined) === (values.all === undefined)) throw new UsageError("give exactly one of --host H or --all");
     const spec = loadStack(findProjectRoot(io.cwd, values.project), stackOf(values));
-    const t0 = Date.now();
-    const hosts = await localRebuild(spec, { host: values.host as string | undefined, all: values.all === true }, progress(io));
-    io.out(`rebuilt ${hosts.map((h) => h.name).join(", ")} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    return 0;
+    const entry = await localRebuild(spec, { host: values.host as string | undefined, all: values.all === true }, progress(io));
+    printOutcome(io, entry, values.json === true);
+    return entry.result === "succeeded" ? 0 : 1;
   },
 };
 

@@ -1,0 +1,183 @@
+import { loadStack } from "../../config/index.ts";
+import { awsRelease, breakDeployLock, localRelease, readDeployLock, readHistory, rollbackTarget, stacksWithHistory, type HistoryEntry } from "../../release/index.ts";
+import { UsageError, type Command, type Io } from "../command.ts";
+import { findProjectRoot } from "../project-root.ts";
+
+const progress = (io: Io) => (m: string) => io.err(`${m}\n`);
+
+function requireStack(values: Record<string, unknown>): string {
+  if (typeof values.stack !== "string") throw new UsageError("--stack S is required: a rollout names its environment");
+  return values.stack;
+}
+
+function targetOf(values: Record<string, unknown>): "local" | "aws" {
+  const t = values.target ?? "local";
+  if (t !== "local" && t !== "aws") throw new UsageError(`--target ${String(t)}: must be local or aws`);
+  return t;
+}
+
+/** A rollout's outcome, for a person (stdout) or a machine (--json). */
+export function printOutcome(io: Io, e: HistoryEntry, json: boolean): void {
+  if (json) {
+    io.out(`${JSON.stringify(e, null, 2)}\n`);
+    return;
+  }
+  const what = e.app ? `${e.kind} of ${e.app} ${e.from ?? "(none)"} -> ${e.to}` : e.kind;
+  io.out(`${e.stack}: ${what} ${e.result.toUpperCase()} in ${e.durationSeconds} s; hosts replaced: ${e.hostsReplaced.join(", ") || "none"}\n`);
+  if (e.failure) io.out(`  what failed: ${e.failure.split("\n").join("\n  ")}\n`);
+  io.out(`  logs: ${e.logs}\n`);
+}
+
+const RELEASE_EXIT = `Exit codes: 0 the release serves on every host; 1 the rollout failed (rolled back to the
+previous release, or stopped: the message says which and where the logs are), or the release
+is not built, or the stack is not up; 2 usage; 3 refused: another rollout holds the stack's
+deploy lock (nothing changed).`;
+
+const RELEASE_FLAGS = `  --stack S         the environment (required)
+  --target T        local (default: the stack's hosts on this machine) or aws (pulumi up)
+  --json            print the history entry as JSON`;
+
+export const release: Command = {
+  name: "release",
+  summary: "Pin APP to RELEASE_ID in a stack and roll it out: canary, health gate, batches, drain; automatic rollback.",
+  usage: "fawkes release APP RELEASE_ID --stack S [--target local|aws] [--json]",
+  help: `Writes the pin to stacks/Pulumi.<S>.yaml and replaces every host that runs APP, never
+patching one. Locally, by the stack's rollout knobs: a canary host first, then batches; each new
+host boots beside an old one (maxHealthyPercent), runs the release hooks once per release under
+a lock on shared storage, must boot healthy, enter HAProxy and pass warmupSeconds without a 5xx;
+then the old host is drained (in-flight requests finish) and stopped. checkpointDelaySeconds
+holds the rollout after the canary. A failing batch rolls the stack back to the previous release
+the same way and restores the pin. On AWS (--target aws): pulumi up, whose new launch-template
+version starts the auto scaling group's instance refresh with the same knobs and auto-rollback.
+
+One rollout per stack at a time (deploy lock); each is appended to fawkes history.
+
+Flags:
+${RELEASE_FLAGS}
+
+${RELEASE_EXIT}`,
+  options: { stack: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+  positionals: { min: 2, max: 2 },
+  async run({ values, positionals }, io) {
+    const [app, id] = positionals as [string, string];
+    const root = findProjectRoot(io.cwd, values.project);
+    const stack = requireStack(values);
+    const command = `fawkes release ${app} ${id} --stack ${stack}`;
+    const req = { root, stack, app, release: id, kind: "release" as const, command, echo: progress(io) };
+    const entry = targetOf(values) === "aws" ? await awsRelease(req) : await localRelease(req);
+    printOutcome(io, entry, values.json === true);
+    return entry.result === "succeeded" ? 0 : 1;
+  },
+};
+
+export const rollback: Command = {
+  name: "rollback",
+  summary: "Roll APP back to the release before the current one (or --to one), as a rollout.",
+  usage: "fawkes rollback APP [--to RELEASE_ID] --stack S [--target local|aws] [--json]",
+  help: `The previous release comes from the stack's history: each rollback goes one release further
+back, like Capistrano's release dirs. --to names any built release. The rollback is a rollout
+like any other: new hosts, health gate, drain, automatic rollback if it fails.
+
+Flags:
+  --to RELEASE_ID   the release to go back to (default: the one before the current)
+${RELEASE_FLAGS}
+
+${RELEASE_EXIT}`,
+  options: { stack: { type: "string" }, to: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+  positionals: { min: 1, max: 1 },
+  async run({ values, positionals }, io) {
+    const [app] = positionals as [string];
+    const root = findProjectRoot(io.cwd, values.project);
+    const stack = requireStack(values);
+    const { from, to } = rollbackTarget(root, stack, app, typeof values.to === "string" ? values.to : undefined);
+    if (from === to) {
+      io.out(`${stack}: ${app} is already at ${to}\n`);
+      return 0;
+    }
+    const command = `fawkes rollback ${app} --to ${to} --stack ${stack}`;
+    const req = { root, stack, app, release: to, kind: "rollback" as const, command, echo: progress(io) };
+    const entry = targetOf(values) === "aws" ? await awsRelease(req) : await localRelease(req);
+    printOutcome(io, entry, values.json === true);
+    return entry.result === "succeeded" ? 0 : 1;
+  },
+};
+
+export const history: Command = {
+  name: "history",
+  summary: "Every release, rollback and rebuild of an environment: who, when, from -> to, hosts, result, duration, logs.",
+  usage: "fawkes history [--stack S] [--app A] [--limit N] [--json]",
+  help: `Reads the history kept on this machine (\${FAWKES_HOME:-/var/lib/fawkes}/history), which outlives
+fawkes local down. Without --stack, every stack's. Newest last.
+
+Flags:
+  --stack S   one environment
+  --app A     one app's releases and rollbacks
+  --limit N   the last N entries (default all)
+  --json      the entries as a JSON array
+
+Exit codes: 0 printed (also when empty); 2 usage.`,
+  options: { stack: { type: "string" }, app: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
+  async run({ values }, io) {
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit ${String(values.limit)}: must be a whole number above 0`);
+    const stacks = typeof values.stack === "string" ? [values.stack] : stacksWithHistory();
+    let entries = stacks.flatMap((s) => readHistory(s)).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    if (typeof values.app === "string") entries = entries.filter((e) => e.app === values.app);
+    if (limit !== undefined) entries = entries.slice(-limit);
+    if (values.json) {
+      io.out(`${JSON.stringify(entries, null, 2)}\n`);
+      return 0;
+    }
+    if (entries.length === 0) io.out("no releases, rollbacks or rebuilds recorded\n");
+    for (const e of entries) {
+      const what = e.app ? `${e.app} ${e.from ?? "-"} -> ${e.to}` : "";
+      io.out(`${e.startedAt}  ${e.stack.padEnd(10)} ${e.kind.padEnd(8)} ${what.padEnd(34)} ${e.result.padEnd(11)} ${String(e.durationSeconds).padStart(6)} s  ${e.who}\n`);
+      io.out(`    hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}\n`);
+      if (e.failure) io.out(`    ${e.failure.split("\n").join("\n    ")}\n`);
+    }
+    return 0;
+  },
+};
+
+export const lockStatus: Command = {
+  name: "lock status",
+  summary: "Who holds a stack's deploy lock, since when, doing what.",
+  usage: "fawkes lock status --stack S [--json]",
+  help: "Exit codes: 0 the stack is not locked; 1 it is locked (also when stale); 2 usage.",
+  options: { stack: { type: "string" }, json: { type: "boolean" } },
+  async run({ values }, io) {
+    const stack = requireStack(values);
+    const held = readDeployLock(stack);
+    if (values.json) io.out(`${JSON.stringify(held ?? null, null, 2)}\n`);
+    else if (!held) io.out(`${stack}: not locked\n`);
+    else io.out(`${stack}: locked by ${held.lock.who} (pid ${held.lock.pid} on ${held.lock.machine}) since ${held.lock.since}: ${held.lock.command}${held.stale ? " [STALE: that process is gone]" : ""}\n`);
+    return held ? 1 : 0;
+  },
+};
+
+export const lockBreak: Command = {
+  name: "lock break",
+  summary: "Remove a stack's deploy lock left by a rollout that died.",
+  usage: "fawkes lock break --stack S [--force]",
+  help: `Removes the lock when its holder's process is gone. A lock held by a live process (or one on
+another machine) is only removed with --force: stop that rollout first.
+
+Exit codes: 0 removed, or there was none; 1 the holder is alive and --force was not given; 2 usage.`,
+  options: { stack: { type: "string" }, force: { type: "boolean" } },
+  async run({ values }, io) {
+    const stack = requireStack(values);
+    loadStack(findProjectRoot(io.cwd, values.project), stack);
+    const held = readDeployLock(stack);
+    if (!held) {
+      io.out(`${stack}: not locked\n`);
+      return 0;
+    }
+    if (!held.stale && !values.force) {
+      io.err(`error: ${stack} is locked by a live rollout: "${held.lock.command}" by ${held.lock.who} (pid ${held.lock.pid} on ${held.lock.machine}) since ${held.lock.since}; stop it first, or pass --force\n`);
+      return 1;
+    }
+    const removed = breakDeployLock(stack);
+    io.out(`${stack}: removed the lock of "${removed?.command}" by ${removed?.who} since ${removed?.since}\n`);
+    return 0;
+  },
+};
