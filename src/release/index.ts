@@ -3,6 +3,6 @@
 // (pulumi up and the instance refresh).
 export { awsRelease, pulumiUpArgv } from "./aws.ts";
 export { acquireDeployLock, breakDeployLock, DeployLockedError, lockFile, readDeployLock, withDeployLock, type DeployLock } from "./deploy-lock.ts";
-export { appendHistory, historyDir, previousRelease, readHistory, stacksWithHistory, whoAmI, type HistoryEntry, type HistoryKind, type HistoryResult } from "./history.ts";
+export { appendHistory, historyDir, historyFile, previousRelease, readHistory, stacksWithHistory, whoAmI, type HistoryEntry, type HistoryKind, type HistoryResult } from "./history.ts";
 export { localRelease, rollbackTarget, type ReleaseRequest } from "./local.ts";
 export { recorded, type RecordedWork, type WorkLog, type WorkOutcome } from "./record.ts";
