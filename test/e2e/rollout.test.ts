@@ -1,57 +1,28 @@
 // Releases and rollouts on the local target, end to end, as root: a project of its own (a git
 // repo made from this one's committed files plus commits for v2 and a broken release), a stack
 // `roll` of 3 web hosts and 1 worker, and load on every app through HAProxy during each rollout.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, fawkesHome, localDown, localStatus, localUp } from "../../src/local/index.ts";
 import { startLoad, type LoadReport, type LoadSample } from "../../src/local/load.ts";
 import { readState } from "../../src/local/state.ts";
 import { historyFile, lockFile, readDeployLock, readHistory, type HistoryEntry } from "../../src/release/index.ts";
+import { makeRolloutProject, type RolloutProject } from "../helpers/rollout-project.ts";
 import { requireRoot } from "./machine.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
 const STACK = "roll";
 const quiet = () => {};
+let project: RolloutProject;
+let ids: RolloutProject["ids"];
 let work = "";
-const ids = { shop1: "", shop2: "", blog1: "", blog2: "", blogBroken: "" };
-
-async function git(...args: string[]): Promise<string> {
-  return (await execa("git", ["-c", "user.name=fawkes e2e", "-c", "user.email=e2e@fawkes.test", "-C", work, ...args])).stdout.trim();
-}
-
-async function fawkes(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main([...argv, "--project", work], { out: (t) => (out += t), err: (t) => (err += t), cwd: work });
-  return { code, out, err };
-}
-
-async function buildAt(app: string, ref: string): Promise<string> {
-  const r = await fawkes("build", app, "--ref", ref, "--json");
-  if (r.code !== 0) throw new Error(`fawkes build ${app} --ref ${ref} failed:\n${r.err}`);
-  return (JSON.parse(r.out) as { results: Array<{ release: string }> }).results[0]!.release;
-}
-
-const STACK_FILE = (rollout: string) => `# roll: the rollout e2e's stack. Only knobs.
-config:
-  aws:region: eu-west-1
-  fawkes:domain: roll.fawkes.test
-  fawkes:fleet:
-    web: { min: 3, max: 6, desired: 3 }
-    worker: { min: 1, max: 2, desired: 1 }
-  fawkes:releases:
-    shop: ${ids.shop1}
-    blog: ${ids.blog1}
-  fawkes:rollout:
-${rollout}
-`;
+const fawkes = (...argv: string[]) => project.fawkes(...argv);
+/** A rollout with a broken canary waits out the health grace (60 s) before it rolls back. */
+const ROLLOUT_MS = 300_000;
 
 function port(): number {
   return readState(envLayout(STACK).state)!.port;
@@ -111,47 +82,11 @@ beforeAll(async () => {
   await localDown(envLayout(STACK));
   rmSync(historyFile(STACK), { force: true });
   rmSync(lockFile(STACK), { force: true });
-  work = mkdtempSync(join(tmpdir(), "fawkes-rollout-e2e-"));
-  // This repository's committed files, as a repository of its own: tree ids, hence release ids, are the same.
-  await execa("sh", ["-c", `git -C '${ROOT}' archive HEAD | tar -x -C '${work}'`]);
-  await git("init", "-q");
-  await git("add", "-A");
-  await git("commit", "-q", "-m", "v1");
-  ids.shop1 = await buildAt("shop", "HEAD");
-  ids.blog1 = await buildAt("blog", "HEAD");
-  // v2: the shop changes; the blog gains a migration that records each of its runs in the database.
-  writeFileSync(join(work, "examples/flask-shop/shop/app.py"), `${readFileSync(join(work, "examples/flask-shop/shop/app.py"), "utf8")}\n# v2 of the shop (rollout e2e)\n`);
-  writeFileSync(
-    join(work, "examples/django-blog/posts/migrations/0002_release_runs.py"),
-    `import socket
-import time
-
-from django.db import migrations
-
-
-def record_run(apps, schema_editor):
-    with schema_editor.connection.cursor() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS fawkes_migration_runs (host TEXT, at REAL)")
-        c.execute("INSERT INTO fawkes_migration_runs VALUES (%s, %s)", [socket.gethostname(), time.time()])
-
-
-class Migration(migrations.Migration):
-    dependencies = [("posts", "0001_initial")]
-    operations = [migrations.RunPython(record_run, migrations.RunPython.noop)]
-`,
-  );
-  await git("add", "-A");
-  await git("commit", "-q", "-m", "v2");
-  const v2 = await git("rev-parse", "HEAD");
-  // Broken: the blog's health check answers 500.
-  const views = join(work, "examples/django-blog/blog/views.py");
-  writeFileSync(views, readFileSync(views, "utf8").replace('return HttpResponse("ok\\n", content_type="text/plain")', 'return HttpResponse("broken\\n", content_type="text/plain", status=500)'));
-  await git("commit", "-q", "-am", "broken blog");
-  ids.shop2 = await buildAt("shop", v2);
-  ids.blog2 = await buildAt("blog", v2);
-  ids.blogBroken = await buildAt("blog", "HEAD");
-  expect(new Set(Object.values(ids)).size).toBe(5);
-  writeFileSync(join(work, "stacks/Pulumi.roll.yaml"), STACK_FILE("    canaryPercent: 30\n    batchPercent: 70\n    minHealthyPercent: 100\n    maxHealthyPercent: 200\n    warmupSeconds: 2\n    checkpointDelaySeconds: 1"));
+  project = await makeRolloutProject();
+  ids = project.ids;
+  work = project.root;
+  // 3 web hosts: canary 1, then a batch of 2, new hosts beside the old (maxHealthyPercent 200).
+  project.writeStack(STACK, { web: 3, worker: 1 }, { canaryPercent: 30, batchPercent: 70, minHealthyPercent: 100, maxHealthyPercent: 200, warmupSeconds: 2, checkpointDelaySeconds: 1 });
   const up = await localUp(loadStack(work, STACK), { progress: quiet });
   expect(up.failed).toEqual([]);
 }, 900_000);
@@ -159,7 +94,7 @@ class Migration(migrations.Migration):
 afterAll(async () => {
   if (process.getuid?.() !== 0) return;
   await localDown(envLayout(STACK));
-  if (work) rmSync(work, { recursive: true, force: true });
+  project?.remove();
 });
 
 describe.sequential("releases and rollouts on the local target", () => {
@@ -202,7 +137,7 @@ describe.sequential("releases and rollouts on the local target", () => {
     for (const old of Object.values(before)) expect(existsSync(`/proc/${old.init}`)).toBe(false);
     const file = await http("GET", "shop", "/files/rollout-e2e");
     expect(file).toMatchObject({ status: 200, body: "written under v1" });
-  });
+  }, ROLLOUT_MS);
 
   it("a broken release never gets traffic: its canary fails the health gate, the rollout rolls back, zero failed requests, exit 1", async () => {
     const traffic = load();
@@ -227,7 +162,7 @@ describe.sequential("releases and rollouts on the local target", () => {
     const status = await localStatus(STACK);
     expect(status.hosts.filter((h) => h.running && h.role === "web")).toHaveLength(3);
     for (const h of status.hosts.filter((x) => x.running)) expect(h).toMatchObject({ healthy: true, releases: { blog: ids.blog1 } });
-  });
+  }, ROLLOUT_MS);
 
   it("runs the migration exactly once across 3 hosts booting the new release at once, before any of them serves", async () => {
     writeFileSync(join(work, "stacks/Pulumi.roll.yaml"), readFileSync(join(work, "stacks/Pulumi.roll.yaml"), "utf8").replace("canaryPercent: 30", "canaryPercent: 100"));
@@ -249,7 +184,7 @@ describe.sequential("releases and rollouts on the local target", () => {
     // The hooks' output is kept: on shared storage, and with the rollout's logs.
     const e = lastEntry();
     expect(readFileSync(join(e.logs, `hooks-blog-${ids.blog2}.log`), "utf8")).toMatch(/python manage\.py migrate --noinput[\s\S]*Applying posts\.0002_release_runs/);
-  });
+  }, ROLLOUT_MS);
 
   it("rollback --to a named release serves it; rollback without --to goes back to the previous one", async () => {
     const toV1 = await fawkes("rollback", "shop", "--to", ids.shop1, "--stack", STACK);
@@ -269,5 +204,5 @@ describe.sequential("releases and rollouts on the local target", () => {
     const h = await fawkes("history", "--stack", STACK, "--app", "blog", "--json");
     expect((JSON.parse(h.out) as HistoryEntry[]).map((e) => e.to)).toEqual([ids.blogBroken, ids.blog2, ids.blog1]);
     expect(existsSync(join(fawkesHome(), "history", `${STACK}.jsonl`))).toBe(true);
-  });
+  }, ROLLOUT_MS);
 });

@@ -1,0 +1,94 @@
+// A fawkes project of its own for rollout tests and benchmarks: this repository's committed
+// files as a git repository (same trees, so the same release ids), plus a commit with v2 of both
+// apps (the blog's v2 adds a migration that records each of its runs in the database) and one
+// with a broken blog (its health check answers 500). Every release is built into the store.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { main } from "../../src/cli/main.ts";
+
+export interface RolloutProject {
+  root: string;
+  ids: { shop1: string; shop2: string; blog1: string; blog2: string; blogBroken: string };
+  /** Runs the fawkes CLI in the project, in this process. */
+  fawkes(...argv: string[]): Promise<{ code: number; out: string; err: string }>;
+  /** Writes stacks/Pulumi.<stack>.yaml: v1 pinned, the given fleet and rollout knobs. */
+  writeStack(stack: string, fleet: { web: number; worker: number }, rollout: Record<string, number>): void;
+  remove(): void;
+}
+
+const REPO = join(import.meta.dirname, "../..");
+
+export const MIGRATION_0002 = `import socket
+import time
+
+from django.db import migrations
+
+
+def record_run(apps, schema_editor):
+    with schema_editor.connection.cursor() as c:
+        c.execute("CREATE TABLE IF NOT EXISTS fawkes_migration_runs (host TEXT, at REAL)")
+        c.execute("INSERT INTO fawkes_migration_runs VALUES (%s, %s)", [socket.gethostname(), time.time()])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("posts", "0001_initial")]
+    operations = [migrations.RunPython(record_run, migrations.RunPython.noop)]
+`;
+
+export async function makeRolloutProject(): Promise<RolloutProject> {
+  const root = mkdtempSync(join(tmpdir(), "fawkes-rollout-"));
+  const git = async (...args: string[]) => (await execa("git", ["-c", "user.name=fawkes tests", "-c", "user.email=tests@fawkes.test", "-C", root, ...args])).stdout.trim();
+  const fawkes = async (...argv: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await main([...argv, "--project", root], { out: (t) => (out += t), err: (t) => (err += t), cwd: root });
+    return { code, out, err };
+  };
+  const buildAt = async (app: string, ref: string) => {
+    const r = await fawkes("build", app, "--ref", ref, "--json");
+    if (r.code !== 0) throw new Error(`fawkes build ${app} --ref ${ref} failed:\n${r.err}`);
+    return (JSON.parse(r.out) as { results: Array<{ release: string }> }).results[0]!.release;
+  };
+  const edit = (path: string, f: (s: string) => string) => writeFileSync(join(root, path), f(readFileSync(join(root, path), "utf8")));
+  try {
+    await execa("sh", ["-c", `git -C '${REPO}' archive HEAD | tar -x -C '${root}'`]);
+    await git("init", "-q");
+    await git("add", "-A");
+    await git("commit", "-q", "-m", "v1");
+    const v1 = await git("rev-parse", "HEAD");
+    edit("examples/flask-shop/shop/app.py", (s) => `${s}\n# v2 of the shop\n`);
+    writeFileSync(join(root, "examples/django-blog/posts/migrations/0002_release_runs.py"), MIGRATION_0002);
+    await git("add", "-A");
+    await git("commit", "-q", "-m", "v2");
+    const v2 = await git("rev-parse", "HEAD");
+    edit("examples/django-blog/blog/views.py", (s) => s.replace('return HttpResponse("ok\\n", content_type="text/plain")', 'return HttpResponse("broken\\n", content_type="text/plain", status=500)'));
+    await git("commit", "-q", "-am", "broken blog");
+    const ids = { shop1: await buildAt("shop", v1), blog1: await buildAt("blog", v1), shop2: await buildAt("shop", v2), blog2: await buildAt("blog", v2), blogBroken: await buildAt("blog", "HEAD") };
+    if (new Set(Object.values(ids)).size !== 5) throw new Error(`expected 5 different releases, got ${JSON.stringify(ids)}`);
+    const writeStack = (stack: string, fleet: { web: number; worker: number }, rollout: Record<string, number>) =>
+      writeFileSync(
+        join(root, "stacks", `Pulumi.${stack}.yaml`),
+        `# ${stack}: a stack of the rollout tests. Only knobs.
+config:
+  aws:region: eu-west-1
+  fawkes:domain: ${stack}.fawkes.test
+  fawkes:fleet:
+    web: { min: ${fleet.web}, max: ${fleet.web * 2}, desired: ${fleet.web} }
+    worker: { min: ${fleet.worker}, max: ${Math.max(1, fleet.worker * 2)}, desired: ${fleet.worker} }
+  fawkes:releases:
+    shop: ${ids.shop1}
+    blog: ${ids.blog1}
+  fawkes:rollout:
+${Object.entries(rollout)
+  .map(([k, v]) => `    ${k}: ${v}`)
+  .join("\n")}
+`,
+      );
+    return { root, ids, fawkes, writeStack, remove: () => rmSync(root, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+}
