@@ -4,6 +4,7 @@ import { loadStack } from "../src/config/index.ts";
 import { planEnvironment } from "../src/model/index.ts";
 import { renderEnvironment } from "../src/render/index.ts";
 import { benchLocal, median } from "./local.ts";
+import { benchRollout } from "./rollout.ts";
 import { BENCH_STACKS, syntheticProject } from "./synthetic-project.ts";
 
 /** Load (read + validate), plan and render all four stacks of a project once; returns ms and bytes. */
@@ -60,6 +61,10 @@ if (process.env.FAWKES_BENCH_LOCAL === "0") {
 } else {
   await benchLocal(fileURLToPath(new URL("..", import.meta.url))).catch((e: Error) => {
     console.error(`error: local figures: ${e.message}`);
+    process.exitCode = 1;
+  });
+  await benchRollout().catch((e: Error) => {
+    console.error(`error: rollout figures: ${e.message}`);
     process.exitCode = 1;
   });
 }

@@ -162,7 +162,11 @@ export async function waitForBoot(init: number, timeoutMs = 120_000): Promise<Bo
   const seconds = booted ? Number(booted[2]) - Number(booted[1]) : undefined;
   const failedStep = read("run/fawkes/bootstrap.failed");
   const ok = r.exitCode === 0 && failedStep === undefined && existsSync(join(root, "run/fawkes/bootstrap.done"));
-  return { ok, seconds, failedStep, detail: (r.all ?? "").trim() };
+  // What a person needs first: the bootstrap's own last words, then cloud-init's summary (its
+  // progress dots left out).
+  const lastWords = failedStep === undefined ? [] : (read("var/log/fawkes/bootstrap.log") ?? "").split("\n").slice(-3);
+  const summary = (r.all ?? "").split("\n").filter((l) => !/^\.+$/.test(l.trim()));
+  return { ok, seconds, failedStep, detail: [...lastWords, ...summary].join("\n").trim() };
 }
 
 /** Stops a host: TERM to its pid 1, which stops everything in it; KILL after `graceMs`. */

@@ -58,14 +58,18 @@ export async function makeRolloutProject(): Promise<RolloutProject> {
     await git("add", "-A");
     await git("commit", "-q", "-m", "v1");
     const v1 = await git("rev-parse", "HEAD");
+    // Broken: v1 whose blog health check answers 500 (on a branch: it never had v2's migration).
+    await git("checkout", "-q", "-b", "broken");
+    edit("examples/django-blog/blog/views.py", (s) => s.replace('return HttpResponse("ok\\n", content_type="text/plain")', 'return HttpResponse("broken\\n", content_type="text/plain", status=500)'));
+    await git("commit", "-q", "-am", "broken blog");
+    const broken = await git("rev-parse", "HEAD");
+    await git("checkout", "-q", "-");
     edit("examples/flask-shop/shop/app.py", (s) => `${s}\n# v2 of the shop\n`);
     writeFileSync(join(root, "examples/django-blog/posts/migrations/0002_release_runs.py"), MIGRATION_0002);
     await git("add", "-A");
     await git("commit", "-q", "-m", "v2");
     const v2 = await git("rev-parse", "HEAD");
-    edit("examples/django-blog/blog/views.py", (s) => s.replace('return HttpResponse("ok\\n", content_type="text/plain")', 'return HttpResponse("broken\\n", content_type="text/plain", status=500)'));
-    await git("commit", "-q", "-am", "broken blog");
-    const ids = { shop1: await buildAt("shop", v1), blog1: await buildAt("blog", v1), shop2: await buildAt("shop", v2), blog2: await buildAt("blog", v2), blogBroken: await buildAt("blog", "HEAD") };
+    const ids = { shop1: await buildAt("shop", v1), blog1: await buildAt("blog", v1), shop2: await buildAt("shop", v2), blog2: await buildAt("blog", v2), blogBroken: await buildAt("blog", broken) };
     if (new Set(Object.values(ids)).size !== 5) throw new Error(`expected 5 different releases, got ${JSON.stringify(ids)}`);
     const writeStack = (stack: string, fleet: { web: number; worker: number }, rollout: Record<string, number>) =>
       writeFileSync(
