@@ -128,9 +128,11 @@ export function keepLogs(ctx: RolloutContext, h: HostState): string | undefined 
   const upper = hostDirs(slot).upper;
   const dest = join(ctx.logDir, h.name);
   mkdirSync(dest, { recursive: true });
-  for (const rel of ["var/log/fawkes", "var/log/fawkes-local-boot.log", "var/log/cloud-init-output.log", "var/log/cloud-init.log"]) {
+  // The bootstrap's log and the apps' log dirs at the top, cloud-init's beside them.
+  if (existsSync(join(upper, "var/log/fawkes"))) cpSync(join(upper, "var/log/fawkes"), dest, { recursive: true, dereference: false });
+  for (const rel of ["var/log/fawkes-local-boot.log", "var/log/cloud-init-output.log", "var/log/cloud-init.log"]) {
     const src = join(upper, rel);
-    if (existsSync(src)) cpSync(src, join(dest, rel.split("/").pop()!), { recursive: true, dereference: false });
+    if (existsSync(src)) cpSync(src, join(dest, rel.split("/").pop()!), { dereference: false });
   }
   return dest;
 }
