@@ -161,7 +161,24 @@ describe.sequential("releases and rollouts on the local target", () => {
     expect(await serving("blog")).toBe(ids.blog1);
     const status = await localStatus(STACK);
     expect(status.hosts.filter((h) => h.running && h.role === "web")).toHaveLength(3);
-    for (const h of status.hosts.filter((x) => x.running)) expect(h).toMatchObject({ healthy: true, releases: { blog: ids.blog1 } });
+    for (const h of status.hosts.filter((x) => x.running && x.role === "web")) expect(h).toMatchObject({ healthy: true, releases: { blog: ids.blog1 } });
+  }, ROLLOUT_MS);
+
+  it("a failing release hook (a migration that raises) stops the rollout before any new host serves; its output is kept", async () => {
+    const traffic = load();
+    const r = await fawkes("release", "blog", ids.blogBadHook, "--stack", STACK);
+    await sleep(300);
+    const report = await traffic.stop();
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/what failed: web canary: new host roll-web-\d+ failed at step blog\/hooks/);
+    expect(report.failed, failures(report)).toBe(0);
+    expect(new Set(report.samples.filter((s) => s.target === "blog").map(releaseOf))).toEqual(new Set([ids.blog1]));
+    const e = lastEntry();
+    expect(e).toMatchObject({ app: "blog", to: ids.blogBadHook, result: "rolled-back" });
+    expect(readFileSync(join(e.logs, `hooks-blog-${ids.blogBadHook}.log`), "utf8")).toContain("RuntimeError: this migration fails on purpose");
+    // Not marked done: a fixed release of the same id would run its hooks again.
+    expect(existsSync(join(envLayout(STACK).sharedDir, "blog", ".fawkes", `hooks-${ids.blogBadHook}.done`))).toBe(false);
+    expect(await serving("blog")).toBe(ids.blog1);
   }, ROLLOUT_MS);
 
   it("runs the migration exactly once across 3 hosts booting the new release at once, before any of them serves", async () => {
@@ -197,12 +214,13 @@ describe.sequential("releases and rollouts on the local target", () => {
     expect(kinds).toEqual([
       `release shop ${ids.shop2} succeeded`,
       `release blog ${ids.blogBroken} rolled-back`,
+      `release blog ${ids.blogBadHook} rolled-back`,
       `release blog ${ids.blog2} succeeded`,
       `rollback shop ${ids.shop1} succeeded`,
       `rollback blog ${ids.blog1} succeeded`,
     ]);
     const h = await fawkes("history", "--stack", STACK, "--app", "blog", "--json");
-    expect((JSON.parse(h.out) as HistoryEntry[]).map((e) => e.to)).toEqual([ids.blogBroken, ids.blog2, ids.blog1]);
+    expect((JSON.parse(h.out) as HistoryEntry[]).map((e) => e.to)).toEqual([ids.blogBroken, ids.blogBadHook, ids.blog2, ids.blog1]);
     expect(existsSync(join(fawkesHome(), "history", `${STACK}.jsonl`))).toBe(true);
   }, ROLLOUT_MS);
 });
