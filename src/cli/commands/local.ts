@@ -65,7 +65,7 @@ export const localStatusCmd: Command = {
     }
     io.out(`${s.stack}: load balancer ${s.loadBalancer} on 127.0.0.1:${s.port}\n`);
     for (const h of s.hosts) {
-      const health = !h.running ? "STOPPED" : h.healthy ? "healthy" : `FAILED at ${h.failedStep}`;
+      const health = h.healthy ? (h.running ? "healthy" : "STOPPED") : `FAILED at ${h.failedStep}${h.running ? "" : " (stopped; its logs are kept)"}`;
       const rotation = Object.entries(h.rotation).map(([a, st]) => `${a} ${st}`).join(", ");
       io.out(`  ${h.name.padEnd(20)} ${h.role.padEnd(7)} ${h.ip.padEnd(15)} ${health}${h.bootSeconds !== undefined ? `, booted in ${h.bootSeconds.toFixed(1)} s` : ""}\n`);
       io.out(`    releases: ${Object.entries(h.releases).map(([a, r]) => `${a}@${r}`).join(", ")}${rotation ? `; rotation: ${rotation}` : ""}\n`);
