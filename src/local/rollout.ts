@@ -209,9 +209,9 @@ export async function replaceHosts(ctx: RolloutContext, role: Role, names: reado
     }
     const warm = await watchHosts(ctx, fresh, opts.warmupMs);
     if (warm) await fail(fresh, fresh.find((h) => warm.startsWith(h.name)) ?? fresh[0]!, `${role} ${label}: ${warm}`);
+    ctx.progress(`${role} ${label}: ${fresh.map((h) => h.name).join(", ")} in service`);
     await retireHosts(ctx, batch.slice(0, beside), { drain: true });
     replaced.push(...batch.map((h) => h.name));
-    ctx.progress(`${role} ${label}: ${fresh.map((h) => h.name).join(", ")} in service`);
     if (step.checkpoint && queue.length > 0 && opts.checkpointMs > 0) {
       ctx.progress(`${role} checkpoint: watching ${booted.length} new hosts for ${opts.checkpointMs / 1000} s`);
       const problem = await watchHosts(ctx, booted, opts.checkpointMs);

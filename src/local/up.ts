@@ -13,6 +13,7 @@ import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy } from "./hapr
 import { ensureImage } from "./image.ts";
 import { chooseSubnet, hostSlots, type EnvLayout } from "./layout.ts";
 import { bridgeUpSteps } from "./network.ts";
+import { withDeployLock } from "../release/deploy-lock.ts";
 import { preflightProblems } from "./preflight.ts";
 import { admitHosts, bootHosts, hostsOf, isRunning, replaceHosts, retireHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
 import { readState, writeState, type HostState, type LocalState } from "./state.ts";
@@ -147,6 +148,11 @@ export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions 
  * batches, health gate); a batch that fails stops the rollout with the old hosts serving.
  */
 export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Promise<UpResult> {
+  // One command changing an environment's hosts at a time: up waits for no rollout, it is refused.
+  return withDeployLock(spec.stack, `fawkes local up --stack ${spec.stack}`, () => up(spec, opts));
+}
+
+async function up(spec: EnvironmentSpec, opts: UpOptions): Promise<UpResult> {
   const { ctx, lb } = await prepareEnvironment(spec, opts);
   const { env, state } = ctx;
   const result: UpResult = { state, urls: appUrls(env, state.port), replaced: [], unchanged: [], failed: [] };
@@ -188,7 +194,7 @@ export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Prom
     const unchanged = hostsOf(state, role).filter((h) => h.healthy && h.userDataSha === wanted(role) && staying.includes(h));
     result.unchanged.push(...unchanged.map((h) => h.name));
     if (changed.length === 0) continue;
-    const policy = rolloutPolicy(hostsOf(state, role).length, spec.knobs.rollout);
+    const policy = rolloutPolicy(env.plan.hosts.find((p) => p.role === role)!.fleet.desired, spec.knobs.rollout);
     try {
       const r = await replaceHosts(ctx, role, changed.map((h) => h.name), { steps: policy.steps, warmupMs: spec.knobs.rollout.warmupSeconds * 1000, checkpointMs: spec.knobs.rollout.checkpointDelaySeconds * 1000 });
       result.replaced.push(...r.booted);

@@ -1,5 +1,6 @@
 // `fawkes release` and `fawkes rollback` on the local target: pin, roll out by the stack's
 // policy, roll back automatically when a batch fails its health gate, record it all.
+import { createHash } from "node:crypto";
 import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { artifactPaths } from "../artifact/store.ts";
@@ -10,7 +11,6 @@ import { fawkesHome } from "../local/image.ts";
 import { admitHosts, bootHosts, hostsOf, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "../local/rollout.ts";
 import { readState } from "../local/state.ts";
 import { prepareEnvironment } from "../local/up.ts";
-import { createHash } from "node:crypto";
 import { previousRelease, readHistory, type HistoryEntry, type HistoryKind } from "./history.ts";
 import { recorded, type WorkLog, type WorkOutcome } from "./record.ts";
 

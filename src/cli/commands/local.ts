@@ -26,8 +26,12 @@ Flags:
   --port P    the load balancer's port on 127.0.0.1 (default: kept, else the first free from 8080)
   --json      print the result as JSON
 
+Hosts whose user-data changed (a catalogue or knob change) are replaced by the stack's rollout
+policy: new hosts beside the old, canary first, health gate, then drain and stop of the old.
+
 Exit codes: 0 every host healthy; 1 a host failed (it stays out of rotation: see
-fawkes local status) or the machine cannot run hosts; 2 usage.`,
+fawkes local status) or the machine cannot run hosts; 2 usage; 3 another command holds the
+stack's deploy lock (fawkes lock status).`,
   options: { ...stackOption, port: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
