@@ -1,2 +1,3 @@
 // src/names: the name budget, the one way every AWS resource and host gets its name.
 export { budgetName, NAME_LIMITS, shortHash, slug, type NameKind } from "./budget.ts";
+export { isQaStack, QA_STACK_MAX, qaStackName } from "./branch.ts";

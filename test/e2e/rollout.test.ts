@@ -74,7 +74,9 @@ async function serving(app: string): Promise<string | undefined> {
 
 async function sqlite(sql: string): Promise<string> {
   const db = join(envLayout(STACK).sharedDir, "blog", "db", "blog.sqlite3");
-  return (await execa("sqlite3", [db, sql])).stdout.trim();
+  // Python's own sqlite3 module: the machine needs no sqlite3 CLI.
+  const py = "import sqlite3, sys\nfor row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(*row)";
+  return (await execa("python3", ["-c", py, db, sql])).stdout.trim();
 }
 
 beforeAll(async () => {
