@@ -1,6 +1,7 @@
 // src/artifact: release artifacts. The release id from committed source, the build plan (source,
 // wheelhouse, the venv built in the golden image at the hosts' path, build hooks), the manifest,
-// a reproducible tar.gz, the store hosts fetch it from, and its retention.
+// a reproducible tar.gz, the stores hosts fetch it from (a local dir, the environment's S3 bucket)
+// behind one interface, and their retention.
 export { buildArtifact, BuildNeedsRootError, needsRootMessage, type BuildOptions, type BuildResult } from "./build.ts";
 export { digestTree, manifestJson, manifestOf, MANIFEST, verifyTree, type Manifest, type WheelEntry } from "./manifest.ts";
 export { buildDirs, ENTER_IMAGE, hookEnv, imageEnv, inImage, isWebApp, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "./plan.ts";
@@ -8,6 +9,7 @@ export {
   canonicalName, librariesUsed, parseProjectTable, releaseIdFrom, releaseIdOf, releaseSourceOf, ReleaseSourceError, requirementNames, treeIdOf,
   uncommittedChanges, type ReleaseSource, type RepoLibrary,
 } from "./release-id.ts";
-export { protectedReleases, pruneReleases, releasesToPrune, storedReleases, type StoredRelease } from "./retention.ts";
+export { protectedReleases, pruneReleases, releasesToPrune, removeStoredArtifact, storedReleases, type StoredRelease } from "./retention.ts";
+export { localStore, pruneStore, s3Store, type ArtifactFiles, type ArtifactStore, type S3StoreOptions } from "./stores.ts";
 export { artifactPaths, CorruptArtifactError, defaultStore, publish, sha256OfFile, storedArtifact, type ArtifactPaths } from "./store.ts";
 export { buildPinnedIfMissing } from "./pinned.ts";

@@ -5,7 +5,7 @@ import { fawkesHome } from "../local/image.ts";
 import { envLayout } from "../local/layout.ts";
 import { readState } from "../local/state.ts";
 import { readHistory, stacksWithHistory } from "../release/history.ts";
-import { artifactPaths } from "./store.ts";
+import { artifactPaths, type ArtifactPaths } from "./store.ts";
 
 export interface StoredRelease {
   release: string;
@@ -55,14 +55,15 @@ export function storedReleases(store: string, app: string): StoredRelease[] {
     });
 }
 
-/** Deletes the artifacts `releasesToPrune` picks; returns their ids. */
+/** Deletes one artifact of a local store, the .sha256 first: half deleted, it is incomplete, never served as complete. */
+export function removeStoredArtifact(paths: ArtifactPaths): void {
+  for (const f of [paths.sha256, paths.tarball, paths.buildInfo]) rmSync(f, { force: true });
+}
+
+/** Deletes the artifacts `releasesToPrune` picks from a local store; returns their ids. (`pruneStore` does it for any store.) */
 export function pruneReleases(store: string, app: string, keep: number, protect: ReadonlySet<string>): string[] {
   const removed = releasesToPrune(storedReleases(store, app), keep, protect);
-  for (const release of removed) {
-    const paths = artifactPaths(store, app, release);
-    // The .sha256 first: an artifact half deleted is then incomplete, never served as complete.
-    for (const f of [paths.sha256, paths.tarball, paths.buildInfo]) rmSync(f, { force: true });
-  }
+  for (const release of removed) removeStoredArtifact(artifactPaths(store, app, release));
   return removed;
 }
 

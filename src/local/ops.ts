@@ -8,6 +8,7 @@ import type { HistoryEntry } from "../release/history.ts";
 import { recorded } from "../release/record.ts";
 import { envOf, LocalTargetError } from "./fleet.ts";
 import { hostsOf, replaceHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
+import { requireLocalTarget } from "./up.ts";
 import { envLayout, hostSlots } from "./layout.ts";
 import { readState, type HostState } from "./state.ts";
 import type { Progress } from "./steps.ts";
@@ -49,6 +50,7 @@ export async function localStatus(stack: string): Promise<EnvStatus> {
  * and stopped. Runs under the deploy lock and is recorded in the environment's history.
  */
 export async function localRebuild(spec: EnvironmentSpec, which: { host?: string; all?: boolean }, echo: Progress = () => {}): Promise<HistoryEntry> {
+  await requireLocalTarget();
   const env = envOf(spec);
   const state = readState(env.layout.state);
   if (!state) throw new LocalTargetError(`stack ${spec.stack} is not up locally; run fawkes local up --stack ${spec.stack}`);

@@ -107,15 +107,19 @@ async function choosePort(state: LocalState | undefined, wanted: number | undefi
 }
 
 
+/** Not root, a missing kernel feature or tool: said before anything is touched, the lock included. */
+export async function requireLocalTarget(): Promise<void> {
+  const problems = await preflightProblems();
+  if (problems.length > 0) throw new LocalTargetError(problems.join("\n"));
+}
+
 /**
- * Everything but the hosts: checks, image, state, secrets, shared dirs, bridge, host disks and
+ * Everything but the hosts (call requireLocalTarget first): checks, image, state, secrets, shared dirs, bridge, host disks and
  * HAProxy (its config lists every slot of the pool, each starting in maintenance). Returns the
  * context hosts are booted in, and whether HAProxy was (re)started.
  */
 export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions = {}): Promise<{ ctx: RolloutContext; lb: "started" | "reloaded" | "unchanged" }> {
   const progress = opts.progress ?? (() => {});
-  const problems = await preflightProblems();
-  if (problems.length > 0) throw new LocalTargetError(problems.join("\n"));
   const env = envOf(spec);
   const previous = readState(env.layout.state);
   const hp = haproxyPaths(env.layout.haproxyDir);
@@ -148,6 +152,7 @@ export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions 
  * batches, health gate); a batch that fails stops the rollout with the old hosts serving.
  */
 export async function localUp(spec: EnvironmentSpec, opts: UpOptions = {}): Promise<UpResult> {
+  await requireLocalTarget();
   // One command changing an environment's hosts at a time: up waits for no rollout, it is refused.
   return withDeployLock(spec.stack, `fawkes local up --stack ${spec.stack}`, () => up(spec, opts));
 }

@@ -10,7 +10,7 @@ import { envOf, LocalTargetError, type Env } from "../local/fleet.ts";
 import { fawkesHome } from "../local/image.ts";
 import { admitHosts, bootHosts, hostsOf, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "../local/rollout.ts";
 import { readState } from "../local/state.ts";
-import { prepareEnvironment } from "../local/up.ts";
+import { prepareEnvironment, requireLocalTarget } from "../local/up.ts";
 import { previousRelease, readHistory, type HistoryEntry, type HistoryKind } from "./history.ts";
 import { recorded, type WorkLog, type WorkOutcome } from "./record.ts";
 
@@ -107,6 +107,7 @@ function keepHookLog(env: Env, app: string, release: string, log: WorkLog): void
 export async function localRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   const echo = req.echo ?? (() => {});
   const before = loadStack(req.root, req.stack);
+  await requireLocalTarget();
   preflight(before, req);
   const from = before.knobs.releases[req.app];
   return recorded({ stack: req.stack, kind: req.kind, target: "local", command: req.command, app: req.app, from, to: req.release }, echo, async (log): Promise<WorkOutcome> => {

@@ -1,6 +1,9 @@
 import { resolve } from "node:path";
-import { buildArtifact, BuildNeedsRootError, defaultStore, protectedReleases, pruneReleases, type BuildResult } from "../../artifact/index.ts";
-import { listStacks, loadStack, readProject } from "../../config/index.ts";
+import {
+  artifactPaths, buildArtifact, BuildNeedsRootError, defaultStore, protectedReleases, pruneReleases, pruneStore, s3Store, type ArtifactStore, type BuildResult,
+} from "../../artifact/index.ts";
+import { listStacks, loadStack, readProject, type EnvironmentSpec } from "../../config/index.ts";
+import { planEnvironment } from "../../model/index.ts";
 import { StepError } from "../../local/steps.ts";
 import { UsageError, type Command } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
@@ -15,10 +18,25 @@ function failure(e: unknown): string {
   return (e as Error).message ?? String(e);
 }
 
+/** The stack's artifact bucket, as its hosts read it; FAWKES_S3_ENDPOINT for S3-compatible stores. */
+function bucketOf(spec: EnvironmentSpec): ArtifactStore {
+  const bucket = planEnvironment(spec).hosts[0]?.stores.artifactBucket;
+  if (bucket === undefined) throw new Error(`stack ${spec.stack} plans no hosts, hence no artifact bucket`);
+  const endpoint = process.env.FAWKES_S3_ENDPOINT || undefined;
+  return s3Store({ bucket, region: spec.knobs.region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+}
+
+interface Pushed {
+  app: string;
+  release: string;
+  status: "pushed" | "exists";
+  where: string;
+}
+
 export const build: Command = {
   name: "build",
   summary: "Build release artifacts from committed source: wheelhouse, venv built in the golden image, manifest, tar.gz + sha256 in the store.",
-  usage: "fawkes build (APP | --all) [--ref REF] [--store DIR] [--keep N] [--json]",
+  usage: "fawkes build (APP | --all) [--ref REF] [--store DIR] [--keep N] [--push --stack S] [--json]",
   help: `Builds the release of APP (or of every app with --all) from the app's source dir as committed
 at REF, never from the working tree. The release id is r + 12 hex of the git tree id of that dir
 (combined with the trees of the repository libraries it requires), so the same source is the
@@ -39,21 +57,36 @@ release any local environment's hosts run, and per environment the one before th
 (from the history). A stack that fails to load stops the pruning (exit 1); nothing is deleted on
 a guess.
 
+Push (--push --stack S): after every build succeeded (or was already in the store), each release
+is uploaded from the local store to the stack's artifact bucket, where its hosts fetch it:
+s3://<bucket>/<app>/<id>.tar.gz, .build.json, and last the .sha256 (its presence marks the
+release complete). A release the bucket already has is not uploaded again. Then the bucket is
+pruned like the local store (same --keep N, same protected releases; the .sha256 deleted first),
+with "pruned <app> <id> from s3://..." on stderr. A push names its environment: --push needs
+--stack. It needs AWS credentials, from the AWS SDK's default chain (AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, or the instance's role), with s3:GetObject,
+PutObject, DeleteObject and ListBucket on the bucket; the region is the stack's aws:region. The
+network it uses is S3 (and whatever credential source the chain reaches); nothing else.
+FAWKES_S3_ENDPOINT=URL sends the S3 calls to an S3-compatible endpoint instead, path-style (an
+emulator, a test).
+
 Flags:
   --all          build every app of the catalogue
   --ref REF      the commit to build from (default HEAD)
   --store DIR    the artifact store (default \${FAWKES_HOME:-/var/lib/fawkes}/artifacts)
   --keep N       artifacts to keep per app, newest first (default 5; at least 1)
   --stack S      the stack whose catalogue to read (default the first; the catalogue is the
-                 same in every stack)
+                 same in every stack); with --push, the environment whose bucket to fill
+  --push         upload the releases to the stack's artifact bucket and prune it (needs --stack)
   --json         print the results as JSON on stdout
 
-Progress goes to stderr; release ids and artifact paths to stdout.
+Progress goes to stderr; release ids and artifact paths to stdout, and with --push a line per
+release: "pushed <app> <id> to s3://<bucket>/<app>/" or "<app> <id> already in s3://...".
 
 Exit codes: 0 every artifact built or already in the store; 1 a build failed (the failing step
-and the end of its output are printed), configuration problems, pruning refused, or not root;
-2 usage error.`,
-  options: { all: { type: "boolean" }, ref: { type: "string" }, store: { type: "string" }, keep: { type: "string" }, stack: { type: "string" }, json: { type: "boolean" } },
+and the end of its output are printed), configuration problems, pruning refused, a push failed
+(the bucket and key are named), or not root; 2 usage error.`,
+  options: { all: { type: "boolean" }, ref: { type: "string" }, store: { type: "string" }, keep: { type: "string" }, stack: { type: "string" }, push: { type: "boolean" }, json: { type: "boolean" } },
   positionals: { min: 0, max: 1 },
   async run({ values, positionals }, io) {
     const [appName] = positionals;
@@ -61,6 +94,7 @@ and the end of its output are printed), configuration problems, pruning refused,
     if (!values.all && appName === undefined) throw new UsageError("give the app to build, or --all");
     const keep = typeof values.keep === "string" ? Number(values.keep) : 5;
     if (typeof values.keep === "string" && (!/^[0-9]+$/.test(values.keep) || keep < 1)) throw new UsageError(`--keep takes a whole number of at least 1, got "${values.keep}"`);
+    if (values.push && typeof values.stack !== "string") throw new UsageError("--push needs --stack S: a push names the environment whose artifact bucket it fills");
     const root = findProjectRoot(io.cwd, values.project);
     const stack = typeof values.stack === "string" ? values.stack : listStacks(readProject(root))[0];
     if (stack === undefined) throw new UsageError("no stack file found; pass --stack S");
@@ -85,13 +119,19 @@ and the end of its output are printed), configuration problems, pruning refused,
       }
     }
     const pruned: Record<string, string[]> = {};
+    const pushed: Pushed[] = [];
+    const prunedRemote: Record<string, string[]> = {};
     let pruneFailed = false;
+    let pushFailed = false;
     if (failures.length === 0) {
-      for (const app of new Set(results.map((r) => r.app))) {
+      const apps = [...new Set(results.map((r) => r.app))];
+      const protect = new Map<string, Set<string>>();
+      for (const app of apps) {
         try {
-          const protect = protectedReleases(root, app);
-          for (const r of results) if (r.app === app) protect.add(r.release);
-          const removed = pruneReleases(store ?? defaultStore(), app, keep, protect);
+          const keepThese = protectedReleases(root, app);
+          for (const r of results) if (r.app === app) keepThese.add(r.release);
+          protect.set(app, keepThese);
+          const removed = pruneReleases(store ?? defaultStore(), app, keep, keepThese);
           for (const id of removed) io.err(`pruned ${app} ${id}\n`);
           pruned[app] = removed;
         } catch (e) {
@@ -99,8 +139,37 @@ and the end of its output are printed), configuration problems, pruning refused,
           io.err(`error: not pruning ${app}: ${(e as Error).message}\n`);
         }
       }
+      if (values.push) {
+        const bucket = bucketOf(spec);
+        for (const app of apps) {
+          let ok = true;
+          for (const r of results.filter((x) => x.app === app)) {
+            try {
+              const where = `${bucket.where}${app}/`;
+              const status = (await bucket.has(app, r.release)) ? "exists" : "pushed";
+              if (status === "pushed") await bucket.put(app, r.release, artifactPaths(store ?? defaultStore(), app, r.release));
+              pushed.push({ app, release: r.release, status, where });
+              if (!values.json) io.out(status === "pushed" ? `pushed ${app} ${r.release} to ${where}\n` : `${app} ${r.release} already in ${where}\n`);
+            } catch (e) {
+              ok = false;
+              pushFailed = true;
+              io.err(`error: pushing ${app} ${r.release}: ${(e as Error).message}\n`);
+            }
+          }
+          const keepThese = protect.get(app);
+          if (!ok || keepThese === undefined) continue;
+          try {
+            const removed = await pruneStore(bucket, app, keep, keepThese);
+            for (const id of removed) io.err(`pruned ${app} ${id} from ${bucket.where}${app}/\n`);
+            prunedRemote[app] = removed;
+          } catch (e) {
+            pruneFailed = true;
+            io.err(`error: not pruning ${app} in ${bucket.where}: ${(e as Error).message}\n`);
+          }
+        }
+      }
     }
-    if (values.json) io.out(`${JSON.stringify({ ref, results, failures, pruned, totalMs: Date.now() - started }, null, 2)}\n`);
-    return failures.length === 0 && !pruneFailed ? 0 : 1;
+    if (values.json) io.out(`${JSON.stringify({ ref, results, failures, pruned, ...(values.push ? { pushed, prunedRemote } : {}), totalMs: Date.now() - started }, null, 2)}\n`);
+    return failures.length === 0 && !pruneFailed && !pushFailed ? 0 : 1;
   },
 };
