@@ -42,9 +42,24 @@ async function netnsExists(name: string): Promise<boolean> {
   return (await execa("ip", ["netns", "list"], { reject: false })).stdout.split("\n").some((l) => l.split(" ")[0] === name);
 }
 
+/**
+ * The slot's namespace and veth, with the slot's address: one left by another layout (an older
+ * fawkes numbered hosts differently) is made again rather than reused with a stale address.
+ */
+async function ensureSlotNetwork(layout: EnvLayout, slot: HostSlot): Promise<void> {
+  if (await netnsExists(slot.netns)) {
+    const addrs = (await execa("ip", ["-n", slot.netns, "-o", "-4", "addr", "show", "dev", "eth0"], { reject: false })).stdout;
+    if (addrs.includes(` ${slot.ip}/`)) return;
+    await execa("ip", ["netns", "del", slot.netns], { reject: false });
+  }
+  // A veth without its namespace (a half-made slot) would make `ip link add` fail.
+  await execa("ip", ["link", "del", slot.veth], { reject: false });
+  await runSteps(hostNetworkSteps(layout, slot));
+}
+
 /** Boots one host into its slot and checks it from the machine; never puts it in rotation. */
 export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: HostImage, shared: Record<string, string>, progress: Progress): Promise<HostState> {
-  if (!(await netnsExists(slot.netns))) await runSteps(hostNetworkSteps(env.layout, slot));
+  await ensureSlotNetwork(env.layout, slot);
   const bootId = randomBytes(4).toString("hex");
   prepareHost(slot, plan, img.userDataBytes, bootId);
   const mounts: HostMounts = {

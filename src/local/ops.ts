@@ -6,10 +6,10 @@ import { hostDirs, isHostInit } from "./host.ts";
 import { batchesOf, ROLES, rolloutPolicy } from "../model/index.ts";
 import type { HistoryEntry } from "../release/history.ts";
 import { recorded } from "../release/record.ts";
-import { envOf, LocalTargetError } from "./fleet.ts";
-import { hostsOf, replaceHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
-import { requireLocalTarget } from "./up.ts";
-import { envLayout, hostSlots } from "./layout.ts";
+import { LocalTargetError } from "./fleet.ts";
+import { admitHosts, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
+import { prepareEnvironment, requireLocalTarget } from "./up.ts";
+import { envLayout } from "./layout.ts";
 import { readState, type HostState } from "./state.ts";
 import type { Progress } from "./steps.ts";
 
@@ -51,23 +51,27 @@ export async function localStatus(stack: string): Promise<EnvStatus> {
  */
 export async function localRebuild(spec: EnvironmentSpec, which: { host?: string; all?: boolean }, echo: Progress = () => {}): Promise<HistoryEntry> {
   await requireLocalTarget();
-  const env = envOf(spec);
-  const state = readState(env.layout.state);
-  if (!state) throw new LocalTargetError(`stack ${spec.stack} is not up locally; run fawkes local up --stack ${spec.stack}`);
-  const names = Object.keys(state.hosts).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const targets = which.all ? names : names.filter((n) => n === which.host);
-  if (targets.length === 0) throw new LocalTargetError(`no host ${which.host} in ${spec.stack}; hosts: ${names.join(", ")}`);
+  const layout = envLayout(spec.stack);
+  const known = readState(layout.state);
+  if (!known) throw new LocalTargetError(`stack ${spec.stack} is not up locally; run fawkes local up --stack ${spec.stack}`);
+  const names = Object.keys(known.hosts).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  if (!which.all && !names.includes(which.host ?? "")) throw new LocalTargetError(`no host ${which.host} in ${spec.stack}; hosts: ${names.join(", ")}`);
   const command = `fawkes local rebuild ${which.all ? "--all" : `--host ${which.host}`} --stack ${spec.stack}`;
   return recorded({ stack: spec.stack, kind: "rebuild", target: "local", command }, echo, async (log) => {
-    const slots = hostSlots(env.layout, state.subnet, env.plan.hosts, spec.knobs.rollout);
-    const shared = Object.fromEntries(spec.catalogue.apps.map((a) => [a.name, join(env.layout.sharedDir, a.name)]));
-    const ctx: RolloutContext = { env, state, slots, shared, progress: log.progress, logDir: log.dir };
+    // The environment as the stack says now (slot pool, HAProxy), like any rollout.
+    const prepared = await prepareEnvironment(spec, { progress: log.progress });
+    const ctx: RolloutContext = { ...prepared.ctx, logDir: log.dir };
+    const { state } = ctx;
+    const running = Object.values(state.hosts).filter((h) => isRunning(ctx, h));
+    if (prepared.lb !== "unchanged") await admitHosts(ctx, running.filter((h) => h.healthy));
+    const targets = running.filter((h) => which.all || h.name === which.host).map((h) => h.name);
+    if (targets.length === 0) throw new LocalTargetError(`${which.host} is not running (it failed at ${state.hosts[which.host ?? ""]?.failedStep ?? "boot"}); fawkes local up --stack ${spec.stack} replaces it`);
     const replaced: string[] = [];
     try {
       for (const role of ROLES) {
         const mine = targets.filter((n) => state.hosts[n]?.role === role);
         if (mine.length === 0) continue;
-        const policy = rolloutPolicy(hostsOf(state, role).length, spec.knobs.rollout);
+        const policy = rolloutPolicy(ctx.env.plan.hosts.find((p) => p.role === role)!.fleet.desired, spec.knobs.rollout);
         const steps = batchesOf(mine.length, policy).map((hosts) => ({ hosts, checkpoint: false }));
         replaced.push(...(await replaceHosts(ctx, role, mine, { steps, warmupMs: 0, checkpointMs: 0 })).replaced);
       }

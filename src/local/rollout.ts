@@ -10,6 +10,7 @@ import type { Role, RolloutStep } from "../model/index.ts";
 import { bootSlot, LocalTargetError, putInRotation, servedBackends, type Env } from "./fleet.ts";
 import { drainHost, haproxyPaths, serverStats, setHostState } from "./haproxy.ts";
 import { hostDirs, isHostInit, stopHost } from "./host.ts";
+import { pids, procFile, procLink } from "./proc.ts";
 import type { HostSlot } from "./layout.ts";
 import { writeState, type HostState, type LocalState } from "./state.ts";
 import type { Progress } from "./steps.ts";
@@ -76,9 +77,26 @@ export async function bootHosts(ctx: RolloutContext, role: Role, count: number):
   // Claimed before booting, so that a crash leaves them in the state for the next command to clean.
   for (const slot of chosen) ctx.state.hosts[slot.name] = { name: slot.name, role, ip: slot.ip, netns: slot.netns, veth: slot.veth, userDataSha: "", startedAt: new Date().toISOString(), healthy: false, failedStep: "boot", releases: {} };
   save(ctx);
-  const booted = await Promise.all(chosen.map((slot) => bootSlot(ctx.env, slot, plan, img, ctx.shared, ctx.progress)));
-  for (const h of booted) ctx.state.hosts[h.name] = h;
+  const settled = await Promise.allSettled(chosen.map((slot) => bootSlot(ctx.env, slot, plan, img, ctx.shared, ctx.progress)));
+  const booted: HostState[] = [];
+  for (const [i, r] of settled.entries()) {
+    if (r.status === "fulfilled") {
+      ctx.state.hosts[r.value.name] = r.value;
+      booted.push(r.value);
+    } else {
+      // Could not even start: the record says so, and whatever runs in its slot is stopped.
+      const h = ctx.state.hosts[chosen[i]!.name]!;
+      h.failedStep = "start";
+      h.detail = (r.reason as Error).message;
+    }
+  }
   save(ctx);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await retireHosts(ctx, booted, { drain: false });
+    for (const slot of chosen) await stopSlotHost(ctx.state.hosts[slot.name] ?? { name: slot.name, role, ip: slot.ip, netns: slot.netns, veth: slot.veth, userDataSha: "", startedAt: "", healthy: false, releases: {} }, slot);
+    throw failed.reason as Error;
+  }
   return booted;
 }
 
@@ -100,7 +118,7 @@ export async function retireHosts(ctx: RolloutContext, hosts: readonly HostState
         }
         await setHostState(socket, backends, h.name, "maint");
       }
-      await stopHost(h.init, h.launcher);
+      await stopSlotHost(h, slotOf(ctx, h.name));
       if (!inPool) {
         // A slot that left the pool takes its interface and namespace with it.
         await execa("ip", ["link", "del", h.veth], { reject: false });
@@ -113,6 +131,32 @@ export async function retireHosts(ctx: RolloutContext, hosts: readonly HostState
     }),
   );
   save(ctx);
+}
+
+/**
+ * Stops a host by the pids its record names only when they still are that host (a record can
+ * outlive its processes: a reboot, a crash), then whatever still runs rooted in the slot's disk
+ * (a boot that was cut short before its pids were recorded).
+ */
+async function stopSlotHost(h: HostState, slot: HostSlot | undefined): Promise<void> {
+  const init = slot && isHostInit(h.init, slot) ? h.init : undefined;
+  const launcher = h.launcher !== undefined && (procFile(h.launcher, "cmdline") ?? "").includes(h.netns) ? h.launcher : undefined;
+  await stopHost(init, launcher);
+  if (!slot) return;
+  for (const sig of ["SIGTERM", "SIGKILL"] as const) {
+    const left = pids().filter((pid) => {
+      const root = procLink(pid, "root");
+      return root !== undefined && (root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`));
+    });
+    for (const pid of left) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // Gone already.
+      }
+    }
+    for (let i = 0; i < 30 && left.some((pid) => existsSync(`/proc/${pid}`)); i++) await sleep(100);
+  }
 }
 
 /** Puts healthy new web hosts in rotation (workers have none). */
@@ -165,6 +209,24 @@ export async function watchHosts(ctx: RolloutContext, hosts: readonly HostState[
   }
 }
 
+/**
+ * Boots `count` hosts to bring a role back to its size, admitting them when healthy; a host that
+ * fails is stopped with its logs kept and its record left for `local status`.
+ */
+export async function fillRole(ctx: RolloutContext, role: Role, count: number, replaced: string[]): Promise<string[]> {
+  const fresh = await bootHosts(ctx, role, count);
+  const bad = fresh.find((h) => !h.healthy);
+  if (bad) {
+    const logs = keepLogs(ctx, bad);
+    const why = `${role}: new host ${bad.name} failed at step ${bad.failedStep}: ${bad.detail ?? ""}`.trim();
+    bad.detail = logs ? `${why}\nlogs: ${logs}` : why;
+    await retireHosts(ctx, fresh, { drain: false, keepRecordOf: bad.name });
+    throw new RolloutFailure(`${why}${logs ? `; its logs: ${logs}` : ""}`, bad.name, replaced, []);
+  }
+  await admitHosts(ctx, fresh);
+  return fresh.map((h) => h.name);
+}
+
 export interface ReplaceOptions {
   steps: readonly RolloutStep[];
   warmupMs: number;
@@ -197,7 +259,10 @@ export async function replaceHosts(ctx: RolloutContext, role: Role, names: reado
     const beside = Math.min(batch.length, freeSlots(ctx, role).length);
     const inPlace = batch.slice(beside);
     ctx.progress(`${role} ${label}: replacing ${batch.map((h) => h.name).join(", ")}${inPlace.length > 0 ? ` (${inPlace.length} stopped first: no surge slot left)` : ""}`);
-    if (inPlace.length > 0) await retireHosts(ctx, inPlace, { drain: true });
+    if (inPlace.length > 0) {
+      await retireHosts(ctx, inPlace, { drain: true });
+      replaced.push(...inPlace.map((h) => h.name));
+    }
     const fresh = await bootHosts(ctx, role, batch.length);
     booted.push(...fresh);
     const bad = fresh.find((h) => !h.healthy);
@@ -208,14 +273,14 @@ export async function replaceHosts(ctx: RolloutContext, role: Role, names: reado
       await fail(fresh, fresh[0]!, `${role} ${label}: ${(e as Error).message}`);
     }
     const warm = await watchHosts(ctx, fresh, opts.warmupMs);
-    if (warm) await fail(fresh, fresh.find((h) => warm.startsWith(h.name)) ?? fresh[0]!, `${role} ${label}: ${warm}`);
+    if (warm) await fail(fresh, fresh.find((h) => warm.startsWith(`${h.name} `)) ?? fresh[0]!, `${role} ${label}: ${warm}`);
     ctx.progress(`${role} ${label}: ${fresh.map((h) => h.name).join(", ")} in service`);
     await retireHosts(ctx, batch.slice(0, beside), { drain: true });
-    replaced.push(...batch.map((h) => h.name));
+    replaced.push(...batch.slice(0, beside).map((h) => h.name));
     if (step.checkpoint && queue.length > 0 && opts.checkpointMs > 0) {
       ctx.progress(`${role} checkpoint: watching ${booted.length} new hosts for ${opts.checkpointMs / 1000} s`);
       const problem = await watchHosts(ctx, booted, opts.checkpointMs);
-      if (problem) await fail([], booted.find((h) => problem.startsWith(h.name)) ?? booted[0]!, `${role} checkpoint after the ${label}: ${problem}`);
+      if (problem) await fail([], booted.find((h) => problem.startsWith(`${h.name} `)) ?? booted[0]!, `${role} checkpoint after the ${label}: ${problem}`);
     }
   }
   return { replaced, booted: booted.map((h) => h.name) };

@@ -173,11 +173,11 @@ async function up(spec: EnvironmentSpec, opts: UpOptions): Promise<UpResult> {
     const ranked = [...live.filter((h) => h.userDataSha === wanted(role)), ...live.filter((h) => h.userDataSha !== wanted(role))];
     gone.push(...ranked.slice(desired));
   }
-  if (gone.length > 0) await retireHosts(ctx, gone, { drain: lb === "unchanged" });
-
-  // A reload starts every server in maintenance: hosts that stay are back in rotation at once.
-  const staying = Object.values(state.hosts);
+  // A reload starts every server in maintenance: hosts that stay are back in rotation at once,
+  // before those that go are stopped.
+  const staying = Object.values(state.hosts).filter((h) => !gone.includes(h));
   if (lb !== "unchanged") await admitHosts(ctx, staying);
+  if (gone.length > 0) await retireHosts(ctx, gone, { drain: lb === "unchanged" });
 
   // Missing hosts of every role boot side by side; each enters rotation once healthy.
   const fills = await Promise.all(
@@ -206,7 +206,9 @@ async function up(spec: EnvironmentSpec, opts: UpOptions): Promise<UpResult> {
     } catch (e) {
       if (!(e instanceof RolloutFailure)) throw e;
       result.replaced.push(...e.booted);
-      result.failed.push({ ...(state.hosts[e.host] ?? hostsOf(state, role)[0]!), healthy: false, failedStep: "rollout", detail: e.message });
+      const h = state.hosts[e.host];
+      result.replaced.splice(0, result.replaced.length, ...result.replaced.filter((n) => n !== e.host));
+      result.failed.push({ ...(h ?? hostsOf(state, role)[0]!), healthy: false, failedStep: h?.failedStep ?? "rollout", detail: e.message });
     }
   }
   writeState(env.layout.state, state);

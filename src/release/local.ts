@@ -8,7 +8,7 @@ import { loadStack, setReleasePin, type EnvironmentSpec } from "../config/index.
 import { batchesOf, ROLES, rolloutPolicy, type Role } from "../model/index.ts";
 import { envOf, LocalTargetError, type Env } from "../local/fleet.ts";
 import { fawkesHome } from "../local/image.ts";
-import { admitHosts, bootHosts, hostsOf, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "../local/rollout.ts";
+import { admitHosts, fillRole, hostsOf, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "../local/rollout.ts";
 import { readState } from "../local/state.ts";
 import { prepareEnvironment, requireLocalTarget } from "../local/up.ts";
 import { previousRelease, readHistory, type HistoryEntry, type HistoryKind } from "./history.ts";
@@ -71,7 +71,8 @@ async function rollTo(ctx: RolloutContext, roles: readonly Role[], opts: { canar
     const running = hostsOf(ctx.state, role).filter((h) => isRunning(ctx, h) && h.healthy);
     const stale = running.filter((h) => h.userDataSha !== want).map((h) => h.name);
     const policy = rolloutPolicy(env.plan.hosts.find((p) => p.role === role)!.fleet.desired, rollout);
-    const steps = opts.canary && stale.length === policy.size ? policy.steps : batchesOf(stale.length, policy).map((hosts) => ({ hosts, checkpoint: false }));
+    // A canary even when the fleet is short of a host: replaceHosts stops when the names run out.
+    const steps = opts.canary ? policy.steps : batchesOf(stale.length, policy).map((hosts) => ({ hosts, checkpoint: false }));
     if (stale.length > 0) {
       try {
         replaced.push(...(await replaceHosts(ctx, role, stale, { steps, warmupMs: rollout.warmupSeconds * 1000, checkpointMs: opts.canary ? rollout.checkpointDelaySeconds * 1000 : 0 })).replaced);
@@ -83,10 +84,7 @@ async function rollTo(ctx: RolloutContext, roles: readonly Role[], opts: { canar
     const missing = policy.size - hostsOf(ctx.state, role).filter((h) => isRunning(ctx, h) && h.healthy).length;
     if (missing > 0) {
       ctx.progress(`${role}: ${missing} hosts missing from the desired ${policy.size}: booting them`);
-      const fresh = await bootHosts(ctx, role, missing);
-      const bad = fresh.find((h) => !h.healthy);
-      if (bad) throw new RolloutFailure(`${bad.name} failed at step ${bad.failedStep}`, bad.name, replaced, fresh.map((h) => h.name));
-      await admitHosts(ctx, fresh);
+      await fillRole(ctx, role, missing, replaced);
     }
   }
   return replaced;
@@ -113,30 +111,34 @@ export async function localRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   return recorded({ stack: req.stack, kind: req.kind, target: "local", command: req.command, app: req.app, from, to: req.release }, echo, async (log): Promise<WorkOutcome> => {
     const pin = setReleasePin(req.root, req.stack, req.app, req.release);
     log.progress(`${pin.file}: ${req.app} pinned to ${req.release} (was ${pin.previous ?? "unpinned"})`);
-    const after = loadStack(req.root, req.stack);
     const oldEnv = envOf(before);
-    const { ctx, lb } = await prepareEnvironment(after, { progress: log.progress });
-    ctx.logDir = log.dir;
-    if (lb !== "unchanged") await admitHosts(ctx, Object.values(ctx.state.hosts).filter((h) => isRunning(ctx, h) && h.healthy));
-    const touched = ROLES.filter((r) => userDataSha(oldEnv, r) !== userDataSha(ctx.env, r));
-    log.progress(`roles running ${req.app}: ${touched.join(", ") || "none"}`);
+    let ctx: RolloutContext | undefined;
+    let touched: Role[] = [];
     try {
+      const after = loadStack(req.root, req.stack);
+      const prepared = await prepareEnvironment(after, { progress: log.progress });
+      ctx = { ...prepared.ctx, logDir: log.dir };
+      if (prepared.lb !== "unchanged") await admitHosts(ctx, Object.values(ctx.state.hosts).filter((h) => isRunning(ctx!, h) && h.healthy));
+      touched = ROLES.filter((r) => userDataSha(oldEnv, r) !== userDataSha(ctx!.env, r));
+      log.progress(`roles running ${req.app}: ${touched.join(", ") || "none"}`);
       const replaced = await rollTo(ctx, touched, { canary: true });
       keepHookLog(ctx.env, req.app, req.release, log);
       return { hostsReplaced: replaced, result: "succeeded" };
     } catch (e) {
-      if (!(e instanceof RolloutFailure)) throw e;
-      keepHookLog(ctx.env, req.app, req.release, log);
-      log.progress(`rollout failed: ${e.message}`);
+      // Whatever failed (a gate, or anything else once the pin was written): the pin goes back
+      // and the hosts follow it, by the same phoenix path.
+      const replacedSoFar = e instanceof RolloutFailure ? e.replaced : [];
+      if (ctx) keepHookLog(ctx.env, req.app, req.release, log);
+      log.progress(`rollout failed: ${(e as Error).message}`);
       log.progress(`rolling back ${req.app} to ${from}`);
       if (from !== undefined) setReleasePin(req.root, req.stack, req.app, from);
-      const back: RolloutContext = { ...ctx, env: oldEnv };
+      if (!ctx) return { hostsReplaced: [], result: "rolled-back", failure: `${(e as Error).message}\nnothing was replaced; the pin is back on ${from}` };
       try {
-        const undone = await rollTo(back, touched, { canary: false });
+        const undone = await rollTo({ ...ctx, env: oldEnv }, touched, { canary: false });
         log.progress(`rolled back: ${undone.length} hosts replaced by ${req.app} ${from}`);
-        return { hostsReplaced: [...e.replaced, ...undone], result: "rolled-back", failure: `${e.message}\nrolled back to ${from}; logs: ${log.dir}` };
+        return { hostsReplaced: [...replacedSoFar, ...undone], result: "rolled-back", failure: `${(e as Error).message}\nrolled back to ${from}; logs: ${log.dir}` };
       } catch (e2) {
-        return { hostsReplaced: e.replaced, result: "failed", failure: `${e.message}\nthe rollback to ${from} failed too: ${(e2 as Error).message}; see fawkes local status --stack ${req.stack}` };
+        return { hostsReplaced: replacedSoFar, result: "failed", failure: `${(e as Error).message}\nthe rollback to ${from} failed too: ${(e2 as Error).message}; see fawkes local status --stack ${req.stack}` };
       }
     }
   });

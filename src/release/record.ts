@@ -39,13 +39,11 @@ export async function recorded(work: RecordedWork, echo: (line: string) => void,
   const started = new Date();
   const id = rolloutId(started);
   const dir = rolloutLogDir(work.stack, id, home);
-  mkdirSync(dir, { recursive: true });
   const logFile = join(dir, "rollout.log");
   const progress = (line: string) => {
     appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
     echo(line);
   };
-  progress(`${work.kind} on ${work.stack} by ${whoAmI()}: ${work.command}`);
   const entry = (o: WorkOutcome): HistoryEntry => {
     const finished = new Date();
     return {
@@ -66,6 +64,13 @@ export async function recorded(work: RecordedWork, echo: (line: string) => void,
       logs: dir,
     };
   };
+  try {
+    mkdirSync(dir, { recursive: true });
+    progress(`${work.kind} on ${work.stack} by ${whoAmI()}: ${work.command}`);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   try {
     const outcome = await fn({ progress, dir, id });
     const e = entry(outcome);

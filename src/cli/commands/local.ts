@@ -110,7 +110,8 @@ out of rotation, stopped, with its failing step in fawkes local status and its l
 old one keeps serving. Runs under the stack's deploy lock; recorded in fawkes history.
 
 Exit codes: 0 every host rebuilt, healthy and in rotation; 1 a new host failed (the old one still
-serves), the stack is not up, or another rollout holds the lock; 2 usage.`,
+serves, unless it had to stop first for lack of surge), or the stack is not up; 2 usage; 3 another
+rollout holds the stack's deploy lock.`,
   options: { ...stackOption, host: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } },
   async run({ values }, io) {
     if ((values.host === undefined) === (values.all === undefined)) throw new UsageError("give exactly one of --host H or --all");
