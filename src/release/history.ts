@@ -15,6 +15,8 @@ export interface HistoryEntry {
   kind: HistoryKind;
   target: "local" | "aws";
   who: string;
+  /** The command line that did it. */
+  command: string;
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;

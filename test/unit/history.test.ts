@@ -30,6 +30,7 @@ function entry(over: Partial<HistoryEntry> = {}): HistoryEntry {
     kind: "release",
     target: "local",
     who: "ana@box",
+    command: "fawkes release shop r1 --stack dev",
     startedAt: "2025-01-01T00:00:00.000Z",
     finishedAt: "2025-01-01T00:01:00.000Z",
     durationSeconds: 60,

@@ -132,7 +132,7 @@ Exit codes: 0 printed (also when empty); 2 usage.`,
     for (const e of entries) {
       const what = e.app ? `${e.app} ${e.from ?? "-"} -> ${e.to}` : "";
       io.out(`${e.startedAt}  ${e.stack.padEnd(10)} ${e.kind.padEnd(8)} ${what.padEnd(34)} ${e.result.padEnd(11)} ${String(e.durationSeconds).padStart(6)} s  ${e.who}\n`);
-      io.out(`    hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}\n`);
+      io.out(`    $ ${e.command}\n    hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}\n`);
       if (e.failure) io.out(`    ${e.failure.split("\n").join("\n    ")}\n`);
     }
     return 0;
