@@ -120,7 +120,7 @@ export function setReleasePin(root: string, stack: string, app: string, release:
     if (templateOf(stack) === stack) {
       fail(rel, "", `no such stack; stacks: ${listStacks(project).join(", ") || "none"}`, "create the stack file first; `fawkes release` creates files only for qa-* branch stacks");
     }
-    const comment = `# ${stack}: created by \`fawkes release\`; it layers over ${templateOf(stack)} and may override its pins.\n`;
+    const comment = `# ${stack}: created by fawkes (release or qa up); it layers over ${templateOf(stack)} and may override its pins.\n`;
     mkdirSync(dirname(file), { recursive: true });
     writeAtomically(file, comment + stringify({ config: { [releasesKey]: { [app]: release } } }));
     return { file };

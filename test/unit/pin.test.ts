@@ -109,7 +109,7 @@ describe("setReleasePin", () => {
     const r = setReleasePin(root, "qa-login-form", "shop", "r8");
     expect(r).toEqual({ file: join(root, "stacks/Pulumi.qa-login-form.yaml") });
     const text = readFileSync(r.file, "utf8");
-    expect(text).toMatch(/^# qa-login-form: created by `fawkes release`/);
+    expect(text).toMatch(/^# qa-login-form: created by fawkes \(release or qa up\)/);
     expect(text.split("\n").slice(1).join("\n")).toBe("config:\n  acme:releases:\n    shop: r8\n");
     expect(loadStack(root, "qa-login-form").knobs.releases).toEqual({ shop: "r8", blog: "r1" });
   });

@@ -1,7 +1,7 @@
 import { execa } from "execa";
 import { buildPinnedIfMissing } from "../../artifact/index.ts";
 import { loadStack } from "../../config/index.ts";
-import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp } from "../../local/index.ts";
+import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp, type UpResult } from "../../local/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { printOutcome } from "./release.ts";
 import { findProjectRoot } from "../project-root.ts";
@@ -40,16 +40,22 @@ stack's deploy lock (fawkes lock status).`,
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port ${String(values.port)}: not a port number`);
     const r = await localUp(spec, { port, progress: progress(io) });
-    if (values.json) {
-      io.out(`${JSON.stringify({ stack: spec.stack, port: r.state.port, urls: r.urls, replaced: r.replaced, unchanged: r.unchanged, failed: r.failed }, null, 2)}\n`);
-    } else {
-      io.out(`${spec.stack}: ${r.replaced.length} hosts booted, ${r.unchanged.length} unchanged, ${r.failed.length} failed\n`);
-      for (const [app, url] of Object.entries(r.urls)) io.out(`  ${app}: ${url}\n`);
-      for (const f of r.failed) io.out(`  FAILED ${f.name} at step ${f.failedStep}: see fawkes local status --stack ${spec.stack}\n`);
-    }
-    return r.failed.length === 0 ? 0 : 1;
+    return printUp(io, r, { json: values.json === true, title: spec.stack });
   },
 };
+
+/** The outcome of an `up` (local or QA): hosts booted, URLs, failures; the exit code. */
+export function printUp(io: Io, r: UpResult, opts: { json: boolean; title: string; releases?: Record<string, string>; extra?: object }): number {
+  const stack = r.state.stack;
+  if (opts.json) {
+    io.out(`${JSON.stringify({ stack, ...opts.extra, port: r.state.port, urls: r.urls, replaced: r.replaced, unchanged: r.unchanged, failed: r.failed }, null, 2)}\n`);
+  } else {
+    io.out(`${opts.title}: ${r.replaced.length} hosts booted, ${r.unchanged.length} unchanged, ${r.failed.length} failed\n`);
+    for (const [app, url] of Object.entries(r.urls)) io.out(`  ${app}: ${url}${opts.releases?.[app] ? ` (release ${opts.releases[app]})` : ""}\n`);
+    for (const f of r.failed) io.out(`  FAILED ${f.name} at step ${f.failedStep}: see fawkes local status --stack ${stack}\n`);
+  }
+  return r.failed.length === 0 ? 0 : 1;
+}
 
 export const localStatusCmd: Command = {
   name: "local status",
