@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { loadStack, setReleasePin } from "../config/index.ts";
 import { LocalTargetError } from "../local/fleet.ts";
 import type { HistoryEntry } from "./history.ts";
-import type { ReleaseRequest } from "./local.ts";
+import { pinUnchanged, type ReleaseRequest } from "./local.ts";
 import { recorded } from "./record.ts";
 
 /** The command that applies a stack: no prompt, no interactive display, its own diff printed. */
@@ -18,6 +18,7 @@ export async function awsRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   if (!spec.catalogue.apps.some((a) => a.name === req.app)) throw new LocalTargetError(`no app "${req.app}" in the catalogue`);
   const from = spec.knobs.releases[req.app];
   return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release }, req.echo ?? (() => {}), async (log) => {
+    pinUnchanged(req, from);
     const pin = setReleasePin(req.root, req.stack, req.app, req.release);
     log.progress(`${pin.file}: ${req.app} pinned to ${req.release}`);
     const [cmd, ...args] = pulumiUpArgv(req.stack);

@@ -45,6 +45,12 @@ function preflight(spec: EnvironmentSpec, req: ReleaseRequest): void {
   }
 }
 
+/** Read again under the lock: another rollout may have finished between the first read and the lock. */
+export function pinUnchanged(req: Pick<ReleaseRequest, "root" | "stack" | "app">, from: string | undefined): void {
+  const now = loadStack(req.root, req.stack).knobs.releases[req.app];
+  if (now !== from) throw new LocalTargetError(`the pin of ${req.app} in ${req.stack} changed from ${from} to ${now} while this command started; nothing was changed: run it again`);
+}
+
 /** The release to go back to: `--to`, else the one before the current in the stack's history. */
 export function rollbackTarget(root: string, stack: string, app: string, to: string | undefined, home = fawkesHome()): { from: string; to: string } {
   const spec = loadStack(root, stack);
@@ -109,6 +115,7 @@ export async function localRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   preflight(before, req);
   const from = before.knobs.releases[req.app];
   return recorded({ stack: req.stack, kind: req.kind, target: "local", command: req.command, app: req.app, from, to: req.release }, echo, async (log): Promise<WorkOutcome> => {
+    pinUnchanged(req, from);
     const pin = setReleasePin(req.root, req.stack, req.app, req.release);
     log.progress(`${pin.file}: ${req.app} pinned to ${req.release} (was ${pin.previous ?? "unpinned"})`);
     const oldEnv = envOf(before);
