@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Every process of the machine, by pid, as /proc lists them right now. */
 export function pids(): number[] {
@@ -23,4 +24,50 @@ export function procLink(pid: number, link: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Is the process there (EPERM: there, but another user's)? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface Proc {
+  pid: number;
+  root: string;
+  cmdline: string;
+}
+
+/** Every process with its root dir and command line (those that end meanwhile are left out). */
+export function processes(): Proc[] {
+  return pids().flatMap((pid) => {
+    const root = procLink(pid, "root");
+    const cmdline = procFile(pid, "cmdline");
+    return root === undefined || cmdline === undefined ? [] : [{ pid, root, cmdline: cmdline.replace(/\0/g, " ") }];
+  });
+}
+
+/**
+ * TERM to every process `select` finds, up to `graceMs` for them to go, then KILL to those left.
+ * Returns how many got the TERM.
+ */
+export async function terminate(select: () => Proc[], graceMs = 5000): Promise<number> {
+  let termed = 0;
+  for (const sig of ["SIGTERM", "SIGKILL"] as const) {
+    const procs = select();
+    if (sig === "SIGTERM") termed = procs.length;
+    for (const p of procs) {
+      try {
+        process.kill(p.pid, sig);
+      } catch {
+        // Already gone.
+      }
+    }
+    for (let i = 0; i < graceMs / 100 && select().length > 0; i++) await sleep(100);
+  }
+  return termed;
 }

@@ -10,7 +10,7 @@ import type { Role, RolloutStep } from "../model/index.ts";
 import { bootSlot, LocalTargetError, putInRotation, servedBackends, type Env } from "./fleet.ts";
 import { drainHost, haproxyPaths, serverStats, setHostState } from "./haproxy.ts";
 import { hostDirs, isHostInit, stopHost } from "./host.ts";
-import { pids, procFile, procLink } from "./proc.ts";
+import { procFile, processes, terminate } from "./proc.ts";
 import type { HostSlot } from "./layout.ts";
 import { writeState, type HostState, type LocalState } from "./state.ts";
 import type { Progress } from "./steps.ts";
@@ -143,20 +143,8 @@ async function stopSlotHost(h: HostState, slot: HostSlot | undefined): Promise<v
   const launcher = h.launcher !== undefined && (procFile(h.launcher, "cmdline") ?? "").includes(h.netns) ? h.launcher : undefined;
   await stopHost(init, launcher);
   if (!slot) return;
-  for (const sig of ["SIGTERM", "SIGKILL"] as const) {
-    const left = pids().filter((pid) => {
-      const root = procLink(pid, "root");
-      return root !== undefined && (root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`));
-    });
-    for (const pid of left) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // Gone already.
-      }
-    }
-    for (let i = 0; i < 30 && left.some((pid) => existsSync(`/proc/${pid}`)); i++) await sleep(100);
-  }
+  const inSlot = (root: string) => root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`);
+  await terminate(() => processes().filter((p) => inSlot(p.root)), 3000);
 }
 
 /** Puts healthy new web hosts in rotation (workers have none). */

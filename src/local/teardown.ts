@@ -1,23 +1,8 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { EnvLayout } from "./layout.ts";
-import { pids, procFile, procLink } from "./proc.ts";
+import { processes, terminate, type Proc } from "./proc.ts";
 import type { Progress } from "./steps.ts";
-
-interface Proc {
-  pid: number;
-  root: string;
-  cmdline: string;
-}
-
-function processes(): Proc[] {
-  return pids().flatMap((pid) => {
-    const root = procLink(pid, "root");
-    const cmdline = procFile(pid, "cmdline");
-    return root === undefined || cmdline === undefined ? [] : [{ pid, root, cmdline: cmdline.replace(/\0/g, " ") }];
-  });
-}
 
 /** Every process this environment made: rooted in one of its hosts, or naming its dirs and namespaces. */
 export function environmentProcesses(layout: EnvLayout): Proc[] {
@@ -31,18 +16,7 @@ export function environmentProcesses(layout: EnvLayout): Proc[] {
  */
 export async function localDown(layout: EnvLayout, progress: Progress = () => {}): Promise<{ processes: number; netns: number; links: number; mounts: number }> {
   const counts = { processes: 0, netns: 0, links: 0, mounts: 0 };
-  for (const sig of ["SIGTERM", "SIGKILL"] as const) {
-    const procs = environmentProcesses(layout);
-    if (sig === "SIGTERM") counts.processes = procs.length;
-    for (const p of procs) {
-      try {
-        process.kill(p.pid, sig);
-      } catch {
-        // Already gone.
-      }
-    }
-    for (let i = 0; i < 50 && environmentProcesses(layout).length > 0; i++) await sleep(100);
-  }
+  counts.processes = await terminate(() => environmentProcesses(layout));
   if (counts.processes > 0) progress(`stopped ${counts.processes} processes`);
   const mounts = readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")

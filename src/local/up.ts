@@ -207,7 +207,7 @@ async function up(spec: EnvironmentSpec, opts: UpOptions): Promise<UpResult> {
       if (!(e instanceof RolloutFailure)) throw e;
       result.replaced.push(...e.booted);
       const h = state.hosts[e.host];
-      result.replaced.splice(0, result.replaced.length, ...result.replaced.filter((n) => n !== e.host));
+      result.replaced = result.replaced.filter((n) => n !== e.host);
       result.failed.push({ ...(h ?? hostsOf(state, role)[0]!), healthy: false, failedStep: h?.failedStep ?? "rollout", detail: e.message });
     }
   }

@@ -3,6 +3,7 @@ import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } 
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fawkesHome } from "../local/image.ts";
+import { alive } from "../local/proc.ts";
 import { whoAmI } from "./history.ts";
 
 /** Who holds an environment's deploy lock, since when, doing what. */
@@ -36,15 +37,6 @@ export class DeployLockedError extends Error {
 
 export function lockFile(stack: string, home = fawkesHome()): string {
   return join(home, "locks", `${stack}.deploy.json`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export function readDeployLock(stack: string, home = fawkesHome()): { lock: DeployLock; stale: boolean } | undefined {

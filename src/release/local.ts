@@ -8,6 +8,7 @@ import { loadStack, setReleasePin, type EnvironmentSpec } from "../config/index.
 import { batchesOf, ROLES, rolloutPolicy, type Role } from "../model/index.ts";
 import { envOf, LocalTargetError, type Env } from "../local/fleet.ts";
 import { fawkesHome } from "../local/image.ts";
+import { envLayout } from "../local/layout.ts";
 import { admitHosts, fillRole, hostsOf, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "../local/rollout.ts";
 import { readState } from "../local/state.ts";
 import { prepareEnvironment, requireLocalTarget } from "../local/up.ts";
@@ -37,9 +38,9 @@ function userDataSha(env: Env, role: Role): string | undefined {
 function preflight(spec: EnvironmentSpec, req: ReleaseRequest): void {
   const apps = spec.catalogue.apps.map((a) => a.name);
   if (!apps.includes(req.app)) throw new LocalTargetError(`no app "${req.app}" in the catalogue; apps: ${apps.join(", ")}`);
-  const env = envOf(spec);
-  if (!readState(env.layout.state)) throw new LocalTargetError(`stack ${req.stack} is not up locally; run fawkes local up --stack ${req.stack} first`);
-  const paths = artifactPaths(env.layout.artifacts, req.app, req.release);
+  const layout = envLayout(req.stack);
+  if (!readState(layout.state)) throw new LocalTargetError(`stack ${req.stack} is not up locally; run fawkes local up --stack ${req.stack} first`);
+  const paths = artifactPaths(layout.artifacts, req.app, req.release);
   if (!existsSync(paths.tarball) || !existsSync(paths.sha256)) {
     throw new LocalTargetError(`release ${req.release} of ${req.app} is not in the artifact store (${paths.tarball}); build it with: fawkes build ${req.app} --ref <commit>`);
   }

@@ -1,5 +1,5 @@
 import { loadStack } from "../../config/index.ts";
-import { awsRelease, breakDeployLock, localRelease, readDeployLock, readHistory, rollbackTarget, stacksWithHistory, type HistoryEntry } from "../../release/index.ts";
+import { awsRelease, breakDeployLock, localRelease, readDeployLock, readHistory, rollbackTarget, stacksWithHistory, type HistoryEntry, type ReleaseRequest } from "../../release/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
@@ -26,6 +26,13 @@ export function printOutcome(io: Io, e: HistoryEntry, json: boolean): void {
   io.out(`${e.stack}: ${what} ${e.result.toUpperCase()} in ${e.durationSeconds} s; hosts replaced: ${e.hostsReplaced.join(", ") || "none"}\n`);
   if (e.failure) io.out(`  what failed: ${e.failure.split("\n").join("\n  ")}\n`);
   io.out(`  logs: ${e.logs}\n`);
+}
+
+/** A release or rollback on the target the flags name; the exit code from its outcome. */
+async function rollOut(io: Io, values: Record<string, unknown>, req: ReleaseRequest): Promise<number> {
+  const entry = targetOf(values) === "aws" ? await awsRelease(req) : await localRelease(req);
+  printOutcome(io, entry, values.json === true);
+  return entry.result === "succeeded" ? 0 : 1;
 }
 
 const RELEASE_EXIT = `Exit codes: 0 the release serves on every host; 1 the rollout failed (rolled back to the
@@ -62,11 +69,7 @@ ${RELEASE_EXIT}`,
     const [app, id] = positionals as [string, string];
     const root = findProjectRoot(io.cwd, values.project);
     const stack = requireStack(values);
-    const command = `fawkes release ${app} ${id} --stack ${stack}`;
-    const req = { root, stack, app, release: id, kind: "release" as const, command, echo: progress(io) };
-    const entry = targetOf(values) === "aws" ? await awsRelease(req) : await localRelease(req);
-    printOutcome(io, entry, values.json === true);
-    return entry.result === "succeeded" ? 0 : 1;
+    return rollOut(io, values, { root, stack, app, release: id, kind: "release", command: `fawkes release ${app} ${id} --stack ${stack}`, echo: progress(io) });
   },
 };
 
@@ -94,11 +97,7 @@ ${RELEASE_EXIT}`,
       io.out(`${stack}: ${app} is already at ${to}\n`);
       return 0;
     }
-    const command = `fawkes rollback ${app} --to ${to} --stack ${stack}`;
-    const req = { root, stack, app, release: to, kind: "rollback" as const, command, echo: progress(io) };
-    const entry = targetOf(values) === "aws" ? await awsRelease(req) : await localRelease(req);
-    printOutcome(io, entry, values.json === true);
-    return entry.result === "succeeded" ? 0 : 1;
+    return rollOut(io, values, { root, stack, app, release: to, kind: "rollback", command: `fawkes rollback ${app} --to ${to} --stack ${stack}`, echo: progress(io) });
   },
 };
 
