@@ -15,7 +15,7 @@ function userErrors<T>(work: () => T): T {
   }
 }
 
-const spec: EnvironmentSpec = userErrors(() => loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig()));
+const spec: EnvironmentSpec = userErrors(() => loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig(), process.cwd()));
 const provider = new aws.Provider("aws", { region: spec.knobs.region });
 const environment = userErrors(() => new Environment(spec.project, { spec }, { providers: [provider] }));
 

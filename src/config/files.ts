@@ -129,9 +129,22 @@ export function loadStack(root: string, stack: string): EnvironmentSpec {
       continue;
     }
     const layer = readStackLayer(project, name, problems);
-    if (layer) layers.push(layer);
+    if (layer) layers.push(name === stack ? layer : { ...layer, template: true });
   }
   return loadEnvironment({ project: project.name, stack, projectLayer: project.layer, stackLayers: layers, problems });
+}
+
+/**
+ * The layer a branch stack inherits (the `qa` stack file, read from the project on disk), or none
+ * for a stack that is its own template. Pulumi hands a program only the stack's own config.
+ */
+export function templateLayer(root: string, stack: string): { layer?: ConfigLayer; problems: Problem[] } {
+  const template = templateOf(stack);
+  if (template === stack) return { problems: [] };
+  const problems: Problem[] = [];
+  const project = readProject(root, problems);
+  const layer = problems.length === 0 ? readStackLayer(project, template, problems) : undefined;
+  return { ...(layer ? { layer: { ...layer, template: true } } : {}), problems };
 }
 
 /** Loads every stack with a file; problems of all stacks are reported together. */

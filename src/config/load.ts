@@ -13,6 +13,8 @@ export interface ConfigLayer {
   values: Record<string, unknown>;
   /** How a key is shown in messages, e.g. `config.fawkes:fleet`. Default `config.<key>`. */
   display?: (key: string) => string;
+  /** The environment template's layer (`qa` under a branch stack), not the stack's own. */
+  template?: boolean;
 }
 
 export interface LoadInput {
@@ -133,6 +135,18 @@ function knobMisplacedInCatalogue(key: string, file: string, display: string): P
 }
 
 /**
+ * A branch stack (`qa-<branch>`) that does not set its own domain answers under the template's,
+ * one label deeper: `qa-feature-x` over `qa.example.com` serves `shop.feature-x.qa.example.com`.
+ * Branch environments then never claim each other's (or the template's) host names.
+ */
+function withBranchDomain(stack: string, merged: Record<string, unknown>, domainSources: readonly KnobSource[]): Record<string, unknown> {
+  const template = templateOf(stack);
+  if (template === stack || typeof merged.domain !== "string") return merged;
+  if (domainSources.some((s) => !s.layer.template)) return merged;
+  return { ...merged, domain: `${stack.slice(template.length + 1)}.${merged.domain}` };
+}
+
+/**
  * Layers schema defaults <- catalogue <- environment template <- stack knobs into one frozen
  * EnvironmentSpec. Every problem in every layer is reported at once in one ConfigError.
  */
@@ -220,6 +234,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
   for (const [knob, sources] of knobSources) {
     for (const s of sources) merged = deepMerge(merged, { [knob]: s.value }) as Record<string, unknown>;
   }
+  merged = withBranchDomain(input.stack, merged, knobSources.get("domain") ?? []);
   const lastStack = input.stackLayers[input.stackLayers.length - 1];
   const locateKnob = (path: readonly PropertyKey[]) => {
     const [knob, ...rest] = path;

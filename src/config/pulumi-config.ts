@@ -1,3 +1,4 @@
+import { templateLayer } from "./files.ts";
 import { loadEnvironment } from "./load.ts";
 import type { EnvironmentSpec } from "./spec.ts";
 
@@ -12,9 +13,11 @@ function decode(v: string): unknown {
 
 /**
  * The Pulumi program's way in: the same loader, fed by Pulumi's merged config
- * (`pulumi.runtime.allConfig()`), which holds the project's catalogue and the stack's knobs.
+ * (`pulumi.runtime.allConfig()`), which holds the project's catalogue and the stack's knobs. A
+ * branch stack (`qa-<branch>`) layers over its template's stack file, read from `root` (the
+ * project directory Pulumi runs the program in), exactly as `loadStack` layers it.
  */
-export function loadFromPulumiConfig(project: string, stack: string, all: Record<string, string>): EnvironmentSpec {
+export function loadFromPulumiConfig(project: string, stack: string, all: Record<string, string>, root: string): EnvironmentSpec {
   const catalogueKey = `${project}:catalogue`;
   const projectValues: Record<string, unknown> = {};
   const stackValues: Record<string, unknown> = {};
@@ -22,10 +25,12 @@ export function loadFromPulumiConfig(project: string, stack: string, all: Record
     if (k === catalogueKey) projectValues[k] = decode(v);
     else stackValues[k] = decode(v);
   }
+  const template = templateLayer(root, stack);
   return loadEnvironment({
     project,
     stack,
     projectLayer: { file: "Pulumi.yaml", values: projectValues },
-    stackLayers: [{ file: `stack config of ${stack}`, values: stackValues }],
+    stackLayers: [...(template.layer ? [template.layer] : []), { file: `stack config of ${stack}`, values: stackValues }],
+    problems: template.problems,
   });
 }

@@ -73,7 +73,22 @@ describe("layering", () => {
     const p = projectWith();
     try {
       writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:releases: { shop: r1, blog: r1 }\n");
-      expect(loadStack(p.root, "qa-other").knobs.domain).toBe("qa.acme.test");
+      expect(loadStack(p.root, "qa-other").knobs.releases).toEqual({ shop: "r1", blog: "r1" });
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("a branch stack answers one label under the template's domain, unless it sets its own", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:releases: { shop: r1, blog: r1 }\n");
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:releases: { shop: r7 }\n");
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-demo.yaml"), "config:\n  acme:domain: demo.acme.test\n");
+      expect(loadStack(p.root, "qa-feature-x").knobs.domain).toBe("feature-x.qa.acme.test");
+      expect(loadStack(p.root, "qa-other").knobs.domain).toBe("other.qa.acme.test");
+      expect(loadStack(p.root, "qa-demo").knobs.domain).toBe("demo.acme.test");
+      expect(loadStack(p.root, "qa").knobs.domain).toBe("qa.acme.test");
     } finally {
       p.cleanup();
     }
@@ -130,13 +145,29 @@ describe("the Pulumi program's way in", () => {
     for (const [k, v] of Object.entries(project.layer.values)) all[k] = JSON.stringify(v);
     const stackYaml = loadStackValues("staging");
     for (const [k, v] of Object.entries(stackYaml)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
-    expect(loadFromPulumiConfig(project.name, "staging", all)).toEqual(fromFiles);
+    expect(loadFromPulumiConfig(project.name, "staging", all, ROOT)).toEqual(fromFiles);
+  });
+
+  it("layers a branch stack over the qa template's file, as the CLI does", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:instanceType: t3.medium\n  acme:releases: { shop: r1, blog: r1 }\n");
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:releases: { shop: r7 }\n");
+      const project = readProject(p.root);
+      const all: Record<string, string> = { "acme:catalogue": JSON.stringify(project.layer.values["acme:catalogue"]), "acme:releases": JSON.stringify({ shop: "r7" }) };
+      const spec = loadFromPulumiConfig("acme", "qa-feature-x", all, p.root);
+      expect(spec).toEqual(loadStack(p.root, "qa-feature-x"));
+      expect(spec.knobs.domain).toBe("feature-x.qa.acme.test");
+      expect(spec.knobs.instanceType).toBe("t3.medium");
+    } finally {
+      p.cleanup();
+    }
   });
 
   it("reports a bad knob without a file to point at, naming the stack", () => {
     const project = readProject(ROOT);
     const all = { "fawkes:catalogue": JSON.stringify(project.layer.values["fawkes:catalogue"]), "fawkes:domain": "x", "fawkes:releases": "{}" };
-    expect(() => loadFromPulumiConfig("fawkes", "dev", all)).toThrow("stack config of dev: config.fawkes:domain: must be a lowercase DNS name");
+    expect(() => loadFromPulumiConfig("fawkes", "dev", all, ROOT)).toThrow("stack config of dev: config.fawkes:domain: must be a lowercase DNS name");
   });
 });
 
