@@ -3,6 +3,7 @@ import { helpText, parse, UsageError, type Command, type Io } from "./command.ts
 import { build } from "./commands/build.ts";
 import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
+import { plan } from "./commands/plan.ts";
 import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
 import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd } from "./commands/local.ts";
 import { history, lockBreak, lockStatus, release, rollback } from "./commands/release.ts";
@@ -11,7 +12,7 @@ import { render } from "./commands/render.ts";
 import { LocalTargetError } from "../local/index.ts";
 import { DeployLockedError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
+const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 

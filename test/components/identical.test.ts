@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { loadEnvironment, readProject, stackFile, type EnvironmentSpec } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { renderEnvironment } from "../../src/render/index.ts";
-import { compareGraphs, KNOB_DERIVED } from "./graph.ts";
+import { compareGraphs, KNOB_DERIVED } from "../../src/plan/stack-graph.ts";
 import { captureEnvironment, captureEveryStack, ofType, ROOT, type StackGraph } from "./harness.ts";
 
 /** Each role's launch-template user-data of a graph, decoded from base64. */

@@ -1,7 +1,8 @@
 // The real Pulumi program (index.ts), fed the config Pulumi would give it.
 import * as pulumi from "@pulumi/pulumi";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { installMocks, pulumiConfigOf, resolved, settle, withoutStackTraces, type CapturedInvoke, type CapturedResource } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { runProgram as run } from "../../src/plan/program.ts";
+import { pulumiConfigOf, resolved, ROOT, type CapturedInvoke, type CapturedResource } from "./harness.ts";
 
 interface Program {
   urls: Record<string, string>;
@@ -11,19 +12,11 @@ interface Program {
 
 /** Runs index.ts for a stack under mocks, with `config` as Pulumi's merged config. */
 async function runProgram(stack: string, config: Record<string, string>): Promise<{ program: Program; resources: CapturedResource[]; invokes: CapturedInvoke[] }> {
-  const { resources, invokes } = await installMocks("fawkes", stack);
-  pulumi.runtime.setAllConfig(config);
-  return withoutStackTraces(async () => {
-    const program = (await import("../../index.ts")) as unknown as Program;
-    await resolved(program.fleets);
-    await settle(resources);
-    return { program, resources, invokes };
-  });
+  const { exports, resources, invokes } = await run(ROOT, stack, config);
+  const program = exports as unknown as Program;
+  await resolved(program.fleets);
+  return { program, resources, invokes };
 }
-
-beforeEach(() => {
-  vi.resetModules(); // index.ts runs once per import: a fresh module per test
-});
 
 describe("index.ts", () => {
   it("builds the staging environment from Pulumi's config, through an AWS provider in the stack's region", async () => {

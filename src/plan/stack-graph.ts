@@ -1,8 +1,15 @@
 // "Identical by construction", checked on the resource graphs: two stacks' graphs, with the stack
-// name and domain written as placeholders, may differ only where a knob says so.
-import { diffValues } from "../../src/plan/index.ts";
-import type { EnvironmentSpec } from "../../src/config/index.ts";
-import type { Props, StackGraph } from "./harness.ts";
+// name and domain written as placeholders, may differ only where a knob says so. The component
+// tests hold every pair of the repository's stacks to it; `fawkes plan` flags a change that breaks it.
+import type { EnvironmentSpec } from "../config/index.ts";
+import { diffValues } from "./diff-values.ts";
+import type { CapturedResource, Props } from "./program.ts";
+
+/** One stack's resources as its program registered them, and the spec they came from. */
+export interface StackGraph {
+  spec: EnvironmentSpec;
+  resources: CapturedResource[];
+}
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const ASG = "aws:autoscaling/group:Group";

@@ -1,0 +1,172 @@
+// A plan as people read it: text for a terminal, Markdown for a pull-request comment (summary
+// table first, details folded), JSON for machines.
+import type { Danger, DangerKind, FileChange, FleetChange, ResourceChange, StackPlan } from "./preview.ts";
+import type { PlanResult } from "./run.ts";
+
+export const COMMENT_MARKER = "<!-- fawkes-plan -->";
+
+const ACTIONS = ["create", "update", "replace", "delete"] as const;
+const SYMBOL: Record<ResourceChange["action"], string> = { create: "+", update: "~", replace: "+-", delete: "-" };
+
+function count(plan: StackPlan, action: ResourceChange["action"]): number {
+  return plan.resources.filter((r) => r.action === action).length;
+}
+
+/** A value in one short line: JSON, cut in the middle past `max` characters. */
+export function shortValue(v: unknown, max = 60): string {
+  const s = v === undefined ? "(unset)" : JSON.stringify(v);
+  return s.length <= max ? s : `${s.slice(0, max / 2 - 2)} … ${s.slice(-(max / 2 - 2))}`;
+}
+
+/** How a fleet's hosts go: the instance refresh's batches in the stack's rollout knobs. */
+export function describeFleet(f: FleetChange): string {
+  const parts: string[] = [];
+  if (f.groupReplaced) parts.push(`the group itself is replaced: all ${f.hosts} host${f.hosts === 1 ? "" : "s"} at once, no instance refresh`);
+  else if (f.replaced) {
+    const batches = f.steps.map((s, i) => `${s.hosts}${i === 0 && f.steps.length > 1 ? " (canary)" : ""}${s.checkpoint ? ", checkpoint" : ""}`);
+    const how = f.rolloutProblem ? `the rollout knobs leave no room: ${f.rolloutProblem}` : `batches of ${batches.join("; then ")}; up to ${f.surge} extra, ${f.maxUnavailable} out of service at once`;
+    parts.push(`${f.hosts === 1 ? "its host is" : `its ${f.hosts} hosts are`} replaced by an instance refresh (${how})`);
+  }
+  if (f.capacity) parts.push(`desired ${f.capacity.before} → ${f.capacity.after}`);
+  if (f.reasons.length > 0) parts.push(`because ${f.reasons.join(", ")} changed`);
+  return parts.join("; ");
+}
+
+function hostsCell(plan: StackPlan): string {
+  const replaced = plan.fleets.filter((f) => f.replaced);
+  if (replaced.length === 0) return plan.fleets.some((f) => f.capacity) ? "none (capacity changes)" : "none";
+  return replaced.map((f) => `${f.role} ${f.hosts}${f.groupReplaced ? " at once" : f.steps.length > 1 ? ` (canary ${f.steps[0]!.hosts})` : ""}`).join(", ");
+}
+
+function dangersCell(dangers: readonly Danger[], allowed: readonly DangerKind[]): string {
+  if (dangers.length === 0) return "none";
+  const kinds = [...new Set(dangers.map((d) => d.kind))];
+  return kinds.map((k) => `${allowed.includes(k) ? "allowed" : "⚠"} ${dangers.filter((d) => d.kind === k).length} ${k}`).join(", ");
+}
+
+function statusWord(plan: StackPlan): string {
+  if (plan.status === "added") return "new stack";
+  if (plan.status === "removed") return "stack removed";
+  return plan.status === "unchanged" ? "no change" : "";
+}
+
+function title(result: PlanResult): string {
+  const head = `this tree${result.head.commit ? ` (${result.head.commit.slice(0, 12)}${result.head.uncommitted ? " + uncommitted changes" : ""})` : ""}`;
+  return `fawkes plan: ${result.base.ref} (${result.base.commit.slice(0, 12)}) → ${head}`;
+}
+
+function allDangers(result: PlanResult): Array<Danger & { stack: string }> {
+  return result.stacks.flatMap((s) => s.dangers.map((d) => ({ ...d, stack: s.stack })));
+}
+
+// ---- Markdown ----
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+const code = (s: string) => `<code>${s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}</code>`;
+
+/** A fence longer than any run of backticks in the text, so a file holding ``` cannot end it. */
+function fenced(lang: string, text: string): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${lang}\n${text}\n${fence}`;
+}
+
+function mdResources(plan: StackPlan): string[] {
+  if (plan.resources.length === 0) return [];
+  const rows = plan.resources.map((r) => {
+    const inputs =
+      r.action === "create" || r.action === "delete"
+        ? ""
+        : r.changes.map((c) => `${code(c.path)}${r.replacedBy.includes(c.path) ? " (forces replacement)" : ""}: ${c.note ?? `${code(shortValue(c.before))} → ${code(shortValue(c.after))}`}`).join("<br>");
+    return `| ${SYMBOL[r.action]} ${r.action} | ${code(r.name)} | ${code(r.type)} | ${cell(inputs)} |`;
+  });
+  return ["#### Resources", "", "| Action | Resource | Type | Changed inputs |", "| --- | --- | --- | --- |", ...rows, ""];
+}
+
+function mdFleets(plan: StackPlan): string[] {
+  if (plan.fleets.length === 0) return [];
+  return ["#### Fleets", "", ...plan.fleets.map((f) => `- **${f.role}** (${code(f.group)}): ${describeFleet(f)}`), ""];
+}
+
+function fileSummary(f: FileChange): string {
+  return `${f.status}, +${f.linesAdded} −${f.linesRemoved}`;
+}
+
+function mdFiles(plan: StackPlan): string[] {
+  if (plan.files.length === 0) return [];
+  const out = ["#### Host images", ""];
+  for (const f of plan.files) {
+    out.push(`<details><summary>${f.role}: ${code(f.path)} (${fileSummary(f)})</summary>`, "", fenced("diff", f.diff), "", "</details>", "");
+  }
+  return out;
+}
+
+function stackSummaryLine(plan: StackPlan): string {
+  const word = statusWord(plan);
+  const counts = ACTIONS.map((a) => [a, count(plan, a)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([a, n]) => `${n} to ${a}`);
+  const files = plan.files.length > 0 ? [`${plan.files.length} host-image file${plan.files.length === 1 ? "" : "s"}`] : [];
+  return [word, ...counts, ...files].filter((s) => s !== "").join(", ") || "no change";
+}
+
+export function formatMarkdown(result: PlanResult, allowed: readonly DangerKind[] = []): string {
+  const out = [COMMENT_MARKER, `### ${title(result)}`, ""];
+  out.push("| Stack | Create | Update | Replace | Delete | Host-image files | Hosts replaced | Dangers |", "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+  for (const s of result.stacks) {
+    const note = statusWord(s);
+    out.push(
+      `| ${s.stack}${note ? ` (${note})` : ""} | ${ACTIONS.map((a) => count(s, a)).join(" | ")} | ${s.files.length} | ${cell(hostsCell(s))} | ${cell(dangersCell(s.dangers, allowed))} |`,
+    );
+  }
+  out.push("");
+  const dangers = allDangers(result);
+  if (dangers.length > 0) {
+    const open = dangers.filter((d) => !allowed.includes(d.kind));
+    out.push(
+      open.length > 0
+        ? `**⚠ Dangers**: the plan fails until they are fixed or allowed (\`fawkes plan --allow ${[...new Set(open.map((d) => d.kind))].join(",")}\`).`
+        : "**Dangers**, all allowed:",
+      "",
+    );
+    for (const d of dangers) out.push(`- **${d.stack}** (${d.kind}${allowed.includes(d.kind) ? ", allowed" : ""}): ${d.message}`);
+    out.push("");
+  }
+  for (const s of result.stacks) {
+    if (s.resources.length === 0 && s.files.length === 0 && s.fleets.length === 0 && s.dangers.length === 0) continue;
+    out.push(`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdResources(s), ...mdFleets(s), ...mdFiles(s), "</details>", "");
+  }
+  out.push(
+    `<sub>Offline preview: each side's Pulumi program run under mocks (no cloud account); replacements read from the fields AWS cannot change in place. AMI lookups are mocked: a new AMI shows only in \`pulumi preview\`. Secret values are never shown. Stacks are held identical to ${result.reference}.</sub>`,
+    "",
+  );
+  return out.join("\n");
+}
+
+// ---- Text ----
+
+export function formatText(result: PlanResult, allowed: readonly DangerKind[] = []): string {
+  const out = [title(result), ""];
+  for (const s of result.stacks) {
+    out.push(`${s.stack}: ${stackSummaryLine(s)}`);
+    for (const r of s.resources) {
+      out.push(`  ${SYMBOL[r.action].padEnd(2)} ${r.action.padEnd(7)} ${r.type} ${r.name}`);
+      for (const c of r.changes) out.push(`        ${c.path}: ${c.note ?? `${shortValue(c.before)} -> ${shortValue(c.after)}`}${r.replacedBy.includes(c.path) ? "  (forces replacement)" : ""}`);
+    }
+    for (const f of s.fleets) out.push(`  fleet ${f.role} (${f.group}): ${describeFleet(f)}`);
+    for (const f of s.files) {
+      out.push(`  host image ${f.role}: ${f.path} (${fileSummary(f)})`);
+      out.push(...f.diff.split("\n").map((l) => `    ${l}`));
+    }
+    for (const d of s.dangers) out.push(`  DANGER ${d.kind}${allowed.includes(d.kind) ? " (allowed)" : ""}: ${d.message}`);
+    out.push("");
+  }
+  const open = allDangers(result).filter((d) => !allowed.includes(d.kind));
+  out.push(open.length > 0 ? `${open.length} danger${open.length === 1 ? "" : "s"} not allowed (--allow ${[...new Set(open.map((d) => d.kind))].join(",")} to accept)` : "no dangers");
+  return `${out.join("\n")}\n`;
+}
+
+export function formatJson(result: PlanResult, allowed: readonly DangerKind[] = []): string {
+  const open = allDangers(result).filter((d) => !allowed.includes(d.kind));
+  return `${JSON.stringify({ ...result, allowed, failed: open.length > 0 }, null, 2)}\n`;
+}

@@ -1,0 +1,246 @@
+// What a change does to one stack: the resources its program registers on the base ref and on
+// this tree, compared. Pure: the graphs are captured elsewhere (program.ts), this only reads them.
+import { structuredPatch } from "diff";
+import type { EnvironmentSpec } from "../config/index.ts";
+import { rolloutPolicy, RolloutPolicyError, type RolloutStep } from "../model/index.ts";
+import { diffValues } from "./diff-values.ts";
+import { hostFiles, decodeUserData } from "./host-files.ts";
+import type { CapturedResource } from "./program.ts";
+import { LOAD_BALANCER_TYPES, replacingPaths, STORAGE_TYPES } from "./replacement.ts";
+import { compareGraphs, type GraphDifference, type StackGraph } from "./stack-graph.ts";
+
+export const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+export const AUTO_SCALING_GROUP = "aws:autoscaling/group:Group";
+
+export interface PropertyChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+  /** Said instead of before -> after (user-data: its files are diffed one by one). */
+  note?: string;
+}
+
+export type ResourceAction = "create" | "delete" | "update" | "replace";
+
+export interface ResourceChange {
+  type: string;
+  name: string;
+  action: ResourceAction;
+  /** Inputs that differ (update, replace); user-data is summarised, its files are diffed apart. */
+  changes: PropertyChange[];
+  /** The changed inputs that force the replacement. */
+  replacedBy: string[];
+}
+
+export interface FileChange {
+  role: string;
+  path: string;
+  status: "added" | "removed" | "modified";
+  /** Unified diff hunks (`@@ ... @@` and lines), no file header. */
+  diff: string;
+  linesAdded: number;
+  linesRemoved: number;
+}
+
+export interface FleetChange {
+  role: string;
+  /** The Auto Scaling group's name. */
+  group: string;
+  hosts: number;
+  /** Every host of the role is replaced (new launch-template version, instance refresh). */
+  replaced: boolean;
+  /** Why: the launch-template inputs that changed. */
+  reasons: string[];
+  /** The group itself is replaced: all its hosts go at once, no instance refresh. */
+  groupReplaced: boolean;
+  /** Capacity changes without replacing anyone. */
+  capacity?: { before: number; after: number };
+  /** How the refresh goes: the stack's rollout knobs as host batches (canary first). */
+  steps: RolloutStep[];
+  surge: number;
+  maxUnavailable: number;
+  /** When the rollout knobs leave no room (RolloutPolicyError), what they say instead. */
+  rolloutProblem?: string;
+}
+
+export type DangerKind = "storage" | "load-balancer" | "stack-difference";
+export const DANGER_KINDS: readonly DangerKind[] = ["storage", "load-balancer", "stack-difference"];
+
+export interface Danger {
+  kind: DangerKind;
+  message: string;
+}
+
+export interface StackPlan {
+  stack: string;
+  /** added/removed: the stack file exists on one side only. */
+  status: "added" | "removed" | "changed" | "unchanged";
+  resources: ResourceChange[];
+  files: FileChange[];
+  fleets: FleetChange[];
+  dangers: Danger[];
+}
+
+/** Resources a provider manages (no components: they have no inputs), by `type::name`. */
+function byKey(resources: readonly CapturedResource[]): Map<string, CapturedResource> {
+  return new Map(resources.filter((r) => r.custom).map((r) => [`${r.type}::${r.name}`, r]));
+}
+
+const USER_DATA = "userData";
+
+function resourceChanges(base: readonly CapturedResource[], head: readonly CapturedResource[]): ResourceChange[] {
+  const a = byKey(base);
+  const b = byKey(head);
+  const out: ResourceChange[] = [];
+  for (const key of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const ra = a.get(key);
+    const rb = b.get(key);
+    const { type, name } = (ra ?? rb)!;
+    if (!ra || !rb) {
+      out.push({ type, name, action: ra ? "delete" : "create", changes: [], replacedBy: [] });
+      continue;
+    }
+    const diffs = diffValues(ra.inputs, rb.inputs);
+    if (diffs.length === 0) continue;
+    const changes = diffs.map((d): PropertyChange => (d.path === USER_DATA ? { path: USER_DATA, before: undefined, after: undefined, note: "the host image changed: see its files" } : { path: d.path, before: d.a, after: d.b }));
+    const replacedBy = replacingPaths(type, diffs.map((d) => d.path));
+    out.push({ type, name, action: replacedBy.length > 0 ? "replace" : "update", changes, replacedBy });
+  }
+  return out;
+}
+
+function roleOf(group: CapturedResource, project: string): string {
+  return group.name.replace(new RegExp(`^${project}-`), "").replace(/-group$/, "");
+}
+
+/** The launch template a group runs: the mocks' id is `lt-<logical name>`. */
+function templateOf(group: CapturedResource, resources: readonly CapturedResource[]): CapturedResource | undefined {
+  const id = (group.inputs.launchTemplate as { id?: unknown } | undefined)?.id;
+  return resources.find((r) => r.type === LAUNCH_TEMPLATE && r.id === id);
+}
+
+function fileChanges(role: string, before: string | undefined, after: string | undefined): FileChange[] {
+  const a = new Map((before === undefined ? [] : hostFiles(decodeUserData(before))).map((f) => [f.path, f.content]));
+  const b = new Map((after === undefined ? [] : hostFiles(decodeUserData(after))).map((f) => [f.path, f.content]));
+  const out: FileChange[] = [];
+  for (const path of [...new Set([...a.keys(), ...b.keys()])]) {
+    const x = a.get(path);
+    const y = b.get(path);
+    if (x === y) continue;
+    const patch = structuredPatch(path, path, x ?? "", y ?? "", "", "", { context: 3 });
+    let linesAdded = 0;
+    let linesRemoved = 0;
+    const lines: string[] = [];
+    for (const h of patch.hunks) {
+      lines.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`);
+      for (const l of h.lines) {
+        if (l.startsWith("+")) linesAdded++;
+        else if (l.startsWith("-")) linesRemoved++;
+        lines.push(l);
+      }
+    }
+    out.push({ role, path, status: x === undefined ? "added" : y === undefined ? "removed" : "modified", diff: lines.join("\n"), linesAdded, linesRemoved });
+  }
+  return out;
+}
+
+function fleetChanges(project: string, spec: EnvironmentSpec | undefined, base: readonly CapturedResource[], head: readonly CapturedResource[], changes: readonly ResourceChange[]): FleetChange[] {
+  const out: FleetChange[] = [];
+  for (const group of head.filter((r) => r.type === AUTO_SCALING_GROUP && r.custom)) {
+    const role = roleOf(group, project);
+    const oldGroup = base.find((r) => r.type === AUTO_SCALING_GROUP && r.name === group.name);
+    const lt = templateOf(group, head);
+    const oldLt = oldGroup ? templateOf(oldGroup, base) : undefined;
+    const groupChange = changes.find((c) => c.type === AUTO_SCALING_GROUP && c.name === group.name);
+    const ltChange = lt ? changes.find((c) => c.type === LAUNCH_TEMPLATE && c.name === lt.name) : undefined;
+    const hosts = Number(group.inputs.desiredCapacity ?? 0);
+    const oldHosts = oldGroup ? Number(oldGroup.inputs.desiredCapacity ?? 0) : hosts;
+    if (!oldGroup) continue; // a new role: its hosts are created, none replaced
+    const groupReplaced = groupChange?.action === "replace";
+    const replaced = ltChange !== undefined || lt?.name !== oldLt?.name;
+    if (!replaced && !groupReplaced && oldHosts === hosts) continue;
+    const reasons = ltChange ? ltChange.changes.map((c) => (c.path === USER_DATA ? "user-data" : c.path)) : lt?.name !== oldLt?.name ? ["a different launch template"] : [];
+    let policy = { steps: [] as RolloutStep[], surge: 0, maxUnavailable: 0 };
+    let rolloutProblem: string | undefined;
+    if (spec && replaced) {
+      try {
+        policy = rolloutPolicy(hosts, spec.knobs.rollout);
+      } catch (e) {
+        if (!(e instanceof RolloutPolicyError)) throw e;
+        rolloutProblem = e.message;
+      }
+    }
+    out.push({
+      role,
+      group: String(group.inputs.name),
+      hosts,
+      replaced: replaced || groupReplaced,
+      reasons: [...new Set(reasons)],
+      groupReplaced,
+      ...(oldHosts !== hosts ? { capacity: { before: oldHosts, after: hosts } } : {}),
+      steps: policy.steps,
+      surge: policy.surge,
+      maxUnavailable: policy.maxUnavailable,
+      ...(rolloutProblem ? { rolloutProblem } : {}),
+    });
+  }
+  return out.sort((x, y) => (x.role < y.role ? -1 : x.role > y.role ? 1 : 0));
+}
+
+function dangersOf(changes: readonly ResourceChange[]): Danger[] {
+  const out: Danger[] = [];
+  for (const c of changes) {
+    if (c.action !== "replace" && c.action !== "delete") continue;
+    const verb = c.action === "replace" ? `replaced (${c.replacedBy.join(", ")} changed)` : "deleted";
+    if (STORAGE_TYPES.includes(c.type)) out.push({ kind: "storage", message: `${c.name} (${c.type}) would be ${verb}: the data it holds would be lost` });
+    if (LOAD_BALANCER_TYPES.includes(c.type)) out.push({ kind: "load-balancer", message: `${c.name} (${c.type}) would be ${verb}: its DNS name changes and open connections drop` });
+  }
+  return out;
+}
+
+export interface StackSide {
+  /** Undefined: the stack does not exist on that side. */
+  resources?: readonly CapturedResource[];
+  spec?: EnvironmentSpec;
+}
+
+/** One stack's plan: base against head. */
+export function planStack(project: string, stack: string, base: StackSide, head: StackSide): StackPlan {
+  const a = base.resources ?? [];
+  const b = head.resources ?? [];
+  const resources = resourceChanges(a, b);
+  const files: FileChange[] = [];
+  const templates = new Set([...a, ...b].filter((r) => r.type === LAUNCH_TEMPLATE).map((r) => r.name));
+  for (const name of [...templates].sort()) {
+    const before = a.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name)?.inputs.userData as string | undefined;
+    const after = b.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name)?.inputs.userData as string | undefined;
+    const group = [...b, ...a].find((r) => r.type === AUTO_SCALING_GROUP && (r.inputs.launchTemplate as { id?: unknown } | undefined)?.id === `lt-${name}`);
+    files.push(...fileChanges(group ? roleOf(group, project) : name, before, after));
+  }
+  const status = !base.resources ? "added" : !head.resources ? "removed" : resources.length > 0 ? "changed" : "unchanged";
+  return {
+    stack,
+    status,
+    resources,
+    files,
+    fleets: base.resources && head.resources ? fleetChanges(project, head.spec, a, b, resources) : [],
+    dangers: base.resources && head.resources ? dangersOf(resources) : [],
+  };
+}
+
+const differenceKey = (d: GraphDifference) => `${d.resource}\u0000${d.path}`;
+
+/**
+ * Differences between a stack and the reference stack that no knob explains, and that the base
+ * did not have already: a stack-only difference creeping in. `base` may lack either stack.
+ */
+export function newStackDifferences(reference: { base?: StackGraph; head: StackGraph }, other: { base?: StackGraph; head: StackGraph }): Danger[] {
+  const now = compareGraphs(reference.head, other.head).unexplained;
+  const before = reference.base && other.base ? new Set(compareGraphs(reference.base, other.base).unexplained.map(differenceKey)) : new Set<string>();
+  return now
+    .filter((d) => !before.has(differenceKey(d)))
+    .map((d) => ({
+      kind: "stack-difference" as const,
+      message: `${other.head.spec.stack} differs from ${reference.head.spec.stack} at ${d.resource}${d.path ? ` ${d.path}` : ""} (${JSON.stringify(d.a)} vs ${JSON.stringify(d.b)}), and no knob explains it: environments must stay identical by construction`,
+    }));
+}

@@ -1,0 +1,218 @@
+// The Pulumi program of a project tree, run under Pulumi's own mocks: every resource it registers
+// is captured with its type, name and inputs. No cloud account, no Pulumi CLI. `fawkes plan` runs
+// the program of this tree and of the base ref this way; the component tests run it too.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { readProject, stackFile } from "../config/index.ts";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped wire values */
+export type Props = Record<string, any>;
+
+export interface CapturedResource {
+  type: string;
+  name: string;
+  urn: string;
+  id: string;
+  inputs: Props;
+  /** Inputs plus the outputs the mock made up: what a stack policy sees. */
+  state: Props;
+  /** `<provider urn>::<id>` when an explicit provider manages it. */
+  provider?: string;
+  /** A resource a provider manages; false for components, which only group others. */
+  custom: boolean;
+}
+
+export interface CapturedInvoke {
+  token: string;
+  inputs: Props;
+  provider?: string;
+}
+
+export const MOCK_ACCOUNT = "123456789012";
+export const MOCK_REGION = "eu-west-1";
+export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+export const MOCK_AMI = { id: "ami-0f00d00000000fa3e", rootDeviceName: "/dev/xvda", name: "debian-12-amd64-20261101-1234" };
+/** What the mock answers as `latestVersion` of every launch template. */
+export const MOCK_LATEST_VERSION = 1;
+
+/** Outputs a resource of this type reports beyond its inputs: every one the components read. */
+function madeUpOutputs(type: string, name: string, inputs: Props): { id: string; extra: Props } {
+  const region = MOCK_REGION;
+  const account = MOCK_ACCOUNT;
+  switch (type) {
+    case "aws:s3/bucket:Bucket":
+      return { id: inputs.bucket, extra: { arn: `arn:aws:s3:::${inputs.bucket}` } };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { id: `lt-${name}`, extra: { latestVersion: MOCK_LATEST_VERSION, defaultVersion: MOCK_LATEST_VERSION, arn: `arn:aws:ec2:${region}:${account}:launch-template/lt-${name}` } };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { id: `alb-${name}`, extra: { arn: `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/${inputs.name}/0`, dnsName: `${inputs.name}.${region}.elb.amazonaws.com`, zoneId: "Z32O12XQLNTSW2" } };
+    case "aws:lb/targetGroup:TargetGroup":
+      return { id: `tg-${name}`, extra: { arn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${inputs.name}/0`, arnSuffix: `targetgroup/${inputs.name}/0` } };
+    case "aws:efs/fileSystem:FileSystem":
+      return { id: `fs-${name}`, extra: { arn: `arn:aws:elasticfilesystem:${region}:${account}:file-system/fs-${name}`, dnsName: `fs-${name}.efs.${region}.amazonaws.com` } };
+    case "aws:efs/accessPoint:AccessPoint":
+      return { id: `fsap-${name}`, extra: { arn: `arn:aws:elasticfilesystem:${region}:${account}:access-point/fsap-${name}` } };
+    case "aws:iam/role:Role":
+      return { id: inputs.name, extra: { arn: `arn:aws:iam::${account}:role/${inputs.name}` } };
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { id: inputs.name, extra: { arn: `arn:aws:iam::${account}:instance-profile/${inputs.name}` } };
+    case "aws:dynamodb/table:Table":
+      return { id: inputs.name, extra: { arn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}` } };
+    case "aws:autoscaling/group:Group":
+      return { id: inputs.name, extra: { arn: `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:0:autoScalingGroupName/${inputs.name}` } };
+    default:
+      return { id: `${name}-id`, extra: { arn: `arn:aws:mock:${region}:${account}:${type.split(":")[2]}/${name}` } };
+  }
+}
+
+function answerInvoke(token: string): Props {
+  switch (token) {
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return { id: MOCK_REGION, names: MOCK_ZONES, zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"], groupNames: [MOCK_REGION] };
+    case "aws:ec2/getAmi:getAmi":
+      return { ...MOCK_AMI, architecture: "x86_64", arn: `arn:aws:ec2:${MOCK_REGION}::image/${MOCK_AMI.id}`, blockDeviceMappings: [], ownerId: "136693071363" };
+    default:
+      throw new Error(`the mocks do not answer the invoke ${token}`);
+  }
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A secret reaches the mocks as `{ <sig>: <secret>, value }`: `reveal` unwraps it, or `mask` hides it. */
+export function mapSecrets(v: unknown, secret: (value: unknown) => unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => mapSecrets(x, secret));
+  if (v && typeof v === "object") {
+    const o = v as Props;
+    if (o[SECRET_SIG] === SECRET_VALUE) return secret(mapSecrets(o.value, secret));
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, mapSecrets(x, secret)]));
+  }
+  return v;
+}
+
+/** What a plan shows in place of a secret value. */
+export const SECRET_MARK = "[secret]";
+
+export interface MockOptions {
+  /** Secret inputs as their values (tests, policies) or masked as SECRET_MARK (plans). Default: revealed. */
+  secrets?: "reveal" | "mask";
+}
+
+/** Installs fresh mocks for one stack; the returned arrays fill as the program registers. */
+export async function installMocks(project: string, stack: string, opts: MockOptions = {}): Promise<{ resources: CapturedResource[]; invokes: CapturedInvoke[] }> {
+  const resources: CapturedResource[] = [];
+  const invokes: CapturedInvoke[] = [];
+  const secret = opts.secrets === "mask" ? () => SECRET_MARK : (x: unknown) => x;
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        // The made-up outputs see real values (a bucket's name); what is captured may be masked.
+        const { id, extra } = madeUpOutputs(args.type, args.name, mapSecrets(args.inputs, (x) => x) as Props);
+        const inputs = mapSecrets(args.inputs, secret) as Props;
+        const state = { ...inputs, ...extra };
+        const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
+        resources.push({ type: args.type, name: args.name, urn, id, inputs, state, custom: args.custom !== false, ...(args.provider ? { provider: args.provider } : {}) });
+        return { id, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        invokes.push({ token: args.token, inputs: args.inputs as Props, provider: args.provider });
+        return answerInvoke(args.token);
+      },
+    },
+    project,
+    stack,
+    false,
+  );
+  return { resources, invokes };
+}
+
+export function resolved<T>(o: pulumi.Input<T>): Promise<T> {
+  return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}
+
+/**
+ * Pulumi takes a stack trace for every resource and every internal promise (source positions,
+ * leak reports); formatting them (source maps) costs more than the program itself. Under mocks
+ * nothing reads them, so while a program registers, traces are not formatted at all.
+ */
+export async function withoutStackTraces<T>(work: () => Promise<T>): Promise<T> {
+  const saved = Error.prepareStackTrace;
+  Error.prepareStackTrace = () => "";
+  try {
+    return await work();
+  } finally {
+    Error.prepareStackTrace = saved;
+  }
+}
+
+/** Waits until no resource has been registered for a few turns of the event loop. */
+export async function settle(resources: readonly unknown[]): Promise<void> {
+  let quietTurns = 0;
+  let seen = -1;
+  while (quietTurns < 5) {
+    await new Promise((r) => setImmediate(r));
+    if (resources.length === seen) quietTurns++;
+    else {
+      seen = resources.length;
+      quietTurns = 0;
+    }
+  }
+}
+
+/**
+ * The config Pulumi hands the program of a stack (`pulumi.runtime.allConfig()`): the project's
+ * config from Pulumi.yaml and the stack file's own, keys `namespace:key`, every value a string
+ * (objects, arrays and numbers JSON-encoded). A branch stack without a file of its own has none.
+ */
+export function pulumiConfigOf(root: string, stack: string, extra: Record<string, unknown> = {}): Record<string, string> {
+  const project = readProject(root);
+  const path = join(root, stackFile(project, stack));
+  let own: Record<string, unknown> = {};
+  try {
+    own = (parseYaml(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const values: Record<string, unknown> = { ...project.layer.values, ...own, ...extra };
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k.includes(":") ? k : `${project.name}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export interface ProgramRun {
+  resources: CapturedResource[];
+  invokes: CapturedInvoke[];
+  /** The program module's exports (index.ts: urls, fleets, loadBalancerDnsName). */
+  exports: Record<string, unknown>;
+}
+
+let runs = 0;
+
+/**
+ * Runs `<root>/index.ts` (the project's Pulumi program) for one stack under mocks, fed `config`
+ * as Pulumi's merged config, and waits until every resource has been registered. Each run
+ * evaluates the program afresh (a query string makes a new module); the modules it imports are
+ * shared between runs, and must be: they hold no state. Pulumi runs a program in its project
+ * directory, so the working directory is the tree's while the program starts.
+ */
+export async function runProgram(root: string, stack: string, config: Record<string, string>, opts: MockOptions = {}): Promise<ProgramRun> {
+  const project = readProject(root).name;
+  const { resources, invokes } = await installMocks(project, stack, opts);
+  pulumi.runtime.setAllConfig(config);
+  // @pulumi/aws fills its module's exports while it loads, and loses some (Provider) when stack
+  // traces are not formatted: load it before they are switched off. Every tree resolves it here.
+  await import("@pulumi/aws");
+  return withoutStackTraces(async () => {
+    const cwd = process.cwd();
+    let exports: Record<string, unknown>;
+    try {
+      process.chdir(root);
+      exports = (await import(`${pathToFileURL(join(root, "index.ts")).href}?run=${++runs}`)) as Record<string, unknown>;
+    } finally {
+      process.chdir(cwd);
+    }
+    await settle(resources);
+    return { resources, invokes, exports };
+  });
+}
