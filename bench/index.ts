@@ -4,6 +4,7 @@ import { loadStack } from "../src/config/index.ts";
 import { planEnvironment } from "../src/model/index.ts";
 import { renderEnvironment } from "../src/render/index.ts";
 import { benchLocal, median } from "./local.ts";
+import { benchPlan } from "./plan.ts";
 import { benchRollout } from "./rollout.ts";
 import { BENCH_STACKS, syntheticProject } from "./synthetic-project.ts";
 
@@ -52,6 +53,7 @@ function benchRender(): void {
 }
 
 benchRender();
+await benchPlan();
 
 // The local target's figures boot hosts: root only, and FAWKES_BENCH_LOCAL=0 leaves them out.
 if (process.env.FAWKES_BENCH_LOCAL === "0") {

@@ -5,13 +5,28 @@ import { stringify } from "yaml";
 
 export const BENCH_STACKS = ["dev", "qa", "staging", "production"] as const;
 
+export interface SyntheticOptions {
+  /** Write into this directory (Pulumi.yaml and stacks/) instead of a new temporary one. */
+  dir?: string;
+  /** The catalogue's gunicorn graceful timeout: a change that touches every app's files. */
+  gracefulTimeoutSeconds?: number;
+  /**
+   * Apps without hooks, env, static or secrets, every other one a worker-only app: 20 apps then
+   * fit EC2's 16 KiB user-data limit per role (20 full web apps on one role do not, and the
+   * Pulumi program refuses them).
+   */
+  lean?: boolean;
+}
+
 /** A project on disk with `apps` Django-like apps (web + worker, static, media, hooks) and four stacks. */
-export function syntheticProject(apps: number): { root: string; cleanup: () => void } {
-  const root = mkdtempSync(join(tmpdir(), `fawkes-bench-${apps}-`));
+export function syntheticProject(apps: number, opts: SyntheticOptions = {}): { root: string; cleanup: () => void } {
+  const root = opts.dir ?? mkdtempSync(join(tmpdir(), `fawkes-bench-${apps}-`));
   const names = Array.from({ length: apps }, (_, i) => `app${String(i + 1).padStart(2, "0")}`);
   const catalogue = {
     image: { packages: ["libpq5", "sqlite3"] },
-    apps: names.map((name) => ({
+    gunicorn: { gracefulTimeoutSeconds: opts.gracefulTimeoutSeconds ?? 30 },
+    apps: names.map((name, i) =>
+      opts.lean ? { name, source: `apps/${name}`, processes: i % 2 === 0 ? { web: { wsgi: `${name}.wsgi:application` } } : { jobs: { command: `python -m ${name}.jobs` } } } : {
       name,
       source: `apps/${name}`,
       processes: { web: { wsgi: `${name}.wsgi:application` }, jobs: { command: `python -m ${name}.jobs` } },
@@ -21,10 +36,10 @@ export function syntheticProject(apps: number): { root: string; cleanup: () => v
       hooks: { release: ["python manage.py migrate --noinput", "python manage.py collectstatic --noinput"] },
       secrets: ["SECRET_KEY", "DATABASE_URL"],
       env: { DJANGO_SETTINGS_MODULE: `${name}.settings` },
-    })),
+    }),
   };
   writeFileSync(join(root, "Pulumi.yaml"), stringify({ name: "bench", runtime: "nodejs", stackConfigDir: "stacks", config: { catalogue: { value: catalogue } } }));
-  mkdirSync(join(root, "stacks"));
+  mkdirSync(join(root, "stacks"), { recursive: true });
   BENCH_STACKS.forEach((stack, i) => {
     const config = {
       "bench:domain": `${stack}.bench.test`,
