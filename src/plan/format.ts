@@ -92,11 +92,35 @@ function fileSummary(f: FileChange): string {
   return `${f.status}, +${f.linesAdded} −${f.linesRemoved}`;
 }
 
-function mdFiles(plan: StackPlan): string[] {
+/** GitHub refuses comments over 65,536 characters: diffs past this many are named, not shown. */
+export const MARKDOWN_BUDGET = 60_000;
+
+/** Per file: the first stack that showed this very diff, so later stacks only point at it. */
+type SeenDiffs = Map<string, string>;
+
+function mdFiles(plan: StackPlan, seen: SeenDiffs, room: () => number): string[] {
   if (plan.files.length === 0) return [];
   const out = ["#### Host images", ""];
+  const same = new Map<string, string[]>();
+  const leftOut: FileChange[] = [];
   for (const f of plan.files) {
-    out.push(`<details><summary>${f.role}: ${code(f.path)} (${fileSummary(f)})</summary>`, "", fenced("diff", f.diff), "", "</details>", "");
+    const key = `${f.role}\u0000${f.path}\u0000${f.diff}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      same.set(first, [...(same.get(first) ?? []), `${f.role}: ${code(f.path)}`]);
+      continue;
+    }
+    const block = [`<details><summary>${f.role}: ${code(f.path)} (${fileSummary(f)})</summary>`, "", fenced("diff", f.diff), "", "</details>", ""];
+    if (block.join("\n").length > room() - out.join("\n").length) {
+      leftOut.push(f);
+      continue;
+    }
+    seen.set(key, plan.stack);
+    out.push(...block);
+  }
+  for (const [stack, files] of same) out.push(`The same diff as in **${stack}**: ${files.join(", ")}.`, "");
+  if (leftOut.length > 0) {
+    out.push(`Left out to keep this comment under GitHub's limit (\`fawkes plan --stack ${plan.stack}\` shows them): ${leftOut.map((f) => `${f.role}: ${code(f.path)} (${fileSummary(f)})`).join(", ")}.`, "");
   }
   return out;
 }
@@ -132,9 +156,12 @@ export function formatMarkdown(result: PlanResult, allowed: readonly DangerKind[
     for (const d of dangers) out.push(`- **${d.stack}** (${d.kind}${allowed.includes(d.kind) ? ", allowed" : ""}): ${d.message}`);
     out.push("");
   }
+  const seen: SeenDiffs = new Map();
+  const room = () => MARKDOWN_BUDGET - out.join("\n").length;
   for (const s of result.stacks) {
     if (s.resources.length === 0 && s.files.length === 0 && s.fleets.length === 0 && s.dangers.length === 0) continue;
-    out.push(`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdResources(s), ...mdFleets(s), ...mdFiles(s), "</details>", "");
+    out.push(`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdResources(s), ...mdFleets(s));
+    out.push(...mdFiles(s, seen, room), "</details>", "");
   }
   out.push(
     `<sub>Offline preview: each side's Pulumi program run under mocks (no cloud account); replacements read from the fields AWS cannot change in place. AMI lookups are mocked: a new AMI shows only in \`pulumi preview\`. Secret values are never shown. Stacks are held identical to ${result.reference}.</sub>`,

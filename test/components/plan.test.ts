@@ -117,6 +117,14 @@ describe("fawkes plan --base main, on a branch with a real change", () => {
     expect(plan.stacks.find((s) => s.stack === "dev")!.fleets.find((f) => f.role === "web")?.capacity).toBeUndefined();
   });
 
+  it("fits every stack in one pull-request comment: a diff shown once, then pointed at", async () => {
+    const r = await fawkes("plan", "--all", "--base", "main", "--format", "md");
+    expect(r.code).toBe(0);
+    expect(r.out.length).toBeLessThan(65_536);
+    expect(r.out.match(/\+graceful_timeout = 45/g)).toHaveLength(3); // shop, blog and the new notes, in dev only
+    expect(r.out).toContain("The same diff as in **dev**: web: <code>/etc/fawkes/apps/blog/gunicorn.conf.py</code>");
+  });
+
   it("compares with HEAD by default: a clean tree plans no change", async () => {
     const r = await fawkes("plan", "--stack", "dev");
     expect(r.code).toBe(0);
