@@ -10,6 +10,7 @@ export {
   uncommittedChanges, type ReleaseSource, type RepoLibrary,
 } from "./release-id.ts";
 export { protectedReleases, pruneReleases, releasesToPrune, removeStoredArtifact, storedReleases, type StoredRelease } from "./retention.ts";
-export { localStore, pruneStore, s3Store, type ArtifactFiles, type ArtifactStore, type S3StoreOptions } from "./stores.ts";
+export { artifactBucketName, stackArtifactBucket } from "./bucket.ts";
+export { localStore, pruneStore, pushRelease, s3Store, type ArtifactFiles, type ArtifactStore, type S3StoreOptions } from "./stores.ts";
 export { artifactPaths, CorruptArtifactError, defaultStore, publish, sha256OfFile, storedArtifact, type ArtifactPaths } from "./store.ts";
 export { buildPinnedIfMissing } from "./pinned.ts";

@@ -45,6 +45,16 @@ export async function pruneStore(store: ArtifactStore, app: string, keep: number
   return removed;
 }
 
+/**
+ * Copies a release from one store's files into another store unless it already has it (its .sha256
+ * is there): `build --push` and `qa up` on AWS fill a stack's bucket this way.
+ */
+export async function pushRelease(to: ArtifactStore, app: string, release: string, files: ArtifactFiles): Promise<"pushed" | "exists"> {
+  if (await to.has(app, release)) return "exists";
+  await to.put(app, release, files);
+  return "pushed";
+}
+
 /** The store in a directory of this machine (`fawkes build` writes there). */
 export function localStore(dir: string): ArtifactStore {
   const copyIn = (from: string, to: string) => {

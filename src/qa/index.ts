@@ -1,6 +1,14 @@
-// src/qa: ephemeral QA environments per git branch. The registry of records (branch, last push,
-// TTL) with expiry and gc selection, what list and gc print, and up/down/list/gc on the local
-// target. The AWS path (Pulumi Automation API) is not built yet.
+// src/qa: ephemeral QA environments per git branch. The registry of local records (branch, last
+// push, TTL) with expiry and gc selection, what list and gc print, up/down/list/gc on the local
+// target, and on AWS through Pulumi's Automation API (behind the QaStacks interface), where the
+// same facts live in stack tags.
 export { gcSelection, expired, listRecords, QaError, QaRecordSchema, qaDir, readRecord, recordFile, removeRecord, timeLeft, ttlMs, writeRecord, type QaRecord } from "./registry.ts";
-export { formatGcLine, formatList, formatSpan, listRow, type QaListRow } from "./report.ts";
-export { headOf, qaDown, qaGc, qaList, qaUpLocal, type QaGcResult, type QaUpOptions, type QaUpResult } from "./local.ts";
+export { formatGcLine, formatList, formatSpan, listRow, type QaFacts, type QaGcResult, type QaListRow, type QaTarget } from "./report.ts";
+export { headOf } from "./git.ts";
+export { buildAndPin, type BranchReleases, type BuildFn } from "./releases.ts";
+export { qaDown, qaGc, qaList, qaUpLocal, type QaUpOptions, type QaUpResult } from "./local.ts";
+export {
+  atLeast, isCliMissing, lineWriter, MIN_PULUMI_CLI, PULUMI_CLI_MISSING, PulumiCliMissingError, pulumiStacks, translated, withClearErrors, type QaStacks, type QaStackSummary,
+} from "./automation.ts";
+export { factsOf, QA_TAGS, qaDownAws, qaGcAws, qaListAws, qaUpAws, removeQaStack, tagValue, type QaAwsDeps, type QaUpAwsOptions, type QaUpAwsResult } from "./aws.ts";
+export { artifactStoreUrns, urnOf, type ArtifactStoreUrns } from "./urns.ts";

@@ -2,15 +2,15 @@
 // stack file (layered over the `qa` template), booted with `local up`, and recorded so that
 // `qa list` and `qa gc` know its branch, its last push and its TTL.
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { execa } from "execa";
-import { buildArtifact, type BuildResult } from "../artifact/index.ts";
-import { loadStack, readProject, setReleasePin, stackFile } from "../config/index.ts";
+import type { BuildResult } from "../artifact/index.ts";
+import { loadStack } from "../config/index.ts";
 import { envLayout, localDown, localStatus, localUp, requireLocalTarget, type UpResult } from "../local/index.ts";
 import type { Progress } from "../local/steps.ts";
 import { isQaStack, qaStackName } from "../names/index.ts";
+import { headOf } from "./git.ts";
 import { gcSelection, listRecords, QaError, readRecord, removeRecord, ttlMs, writeRecord, type QaRecord } from "./registry.ts";
-import { listRow, type QaListRow } from "./report.ts";
+import { buildAndPin, type BuildFn } from "./releases.ts";
+import { listRow, type QaGcResult, type QaListRow } from "./report.ts";
 
 export interface QaUpOptions {
   root: string;
@@ -21,26 +21,16 @@ export interface QaUpOptions {
   ttl?: string;
   progress?: Progress;
   now?: Date;
+  /** The local artifact store (default ${FAWKES_HOME:-/var/lib/fawkes}/artifacts). */
+  store?: string;
+  /** Default buildArtifact; tests pass a stand-in. */
+  build?: BuildFn;
 }
 
 export interface QaUpResult {
   record: QaRecord;
   builds: BuildResult[];
   up: UpResult;
-}
-
-async function git(root: string, ...args: string[]): Promise<string> {
-  const r = await execa("git", ["-C", root, ...args], { reject: false });
-  if (r.exitCode !== 0) throw new QaError(`git ${args.join(" ")} in ${root} failed: ${(r.stderr || r.stdout).trim().split("\n")[0]}`);
-  return r.stdout.trim();
-}
-
-/** The commit a ref names and its committer date: the time of the branch's last push, as git knows it. */
-export async function headOf(root: string, ref: string): Promise<{ commit: string; lastPush: string }> {
-  const r = await execa("git", ["-C", root, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { reject: false });
-  if (r.exitCode !== 0) throw new QaError(`no commit "${ref}" in the git repository of ${root}; push or fetch the branch, or pass --ref`);
-  const date = await git(root, "log", "-1", "--format=%cI", r.stdout.trim());
-  return { commit: r.stdout.trim(), lastPush: new Date(date).toISOString() };
 }
 
 /**
@@ -62,15 +52,7 @@ export async function qaUpLocal(opts: QaUpOptions): Promise<QaUpResult> {
   const head = await headOf(root, ref);
   progress(`${stack}: branch ${branch} at ${head.commit.slice(0, 12)} (last push ${head.lastPush})`);
 
-  // Before the branch pins anything, the stack is the `qa` template: its catalogue and TTL.
-  const template = loadStack(root, stack);
-  const builds: BuildResult[] = [];
-  for (const app of template.catalogue.apps) {
-    builds.push(await buildArtifact({ root, spec: template, app: app.name, ref: head.commit, progress: (m) => progress(`${app.name}: ${m}`) }));
-  }
-  const file = join(root, stackFile(readProject(root), stack));
-  const fileExisted = existsSync(file);
-  for (const b of builds) setReleasePin(root, stack, b.app, b.release);
+  const { template, builds, stackFile: file, stackFileExisted: fileExisted } = await buildAndPin({ root, stack, commit: head.commit, store: opts.store, progress, build: opts.build });
 
   const record: QaRecord = {
     branch,
@@ -134,16 +116,6 @@ export async function qaList(now = new Date(), ttlOverride?: string): Promise<{ 
   const rows: QaListRow[] = [];
   for (const r of records) rows.push(listRow(r, now, await isUp(r.stack), ttlOverride));
   return { rows, problems };
-}
-
-export interface QaGcResult {
-  dryRun: boolean;
-  ttl?: string;
-  /** Picked: expired. Removed unless dryRun. */
-  expired: QaListRow[];
-  kept: QaListRow[];
-  failed: Array<{ stack: string; error: string }>;
-  problems: string[];
 }
 
 /**

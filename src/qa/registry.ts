@@ -17,7 +17,7 @@ const IsoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be 
 export const QaRecordSchema = z.object({
   branch: z.string().min(1).describe("The git branch the environment serves."),
   stack: z.string().refine(isQaStack, "must be a QA stack name (qa-<branch>)").describe("qaStackName(branch)."),
-  target: z.literal("local").describe("Where it runs; the AWS path records its own stacks later."),
+  target: z.literal("local").describe("Where it runs: records are the local target's; on AWS the same facts are stack tags (aws.ts)."),
   project: z.string().describe("The project dir (absolute) whose stack file it is."),
   stackFile: z.string().describe("The stack file (absolute) holding the branch's pins."),
   createdStackFile: z.boolean().describe("Whether `qa up` created the stack file: `qa down` removes it only then."),

@@ -1,11 +1,21 @@
-// What `qa list` and `qa gc` print: rows computed from records and a clock, then text. Pure.
+// What `qa list` and `qa gc` print: rows computed from the facts of each environment (a local
+// record, or an AWS stack's tags and outputs) and a clock, then text. Pure.
 import { expired, timeLeft, type QaRecord } from "./registry.ts";
+
+/** Where a QA environment runs: this machine, or AWS through Pulumi. */
+export type QaTarget = "local" | "aws";
+
+/** What a row is made of, on either target. */
+export type QaFacts = Pick<QaRecord, "branch" | "stack" | "createdAt" | "lastPush" | "ttl" | "commit" | "urls"> & {
+  target: QaTarget;
+  releases?: Record<string, string>;
+};
 
 /** One QA environment as `qa list --json` gives it. */
 export interface QaListRow {
   branch: string;
   stack: string;
-  target: QaRecord["target"];
+  target: QaTarget;
   createdAt: string;
   lastPush: string;
   ttl: string;
@@ -14,31 +24,46 @@ export interface QaListRow {
   /** Negative once expired. */
   ttlLeftSeconds: number;
   expired: boolean;
-  /** Its load balancer runs and at least one host is healthy. */
+  /** Local: its load balancer runs and at least one host is healthy. AWS: its resources are deployed and no update runs. */
   up: boolean;
+  /** What STATE prints: `up`/`down` locally; `deployed`, `updating` or `empty` on AWS. */
+  state: string;
   urls: Record<string, string>;
   commit: string;
-  releases: Record<string, string>;
+  /** Release id per app (local records; on AWS the pins are in the stack file). */
+  releases?: Record<string, string>;
 }
 
-export function listRow(record: QaRecord, now: Date, up: boolean, ttlOverride?: string): QaListRow {
-  const ttl = ttlOverride ?? record.ttl;
+export function listRow(facts: QaFacts, now: Date, up: boolean, ttlOverride?: string, state: string = up ? "up" : "down"): QaListRow {
+  const ttl = ttlOverride ?? facts.ttl;
   return {
-    branch: record.branch,
-    stack: record.stack,
-    target: record.target,
-    createdAt: record.createdAt,
-    lastPush: record.lastPush,
+    branch: facts.branch,
+    stack: facts.stack,
+    target: facts.target,
+    createdAt: facts.createdAt,
+    lastPush: facts.lastPush,
     ttl,
-    ageSeconds: Math.floor((now.getTime() - Date.parse(record.createdAt)) / 1000),
-    sinceLastPushSeconds: Math.floor((now.getTime() - Date.parse(record.lastPush)) / 1000),
-    ttlLeftSeconds: Math.trunc(timeLeft(record, now, ttl) / 1000),
-    expired: expired(record, now, ttl),
+    ageSeconds: Math.floor((now.getTime() - Date.parse(facts.createdAt)) / 1000),
+    sinceLastPushSeconds: Math.floor((now.getTime() - Date.parse(facts.lastPush)) / 1000),
+    ttlLeftSeconds: Math.trunc(timeLeft(facts, now, ttl) / 1000),
+    expired: expired(facts, now, ttl),
     up,
-    urls: record.urls,
-    commit: record.commit,
-    releases: record.releases,
+    state,
+    urls: facts.urls,
+    commit: facts.commit,
+    ...(facts.releases ? { releases: facts.releases } : {}),
   };
+}
+
+/** What `qa gc` did, on either target. */
+export interface QaGcResult {
+  dryRun: boolean;
+  ttl?: string;
+  /** Picked: expired. Removed unless dryRun. */
+  expired: QaListRow[];
+  kept: QaListRow[];
+  failed: Array<{ stack: string; error: string }>;
+  problems: string[];
 }
 
 const UNITS: Array<[string, number]> = [
@@ -74,12 +99,13 @@ export function formatList(rows: readonly QaListRow[]): string {
   const cells = rows.map((r) => [
     r.branch,
     r.stack,
+    r.target,
     formatSpan(r.ageSeconds),
     `${formatSpan(r.sinceLastPushSeconds)} ago`,
     `${formatSpan(r.ttlLeftSeconds)}${r.expired ? " (expired)" : ""}`,
-    r.up ? "up" : "down",
+    r.state,
   ]);
-  const text = table(["BRANCH", "STACK", "AGE", "LAST PUSH", "TTL LEFT", "STATE"], cells).split("\n");
+  const text = table(["BRANCH", "STACK", "TARGET", "AGE", "LAST PUSH", "TTL LEFT", "STATE"], cells).split("\n");
   const out = [text[0]!];
   rows.forEach((r, i) => {
     out.push(text[i + 1]!);

@@ -134,29 +134,30 @@ describe.sequential("QA environments per branch on the local target", () => {
   }, STEP_MS);
 
   it("qa list --json shows both, up, with their URLs; feature/b's TTL is spent", async () => {
-    const r = await fawkes("qa", "list", "--json");
+    const r = await fawkes("qa", "list", "--local", "--json");
     expect(r.code, r.err).toBe(0);
     const rows = (JSON.parse(r.out) as QaListRow[]).filter((x) => x.stack === STACK_A || x.stack === STACK_B);
     expect(rows.map((x) => x.branch).sort()).toEqual([A, B]);
     const a = rows.find((x) => x.branch === A)!;
     const b = rows.find((x) => x.branch === B)!;
-    expect(a).toMatchObject({ up: true, expired: false, urls: recordA.urls });
+    expect(a).toMatchObject({ target: "local", up: true, state: "up", expired: false, urls: recordA.urls });
     expect(a.ttlLeftSeconds).toBeGreaterThan(3 * 86400 - 3600);
     expect(b).toMatchObject({ up: true, expired: true, urls: recordB.urls });
     expect(b.ttlLeftSeconds).toBeLessThan(-6 * 86400);
-    const text = await fawkes("qa", "list");
-    expect(text.out).toMatch(new RegExp(`${B.replace("/", "\\/")}\\s+${STACK_B}\\s+\\S+\\s+1w 3d ago\\s+-1w \\(expired\\)\\s+up`));
+    const text = await fawkes("qa", "list", "--local");
+    // AGE is one or two units ("4m" or "4m 12s"), so it is matched as one or two words.
+    expect(text.out).toMatch(new RegExp(`${B.replace("/", "\\/")}\\s+${STACK_B}\\s+local\\s+\\S+(?: \\S+)?\\s+1w 3d ago\\s+-1w \\(expired\\)\\s+up`));
   });
 
   it("qa down --branch feature/a removes it (hosts, record, stack file) and leaves feature/b serving", async () => {
-    const r = await fawkes("qa", "down", "--branch", A);
+    const r = await fawkes("qa", "down", "--branch", A, "--local");
     expect(r.code, r.err).toBe(0);
     expect(existsSync(envLayout(STACK_A).dir)).toBe(false);
     expect(readRecord(STACK_A)).toBeUndefined();
     expect(existsSync(join(root, `stacks/Pulumi.${STACK_A}.yaml`))).toBe(false);
     expect(existsSync(join(root, "stacks/Pulumi.qa.yaml"))).toBe(true);
     expect(await servedRelease("shop", STACK_B)).toBe(recordB.releases.shop);
-    const again = await fawkes("qa", "down", "--branch", A);
+    const again = await fawkes("qa", "down", "--branch", A, "--local");
     expect(again.code).toBe(1);
     expect(again.err).toContain(`no QA environment for branch "${A}"`);
   }, STEP_MS);
@@ -167,14 +168,14 @@ describe.sequential("QA environments per branch on the local target", () => {
     const records = () => [readFileSync(recordFile(STACK_A), "utf8"), readFileSync(recordFile(STACK_B), "utf8")];
     const before = records();
 
-    const dry = await fawkes("qa", "gc", "--dry-run", "--ttl", "5d");
+    const dry = await fawkes("qa", "gc", "--local", "--dry-run", "--ttl", "5d");
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toContain(`would remove ${STACK_B} (branch ${B})`);
     expect(dry.out).not.toContain(STACK_A);
     expect(records()).toEqual(before);
     expect(await servedRelease("shop", STACK_B)).toBe(recordB.releases.shop);
 
-    const gc = await fawkes("qa", "gc", "--ttl", "5d", "--json");
+    const gc = await fawkes("qa", "gc", "--local", "--ttl", "5d", "--json");
     expect(gc.code, gc.err).toBe(0);
     const result = JSON.parse(gc.out) as { expired: QaListRow[]; kept: QaListRow[]; failed: unknown[] };
     expect(result.expired.map((x) => x.stack)).toContain(STACK_B);

@@ -184,15 +184,15 @@ describe("what qa list and qa gc print", () => {
     const a = record("feature/a", { createdAt: ago(2 * D), lastPush: ago(5 * H) });
     const b = record("feature/b", { createdAt: ago(9 * D), lastPush: ago(4 * D + 2 * H) });
     const rows = [listRow(a, NOW, true), listRow(b, NOW, false)];
-    expect(rows[0]).toMatchObject({ branch: "feature/a", stack: a.stack, ageSeconds: 2 * 86400, sinceLastPushSeconds: 5 * 3600, ttlLeftSeconds: 3 * 86400 - 5 * 3600, expired: false, up: true, ttl: "3d" });
-    expect(rows[1]).toMatchObject({ ttlLeftSeconds: -(1 * 86400 + 2 * 3600), expired: true, up: false });
+    expect(rows[0]).toMatchObject({ branch: "feature/a", stack: a.stack, target: "local", ageSeconds: 2 * 86400, sinceLastPushSeconds: 5 * 3600, ttlLeftSeconds: 3 * 86400 - 5 * 3600, expired: false, up: true, state: "up", ttl: "3d" });
+    expect(rows[1]).toMatchObject({ ttlLeftSeconds: -(1 * 86400 + 2 * 3600), expired: true, up: false, state: "down" });
     expect(formatList(rows)).toBe(
       [
-        `BRANCH     STACK${" ".repeat(a.stack.length - 5)}  AGE    LAST PUSH  TTL LEFT          STATE`,
-        `feature/a  ${a.stack}  2d     5h ago     2d 19h            up`,
+        `BRANCH     STACK${" ".repeat(a.stack.length - 5)}  TARGET  AGE    LAST PUSH  TTL LEFT          STATE`,
+        `feature/a  ${a.stack}  local   2d     5h ago     2d 19h            up`,
         `    shop: ${a.urls.shop}`,
         `    blog: ${a.urls.blog}`,
-        `feature/b  ${b.stack}  1w 2d  4d 2h ago  -1d 2h (expired)  down`,
+        `feature/b  ${b.stack}  local   1w 2d  4d 2h ago  -1d 2h (expired)  down`,
         `    shop: ${b.urls.shop}`,
         `    blog: ${b.urls.blog}`,
         "",
@@ -223,13 +223,6 @@ describe("the qa commands, short of booting anything", () => {
     expect(r.out).toContain("Exit codes: 0");
   });
 
-  it("qa up without --local says the AWS path is not built yet (exit 2)", async () => {
-    const r = await fawkes("qa", "up", "--branch", "feature/a");
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("only the local target is built so far: pass --local");
-    expect(r.err).toContain("not written yet");
-  });
-
   it("usage errors: no branch, a bad TTL (exit 2)", async () => {
     expect((await fawkes("qa", "up", "--local")).err).toContain("give the git branch: --branch B");
     const ttl = await fawkes("qa", "gc", "--ttl", "3 days");
@@ -238,32 +231,32 @@ describe("the qa commands, short of booting anything", () => {
     expect((await fawkes("qa", "up", "--branch", "x", "--local", "--ttl", "1y")).code).toBe(2);
   });
 
-  it("qa down of an unknown branch: a clear error, exit 1, nothing touched", async () => {
+  it("qa down --local of an unknown branch: a clear error, exit 1, nothing touched", async () => {
     writeRecord(record("feature/known"));
-    const r = await fawkes("qa", "down", "--branch", "feature/nope");
+    const r = await fawkes("qa", "down", "--branch", "feature/nope", "--local");
     expect(r.code).toBe(1);
     expect(r.err).toBe(`error: no QA environment for branch "feature/nope" (stack ${qaStackName("feature/nope")}) on this machine; QA environments: feature/known (${qaStackName("feature/known")})\n`);
     expect(readRecord(qaStackName("feature/known"))).toBeDefined();
     removeRecord(qaStackName("feature/known"));
   });
 
-  it("qa list --json and qa gc --dry-run read the records and change nothing", async () => {
+  it("qa list --local --json and qa gc --local --dry-run read the records and change nothing", async () => {
     const fresh = record("feature/fresh", { lastPush: new Date(Date.now() - H).toISOString() });
     const old = record("feature/old", { lastPush: new Date(Date.now() - 10 * D).toISOString() });
     writeRecord(fresh);
     writeRecord(old);
     const before = [readFileSync(recordFile(fresh.stack), "utf8"), readFileSync(recordFile(old.stack), "utf8")];
-    const list = await fawkes("qa", "list", "--json");
+    const list = await fawkes("qa", "list", "--local", "--json");
     expect(list.code).toBe(0);
     const rows = JSON.parse(list.out) as Array<{ branch: string; expired: boolean; up: boolean; urls: Record<string, string> }>;
     expect(rows.map((r) => [r.branch, r.expired, r.up])).toEqual([
       ["feature/fresh", false, false],
       ["feature/old", true, false],
     ].sort((x, y) => qaStackName(x[0] as string).localeCompare(qaStackName(y[0] as string))));
-    const dry = await fawkes("qa", "gc", "--dry-run");
+    const dry = await fawkes("qa", "gc", "--local", "--dry-run");
     expect(dry.code).toBe(0);
     expect(dry.out).toMatch(new RegExp(`^would remove ${old.stack} \\(branch feature/old\\): last push 1w 3d ago, TTL 3d, expired 1w ago\\n$`));
-    const dryAll = await fawkes("qa", "gc", "--dry-run", "--ttl", "1m", "--json");
+    const dryAll = await fawkes("qa", "gc", "--local", "--dry-run", "--ttl", "1m", "--json");
     expect((JSON.parse(dryAll.out) as { expired: Array<{ branch: string }> }).expired.map((r) => r.branch).sort()).toEqual(["feature/fresh", "feature/old"]);
     expect([readFileSync(recordFile(fresh.stack), "utf8"), readFileSync(recordFile(old.stack), "utf8")]).toEqual(before);
     removeRecord(fresh.stack);

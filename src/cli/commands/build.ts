@@ -1,9 +1,8 @@
 import { resolve } from "node:path";
 import {
-  artifactPaths, buildArtifact, BuildNeedsRootError, defaultStore, protectedReleases, pruneReleases, pruneStore, s3Store, type ArtifactStore, type BuildResult,
+  artifactPaths, buildArtifact, BuildNeedsRootError, defaultStore, protectedReleases, pruneReleases, pruneStore, pushRelease, stackArtifactBucket, type BuildResult,
 } from "../../artifact/index.ts";
-import { listStacks, loadStack, readProject, type EnvironmentSpec } from "../../config/index.ts";
-import { planEnvironment } from "../../model/index.ts";
+import { listStacks, loadStack, readProject } from "../../config/index.ts";
 import { StepError } from "../../local/steps.ts";
 import { UsageError, type Command } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
@@ -16,14 +15,6 @@ function failure(e: unknown): string {
     return `step "${e.step.title}" failed (${exit}); its output ends with:\n${tail}`;
   }
   return (e as Error).message ?? String(e);
-}
-
-/** The stack's artifact bucket, as its hosts read it; FAWKES_S3_ENDPOINT for S3-compatible stores. */
-function bucketOf(spec: EnvironmentSpec): ArtifactStore {
-  const bucket = planEnvironment(spec).hosts[0]?.stores.artifactBucket;
-  if (bucket === undefined) throw new Error(`stack ${spec.stack} plans no hosts, hence no artifact bucket`);
-  const endpoint = process.env.FAWKES_S3_ENDPOINT || undefined;
-  return s3Store({ bucket, region: spec.knobs.region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
 }
 
 interface Pushed {
@@ -140,14 +131,13 @@ and the end of its output are printed), configuration problems, pruning refused,
         }
       }
       if (values.push) {
-        const bucket = bucketOf(spec);
+        const bucket = stackArtifactBucket(spec);
         for (const app of apps) {
           let ok = true;
           for (const r of results.filter((x) => x.app === app)) {
             try {
               const where = `${bucket.where}${app}/`;
-              const status = (await bucket.has(app, r.release)) ? "exists" : "pushed";
-              if (status === "pushed") await bucket.put(app, r.release, artifactPaths(store ?? defaultStore(), app, r.release));
+              const status = await pushRelease(bucket, app, r.release, artifactPaths(store ?? defaultStore(), app, r.release));
               pushed.push({ app, release: r.release, status, where });
               if (!values.json) io.out(status === "pushed" ? `pushed ${app} ${r.release} to ${where}\n` : `${app} ${r.release} already in ${where}\n`);
             } catch (e) {

@@ -1,7 +1,9 @@
 import { BuildNeedsRootError } from "../../artifact/index.ts";
 import { StepError } from "../../local/steps.ts";
-import { formatGcLine, formatList, qaDown, QaError, qaGc, qaList, qaUpLocal, ttlMs } from "../../qa/index.ts";
-import { UsageError, type Command, type Io } from "../command.ts";
+import {
+  formatGcLine, formatList, pulumiStacks, qaDown, qaDownAws, QaError, qaGc, qaGcAws, qaList, qaListAws, qaUpAws, qaUpLocal, ttlMs, type QaGcResult, type QaUpAwsResult,
+} from "../../qa/index.ts";
+import { UsageError, type Command, type Io, type Options } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 import { printUp } from "./local.ts";
 
@@ -40,43 +42,76 @@ function ttlOf(values: Record<string, unknown>): string | undefined {
   return String(values.ttl);
 }
 
+const AWS_NEEDS = `The AWS path runs Pulumi through its Automation API: it needs the Pulumi CLI 3.211 or later on
+PATH (https://www.pulumi.com/docs/install/; earlier releases drop stack tags on self-managed
+backends), a backend login (pulumi login: Pulumi Cloud, or s3://, file:// and the like), and AWS
+credentials from the default chain allowed to manage the stack's resources and write its
+artifact bucket. Without the Pulumi CLI it stops with exit 1 and says so. Not verified on the
+machine this was written on (no Pulumi CLI, no AWS account): unit tests drive it through a
+recording double of the Automation API.`;
+
+const localFlag: Options = { local: { type: "boolean" } };
+
+function printUpAws(io: Io, r: QaUpAwsResult, json: boolean): number {
+  const built = r.builds.filter((b) => b.status === "built").map((b) => b.app);
+  if (json) {
+    const { builds: _builds, ...rest } = r;
+    io.out(`${JSON.stringify({ ...rest, built }, null, 2)}\n`);
+    return 0;
+  }
+  io.out(`${r.stack} (branch ${r.branch} at ${r.commit.slice(0, 12)}) on AWS: up${r.bucketCreated ? " (artifact bucket created)" : ""}\n`);
+  for (const [app, url] of Object.entries(r.urls)) io.out(`  ${app}: ${url}${r.releases[app] ? ` (release ${r.releases[app]})` : ""}\n`);
+  return 0;
+}
+
 export const qaUpCmd: Command = {
   name: "qa up",
-  summary: "A QA environment for a git branch: its releases built at the branch head, pinned in its own stack, booted; prints the URLs.",
-  usage: "fawkes qa up --branch B --local [--ref REF] [--ttl 3d] [--json]",
+  summary: "A QA environment for a git branch, on AWS or with --local on this machine: its releases built at the branch head, pinned in its own stack, deployed; prints the URLs.",
+  usage: "fawkes qa up --branch B [--local] [--ref REF] [--ttl 3d] [--json]",
   help: `The branch's stack is qa-<branch> (lowercase, cut and hashed to fit every name limit; see
 qaStackName), layered over the qa template stack. Every app of the catalogue is built at REF
 (default the branch) exactly as \`fawkes build --all --ref REF\` builds it (a release already in
-the store is not built again), each release id is pinned in stacks/Pulumi.<qa stack>.yaml (created
-when missing), and the stack is booted on this machine as \`fawkes local up\` boots it. The
-environment is recorded in \${FAWKES_HOME:-/var/lib/fawkes}/qa/<stack>.json: branch, commit, the
-commit's committer date as its last push, and its TTL (the stack's qaTtl knob unless --ttl), which
-\`fawkes qa gc\` reads. Run it again on each push: the same head changes nothing; a new head
-builds, pins and replaces the hosts of what changed. Needs root.
+the store is not built again) and each release id is pinned in stacks/Pulumi.<qa stack>.yaml
+(created when missing). Building needs root, unless every release is already in the store.
+Run it again on each push: the same head changes nothing; a new head builds, pins and replaces
+the hosts of what changed.
 
-Only the local target is built: without --local the command stops with exit 2 (the AWS path,
-through Pulumi's Automation API, is not written yet).
+On AWS (the default): the Pulumi stack qa-<branch> is selected or created in the backend you are
+logged in to, and tagged with what qa list and qa gc read: fawkes:qa=true, fawkes:branch,
+fawkes:commit, fawkes:lastPush (the head's committer date), fawkes:ttl (the qaTtl knob unless
+--ttl), fawkes:createdAt (kept from the first up) and fawkes:createdStackFile. On the stack's
+first up its artifact bucket does not exist yet: a targeted pulumi up creates the artifact store
+alone, then the releases are pushed there (as fawkes build --push does; one the bucket has is
+skipped), then pulumi up deploys the whole stack. The URLs come from the stack's outputs.
+Pulumi's own output goes to stderr line by line.
+
+${AWS_NEEDS}
+
+With --local: the stack is booted on this machine as \`fawkes local up\` boots it and recorded in
+\${FAWKES_HOME:-/var/lib/fawkes}/qa/<stack>.json (branch, commit, last push, TTL). Needs root.
 
 Flags:
   --branch B   the git branch (required)
-  --local      boot it on this machine (required for now)
+  --local      on this machine instead of AWS
   --ref REF    the commit to build (default: the branch)
   --ttl D      time without a push after which qa gc removes it, like 36h, 3d, 2w (default: qaTtl)
   --json       print the result as JSON
 
 Progress goes to stderr; the stack and each app's URL to stdout.
 
-Exit codes: 0 every host healthy; 1 a build or a host failed, the ref does not exist, a
-configuration problem, or not root; 2 usage (including a missing --local); 3 another command
-holds the stack's deploy lock.`,
-  options: { branch: { type: "string" }, local: { type: "boolean" }, ref: { type: "string" }, ttl: { type: "string" }, json: { type: "boolean" } },
+Exit codes: 0 deployed (locally: every host healthy); 1 a build failed, the ref does not exist, a
+configuration problem, not root, no Pulumi CLI or no backend login, pulumi up failed (its error
+lines are printed), a push to the bucket failed, or (--local) a host failed; 2 usage; 3 (--local)
+another command holds the stack's deploy lock.`,
+  options: { branch: { type: "string" }, ...localFlag, ref: { type: "string" }, ttl: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const branch = branchOf(values);
-    if (!values.local) throw new UsageError("only the local target is built so far: pass --local (the AWS path of qa up, through Pulumi's Automation API, is not written yet)");
     const ttl = ttlOf(values);
     const root = findProjectRoot(io.cwd, values.project);
+    const ref = typeof values.ref === "string" ? values.ref : undefined;
     return reported(io, async () => {
-      const r = await qaUpLocal({ root, branch, ref: typeof values.ref === "string" ? values.ref : undefined, ttl, progress: progress(io) });
+      if (!values.local) return printUpAws(io, await qaUpAws({ root, branch, ref, ttl, stacks: pulumiStacks(root), progress: progress(io) }), values.json === true);
+      const r = await qaUpLocal({ root, branch, ref, ttl, progress: progress(io) });
       const { record, up } = r;
       const built = r.builds.filter((b) => b.status === "built").map((b) => b.app);
       return printUp(io, up, { json: values.json === true, title: `${record.stack} (branch ${branch} at ${record.commit.slice(0, 12)})`, releases: record.releases, extra: { ...record, built } });
@@ -86,21 +121,46 @@ holds the stack's deploy lock.`,
 
 export const qaDownCmd: Command = {
   name: "qa down",
-  summary: "Remove a branch's QA environment: its hosts and local data, the stack file qa up created, its record.",
-  usage: "fawkes qa down --branch B [--json]",
-  help: `Removes everything of the branch's QA stack on this machine (as fawkes local down does), the
-stack file stacks/Pulumi.<qa stack>.yaml when qa up created it, and the record. Every other
-stack, QA or not, is left alone. Its history ($FAWKES_HOME/history) stays. Needs root.
+  summary: "Remove a branch's QA environment, on AWS or with --local on this machine; never any other stack.",
+  usage: "fawkes qa down --branch B [--local] [--json]",
+  help: `On AWS (the default): pulumi destroy of the branch's QA stack, then pulumi stack rm, then the
+stack file stacks/Pulumi.<qa stack>.yaml if qa up created it (its fawkes:createdStackFile tag). A
+stack qa up did not tag (fawkes:qa=true) is refused untouched, as is any name that is not a QA
+stack's. When the AWS path cannot run (no Pulumi CLI) or finds no such stack, and this machine has
+a local QA environment for the branch, the message says so: pass --local to remove that one.
 
-Exit codes: 0 removed; 1 no QA environment for that branch on this machine (the known ones are
-listed), or not root; 2 usage.`,
-  options: { branch: { type: "string" }, json: { type: "boolean" } },
+${AWS_NEEDS}
+
+With --local: removes everything of the branch's QA stack on this machine (as fawkes local down
+does), the stack file when qa up created it, and the record. Its history
+($FAWKES_HOME/history) stays. Needs root.
+
+Every other stack, QA or not, is left alone.
+
+Flags:
+  --branch B   the git branch (required)
+  --local      the environment on this machine instead of the AWS stack
+  --json       print the result as JSON
+
+Exit codes: 0 removed; 1 no QA environment for that branch (the known ones are listed), a stack
+qa up did not make, no Pulumi CLI or no backend login, pulumi destroy or stack rm failed, or
+(--local) not root; 2 usage.`,
+  options: { branch: { type: "string" }, ...localFlag, json: { type: "boolean" } },
   async run({ values }, io) {
     const branch = branchOf(values);
     return reported(io, async () => {
-      const r = await qaDown(branch, progress(io));
-      if (values.json) io.out(`${JSON.stringify({ branch, stack: r.stack, removed: true, stackFileRemoved: r.stackFileRemoved }, null, 2)}\n`);
-      else io.out(`${r.stack} (branch ${branch}): down${r.stackFileRemoved ? `, ${r.record?.stackFile} removed` : ""}\n`);
+      let r: { stack: string; stackFileRemoved: boolean; file?: string };
+      if (values.local) {
+        const l = await qaDown(branch, progress(io));
+        r = { stack: l.stack, stackFileRemoved: l.stackFileRemoved, ...(l.record ? { file: l.record.stackFile } : {}) };
+      } else {
+        const root = findProjectRoot(io.cwd, values.project);
+        const a = await qaDownAws({ root, branch, stacks: pulumiStacks(root), progress: progress(io) });
+        r = { stack: a.stack, stackFileRemoved: a.stackFileRemoved, file: a.stackFile };
+      }
+      const target = values.local ? "local" : "aws";
+      if (values.json) io.out(`${JSON.stringify({ branch, stack: r.stack, target, removed: true, stackFileRemoved: r.stackFileRemoved }, null, 2)}\n`);
+      else io.out(`${r.stack} (branch ${branch}): down${values.local ? "" : " on AWS"}${r.stackFileRemoved ? `, ${r.file} removed` : ""}\n`);
       return 0;
     });
   },
@@ -108,19 +168,35 @@ listed), or not root; 2 usage.`,
 
 export const qaListCmd: Command = {
   name: "qa list",
-  summary: "QA environments on this machine: branch, stack, age, last push, TTL left, URLs, up or down.",
-  usage: "fawkes qa list [--json]",
-  help: `Reads the records in \${FAWKES_HOME:-/var/lib/fawkes}/qa. TTL LEFT is the last push plus the
-TTL minus now: negative once expired (qa gc removes it). STATE is "up" when the load balancer
-runs and a host is healthy. A record that cannot be read is reported on stderr and left alone.
+  summary: "QA environments, on AWS or with --local on this machine: branch, stack, age, last push, TTL left, state, URLs.",
+  usage: "fawkes qa list [--local] [--json]",
+  help: `On AWS (the default): every stack of the project in the Pulumi backend tagged fawkes:qa=true
+whose name is a QA stack's, from its tags; URLs from its outputs. STATE is "deployed" (it has
+resources), "updating" (an update runs) or "empty" (nothing deployed, e.g. a first up that
+failed); no health check is made. A stack so tagged whose name is not a QA stack's, or whose tags
+cannot be read, is reported on stderr and left alone.
 
-Exit codes: 0 listed (also when there is none); 2 usage.`,
-  options: { json: { type: "boolean" } },
+${AWS_NEEDS}
+
+With --local: the records in \${FAWKES_HOME:-/var/lib/fawkes}/qa. STATE is "up" when the load
+balancer runs and a host is healthy, else "down". A record that cannot be read is reported on
+stderr and left alone.
+
+TTL LEFT is the last push plus the TTL minus now: negative once expired (qa gc removes it).
+
+Exit codes: 0 listed (also when there is none); 1 (AWS) no Pulumi CLI or no backend login, or
+a Pulumi command failed; 2 usage.`,
+  options: { ...localFlag, json: { type: "boolean" } },
   async run({ values }, io) {
     return reported(io, async () => {
-      const { rows, problems } = await qaList();
-      for (const p of problems) io.err(`warning: ${p}\n`);
-      io.out(values.json ? `${JSON.stringify(rows, null, 2)}\n` : formatList(rows));
+      let listed;
+      if (values.local) listed = await qaList();
+      else {
+        const root = findProjectRoot(io.cwd, values.project);
+        listed = await qaListAws({ stacks: pulumiStacks(root) });
+      }
+      for (const p of listed.problems) io.err(`warning: ${p}\n`);
+      io.out(values.json ? `${JSON.stringify(listed.rows, null, 2)}\n` : formatList(listed.rows));
       return 0;
     });
   },
@@ -128,14 +204,20 @@ Exit codes: 0 listed (also when there is none); 2 usage.`,
 
 export const qaGcCmd: Command = {
   name: "qa gc",
-  summary: "Remove the QA environments whose last push is older than their TTL; never any other stack.",
-  usage: "fawkes qa gc [--ttl 3d] [--dry-run] [--json]",
-  help: `Each recorded QA environment whose last push (the committer date of its branch head at the
-last qa up) is older than its TTL (recorded from the qaTtl knob, or --ttl for all) is removed as
-fawkes qa down removes it. Only QA stacks (qa-<branch>) are candidates: no other stack, and never
-the qa template, is ever removed. Needs root unless nothing is expired or --dry-run.
+  summary: "Remove the QA environments (AWS, or with --local this machine's) whose last push is older than their TTL; never any other stack.",
+  usage: "fawkes qa gc [--local] [--ttl 3d] [--dry-run] [--json]",
+  help: `Each QA environment whose last push (the committer date of its branch head at the last qa up)
+is older than its TTL (the qaTtl knob when it was brought up, or --ttl for all) is removed as
+fawkes qa down removes it. Only QA stacks (qa-<branch>) are candidates, and on AWS only those qa
+up tagged fawkes:qa=true: no other stack, and never the qa template, is ever removed.
+
+${AWS_NEEDS}
+
+With --local: this machine's recorded QA environments. Needs root unless nothing is expired or
+--dry-run.
 
 Flags:
+  --local      this machine's environments instead of the AWS stacks
   --ttl D      use this TTL for every environment, like 36h, 3d, 2w
   --dry-run    print what would be removed and change nothing
   --json       print the result as JSON
@@ -144,13 +226,19 @@ Progress goes to stderr; a line per environment picked to stdout ("removed ..." 
 remove ...").
 
 Exit codes: 0 every expired environment removed (or none expired, or --dry-run); 1 removing one
-failed (the others are still removed), or not root; 2 usage.`,
-  options: { ttl: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
+failed (the others are still removed), no Pulumi CLI or no backend login (AWS), or not root
+(--local); 2 usage.`,
+  options: { ...localFlag, ttl: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const ttl = ttlOf(values);
     const dryRun = values["dry-run"] === true;
     return reported(io, async () => {
-      const r = await qaGc({ ttl, dryRun, progress: progress(io) });
+      let r: QaGcResult;
+      if (values.local) r = await qaGc({ ttl, dryRun, progress: progress(io) });
+      else {
+        const root = findProjectRoot(io.cwd, values.project);
+        r = await qaGcAws({ root, ttl, dryRun, stacks: pulumiStacks(root), progress: progress(io) });
+      }
       for (const p of r.problems) io.err(`warning: ${p}\n`);
       if (values.json) {
         io.out(`${JSON.stringify(r, null, 2)}\n`);
