@@ -61,8 +61,10 @@ function allDangers(result: PlanResult): Array<Danger & { stack: string }> {
 
 // ---- Markdown ----
 
+/** Text safe inside HTML and Markdown: `<stack>` stays visible, `*` and `_` stay characters. */
+const escapeText = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[`*_~[\]\\|]/g, (c) => `&#${c.charCodeAt(0)};`);
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
-const code = (s: string) => `<code>${s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}</code>`;
+const code = (s: string) => `<code>${escapeText(s)}</code>`;
 
 /** A fence longer than any run of backticks in the text, so a file holding ``` cannot end it. */
 function fenced(lang: string, text: string): string {
@@ -92,13 +94,17 @@ function fileSummary(f: FileChange): string {
   return `${f.status}, +${f.linesAdded} −${f.linesRemoved}`;
 }
 
-/** GitHub refuses comments over 65,536 characters: diffs past this many are named, not shown. */
+/** GitHub refuses comments over 65,536 characters: the comment stays under this many. */
 export const MARKDOWN_BUDGET = 60_000;
 
 /** Per file: the first stack that showed this very diff, so later stacks only point at it. */
 type SeenDiffs = Map<string, string>;
 
-function mdFiles(plan: StackPlan, seen: SeenDiffs, room: () => number): string[] {
+/**
+ * The host-image section of a stack. Diffs are shown while `room` lasts (what the comment has
+ * left once everything else is written); past it they are only named.
+ */
+function mdFiles(plan: StackPlan, seen: SeenDiffs, room: { left: number }): string[] {
   if (plan.files.length === 0) return [];
   const out = ["#### Host images", ""];
   const same = new Map<string, string[]>();
@@ -110,17 +116,18 @@ function mdFiles(plan: StackPlan, seen: SeenDiffs, room: () => number): string[]
       same.set(first, [...(same.get(first) ?? []), `${f.role}: ${code(f.path)}`]);
       continue;
     }
-    const block = [`<details><summary>${f.role}: ${code(f.path)} (${fileSummary(f)})</summary>`, "", fenced("diff", f.diff), "", "</details>", ""];
-    if (block.join("\n").length > room() - out.join("\n").length) {
+    const block = [`<details><summary>${f.role}: ${code(f.path)} (${fileSummary(f)})</summary>`, "", fenced("diff", f.diff), "", "</details>", ""].join("\n");
+    if (block.length + 1 > room.left) {
       leftOut.push(f);
       continue;
     }
+    room.left -= block.length + 1;
     seen.set(key, plan.stack);
-    out.push(...block);
+    out.push(block);
   }
   for (const [stack, files] of same) out.push(`The same diff as in **${stack}**: ${files.join(", ")}.`, "");
   if (leftOut.length > 0) {
-    out.push(`Left out to keep this comment under GitHub's limit (\`fawkes plan --stack ${plan.stack}\` shows them): ${leftOut.map((f) => `${f.role}: ${code(f.path)} (${fileSummary(f)})`).join(", ")}.`, "");
+    out.push(`Diffs left out to keep this comment under GitHub's limit (\`fawkes plan --stack ${plan.stack}\` shows them): ${leftOut.map((f) => `${f.role}: ${code(f.path)} (${fileSummary(f)})`).join(", ")}.`, "");
   }
   return out;
 }
@@ -135,39 +142,48 @@ function stackSummaryLine(plan: StackPlan): string {
 }
 
 export function formatMarkdown(result: PlanResult, allowed: readonly DangerKind[] = []): string {
-  const out = [COMMENT_MARKER, `### ${title(result)}`, ""];
-  out.push("| Stack | Create | Update | Replace | Delete | Host-image files | Hosts replaced | Dangers |", "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+  const head = [COMMENT_MARKER, `### ${title(result)}`, ""];
+  head.push("| Stack | Create | Update | Replace | Delete | Host-image files | Hosts replaced | Dangers |", "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
   for (const s of result.stacks) {
     const note = statusWord(s);
-    out.push(
+    head.push(
       `| ${s.stack}${note ? ` (${note})` : ""} | ${ACTIONS.map((a) => count(s, a)).join(" | ")} | ${s.files.length} | ${cell(hostsCell(s))} | ${cell(dangersCell(s.dangers, allowed))} |`,
     );
   }
-  out.push("");
+  head.push("");
   const dangers = allDangers(result);
   if (dangers.length > 0) {
     const open = dangers.filter((d) => !allowed.includes(d.kind));
-    out.push(
+    head.push(
       open.length > 0
         ? `**⚠ Dangers**: the plan fails until they are fixed or allowed (\`fawkes plan --allow ${[...new Set(open.map((d) => d.kind))].join(",")}\`).`
         : "**Dangers**, all allowed:",
       "",
     );
-    for (const d of dangers) out.push(`- **${d.stack}** (${d.kind}${allowed.includes(d.kind) ? ", allowed" : ""}): ${d.message}`);
-    out.push("");
+    for (const d of dangers) head.push(`- **${d.stack}** (${d.kind}${allowed.includes(d.kind) ? ", allowed" : ""}): ${escapeText(d.message)}`);
+    head.push("");
   }
-  const seen: SeenDiffs = new Map();
-  const room = () => MARKDOWN_BUDGET - out.join("\n").length;
-  for (const s of result.stacks) {
-    if (s.resources.length === 0 && s.files.length === 0 && s.fleets.length === 0 && s.dangers.length === 0) continue;
-    out.push(`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdResources(s), ...mdFleets(s));
-    out.push(...mdFiles(s, seen, room), "</details>", "");
-  }
-  out.push(
+  const removed = result.stacks.filter((s) => s.status === "removed").map((s) => s.stack);
+  if (removed.length > 0) head.push(`Stack files removed: ${removed.join(", ")}. Removing a stack file destroys nothing: its resources stay until \`pulumi destroy\`.`, "");
+  const foot = [
     `<sub>Offline preview: each side's Pulumi program run under mocks (no cloud account); replacements read from the fields AWS cannot change in place. AMI lookups are mocked: a new AMI shows only in \`pulumi preview\`. Secret values are never shown. Stacks are held identical to ${result.reference}.</sub>`,
     "",
-  );
-  return out.join("\n");
+  ];
+  // Everything but the diffs first; the diffs get what room is left.
+  const shown = result.stacks.filter((s) => s.resources.length > 0 || s.files.length > 0 || s.fleets.length > 0 || s.dangers.length > 0);
+  const sections = shown.map((s) => ({
+    open: [`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdResources(s), ...mdFleets(s)].join("\n"),
+    plan: s,
+  }));
+  const fixed = [...head, ...foot].join("\n").length + sections.reduce((n, x) => n + x.open.length + "</details>\n\n".length + 400, 0);
+  const room = { left: MARKDOWN_BUDGET - fixed };
+  const seen: SeenDiffs = new Map();
+  const body = sections.flatMap((x) => [x.open, ...mdFiles(x.plan, seen, room), "</details>", ""]);
+  const text = [...head, ...body, ...foot].join("\n");
+  // The last guard: resource tables alone can outgrow a comment.
+  if (text.length <= MARKDOWN_BUDGET + 5_000) return text;
+  const cut = text.slice(0, MARKDOWN_BUDGET).replace(/\n[^\n]*$/, "");
+  return `${cut}\n\n</details>\n\n**This plan is longer than a comment can hold; it is cut here.** \`fawkes plan --all --format text\` prints all of it.\n`;
 }
 
 // ---- Text ----

@@ -6,7 +6,7 @@ import { rolloutPolicy, RolloutPolicyError, type RolloutStep } from "../model/in
 import { diffValues } from "./diff-values.ts";
 import { hostFiles, decodeUserData } from "./host-files.ts";
 import type { CapturedResource } from "./program.ts";
-import { LOAD_BALANCER_TYPES, replacingPaths, STORAGE_TYPES } from "./replacement.ts";
+import { LOAD_BALANCER_TYPES, replacingPaths, STORAGE_TYPES, topLevel } from "./replacement.ts";
 import { compareGraphs, type GraphDifference, type StackGraph } from "./stack-graph.ts";
 
 export const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
@@ -110,8 +110,12 @@ function resourceChanges(base: readonly CapturedResource[], head: readonly Captu
 }
 
 function roleOf(group: CapturedResource, project: string): string {
-  return group.name.replace(new RegExp(`^${project}-`), "").replace(/-group$/, "");
+  const name = group.name.startsWith(`${project}-`) ? group.name.slice(project.length + 1) : group.name;
+  return name.replace(/-group$/, "");
 }
+
+/** Launch-template inputs that make no new version: changing them starts no instance refresh. */
+const NOT_A_VERSION = ["tags", "tagsAll", "description", "updateDefaultVersion", "defaultVersion"];
 
 /** The launch template a group runs: the mocks' id is `lt-<logical name>`. */
 function templateOf(group: CapturedResource, resources: readonly CapturedResource[]): CapturedResource | undefined {
@@ -157,9 +161,10 @@ function fleetChanges(project: string, spec: EnvironmentSpec | undefined, base: 
     const oldHosts = oldGroup ? Number(oldGroup.inputs.desiredCapacity ?? 0) : hosts;
     if (!oldGroup) continue; // a new role: its hosts are created, none replaced
     const groupReplaced = groupChange?.action === "replace";
-    const replaced = ltChange !== undefined || lt?.name !== oldLt?.name;
+    const versionChanges = (ltChange?.changes ?? []).filter((c) => !NOT_A_VERSION.includes(topLevel(c.path)));
+    const replaced = versionChanges.length > 0 || lt?.name !== oldLt?.name;
     if (!replaced && !groupReplaced && oldHosts === hosts) continue;
-    const reasons = ltChange ? ltChange.changes.map((c) => (c.path === USER_DATA ? "user-data" : c.path)) : lt?.name !== oldLt?.name ? ["a different launch template"] : [];
+    const reasons = versionChanges.length > 0 ? versionChanges.map((c) => (c.path === USER_DATA ? "user-data" : topLevel(c.path))) : lt?.name !== oldLt?.name ? ["a different launch template"] : [];
     let policy = { steps: [] as RolloutStep[], surge: 0, maxUnavailable: 0 };
     let rolloutProblem: string | undefined;
     if (spec && replaced) {
@@ -187,6 +192,9 @@ function fleetChanges(project: string, spec: EnvironmentSpec | undefined, base: 
   return out.sort((x, y) => (x.role < y.role ? -1 : x.role > y.role ? 1 : 0));
 }
 
+/** Target groups and listeners: replacing one takes its apps out of the load balancer for a while. */
+const ROUTING_TYPES = ["aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"];
+
 function dangersOf(changes: readonly ResourceChange[]): Danger[] {
   const out: Danger[] = [];
   for (const c of changes) {
@@ -194,6 +202,9 @@ function dangersOf(changes: readonly ResourceChange[]): Danger[] {
     const verb = c.action === "replace" ? `replaced (${c.replacedBy.join(", ")} changed)` : "deleted";
     if (STORAGE_TYPES.includes(c.type)) out.push({ kind: "storage", message: `${c.name} (${c.type}) would be ${verb}: the data it holds would be lost` });
     if (LOAD_BALANCER_TYPES.includes(c.type)) out.push({ kind: "load-balancer", message: `${c.name} (${c.type}) would be ${verb}: its DNS name changes and open connections drop` });
+    if (ROUTING_TYPES.includes(c.type)) {
+      out.push({ kind: "load-balancer", message: `${c.name} (${c.type}) would be ${verb}: its app is out of the load balancer meanwhile, and a fixed name cannot be created beside the old one` });
+    }
   }
   return out;
 }
@@ -212,12 +223,15 @@ export function planStack(project: string, stack: string, base: StackSide, head:
   const files: FileChange[] = [];
   const templates = new Set([...a, ...b].filter((r) => r.type === LAUNCH_TEMPLATE).map((r) => r.name));
   for (const name of [...templates].sort()) {
-    const before = a.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name)?.inputs.userData as string | undefined;
-    const after = b.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name)?.inputs.userData as string | undefined;
-    const group = [...b, ...a].find((r) => r.type === AUTO_SCALING_GROUP && (r.inputs.launchTemplate as { id?: unknown } | undefined)?.id === `lt-${name}`);
-    files.push(...fileChanges(group ? roleOf(group, project) : name, before, after));
+    const before = a.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name);
+    const after = b.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name);
+    const ids = new Set([before?.id, after?.id]);
+    const group = [...b, ...a].find((r) => r.type === AUTO_SCALING_GROUP && ids.has((r.inputs.launchTemplate as { id?: string } | undefined)?.id));
+    files.push(...fileChanges(group ? roleOf(group, project) : name, before?.inputs.userData as string | undefined, after?.inputs.userData as string | undefined));
   }
   const status = !base.resources ? "added" : !head.resources ? "removed" : resources.length > 0 ? "changed" : "unchanged";
+  // A stack file removed destroys nothing: its resources stay until `pulumi destroy`.
+  if (status === "removed") return { stack, status, resources: [], files: [], fleets: [], dangers: [] };
   return {
     stack,
     status,
@@ -226,6 +240,12 @@ export function planStack(project: string, stack: string, base: StackSide, head:
     fleets: base.resources && head.resources ? fleetChanges(project, head.spec, a, b, resources) : [],
     dangers: base.resources && head.resources ? dangersOf(resources) : [],
   };
+}
+
+/** A value in a message: JSON, at most 60 characters. */
+function brief(v: unknown): string {
+  const t = JSON.stringify(v) ?? "(unset)";
+  return t.length <= 60 ? t : `${t.slice(0, 28)} … ${t.slice(-28)}`;
 }
 
 const differenceKey = (d: GraphDifference) => `${d.resource}\u0000${d.path}`;
@@ -241,6 +261,6 @@ export function newStackDifferences(reference: { base?: StackGraph; head: StackG
     .filter((d) => !before.has(differenceKey(d)))
     .map((d) => ({
       kind: "stack-difference" as const,
-      message: `${other.head.spec.stack} differs from ${reference.head.spec.stack} at ${d.resource}${d.path ? ` ${d.path}` : ""} (${JSON.stringify(d.a)} vs ${JSON.stringify(d.b)}), and no knob explains it: environments must stay identical by construction`,
+      message: `${other.head.spec.stack} and ${reference.head.spec.stack} differ at ${d.resource}${d.path ? ` ${d.path}` : ""} (${reference.head.spec.stack}: ${brief(d.a)}, ${other.head.spec.stack}: ${brief(d.b)}), and no knob explains it: environments must stay identical by construction`,
     }));
 }

@@ -1,12 +1,14 @@
 // The Pulumi program of a project tree, run under Pulumi's own mocks: every resource it registers
 // is captured with its type, name and inputs. No cloud account, no Pulumi CLI. `fawkes plan` runs
 // the program of this tree and of the base ref this way; the component tests run it too.
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { readProject, stackFile } from "../config/index.ts";
+import { REPLACED_BY } from "./replacement.ts";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped wire values */
 export type Props = Record<string, any>;
@@ -48,7 +50,7 @@ function madeUpOutputs(type: string, name: string, inputs: Props): { id: string;
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { id: `lt-${name}`, extra: { latestVersion: MOCK_LATEST_VERSION, defaultVersion: MOCK_LATEST_VERSION, arn: `arn:aws:ec2:${region}:${account}:launch-template/lt-${name}` } };
     case "aws:lb/loadBalancer:LoadBalancer":
-      return { id: `alb-${name}`, extra: { arn: `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/${inputs.name}/0`, dnsName: `${inputs.name}.${region}.elb.amazonaws.com`, zoneId: "Z32O12XQLNTSW2" } };
+      return { id: `alb-${name}`, extra: { arn: `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/app/${inputs.name}/0`, arnSuffix: `app/${inputs.name}/0`, dnsName: `${inputs.name}.${region}.elb.amazonaws.com`, zoneId: "Z32O12XQLNTSW2" } };
     case "aws:lb/targetGroup:TargetGroup":
       return { id: `tg-${name}`, extra: { arn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${inputs.name}/0`, arnSuffix: `targetgroup/${inputs.name}/0` } };
     case "aws:efs/fileSystem:FileSystem":
@@ -61,6 +63,8 @@ function madeUpOutputs(type: string, name: string, inputs: Props): { id: string;
       return { id: inputs.name, extra: { arn: `arn:aws:iam::${account}:instance-profile/${inputs.name}` } };
     case "aws:dynamodb/table:Table":
       return { id: inputs.name, extra: { arn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}` } };
+    case "aws:sqs/queue:Queue":
+      return { id: `https://sqs.${region}.amazonaws.com/${account}/${inputs.name}`, extra: { arn: `arn:aws:sqs:${region}:${account}:${inputs.name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${inputs.name}` } };
     case "aws:autoscaling/group:Group":
       return { id: inputs.name, extra: { arn: `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:0:autoScalingGroupName/${inputs.name}` } };
     default:
@@ -72,6 +76,8 @@ function answerInvoke(token: string): Props {
   switch (token) {
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { id: MOCK_REGION, names: MOCK_ZONES, zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"], groupNames: [MOCK_REGION] };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/fawkes-tests`, userId: "AIDAFAWKESTESTS" };
     case "aws:ec2/getAmi:getAmi":
       return { ...MOCK_AMI, architecture: "x86_64", arn: `arn:aws:ec2:${MOCK_REGION}::image/${MOCK_AMI.id}`, blockDeviceMappings: [], ownerId: "136693071363" };
     default:
@@ -93,24 +99,58 @@ export function mapSecrets(v: unknown, secret: (value: unknown) => unknown): unk
   return v;
 }
 
-/** What a plan shows in place of a secret value. */
-export const SECRET_MARK = "[secret]";
+/** What a plan shows in place of a secret value: `[secret <keyed hash>]`. */
+export const SECRET_MARK = "[secret";
+
+/**
+ * A masked secret: a hash keyed by a random key of this process, so that within one plan a
+ * changed secret shows as changed and an unchanged one as unchanged, and no value can be
+ * recovered or guessed from the mark.
+ */
+const secretKey = randomBytes(32);
+export function maskSecret(value: unknown): string {
+  return `${SECRET_MARK} ${createHmac("sha256", secretKey).update(JSON.stringify(value)).digest("hex").slice(0, 8)}]`;
+}
 
 export interface MockOptions {
-  /** Secret inputs as their values (tests, policies) or masked as SECRET_MARK (plans). Default: revealed. */
+  /** Secret inputs as their values (tests, policies) or masked by maskSecret (plans). Default: revealed. */
   secrets?: "reveal" | "mask";
+  /**
+   * Physical ids from the logical name only (tests: stable, readable), or also from the inputs
+   * whose change replaces the resource (plans: a replaced resource gets a new id, so whatever
+   * refers to it changes too, as it would in a real preview).
+   */
+  ids?: "by-name" | "by-replacement";
+  /**
+   * Applied to the replacement inputs before they are digested: writing the stack's own name as
+   * a placeholder keeps the ids of two stacks alike where their resources are (identical by
+   * construction is then still checked on ids too).
+   */
+  normalise?: (s: string) => string;
+}
+
+/** The id a replacement changes: the logical name's, plus a digest of the inputs that force a new resource. */
+function replacementId(type: string, id: string, inputs: Props, normalise: (s: string) => string): string {
+  const fields = REPLACED_BY[type];
+  const identity = fields === undefined ? inputs : Object.fromEntries(fields.map((f) => [f, inputs[f]]));
+  return `${id}-${createHash("sha256").update(normalise(JSON.stringify(identity ?? null))).digest("hex").slice(0, 8)}`;
 }
 
 /** Installs fresh mocks for one stack; the returned arrays fill as the program registers. */
 export async function installMocks(project: string, stack: string, opts: MockOptions = {}): Promise<{ resources: CapturedResource[]; invokes: CapturedInvoke[] }> {
   const resources: CapturedResource[] = [];
   const invokes: CapturedInvoke[] = [];
-  const secret = opts.secrets === "mask" ? () => SECRET_MARK : (x: unknown) => x;
+  const secret = opts.secrets === "mask" ? maskSecret : (x: unknown) => x;
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         // The made-up outputs see real values (a bucket's name); what is captured may be masked.
-        const { id, extra } = madeUpOutputs(args.type, args.name, mapSecrets(args.inputs, (x) => x) as Props);
+        const real = mapSecrets(args.inputs, (x) => x) as Props;
+        const made = madeUpOutputs(args.type, args.name, real);
+        const id = opts.ids === "by-replacement" && args.custom !== false ? replacementId(args.type, made.id, real, opts.normalise ?? ((x) => x)) : made.id;
+        // A replaced resource's ARN and DNS name change too (AWS adds a new suffix), and so do their readers.
+        const suffix = id.slice(made.id.length);
+        const extra = suffix === "" ? made.extra : Object.fromEntries(Object.entries(made.extra).map(([k, v]) => [k, typeof v === "string" && ["arn", "arnSuffix", "dnsName"].includes(k) ? `${v}${suffix}` : v]));
         const inputs = mapSecrets(args.inputs, secret) as Props;
         const state = { ...inputs, ...extra };
         const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
@@ -203,16 +243,25 @@ export async function runProgram(root: string, stack: string, config: Record<str
   // @pulumi/aws fills its module's exports while it loads, and loses some (Provider) when stack
   // traces are not formatted: load it before they are switched off. Every tree resolves it here.
   await import("@pulumi/aws");
-  return withoutStackTraces(async () => {
-    const cwd = process.cwd();
-    let exports: Record<string, unknown>;
-    try {
-      process.chdir(root);
-      exports = (await import(`${pathToFileURL(join(root, "index.ts")).href}?run=${++runs}`)) as Record<string, unknown>;
-    } finally {
-      process.chdir(cwd);
-    }
-    await settle(resources);
-    return { resources, invokes, exports };
-  });
+  // A program fails in an apply as often as at the top: such a rejection is nobody's promise.
+  const failures: unknown[] = [];
+  const onRejection = (e: unknown) => failures.push(e);
+  process.on("unhandledRejection", onRejection);
+  try {
+    return await withoutStackTraces(async () => {
+      const cwd = process.cwd();
+      let exports: Record<string, unknown>;
+      try {
+        process.chdir(root);
+        exports = (await import(`${pathToFileURL(join(root, "index.ts")).href}?run=${++runs}`)) as Record<string, unknown>;
+      } finally {
+        process.chdir(cwd);
+      }
+      await settle(resources);
+      if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
+      return { resources, invokes, exports };
+    });
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
 }

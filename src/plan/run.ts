@@ -5,7 +5,7 @@ import { listStacks, loadStack, readProject, type EnvironmentSpec } from "../con
 import { compareStacks } from "./diff-stacks.ts";
 import { newStackDifferences, planStack, type Danger, type DangerKind, type StackPlan } from "./preview.ts";
 import { pulumiConfigOf, runProgram, type CapturedResource } from "./program.ts";
-import type { StackGraph } from "./stack-graph.ts";
+import { placeholders, type StackGraph } from "./stack-graph.ts";
 import { checkoutBase, PlanError } from "./tree.ts";
 
 export interface PlanOptions {
@@ -28,25 +28,41 @@ export interface PlanResult {
 interface Side {
   root: string;
   stacks: string[];
-  graphs: Map<string, StackGraph>;
+  graphs: Map<string, SideGraph>;
 }
 
-async function captureStack(side: Side, stack: string, which: string): Promise<StackGraph | undefined> {
+/** A stack's resources, and its spec when this tree's loader can read that side's files. */
+interface SideGraph {
+  spec?: EnvironmentSpec;
+  resources: CapturedResource[];
+}
+
+async function captureStack(side: Side, stack: string, which: "base" | "head", label: string): Promise<SideGraph | undefined> {
   if (!side.stacks.includes(stack)) return undefined;
   const cached = side.graphs.get(stack);
   if (cached) return cached;
-  let spec: EnvironmentSpec;
-  let resources: CapturedResource[];
+  let spec: EnvironmentSpec | undefined;
   try {
     spec = loadStack(side.root, stack);
-    resources = (await runProgram(side.root, stack, pulumiConfigOf(side.root, stack), { secrets: "mask" })).resources;
   } catch (e) {
-    throw new PlanError(`${which}: the program of stack ${stack} fails: ${(e as Error).message}`);
+    // The base may predate a config change of this tree: its own program reads it with its own loader.
+    if (which === "head") throw e;
   }
-  const graph = { spec, resources };
+  let resources: CapturedResource[];
+  try {
+    const project = readProject(side.root).name;
+    // Without a spec (a base this tree cannot read) only the stack's own name is a placeholder.
+    const normalise = placeholders(spec ?? ({ project, stack, knobs: { domain: "domain.invalid" } } as unknown as EnvironmentSpec));
+    resources = (await runProgram(side.root, stack, pulumiConfigOf(side.root, stack), { secrets: "mask", ids: "by-replacement", normalise })).resources;
+  } catch (e) {
+    throw new PlanError(`${label}: the Pulumi program of stack ${stack} fails: ${(e as Error).message}`);
+  }
+  const graph = { ...(spec ? { spec } : {}), resources };
   side.graphs.set(stack, graph);
   return graph;
 }
+
+const withSpec = (g: SideGraph | undefined): StackGraph | undefined => (g?.spec ? { spec: g.spec, resources: g.resources } : undefined);
 
 async function headState(root: string): Promise<PlanResult["head"]> {
   const commit = await execa("git", ["-C", root, "rev-parse", "HEAD"], { reject: false, stdin: "ignore" });
@@ -54,16 +70,15 @@ async function headState(root: string): Promise<PlanResult["head"]> {
   return { ...(commit.exitCode === 0 ? { commit: commit.stdout.trim() } : {}), uncommitted: status.exitCode === 0 && status.stdout.trim() !== "" };
 }
 
-/** Stack-only differences this change brings in, against the reference stack: graph and user-data. */
-function stackDifferences(reference: string, stack: string, base: Side, head: Side): Danger[] {
-  if (stack === reference) return [];
-  const refHead = head.graphs.get(reference);
-  const otherHead = head.graphs.get(stack);
+/** Stack-only differences this change brings in between two stacks of this tree: graph and user-data. */
+function stackDifferences(reference: string, other: string, base: Side, head: Side): Danger[] {
+  const refHead = withSpec(head.graphs.get(reference));
+  const otherHead = withSpec(head.graphs.get(other));
   if (!refHead || !otherHead) return [];
-  const graphs = newStackDifferences({ base: base.graphs.get(reference), head: refHead }, { base: base.graphs.get(stack), head: otherHead });
+  const graphs = newStackDifferences({ base: withSpec(base.graphs.get(reference)), head: refHead }, { base: withSpec(base.graphs.get(other)), head: otherHead });
   const images = compareStacks(refHead.spec, otherHead.spec).unexplained.map((f) => ({
     kind: "stack-difference" as const,
-    message: `${stack}'s ${f.role} host image differs from ${reference}'s in ${f.path} beyond what its knobs explain: environments must stay identical by construction`,
+    message: `the ${f.role} host images of ${other} and ${reference} differ in ${f.path} beyond what their knobs explain: environments must stay identical by construction`,
   }));
   return [...graphs, ...images];
 }
@@ -71,6 +86,13 @@ function stackDifferences(reference: string, stack: string, base: Side, head: Si
 export async function planChange(opts: PlanOptions): Promise<PlanResult> {
   const progress = opts.progress ?? (() => {});
   const tree = await checkoutBase(opts.root, opts.base);
+  // ^C or a kill while planning: the worktree goes first, then the process, as the signal wanted.
+  const onSignal = (signal: NodeJS.Signals) => {
+    tree.removeNow();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     progress(`base ${opts.base} at ${tree.commit.slice(0, 12)}, checked out in ${tree.root}`);
     const head: Side = { root: opts.root, stacks: listStacks(readProject(opts.root)), graphs: new Map() };
@@ -81,20 +103,28 @@ export async function planChange(opts: PlanOptions): Promise<PlanResult> {
       if (!every.includes(s)) throw new PlanError(`no stack ${s} on either side; stacks: ${every.join(", ")}`);
     }
     const reference = head.stacks.includes("production") ? "production" : (head.stacks[0] ?? wanted[0]!);
+    // Each stack is held to the reference; the reference, planned alone, to every other stack.
+    const heldTo = (stack: string) => (stack !== reference ? [reference] : wanted.length === 1 ? head.stacks.filter((s) => s !== reference) : []);
     const plans: StackPlan[] = [];
-    for (const stack of [reference, ...wanted.filter((s) => s !== reference)]) {
+    for (const stack of wanted) {
       const started = performance.now();
-      const before = await captureStack(base, stack, `base ${opts.base}`);
-      const after = await captureStack(head, stack, "this tree");
-      if (!wanted.includes(stack)) continue;
+      for (const s of [stack, ...heldTo(stack)]) {
+        await captureStack(base, s, "base", `base ${opts.base}`);
+        await captureStack(head, s, "head", "this tree");
+      }
+      const before = base.graphs.get(stack);
+      const after = head.graphs.get(stack);
       const plan = planStack(readProject(opts.root).name, stack, { resources: before?.resources, spec: before?.spec }, { resources: after?.resources, spec: after?.spec });
-      plan.dangers.push(...stackDifferences(reference, stack, base, head));
+      const others = stack === reference ? heldTo(stack) : [stack];
+      for (const other of others) plan.dangers.push(...stackDifferences(reference, other, base, head));
       plans.push(plan);
       progress(`${stack}: ${plan.status} (${Math.round(performance.now() - started)} ms)`);
     }
     plans.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
     return { base: { ref: opts.base, commit: tree.commit }, head: await headState(opts.root), reference, stacks: plans };
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await tree.remove();
   }
 }

@@ -16,6 +16,9 @@ const ASG = "aws:autoscaling/group:Group";
 const LISTENER = "aws:lb/listener:Listener";
 const RULE = "aws:lb/listenerRule:ListenerRule";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const EMAIL = "aws:sns/topicSubscription:TopicSubscription";
+const BACKUP_PLAN = "aws:backup/plan:Plan";
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 
 /** A property that may differ between stacks, and the knob it comes from. */
 export interface KnobDerived {
@@ -26,11 +29,7 @@ export interface KnobDerived {
   knob: string;
 }
 
-/**
- * The explicit allow-list. Anything else that differs is a catalogue difference, which stacks may
- * not have. alarmEmail and backupRetentionDays have no resource yet (Observability, Backups):
- * their paths belong here once they do.
- */
+/** The explicit allow-list. Anything else that differs is a catalogue difference, which stacks may not have. */
 export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: LT, path: /^instanceType$/, knob: "instanceType" },
   { type: LT, path: /^userData$/, knob: "user-data (stack, domain, release pins): compared byte for byte on its own" },
@@ -45,6 +44,9 @@ export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: RULE, path: /^listenerArn$/, knob: "certificateArn (host rules sit on the HTTPS listener)" },
   { type: LISTENER, name: /-https$/, knob: "certificateArn (HTTPS listener)" },
   { type: INGRESS, name: /-alb-https$/, knob: "certificateArn (443 open only with a listener)" },
+  { type: EMAIL, name: /-email$/, knob: "alarmEmail (the alarm topic's email subscription)" },
+  { type: BACKUP_PLAN, path: /^rules\[0\]\.lifecycle\.deleteAfter$/, knob: "backupRetentionDays" },
+  { type: LOG_GROUP, path: /^retentionInDays$/, knob: "logRetentionDays" },
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

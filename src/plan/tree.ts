@@ -1,9 +1,10 @@
 // The base side of a plan: the project as a git ref has it, checked out beside this one in a
 // temporary git worktree. Its program runs on this tree's node_modules (linked in), so both
 // sides share one @pulumi/pulumi and its mocks.
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { execa } from "execa";
 
 /** A plan cannot start: no git, no such ref, no project at that ref. Exit 1 with the message. */
@@ -21,6 +22,16 @@ export interface BaseTree {
   /** The project's directory inside the worktree (the same place relative to the repository). */
   root: string;
   remove(): Promise<void>;
+  /** The same, synchronously: for a signal handler, which cannot wait. */
+  removeNow(): void;
+}
+
+/** The node_modules this tree resolves packages from: its own, or the nearest one above it. */
+function nodeModulesOf(root: string): string | undefined {
+  for (let dir = root; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "node_modules"))) return join(dir, "node_modules");
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** The commit a ref names in the repository of `root`, or a PlanError saying what would work. */
@@ -45,12 +56,25 @@ export async function checkoutBase(root: string, ref: string): Promise<BaseTree>
     rmSync(dir, { recursive: true, force: true });
     await execa("git", ["-C", top, "worktree", "prune"], { reject: false, stdin: "ignore" });
   };
+  const removeNow = () => {
+    for (const args of [["worktree", "remove", "--force", dir], ["worktree", "prune"]]) {
+      try {
+        execFileSync("git", ["-C", top, ...args], { stdio: "ignore" });
+      } catch {
+        // already gone, or git cannot: the directory is removed below either way
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
   try {
-    await git(top, ["worktree", "add", "--detach", "--quiet", dir, commit]);
+    // No hooks: a post-checkout hook of the repository has no business in a preview.
+    await git(top, ["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet", dir, commit]);
     const baseRoot = join(dir, prefix);
     if (!existsSync(join(baseRoot, "Pulumi.yaml"))) throw new PlanError(`--base ${ref}: ${prefix || "the repository's top"} has no Pulumi.yaml at ${commit.slice(0, 12)}`);
-    if (!existsSync(join(baseRoot, "node_modules"))) symlinkSync(join(root, "node_modules"), join(baseRoot, "node_modules"), "dir");
-    return { ref, commit, root: baseRoot, remove };
+    const modules = nodeModulesOf(root);
+    if (!modules) throw new PlanError(`${root}: no node_modules here or above; run npm ci first`);
+    if (!existsSync(join(baseRoot, "node_modules"))) symlinkSync(modules, join(baseRoot, "node_modules"), "dir");
+    return { ref, commit, root: baseRoot, remove, removeNow };
   } catch (e) {
     await remove();
     throw e;
