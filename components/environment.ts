@@ -1,15 +1,21 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type EnvironmentSpec } from "../src/config/index.ts";
-import { planEnvironment, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
+import { appLogGroup, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
 import { ec2UserDataProblems, renderEnvironment } from "../src/render/index.ts";
+import { AccessRoles } from "./access-roles.ts";
+import { AppResources } from "./app-resources.ts";
 import { ArtifactStore } from "./artifact-store.ts";
+import { Backups } from "./backups.ts";
 import { Firewall } from "./firewall.ts";
 import { Fleet } from "./fleet.ts";
+import { QUEUE_ACTIONS } from "./host-role.ts";
 import { LoadBalancer } from "./load-balancer.ts";
 import { Network } from "./network.ts";
+import { Observability } from "./observability.ts";
 import { ReleaseLocks } from "./release-locks.ts";
 import { SharedStorage } from "./shared-storage.ts";
-import { baseTags, type NameParts } from "./tags.ts";
+import { baseTags, nameOf, type NameParts } from "./tags.ts";
 
 export interface EnvironmentArgs {
   spec: EnvironmentSpec;
@@ -30,9 +36,15 @@ export function appUrls(plan: EnvironmentPlan): Record<string, string> {
   return Object.fromEntries(servedApps(plan).map((a) => [a.name, `${scheme}://${a.hostnames[0]}`]));
 }
 
+/** The GitHub environment whose workflows may assume a stack's deployer role. */
+export function gitHubEnvironmentOf(spec: Pick<EnvironmentSpec, "project" | "stack">): string {
+  return `${spec.project}-${spec.stack}`;
+}
+
 /**
  * One environment (one stack) on AWS, from its EnvironmentSpec alone: plans and renders the
- * hosts itself, then builds network, stores, shared storage, load balancer and a fleet per role.
+ * hosts itself, then builds network, stores, shared storage, load balancer, a fleet per role, the
+ * apps' log groups and queues, alarms, backups and the access roles.
  */
 export class Environment extends pulumi.ComponentResource {
   /** Per app: `https://<first host name>` (`http://` without a certificate). */
@@ -66,6 +78,7 @@ export function buildEnvironment(
   const opts = { parent };
   const stores = plan.hosts[0]!.stores;
   const served = servedApps(plan);
+  const accountId = aws.getCallerIdentityOutput({}, { parent }).accountId;
 
   const network = new Network(`${name}-network`, common, opts);
   const firewall = new Firewall(`${name}-firewall`, { ...common, vpcId: network.vpcId, apps: served, https: spec.knobs.certificateArn !== undefined }, opts);
@@ -91,7 +104,20 @@ export function buildEnvironment(
     opts,
   );
 
+  const apps = new AppResources(
+    `${name}-apps`,
+    {
+      appLogGroups: Object.fromEntries(spec.catalogue.apps.map((a) => [a.name, appLogGroup(spec, a.name)])),
+      hostLogGroups: Object.fromEntries(plan.hosts.map((h) => [h.role, hostLogGroup(spec, h.role)])),
+      logRetentionDays: spec.knobs.logRetentionDays,
+      queues: queuePlans(spec),
+      tags,
+    },
+    opts,
+  );
+
   const fleets: Record<string, pulumi.Output<string>> = {};
+  const launchTemplateArns: pulumi.Output<string>[] = [];
   for (const host of plan.hosts) {
     const image = images.find((i) => i.role === host.role)!;
     const fleet = new Fleet(
@@ -106,11 +132,44 @@ export function buildEnvironment(
         securityGroupId: firewall.hostsSecurityGroupId,
         targetGroupArns: host.role === "web" ? served.map((a) => lb.targetGroupArns[a.name]!) : [],
         grants: { parameterPrefix: stores.parameterPrefix, artifactBucketArn: artifacts.bucketArn, lockTableArn: locks.tableArn, fileSystemArn: storage.fileSystemArn },
+        queues: { arns: host.apps.flatMap((a) => apps.queueArns[a.name] ?? []), actions: QUEUE_ACTIONS[host.role] },
       },
-      // Hosts boot against the stores, shared storage and NAT route: all must exist first.
-      { parent, dependsOn: [network, artifacts, locks, storage] },
+      // Hosts boot against the stores, shared storage, queue URLs and NAT route: all must exist first.
+      { parent, dependsOn: [network, artifacts, locks, storage, apps] },
     );
     fleets[host.role] = fleet.groupName;
+    launchTemplateArns.push(fleet.launchTemplateArn);
   }
+
+  const groupNames = Object.fromEntries(plan.hosts.map((h) => [h.role, nameOf("autoScalingGroup", nameParts, h.role)]));
+  new Observability(
+    `${name}-ops`,
+    {
+      ...common,
+      accountId,
+      ...(spec.knobs.alarmEmail !== undefined ? { alarmEmail: spec.knobs.alarmEmail } : {}),
+      apps: served.map((a) => ({ name: a.name, targetGroupArnSuffix: lb.targetGroupArnSuffixes[a.name]! })),
+      loadBalancerArnSuffix: lb.arnSuffix,
+      fleets: groupNames,
+    },
+    opts,
+  );
+  // TODO(rds): the database's ARN joins resourceArns when the RDS component exists.
+  new Backups(`${name}-backups`, { ...common, retentionDays: spec.knobs.backupRetentionDays, resourceArns: [storage.fileSystemArn] }, opts);
+  new AccessRoles(
+    `${name}-access`,
+    {
+      ...common,
+      accountId,
+      ...(spec.catalogue.github ? { githubRepository: spec.catalogue.github.repository } : {}),
+      githubEnvironment: gitHubEnvironmentOf(spec),
+      parameterPrefix: stores.parameterPrefix,
+      artifactBucketArn: artifacts.bucketArn,
+      launchTemplateArns,
+      groupNames: Object.values(groupNames),
+      hostRoleNames: plan.hosts.map((h) => nameOf("iamRole", nameParts, h.role)),
+    },
+    opts,
+  );
   return { urls: appUrls(plan), fleets: pulumi.output(fleets), loadBalancerDnsName: lb.dnsName };
 }

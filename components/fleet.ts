@@ -23,6 +23,8 @@ export interface FleetArgs {
   /** Target groups the hosts join (web: one per app); none for workers. */
   targetGroupArns: pulumi.Input<string>[];
   grants: HostRoleArgs["grants"];
+  /** The queues of the apps this role runs; none when they declare none. */
+  queues?: HostRoleArgs["queues"];
   nameParts: NameParts;
   tags: Tags;
 }
@@ -41,6 +43,7 @@ export class Fleet extends pulumi.ComponentResource {
   readonly groupName: pulumi.Output<string>;
   readonly launchTemplateId: pulumi.Output<string>;
   readonly launchTemplateVersion: pulumi.Output<string>;
+  readonly launchTemplateArn: pulumi.Output<string>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fawkes:compute:Fleet", name, {}, opts);
@@ -48,7 +51,8 @@ export class Fleet extends pulumi.ComponentResource {
     this.groupName = group.name;
     this.launchTemplateId = template.id;
     this.launchTemplateVersion = template.latestVersion.apply(String);
-    this.registerOutputs({ groupName: this.groupName, launchTemplateId: this.launchTemplateId, launchTemplateVersion: this.launchTemplateVersion });
+    this.launchTemplateArn = template.arn;
+    this.registerOutputs({ groupName: this.groupName, launchTemplateId: this.launchTemplateId, launchTemplateVersion: this.launchTemplateVersion, launchTemplateArn: this.launchTemplateArn });
   }
 }
 
@@ -81,7 +85,7 @@ export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args:
 }
 
 export function buildFleet(parent: pulumi.Resource, name: string, args: FleetArgs): { template: aws.ec2.LaunchTemplate; group: aws.autoscaling.Group } {
-  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, nameParts: args.nameParts, tags: args.tags });
+  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, ...(args.queues ? { queues: args.queues } : {}), nameParts: args.nameParts, tags: args.tags });
   const template = buildLaunchTemplate(parent, name, args, profile);
   const groupName = nameOf("autoScalingGroup", args.nameParts, args.host.role);
   const behindLoadBalancer = args.targetGroupArns.length > 0;

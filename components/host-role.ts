@@ -14,8 +14,21 @@ export interface HostGrants {
   fileSystemArn: string;
 }
 
-/** The least-privilege policy of a host: read its parameters and artifacts, take locks, mount EFS. */
-export function hostPolicyDocument(g: HostGrants): object {
+/** Web hosts enqueue jobs; worker hosts also receive, finish (delete) and extend them. */
+export const QUEUE_ACTIONS = {
+  web: ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+  worker: ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+} as const;
+
+/** The queues a host may use: those of the apps it runs, with its role's actions. */
+export interface QueueGrants {
+  arns: readonly string[];
+  actions: readonly string[];
+}
+
+/** The least-privilege policy of a host: read its parameters and artifacts, take locks, mount EFS, use its apps' queues. */
+export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants): object {
+  const queueStatement = queues && queues.arns.length > 0 ? [{ Sid: "Queues", Effect: "Allow", Action: [...queues.actions], Resource: [...queues.arns] }] : [];
   return {
     Version: "2012-10-17",
     Statement: [
@@ -29,6 +42,7 @@ export function hostPolicyDocument(g: HostGrants): object {
         Resource: g.lockTableArn,
       },
       { Sid: "SharedStorage", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: g.fileSystemArn },
+      ...queueStatement,
     ],
   };
 }
@@ -41,6 +55,8 @@ export const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
 export interface HostRoleArgs {
   role: string;
   grants: { [K in keyof HostGrants]: pulumi.Input<string> };
+  /** The queues of the apps on these hosts, and what the role may do with them. */
+  queues?: { arns: pulumi.Input<string>[]; actions: readonly string[] };
   nameParts: NameParts;
   tags: Tags;
 }
@@ -61,9 +77,9 @@ export function buildHostRole(parent: pulumi.Resource, name: string, args: HostR
       role: role.name,
       name: "fawkes-host",
       policy: pulumi
-        .all([g.parameterPrefix, g.artifactBucketArn, g.lockTableArn, g.fileSystemArn])
-        .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn]) =>
-          JSON.stringify(hostPolicyDocument({ parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn })),
+        .all([g.parameterPrefix, g.artifactBucketArn, g.lockTableArn, g.fileSystemArn, pulumi.all(args.queues?.arns ?? [])])
+        .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn, queueArns]) =>
+          JSON.stringify(hostPolicyDocument({ parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn }, { arns: queueArns, actions: args.queues?.actions ?? [] })),
         ),
     },
     opts,

@@ -1,11 +1,42 @@
 // components: the AWS side of fawkes, one ComponentResource per concern, composed by Environment.
+export {
+  AccessRoles,
+  ACCESS_TAG,
+  ACCESSES,
+  ADMINISTRATOR_POLICY_ARN,
+  buildAccessRoles,
+  deployerPolicy,
+  GITHUB_OIDC_HOST,
+  READ_ONLY_POLICY_ARN,
+  trustPolicy,
+  viewerPolicy,
+  type Access,
+  type AccessRolesArgs,
+  type DeployerScope,
+} from "./access-roles.ts";
+export { AppResources, buildLogGroups, buildQueues, DEAD_LETTER_RETENTION_SECONDS, QUEUE_RETENTION_SECONDS, type AppResourcesArgs, type QueueParts } from "./app-resources.ts";
 export { ArtifactStore, buildArtifactStore, tlsOnlyPolicy, type ArtifactStoreArgs } from "./artifact-store.ts";
-export { appUrls, buildEnvironment, Environment, servedApps, type EnvironmentArgs } from "./environment.ts";
+export { BACKUP_ASSUME_ROLE_POLICY, BACKUP_POLICY_ARNS, BACKUP_SCHEDULE, BACKUP_WINDOW_MINUTES, Backups, buildBackups, type BackupsArgs } from "./backups.ts";
+export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, servedApps, type EnvironmentArgs } from "./environment.ts";
 export { buildFirewall, Firewall, HTTP_PORT, HTTPS_PORT, type FirewallArgs } from "./firewall.ts";
 export { BOOT_GRACE_SECONDS, buildFleet, buildLaunchTemplate, Fleet, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
-export { buildHostRole, EC2_ASSUME_ROLE_POLICY, hostPolicyDocument, SSM_CORE_POLICY_ARN, type HostGrants, type HostRoleArgs } from "./host-role.ts";
+export { buildHostRole, EC2_ASSUME_ROLE_POLICY, hostPolicyDocument, QUEUE_ACTIONS, SSM_CORE_POLICY_ARN, type HostGrants, type HostRoleArgs, type QueueGrants } from "./host-role.ts";
 export { buildLoadBalancer, buildTargetGroup, LoadBalancer, TLS_POLICY, type LoadBalancerArgs, type RoutedApp } from "./load-balancer.ts";
 export { buildNetwork, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts } from "./network.ts";
+export {
+  alarmKeyPolicy,
+  alarmTopicPolicy,
+  buildObservability,
+  ERROR_RATE_EXPRESSION,
+  ERROR_RATE_MIN_REQUESTS,
+  ERROR_RATE_PERCENT,
+  ERROR_RATE_PERIODS,
+  Observability,
+  REFRESH_FAILURES,
+  UNHEALTHY_MINUTES,
+  type ObservabilityArgs,
+  type ObservedApp,
+} from "./observability.ts";
 export { LOCK_KEY, ReleaseLocks, type ReleaseLocksArgs } from "./release-locks.ts";
 export { instanceRefresh, type InstanceRefreshSettings } from "./rollout.ts";
 export { APP_DIR_MODE, buildSharedStorage, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";

@@ -33,6 +33,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
   readonly dnsName: pulumi.Output<string>;
   readonly arn: pulumi.Output<string>;
   readonly targetGroupArns: Record<string, pulumi.Output<string>>;
+  /** What CloudWatch's ApplicationELB metrics name them by (`app/...`, `targetgroup/...`). */
+  readonly arnSuffix: pulumi.Output<string>;
+  readonly targetGroupArnSuffixes: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fawkes:edge:LoadBalancer", name, {}, opts);
@@ -40,7 +43,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
     this.dnsName = alb.dnsName;
     this.arn = alb.arn;
     this.targetGroupArns = Object.fromEntries(Object.entries(targetGroups).map(([app, tg]) => [app, tg.arn]));
-    this.registerOutputs({ dnsName: this.dnsName, arn: this.arn, targetGroupArns: this.targetGroupArns });
+    this.arnSuffix = alb.arnSuffix;
+    this.targetGroupArnSuffixes = Object.fromEntries(Object.entries(targetGroups).map(([app, tg]) => [app, tg.arnSuffix]));
+    this.registerOutputs({ dnsName: this.dnsName, arn: this.arn, targetGroupArns: this.targetGroupArns, arnSuffix: this.arnSuffix, targetGroupArnSuffixes: this.targetGroupArnSuffixes });
   }
 }
 

@@ -17,7 +17,26 @@ export const TYPES = {
   ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
   loadBalancers: ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"],
+  queue: "aws:sqs/queue:Queue",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  backupSelection: "aws:backup/selection:Selection",
+  dbInstance: "aws:rds/instance:Instance",
+  dbCluster: "aws:rds/cluster:Cluster",
+  dbClusterInstance: "aws:rds/clusterInstance:ClusterInstance",
+  dbSubnetGroup: "aws:rds/subnetGroup:SubnetGroup",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  managedPolicy: "aws:iam/policy:Policy",
+  userPolicy: "aws:iam/userPolicy:UserPolicy",
+  groupPolicy: "aws:iam/groupPolicy:GroupPolicy",
+  userPolicyAttachment: "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+  groupPolicyAttachment: "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+  policyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
 } as const;
+
+/** The tag on an access role (components/access-roles.ts): only `admin` may hold `*` on `*`. */
+export const ACCESS_TAG = "fawkes:access";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- policies read untyped resource properties */
 export type Props = Record<string, any>;

@@ -1,12 +1,16 @@
 // Every fawkes policy, for the pack (index.ts) and for tests that call them directly.
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { fileSystemsBackedUp, logRetentionSet, rdsEncrypted, rdsPrivate, sqsEncrypted } from "./data-rules";
 import { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
+import { noAdminOutsideAdminRole } from "./iam-rules";
 import { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
 import { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
+export { fileSystemsBackedUp, logRetentionSet, rdsEncrypted, rdsPrivate, sqsEncrypted } from "./data-rules";
 export { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
+export { allowsEverything, noAdminOutsideAdminRole, statementsOf } from "./iam-rules";
 export { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
-export { TIER_TAG, TYPES } from "./resources";
+export { ACCESS_TAG, TIER_TAG, TYPES } from "./resources";
 export { decodeUserData, entropy, findSecrets, type SecretFinding } from "./secrets";
 export { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
@@ -20,8 +24,11 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   s3Encrypted,
   noOpenIngress,
   albDropsInvalidHeaders,
+  sqsEncrypted,
+  logRetentionSet,
+  rdsEncrypted,
 ];
 
-export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup];
+export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup, fileSystemsBackedUp, rdsPrivate, noAdminOutsideAdminRole];
 
 export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [...resourcePolicies, ...stackPolicies];

@@ -9,10 +9,11 @@ import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd
 import { history, lockBreak, lockStatus, release, rollback } from "./commands/release.ts";
 import { qaDownCmd, qaGcCmd, qaListCmd, qaUpCmd } from "./commands/qa.ts";
 import { render } from "./commands/render.ts";
+import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
 import { LocalTargetError } from "../local/index.ts";
 import { DeployLockedError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
+const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, secretSet, secretList, secretUnset, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 

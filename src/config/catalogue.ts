@@ -37,6 +37,31 @@ export const HealthSchema = z.strictObject({
   unhealthyThreshold: z.number().int().min(2).max(10).default(3),
 });
 
+/** A queue's name: part of its SQS name (`<project>-<stack>-<app>-<queue>`) and of an env var. */
+export const QueueName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,23}$/, "must be 1-24 characters of a-z, 0-9 and '-', starting with a letter (it becomes part of the SQS queue's name and of FAWKES_QUEUE_<NAME>_URL)")
+  .refine((n) => !n.endsWith("-") && !n.endsWith("-dlq"), "must not end in '-' or \"-dlq\" (the dead-letter queue of a queue is named <queue>-dlq)");
+
+const QueueObjectSchema = z.strictObject({
+  name: QueueName,
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5).describe("Receives before a message moves to the dead-letter queue."),
+  visibilityTimeoutSeconds: Seconds(0, 43200).default(30).describe("How long a received message stays hidden from other consumers: above the longest job."),
+});
+
+/** `emails` or `{ name: emails, maxReceiveCount: 10 }`: a queue of the app, with a dead-letter queue, on AWS an SQS queue. */
+export const QueueSchema = z.preprocess((v) => (typeof v === "string" ? { name: v } : v), QueueObjectSchema);
+export type Queue = z.infer<typeof QueueSchema>;
+
+/** Whose workflows may assume an environment's deployer role through GitHub's OIDC provider. */
+export const GitHubSchema = z.strictObject({
+  repository: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, "must be a GitHub repository \"owner/name\", like \"acme/fawkes\"")
+    .describe("owner/name; its workflows running in the GitHub environment <project>-<stack> may assume that stack's deployer role."),
+});
+export type GitHub = z.infer<typeof GitHubSchema>;
+
 export const AppSchema = z
   .strictObject({
     name: AppName,
@@ -60,6 +85,10 @@ export const AppSchema = z
       .default({ build: [], release: [] }),
     secrets: z.array(EnvName).default([]).describe("Names of secrets given to the app's environment; values never enter config."),
     env: z.record(EnvName, z.string()).default({}).describe("Plain, non-secret environment variables."),
+    queues: z
+      .array(QueueSchema)
+      .default([])
+      .describe("Job queues of the app (on AWS: SQS with a dead-letter queue); each one's URL reaches the app as FAWKES_QUEUE_<NAME>_URL."),
     domains: z.array(DnsLabel).min(1).optional().describe("Labels in front of the stack's domain; default the app's name."),
     uid: z.number().int().min(1000).max(59999).optional().describe("Unix uid and gid of the app's user; default derived from its name."),
     port: z.number().int().min(1024).max(32767).optional().describe("nginx port the load balancer sends this app's traffic to."),
@@ -75,6 +104,12 @@ export const AppSchema = z
     if (webs.length > 1) {
       ctx.addIssue({ code: "custom", path: ["processes"], message: `has ${webs.length} wsgi processes (${webs.map(([n]) => n).join(", ")}); an app serves one WSGI entry point` });
     }
+    const queues = new Map<string, number>();
+    app.queues.forEach((q, i) => {
+      const first = queues.get(q.name);
+      if (first !== undefined) ctx.addIssue({ code: "custom", path: ["queues", i], message: `duplicate queue "${q.name}" (also queues[${first}])` });
+      else queues.set(q.name, i);
+    });
     if (app.media && !app.shared.includes(app.media.dir)) {
       ctx.addIssue({ code: "custom", path: ["media", "dir"], message: `"${app.media.dir}" is not in shared; media lives on shared storage, add it to shared` });
     }
@@ -116,6 +151,7 @@ export const CatalogueSchema = z
     gunicorn: z
       .strictObject({ gracefulTimeoutSeconds: Seconds(1, 600).default(30) })
       .default({ gracefulTimeoutSeconds: 30 }),
+    github: GitHubSchema.optional().describe("Without it, each environment's roles trust only the AWS account."),
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
@@ -140,6 +176,26 @@ export const CatalogueSchema = z
         if (owner !== undefined) ctx.addIssue({ code: "custom", path: ["apps", i, "port"], message: `port ${app.port} is already used by app "${owner}"` });
         ports.set(app.port, app.name);
       }
+    });
+    // AWS names join app and queue with '-': app "a-b" queue "c" and app "a" queue "b-c" would
+    // share one, and so would app "a-b" queue "dlq" and the dead-letter queue of app "a" queue "b".
+    const queueNames = new Map<string, { app: string; queue: string }>();
+    c.apps.forEach((app, i) => {
+      app.queues.forEach((q, j) => {
+        for (const joined of [`${app.name}-${q.name}`, `${app.name}-${q.name}-dlq`]) {
+          const owner = queueNames.get(joined);
+          // The same app twice is a duplicate queue, reported above.
+          if (owner !== undefined && owner.app !== app.name) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["apps", i, "queues", j],
+              message: `queue "${q.name}" of app "${app.name}" and queue "${owner.queue}" of app "${owner.app}" would share the AWS name "${joined}"; rename one`,
+            });
+            break;
+          }
+          queueNames.set(joined, { app: app.name, queue: q.name });
+        }
+      });
     });
   });
 export type Catalogue = z.infer<typeof CatalogueSchema>;

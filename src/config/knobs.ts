@@ -30,6 +30,18 @@ export const RolloutSchema = z
   });
 export type Rollout = z.infer<typeof RolloutSchema>;
 
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+const LogRetentionDays = z
+  .number()
+  .int("must be a whole number of days")
+  .superRefine((days, ctx) => {
+    if (!Number.isInteger(days) || (LOG_RETENTION_DAYS as readonly number[]).includes(days)) return;
+    const nearest = LOG_RETENTION_DAYS.reduce((a, b) => (Math.abs(b - days) < Math.abs(a - days) ? b : a));
+    ctx.addIssue({ code: "custom", message: `must be one of CloudWatch Logs' retention periods (${LOG_RETENTION_DAYS.join(", ")}), got ${days}; the nearest is ${nearest}` });
+  });
+
 const DEFAULT_FLEET = { web: { min: 1, max: 2, desired: 1 }, worker: { min: 0, max: 1, desired: 0 } };
 
 /** The only keys a stack file may set. Everything else is the catalogue, the same for every stack. */
@@ -57,8 +69,9 @@ export const KnobsSchema = z.strictObject({
     .describe("Certificate of the HTTPS listener; without it the load balancer serves plain HTTP."),
   releases: z.record(AppName, ReleaseId).default({}).describe("Release pin per app."),
   rollout: RolloutSchema.default(RolloutSchema.parse({})),
-  backupRetentionDays: z.number().int().min(1).max(3650).default(7),
-  alarmEmail: z.email("must be an email address").optional(),
+  backupRetentionDays: z.number().int().min(1).max(3650).default(7).describe("Days AWS Backup keeps each daily recovery point of the shared storage."),
+  logRetentionDays: LogRetentionDays.default(30).describe("Days CloudWatch Logs keeps the apps' and hosts' logs."),
+  alarmEmail: z.email("must be an email address").optional().describe("Subscribed by email to the environment's alarm topic; without it the topic has no subscriber."),
   qaTtl: Duration.default("3d").describe("A QA stack with no push for this long is destroyed by `fawkes qa gc`."),
 });
 export type Knobs = z.infer<typeof KnobsSchema>;

@@ -6,6 +6,7 @@ interface Def {
   type: string;
   innerType?: AnySchema;
   in?: AnySchema;
+  out?: AnySchema;
   element?: AnySchema;
   valueType?: AnySchema;
   shape?: Record<string, AnySchema>;
@@ -16,7 +17,8 @@ function unwrap(s: AnySchema): AnySchema {
   for (let i = 0; i < 20; i++) {
     const def = (cur as unknown as { def: Def }).def;
     if (def.innerType) cur = def.innerType;
-    else if (def.type === "pipe" && def.in) cur = def.in;
+    // A preprocess is a pipe from a transform into the schema that validates: walk the latter.
+    else if (def.type === "pipe" && def.in) cur = (def.in as unknown as { def: Def }).def.type === "transform" && def.out ? def.out : def.in;
     else return cur;
   }
   return cur;

@@ -1,7 +1,7 @@
 // `fawkes local up`: the environment's machinery (bridge, HAProxy, stand-ins of S3, SSM and
 // EFS), then every role brought to its desired size with hosts of the current user-data.
-import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { EnvironmentSpec } from "../config/index.ts";
@@ -14,6 +14,7 @@ import { ensureImage } from "./image.ts";
 import { chooseSubnet, hostSlots, type EnvLayout } from "./layout.ts";
 import { bridgeUpSteps } from "./network.ts";
 import { withDeployLock } from "../release/deploy-lock.ts";
+import { ensureLocalSecrets, SecretsError } from "../secrets/index.ts";
 import { preflightProblems } from "./preflight.ts";
 import { admitHosts, bootHosts, hostsOf, isRunning, replaceHosts, retireHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
 import { readState, writeState, type HostState, type LocalState } from "./state.ts";
@@ -32,20 +33,13 @@ export function missingArtifacts(env: Env): string[] {
   return missing;
 }
 
-/** Local stand-in of SSM: a 0600 file per app; a secret with no value yet gets a random one. */
+/** Local stand-in of SSM: a 0600 file per app (src/secrets); a declared secret with no value yet gets a random one. */
 function ensureSecrets(env: Env, progress: Progress): void {
-  mkdirSync(env.layout.secretsDir, { recursive: true, mode: 0o700 });
-  for (const app of env.spec.catalogue.apps) {
-    const file = join(env.layout.secretsDir, `${app.name}.env`);
-    const have = existsSync(file) ? readFileSync(file, "utf8") : "";
-    const names = new Set(have.split("\n").map((l) => l.split("=")[0]));
-    const add = app.secrets.filter((s) => !names.has(s));
-    if (add.length > 0) {
-      progress(`secrets of ${app.name}: generated a random value for ${add.join(", ")} (set your own in ${file})`);
-      writeFileSync(file, have + add.map((s) => `${s}=${randomBytes(24).toString("base64url")}\n`).join(""), { mode: 0o600 });
-    }
-    if (!existsSync(file)) writeFileSync(file, "", { mode: 0o600 });
-    chmodSync(file, 0o600);
+  try {
+    ensureLocalSecrets({ stack: env.spec.stack, secretsDir: env.layout.secretsDir, apps: env.spec.catalogue.apps }, progress);
+  } catch (e) {
+    if (e instanceof SecretsError) throw new LocalTargetError(e.message);
+    throw e;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { EnvironmentSpec, FleetSize, ResolvedApp } from "../config/index.ts";
 import { BASE_PACKAGES } from "../config/index.ts";
 import { budgetName, shortHash } from "../names/index.ts";
+import { parameterPrefixOf } from "./operations.ts";
 
 export type Role = "web" | "worker";
 /** Hash key of the release-lock table: the table and the hosts' bootstrap both read it from here. */
@@ -63,6 +64,8 @@ export interface AppOnHost {
   shared: string[];
   hooks: string[];
   secrets: string[];
+  /** Names of the app's queues; their URLs are fetched at boot (FAWKES_QUEUE_<NAME>_URL). */
+  queues: string[];
   env: Record<string, string>;
   maxBodySize: string;
   requestTimeout: number;
@@ -181,6 +184,7 @@ function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnR
     shared: [...app.shared],
     hooks: [...app.hooks.release],
     secrets: [...app.secrets],
+    queues: app.queues.map((q) => q.name),
     env: { ...app.env },
     maxBodySize: app.maxBodySize,
     requestTimeout: app.requestTimeoutSeconds,
@@ -195,7 +199,7 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
   const image = spec.catalogue.image;
   const stores = {
     artifactBucket: budgetName("s3Bucket", spec.project, spec.stack, "artifacts"),
-    parameterPrefix: `/${spec.project}/${spec.stack}`,
+    parameterPrefix: parameterPrefixOf(spec.project, spec.stack),
     lockTable: budgetName("autoScalingGroup", spec.project, spec.stack, "locks"),
     lockKey: LOCK_KEY,
   };

@@ -11,6 +11,14 @@ export const NAME_LIMITS = {
   logGroup: 512,
   snsTopic: 256,
   sqsQueue: 80,
+  /** CloudWatch alarm names. */
+  alarm: 255,
+  /** EventBridge rule names. */
+  eventRule: 64,
+  /** AWS Backup vault, plan and selection names. */
+  backup: 50,
+  /** A KMS alias after its `alias/` prefix (256 in all). */
+  kmsAlias: 250,
   dnsLabel: 63,
   /** Value of a tag, e.g. `Name` of a VPC or subnet. */
   tag: 256,

@@ -44,7 +44,8 @@ export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: RULE, path: /^listenerArn$/, knob: "certificateArn (host rules sit on the HTTPS listener)" },
   { type: LISTENER, name: /-https$/, knob: "certificateArn (HTTPS listener)" },
   { type: INGRESS, name: /-alb-https$/, knob: "certificateArn (443 open only with a listener)" },
-  { type: EMAIL, name: /-email$/, knob: "alarmEmail (the alarm topic's email subscription)" },
+  { type: EMAIL, name: /-email$/, knob: "alarmEmail (the alarm topic's email subscription exists only with it)" },
+  { type: EMAIL, name: /-email$/, path: /^endpoint$/, knob: "alarmEmail (the address)" },
   { type: BACKUP_PLAN, path: /^rules\[0\]\.lifecycle\.deleteAfter$/, knob: "backupRetentionDays" },
   { type: LOG_GROUP, path: /^retentionInDays$/, knob: "logRetentionDays" },
 ];

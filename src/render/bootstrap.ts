@@ -19,6 +19,7 @@ interface BootstrapApp {
   shared: string[];
   mediaDir: string;
   secrets: string[];
+  queues: string[];
   hooks: string[];
   /** Empty on hosts where the app serves no HTTP (worker role). */
   port: string;
@@ -66,6 +67,7 @@ function bootstrapApp(app: AppOnHost): BootstrapApp {
     shared: app.shared,
     mediaDir: app.media?.dir ?? "",
     secrets: app.secrets,
+    queues: app.queues,
     hooks: app.hooks,
     port: web ? String(app.port) : "",
     healthPath: web ? app.health.path : "",

@@ -1,9 +1,9 @@
 // Every stack's resource graph has the resources fawkes promises, with the properties that make
 // it secure and the knobs' values where knobs apply.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BOOT_GRACE_SECONDS, HTTP_PORT, HTTPS_PORT, NFS_PORT, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
-import { checkpointPercentages, planEnvironment, type EnvironmentPlan } from "../../src/model/index.ts";
-import { AMI, captureEnvironment, LATEST_VERSION, ofType, one, specOf, stacksOfTheRepository, ZONES, type StackGraph } from "./harness.ts";
+import { BOOT_GRACE_SECONDS, HTTP_PORT, HTTPS_PORT, NFS_PORT, QUEUE_ACTIONS, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
+import { checkpointPercentages, planEnvironment, queuePlans, type EnvironmentPlan } from "../../src/model/index.ts";
+import { ACCOUNT, AMI, captureEnvironment, LATEST_VERSION, ofType, one, specOf, stacksOfTheRepository, ZONES, type StackGraph } from "./harness.ts";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -122,9 +122,11 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     for (const c of amiCalls) expect(c.inputs).toMatchObject({ owners: ami.owners, mostRecent: true, filters: [{ name: "name", values: [ami.namePattern] }] });
   });
 
-  it("grants each host role only its parameters, artifacts, lock table and file system, plus Session Manager", () => {
+  it("grants each host role only its parameters, artifacts, lock table, file system and its apps' queues, plus Session Manager", () => {
     const stores = plan.hosts[0]!.stores;
     for (const host of plan.hosts) {
+      // Only the queues of the apps this role runs, with what the role does with them.
+      const queues = queuePlans(g.spec).filter((q) => host.apps.some((a) => a.name === q.app)).map((q) => `arn:aws:sqs:eu-west-1:${ACCOUNT}:${q.queueName}`);
       const role = one(g, T.role, `fawkes-${host.role}-role`).inputs;
       expect(role.inlinePolicies).toBeUndefined();
       expect(role.managedPolicyArns).toBeUndefined();
@@ -136,6 +138,7 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
         ArtifactList: ["s3:ListBucket", `arn:aws:s3:::${stores.artifactBucket}`],
         ReleaseLocks: [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], expect.stringMatching(new RegExp(`:table/${stores.lockTable}$`))],
         SharedStorage: [["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], expect.stringContaining(":file-system/fs-fawkes-shared-fs")],
+        ...(queues.length > 0 ? { Queues: [[...QUEUE_ACTIONS[host.role]], queues] } : {}),
       });
       expect(one(g, T.attachment, `fawkes-${host.role}-ssm`).inputs.policyArn).toBe(SSM_CORE_POLICY_ARN);
     }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { TIER_TAG as COMPONENT_TIER_TAG } from "../../components/index.ts";
+import { ACCESS_TAG as COMPONENT_ACCESS_TAG, TIER_TAG as COMPONENT_TIER_TAG } from "../../components/index.ts";
 import * as rules from "../../policy/rules.ts";
 import { captureEveryStack, ROOT, type StackGraph } from "./harness.ts";
 import { stackResources, stackViolationsOf, violationsOf, type PolicyInput } from "./policy-harness.ts";
@@ -29,6 +29,7 @@ describe("the policy pack", () => {
     expect(new Set(rules.policies.map((p) => p.name)).size).toBe(rules.policies.length);
     for (const p of rules.policies) expect(p.enforcementLevel, p.name).toBe("mandatory");
     expect(TIER_TAG).toBe(COMPONENT_TIER_TAG);
+    expect(rules.ACCESS_TAG).toBe(COMPONENT_ACCESS_TAG);
   });
 
   it("passes every resource of every stack", async () => {
@@ -136,5 +137,87 @@ describe("each rule catches what it forbids", () => {
       const references = ["DJANGO_SECRET_KEY: /fawkes/dev/blog/DJANGO_SECRET_KEY", 'password="$DB_PASSWORD"', "SECRET_NAMES=(SHOP_SECRET_KEY)", "SHOP_API_TOKEN=${SHOP_API_TOKEN}"];
       for (const line of references) expect(await violationsOf(rules.noSecretsInUserData, withLine(line)), line).toEqual([]);
     });
+  });
+});
+
+describe("the rules on what issue 7 adds catch what they forbid", () => {
+  const without = (g: StackGraph, drop: (r: StackGraph["resources"][number]) => boolean) => stackResources(g.resources.filter((r) => !drop(r)));
+  const withExtra = (g: StackGraph, ...extra: PolicyInput[]) => stackResources([...g.resources, ...extra]);
+
+  it("sqs-encrypted: a queue without SSE; a KMS key is enough", async () => {
+    const queue = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.queue, name: "q", props: { name: "q", ...props } });
+    expect(await violationsOf(rules.sqsEncrypted, queue({}))).toEqual([expect.stringContaining("sqsManagedSseEnabled")]);
+    expect(await violationsOf(rules.sqsEncrypted, queue({ sqsManagedSseEnabled: false }))).toHaveLength(1);
+    expect(await violationsOf(rules.sqsEncrypted, queue({ kmsMasterKeyId: "alias/aws/sqs" }))).toEqual([]);
+  });
+
+  it("log-retention-set: a log group kept forever, by default or by 0", async () => {
+    const group = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.logGroup, name: "lg", props: { name: "/x", ...props } });
+    expect(await violationsOf(rules.logRetentionSet, group({}))).toEqual([expect.stringContaining("logRetentionDays")]);
+    expect(await violationsOf(rules.logRetentionSet, group({ retentionInDays: 0 }))).toHaveLength(1);
+    expect(await violationsOf(rules.logRetentionSet, group({ retentionInDays: 30 }))).toEqual([]);
+  });
+
+  it("file-systems-backed-up: no selection, a selection of something else, a second file system; a wildcard selection covers", async () => {
+    const g = graphs[0]!;
+    const fs = g.resources.find((r) => r.type === TYPES.fileSystem)!;
+    expect(await stackViolationsOf(rules.fileSystemsBackedUp, without(g, (r) => r.type === TYPES.backupSelection))).toEqual([expect.stringContaining(`file system ${fs.name} is in no AWS Backup selection`)]);
+    const other: PolicyInput = { type: TYPES.backupSelection, name: "other", props: { resources: ["arn:aws:dynamodb:eu-west-1:123456789012:table/x"] } };
+    expect(await stackViolationsOf(rules.fileSystemsBackedUp, stackResources([...g.resources.filter((r) => r.type !== TYPES.backupSelection), other]))).toHaveLength(1);
+    const stray: PolicyInput = { type: TYPES.fileSystem, name: "stray", props: { encrypted: true, arn: "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-stray" } };
+    expect(await stackViolationsOf(rules.fileSystemsBackedUp, withExtra(g, stray))).toEqual([expect.stringContaining("file system stray")]);
+    const every: PolicyInput = { type: TYPES.backupSelection, name: "every", props: { resources: ["arn:aws:elasticfilesystem:*:*:file-system/*"] } };
+    expect(await stackViolationsOf(rules.fileSystemsBackedUp, withExtra(g, stray, every))).toEqual([]);
+  });
+
+  it("rds-encrypted: an instance and a cluster stored in the clear; an Aurora member instance is its cluster's business", async () => {
+    const db = (type: string, props: Record<string, unknown>): PolicyInput => ({ type, name: "db", props });
+    expect(await violationsOf(rules.rdsEncrypted, db(TYPES.dbInstance, { engine: "postgres" }))).toEqual([expect.stringContaining("storageEncrypted")]);
+    expect(await violationsOf(rules.rdsEncrypted, db(TYPES.dbCluster, { engine: "aurora-postgresql", storageEncrypted: false }))).toHaveLength(1);
+    expect(await violationsOf(rules.rdsEncrypted, db(TYPES.dbInstance, { engine: "postgres", storageEncrypted: true }))).toEqual([]);
+    expect(await violationsOf(rules.rdsEncrypted, db(TYPES.dbInstance, { engine: "aurora-postgresql", clusterIdentifier: "c" }))).toEqual([]);
+  });
+
+  it("rds-private: a public database, one without a subnet group, a subnet group over public subnets or foreign ones", async () => {
+    const g = graphs[0]!;
+    const subnetIds = (tier: string) => g.resources.filter((r) => r.type === TYPES.subnet && r.inputs.tags[TIER_TAG] === tier).map((r) => r.id);
+    const group = (name: string, ids: string[]): PolicyInput => ({ type: TYPES.dbSubnetGroup, name, props: { name, subnetIds: ids } });
+    const db = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.dbInstance, name: "db", props: { engine: "postgres", storageEncrypted: true, ...props } });
+    const good = [group("private", subnetIds("private")), db({ dbSubnetGroupName: "private", publiclyAccessible: false })];
+    expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, ...good))).toEqual([]);
+    expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, good[0]!, db({ dbSubnetGroupName: "private", publiclyAccessible: true })))).toEqual([expect.stringContaining("database db is publicly accessible")]);
+    expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, db({})))).toEqual([expect.stringContaining("has no dbSubnetGroupName")]);
+    expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, group("public", subnetIds("public")), db({ dbSubnetGroupName: "public" })))).toEqual([expect.stringContaining("not tagged fawkes:tier=private")]);
+    expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, group("foreign", ["subnet-0123"]), db({ dbSubnetGroupName: "foreign" })))).toEqual([expect.stringContaining("subnet-0123, not a subnet of this stack")]);
+  });
+
+  it("no-admin-outside-admin-role: \"*\" on \"*\" inline on the deployer, AdministratorAccess on the viewer, a managed policy, a user's policy", async () => {
+    const g = graphs[0]!;
+    const roleName = (access: string) => g.resources.find((r) => r.type === TYPES.role && r.inputs.tags?.[rules.ACCESS_TAG] === access)!.inputs.name as string;
+    const everything = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+    const inline: PolicyInput = { type: TYPES.rolePolicy, name: "sneaky", props: { role: roleName("deployer"), policy: everything } };
+    expect(await stackViolationsOf(rules.noAdminOutsideAdminRole, withExtra(g, inline))).toEqual([expect.stringContaining(`the inline policy sneaky of role ${roleName("deployer")} allows "*" on "*"`)]);
+    const onAdmin: PolicyInput = { type: TYPES.rolePolicy, name: "fine", props: { role: roleName("admin"), policy: everything } };
+    expect(await stackViolationsOf(rules.noAdminOutsideAdminRole, withExtra(g, onAdmin))).toEqual([]);
+    const attached: PolicyInput = { type: TYPES.rolePolicyAttachment, name: "promote", props: { role: roleName("viewer"), policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } };
+    expect(await stackViolationsOf(rules.noAdminOutsideAdminRole, withExtra(g, attached))).toEqual([expect.stringContaining(`role ${roleName("viewer")} gets AdministratorAccess`)]);
+    const managed: PolicyInput = { type: TYPES.managedPolicy, name: "god", props: { policy: { Statement: { Effect: "Allow", Action: ["*:*"], Resource: ["*"] } } } };
+    expect(await stackViolationsOf(rules.noAdminOutsideAdminRole, withExtra(g, managed))).toHaveLength(1);
+    const user: PolicyInput = { type: TYPES.userPolicy, name: "ops-user", props: { user: "ops", policy: everything } };
+    expect(await stackViolationsOf(rules.noAdminOutsideAdminRole, withExtra(g, user))).toHaveLength(1);
+    // A tag on a role of another name grants nothing: the check follows the role the policy names.
+    const stranger: PolicyInput = { type: TYPES.rolePolicy, name: "stranger", props: { role: "not-in-this-stack", policy: everything } };
+    expect(await stackViolationsOf(rules.noAdminOutsideAdminRole, withExtra(g, stranger))).toHaveLength(1);
+    expect(rules.allowsEverything(JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }))).toBe(false);
+    expect(rules.allowsEverything(JSON.stringify({ Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }] }))).toBe(false);
+  });
+
+  it("every stack's own admin role is the only one with \"*\" on \"*\"", async () => {
+    for (const g of graphs) {
+      const admins = g.resources.filter((r) => r.type === TYPES.rolePolicyAttachment && r.inputs.policyArn === "arn:aws:iam::aws:policy/AdministratorAccess");
+      expect(admins.map((a) => a.inputs.role)).toEqual([`fawkes-${g.spec.stack}-admin`]);
+      const inline = g.resources.filter((r) => r.type === TYPES.rolePolicy);
+      for (const r of inline) expect(rules.allowsEverything(r.inputs.policy), r.name).toBe(false);
+    }
   });
 });

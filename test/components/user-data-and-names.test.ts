@@ -21,6 +21,15 @@ const LIMITS: ReadonlyArray<[type: string, prop: string, limit: number]> = [
   ["aws:autoscaling/group:Group", "name", NAME_LIMITS.autoScalingGroup],
   ["aws:ec2/securityGroup:SecurityGroup", "name", NAME_LIMITS.securityGroup],
   ["aws:dynamodb/table:Table", "name", 255],
+  ["aws:sqs/queue:Queue", "name", NAME_LIMITS.sqsQueue],
+  ["aws:cloudwatch/logGroup:LogGroup", "name", NAME_LIMITS.logGroup],
+  ["aws:cloudwatch/metricAlarm:MetricAlarm", "name", NAME_LIMITS.alarm],
+  ["aws:cloudwatch/eventRule:EventRule", "name", NAME_LIMITS.eventRule],
+  ["aws:sns/topic:Topic", "name", NAME_LIMITS.snsTopic],
+  ["aws:kms/alias:Alias", "name", "alias/".length + NAME_LIMITS.kmsAlias],
+  ["aws:backup/vault:Vault", "name", NAME_LIMITS.backup],
+  ["aws:backup/plan:Plan", "name", NAME_LIMITS.backup],
+  ["aws:backup/selection:Selection", "name", NAME_LIMITS.backup],
 ];
 
 const stacks = [...stacksOfTheRepository(), LONG_BRANCH_STACK];
@@ -54,6 +63,10 @@ describe.each(stacks)("stack %s", (stack) => {
     }
     for (const r of ofType(g, "aws:lb/targetGroup:TargetGroup")) expect(r.inputs.name).toMatch(/^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/);
     for (const r of ofType(g, "aws:s3/bucket:Bucket")) expect(r.inputs.bucket).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
+    for (const r of ofType(g, "aws:sqs/queue:Queue")) expect(r.inputs.name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    for (const r of ofType(g, "aws:cloudwatch/logGroup:LogGroup")) expect(r.inputs.name).toMatch(/^[A-Za-z0-9_\-/.#]{1,512}$/);
+    for (const type of ["aws:backup/vault:Vault", "aws:backup/plan:Plan"]) for (const r of ofType(g, type)) expect(r.inputs.name).toMatch(/^[A-Za-z0-9_-]{2,50}$/);
+    for (const r of ofType(g, "aws:kms/alias:Alias")) expect(r.inputs.name).toMatch(/^alias\/[A-Za-z0-9/_-]+$/);
   });
 });
 

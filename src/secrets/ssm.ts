@@ -1,0 +1,119 @@
+// The AWS target's secret store: SSM Parameter Store, SecureString parameters named
+// `<parameterPrefix>/<app>/<NAME>` (`/fawkes/<stack>/shop/SHOP_SECRET_KEY`), exactly the names the
+// bootstrap's aws_secrets_fetch reads with the instance role. Encrypted with SSM's default key
+// (alias/aws/ssm), which the instance role may use through SSM without a KMS grant. Listing reads
+// metadata only (DescribeParameters): fawkes never asks for a value back. The SDK loads on first use.
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import { planEnvironment } from "../model/index.ts";
+import type { EnvironmentSpec } from "../config/index.ts";
+import { SecretsError, type SecretState, type SecretStore } from "./store.ts";
+
+/** The one method of SSMClient fawkes calls: tests hand a recording double. */
+export interface SsmSender {
+  send(command: object): Promise<unknown>;
+}
+
+export interface SsmStoreOptions {
+  /** `/fawkes/<stack>`: HostPlan.stores.parameterPrefix. */
+  prefix: string;
+  region?: string;
+  /** An SSM-compatible endpoint (emulators). */
+  endpoint?: string;
+  /** A ready client (tests); the options above but `prefix` are then ignored. */
+  client?: SsmSender;
+}
+
+/** The prefix the stack's hosts read their parameters under, as the bootstrap has it. */
+export function parameterPrefixOf(spec: EnvironmentSpec): string {
+  const prefix = planEnvironment(spec).hosts[0]?.stores.parameterPrefix;
+  if (prefix === undefined) throw new Error(`stack ${spec.stack} plans no hosts, hence no parameters`);
+  return prefix;
+}
+
+export function parameterName(prefix: string, app: string, name: string): string {
+  return `${prefix}/${app}/${name}`;
+}
+
+const errorName = (e: unknown) => (e as { name?: string })?.name ?? "";
+
+/**
+ * The SDK's error without anything that could hold the value: AWS validation messages may quote
+ * what they refused, so the value is cut out of the message, and the original (with the request)
+ * is not kept as the cause.
+ */
+function ssmFailure(op: string, name: string, e: unknown, value?: string): SecretsError {
+  const err = e as Error;
+  let message = err?.message ?? String(e);
+  if (value !== undefined && value !== "") message = message.split(value).join("[secret]");
+  const kind = errorName(e) && errorName(e) !== "Error" ? `${errorName(e)}: ` : "";
+  return new SecretsError(`SSM ${op} ${name} failed: ${kind}${message} (AWS credentials come from the SDK's default chain; the caller needs ssm:${op})`);
+}
+
+/** More pages than this under one app is not fawkes's parameter tree: stop rather than loop on. */
+const MAX_PAGES = 100;
+
+export function ssmSecretStore(opts: SsmStoreOptions): SecretStore {
+  type Sdk = typeof import("@aws-sdk/client-ssm");
+  let ready: Promise<{ sdk: Sdk; client: SsmSender }> | undefined;
+  const ssm = () =>
+    (ready ??= import("@aws-sdk/client-ssm").then((sdk) => ({
+      sdk,
+      client: opts.client ?? (new sdk.SSMClient({ region: opts.region, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) }) as SSMClient as SsmSender),
+    })));
+  const dir = (app: string) => `${opts.prefix}/${app}`;
+
+  return {
+    where: `ssm:${opts.prefix}${opts.region ? ` (${opts.region})` : ""}`,
+    async list(app) {
+      const { sdk, client } = await ssm();
+      const found = new Map<string, SecretState>();
+      let token: string | undefined;
+      for (let page = 0; ; page++) {
+        if (page === MAX_PAGES) throw new SecretsError(`SSM ${dir(app)}: more than ${MAX_PAGES} pages of parameters`);
+        let res: { Parameters?: Array<{ Name?: string; Type?: string }>; NextToken?: string };
+        try {
+          res = (await client.send(
+            new sdk.DescribeParametersCommand({ ParameterFilters: [{ Key: "Path", Option: "OneLevel", Values: [dir(app)] }], MaxResults: 50, ...(token ? { NextToken: token } : {}) }),
+          )) as typeof res;
+        } catch (e) {
+          throw ssmFailure("DescribeParameters", dir(app), e);
+        }
+        for (const p of res.Parameters ?? []) {
+          const name = p.Name?.slice(dir(app).length + 1) ?? "";
+          // Secrets are env names; the app's other parameters (its EFS ids, `efs`) are not.
+          if (!/^[A-Z][A-Z0-9_]*$/.test(name)) continue;
+          found.set(name, p.Type === "SecureString" ? { valid: true } : { valid: false, problem: `stored as ${p.Type ?? "an unknown type"}, not SecureString: set it again with fawkes secret set` });
+        }
+        token = res.NextToken;
+        if (!token) break;
+      }
+      return found;
+    },
+    async set(app, name, value) {
+      const { sdk, client } = await ssm();
+      const full = parameterName(opts.prefix, app, name);
+      try {
+        await client.send(new sdk.PutParameterCommand({ Name: full, Value: value, Type: "SecureString", Overwrite: true }));
+      } catch (e) {
+        throw ssmFailure("PutParameter", full, e, value);
+      }
+    },
+    async unset(app, name) {
+      const { sdk, client } = await ssm();
+      const full = parameterName(opts.prefix, app, name);
+      try {
+        await client.send(new sdk.DeleteParameterCommand({ Name: full }));
+        return true;
+      } catch (e) {
+        if (errorName(e) === "ParameterNotFound") return false;
+        throw ssmFailure("DeleteParameter", full, e);
+      }
+    },
+  };
+}
+
+/** The stack's parameters, in its region; FAWKES_SSM_ENDPOINT for an SSM-compatible endpoint. */
+export function stackSecretParameters(spec: EnvironmentSpec, client?: SsmSender): SecretStore {
+  const endpoint = process.env.FAWKES_SSM_ENDPOINT || undefined;
+  return ssmSecretStore({ prefix: parameterPrefixOf(spec), region: spec.knobs.region, ...(endpoint ? { endpoint } : {}), ...(client ? { client } : {}) });
+}
