@@ -3,7 +3,7 @@
 import { structuredPatch } from "diff";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { rolloutPolicy, RolloutPolicyError, type RolloutStep } from "../model/index.ts";
-import { diffValues } from "./diff-values.ts";
+import { diffValues, type ValueDifference } from "./diff-values.ts";
 import { hostFiles, decodeUserData } from "./host-files.ts";
 import type { CapturedResource } from "./program.ts";
 import { LOAD_BALANCER_TYPES, replacingPaths, STORAGE_TYPES, topLevel } from "./replacement.ts";
@@ -88,6 +88,23 @@ function byKey(resources: readonly CapturedResource[]): Map<string, CapturedReso
 
 const USER_DATA = "userData";
 
+function parsedObject(v: unknown): object | undefined {
+  if (typeof v !== "string" || !/^\s*[[{]/.test(v)) return undefined;
+  try {
+    const o: unknown = JSON.parse(v);
+    return typeof o === "object" && o !== null ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON document in a string input (an IAM or topic policy) compared inside: `policy.Statement[2].Resource`. */
+function expandJson(d: ValueDifference): ValueDifference[] {
+  const a = parsedObject(d.a);
+  const b = parsedObject(d.b);
+  return a && b ? diffValues(a, b, d.path) : [d];
+}
+
 function resourceChanges(base: readonly CapturedResource[], head: readonly CapturedResource[]): ResourceChange[] {
   const a = byKey(base);
   const b = byKey(head);
@@ -100,7 +117,7 @@ function resourceChanges(base: readonly CapturedResource[], head: readonly Captu
       out.push({ type, name, action: ra ? "delete" : "create", changes: [], replacedBy: [] });
       continue;
     }
-    const diffs = diffValues(ra.inputs, rb.inputs);
+    const diffs = diffValues(ra.inputs, rb.inputs).flatMap(expandJson);
     if (diffs.length === 0) continue;
     const changes = diffs.map((d): PropertyChange => (d.path === USER_DATA ? { path: USER_DATA, before: undefined, after: undefined, note: "the host image changed: see its files" } : { path: d.path, before: d.a, after: d.b }));
     const replacedBy = replacingPaths(type, diffs.map((d) => d.path));
