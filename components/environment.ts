@@ -100,6 +100,7 @@ export function buildEnvironment(
       idleTimeoutSeconds: spec.catalogue.loadBalancer.idleTimeoutSeconds,
       deregistrationDelaySeconds: spec.catalogue.loadBalancer.deregistrationDelaySeconds,
       ...(spec.knobs.certificateArn ? { certificateArn: spec.knobs.certificateArn } : {}),
+      maintenance: spec.knobs.maintenance,
     },
     opts,
   );

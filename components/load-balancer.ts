@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { maintenancePage } from "../src/maintenance/page.ts";
 import type { AppOnHost } from "../src/model/index.ts";
 import { HTTP_PORT, HTTPS_PORT } from "./firewall.ts";
 import { nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
@@ -19,6 +20,8 @@ export interface LoadBalancerArgs {
   deregistrationDelaySeconds: number;
   /** With a certificate: HTTPS on 443 and 80 redirects to it. Without: plain HTTP on 80. */
   certificateArn?: string;
+  /** Apps answered with a 503 maintenance page (the stack's `maintenance` knob) while their hosts keep running. */
+  maintenance?: readonly string[];
   nameParts: NameParts;
   tags: Tags;
 }
@@ -27,7 +30,9 @@ const notFound = [{ type: "fixed-response", fixedResponse: { contentType: "text/
 
 /**
  * An internet-facing ALB in the public subnets: a target group per app (its nginx port, its
- * health path), a host-header rule per app, 404 for any other host name.
+ * health path), a host-header rule per app, 404 for any other host name. An app in maintenance
+ * gets a fixed 503 response rule just before its forward rule: its target group, hosts and
+ * health checks stay as they are, so taking it out of maintenance removes one rule.
  */
 export class LoadBalancer extends pulumi.ComponentResource {
   readonly dnsName: pulumi.Output<string>;
@@ -132,6 +137,26 @@ export function buildLoadBalancer(parent: pulumi.Resource, name: string, args: L
       },
       opts,
     );
+    if (args.maintenance?.includes(app.name)) buildMaintenanceRule(parent, name, app, 10 * (i + 1) - 5, routing, args);
   });
   return { alb, targetGroups };
+}
+
+/**
+ * The rule of an app in maintenance: the same host names as its forward rule, a lower number (ALB
+ * rules are evaluated from the lowest), a fixed 503 with the maintenance page. Its logical name
+ * has a "." no app name has, so it never collides with an app's own rule.
+ */
+export function buildMaintenanceRule(parent: pulumi.Resource, name: string, app: RoutedApp, priority: number, listener: aws.lb.Listener, args: LoadBalancerArgs): aws.lb.ListenerRule {
+  return new aws.lb.ListenerRule(
+    `${name}-${app.name}.maintenance`,
+    {
+      listenerArn: listener.arn,
+      priority,
+      conditions: [{ hostHeader: { values: [...app.hostnames] } }],
+      actions: [{ type: "fixed-response", fixedResponse: { contentType: "text/html", messageBody: maintenancePage(app.name), statusCode: "503" } }],
+      tags: args.tags,
+    },
+    { parent },
+  );
 }

@@ -5,7 +5,7 @@ export { ConfigError, formatProblem, type Problem } from "./errors.ts";
 export { listStacks, loadAllStacks, loadStack, readProject, stackFile, PROJECT_FILE, type ProjectFile } from "./files.ts";
 export { KNOB_NAMES, KnobsSchema, RolloutSchema, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";
-export { setReleasePin, type PinResult } from "./pin.ts";
+export { setReleasePin, writeAtomically, type PinResult } from "./pin.ts";
 export { durationSeconds } from "./primitives.ts";
 export { loadFromPulumiConfig } from "./pulumi-config.ts";
 export { deepFreeze, derivedUid, templateOf, type EnvironmentSpec, type ResolvedApp, type ResolvedCatalogue } from "./spec.ts";

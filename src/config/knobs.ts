@@ -73,6 +73,14 @@ export const KnobsSchema = z.strictObject({
   logRetentionDays: LogRetentionDays.default(30).describe("Days CloudWatch Logs keeps the apps' and hosts' logs."),
   alarmEmail: z.email("must be an email address").optional().describe("Subscribed by email to the environment's alarm topic; without it the topic has no subscriber."),
   qaTtl: Duration.default("3d").describe("A QA stack with no push for this long is destroyed by `fawkes qa gc`."),
+  maintenance: z
+    .array(AppName)
+    .superRefine((apps, ctx) => {
+      const twice = apps.filter((a, i) => apps.indexOf(a) !== i);
+      if (twice.length > 0) ctx.addIssue({ code: "custom", message: `lists ${[...new Set(twice)].map((a) => `"${a}"`).join(", ")} more than once` });
+    })
+    .default([])
+    .describe("Apps the load balancer answers with a 503 maintenance page while their hosts keep running; set by `fawkes maintenance on|off`."),
 });
 export type Knobs = z.infer<typeof KnobsSchema>;
 export const KNOB_NAMES: readonly string[] = Object.keys(KnobsSchema.shape);

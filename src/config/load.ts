@@ -288,6 +288,14 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
         });
       }
     }
+    // An app in maintenance must be one the catalogue declares: a typo would silently serve it.
+    const maintenance = Array.isArray(merged.maintenance) ? merged.maintenance : [];
+    maintenance.forEach((app, i) => {
+      if (typeof app === "string" && !names.includes(app)) {
+        const loc = locateKnob(["maintenance", i]);
+        problems.add({ file: loc.file, path: pathText(loc.prefix, loc.path), message: `puts "${app}" in maintenance, which is not an app of the catalogue (apps: ${names.join(", ")})`, hint: didYouMean(app, names) });
+      }
+    });
     if (knobsParsed?.success) {
       for (const name of names) {
         if (!(name in releases)) {

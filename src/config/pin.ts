@@ -71,7 +71,7 @@ function rewrite(doc: Document, path: readonly string[], value: string): string 
 }
 
 /** Rename over the old file, with its mode (and its owner when root writes a user's checkout). */
-function writeAtomically(file: string, text: string, like?: { mode: number; uid: number; gid: number }): void {
+export function writeAtomically(file: string, text: string, like?: { mode: number; uid: number; gid: number }): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, text, { mode: like ? like.mode & 0o7777 : 0o644 });

@@ -1,11 +1,40 @@
+import { join } from "node:path";
+import { maintenancePage, MAINTENANCE_RETRY_AFTER_SECONDS } from "../maintenance/page.ts";
 import { servedApps, type AppOnHost, type EnvironmentPlan } from "../model/index.ts";
 import type { HostSlot } from "./layout.ts";
+
+/**
+ * Where HAProxy finds maintenance mode: the list of apps in maintenance (an ACL pattern file,
+ * changed at run time through the runtime API and re-read at a reload) and each app's page.
+ */
+export interface MaintenanceFiles {
+  list: string;
+  pages: Record<string, string>;
+}
 
 export interface HaproxyInput {
   plan: EnvironmentPlan;
   slots: readonly HostSlot[];
   port: number;
   socket: string;
+  /** Without it, no rule answers a maintenance page (the files must exist for `haproxy -c`). */
+  maintenance?: MaintenanceFiles;
+}
+
+/** The maintenance files of an environment's HAProxy, under its dir. */
+export function maintenanceFiles(haproxyDir: string, plan: EnvironmentPlan): MaintenanceFiles {
+  const dir = join(haproxyDir, "maintenance");
+  return { list: join(dir, "apps.lst"), pages: Object.fromEntries(servedApps(plan).map((a) => [a.name, join(dir, `${a.name}.html`)])) };
+}
+
+/** Their contents: every served app's page, and the list naming the served apps in maintenance, one a line. */
+export function renderMaintenanceFiles(plan: EnvironmentPlan, files: MaintenanceFiles, inMaintenance: readonly string[]): Record<string, string> {
+  const served = servedApps(plan).map((a) => a.name);
+  const listed = served.filter((a) => inMaintenance.includes(a));
+  return {
+    [files.list]: listed.map((a) => `${a}\n`).join(""),
+    ...Object.fromEntries(served.map((a) => [files.pages[a]!, maintenancePage(a)])),
+  };
 }
 
 /**
@@ -19,9 +48,10 @@ export function localHostnames(app: Pick<AppOnHost, "hostnames">, domain: string
 /**
  * HAProxy as the local stand-in for the ALB: one frontend on 127.0.0.1, Host-header routing to a
  * backend per app, HTTP health checks on the app's health path, every server starting in
- * maintenance so that only a host fawkes has seen boot is ever put in rotation.
+ * maintenance so that only a host fawkes has seen boot is ever put in rotation. With maintenance
+ * files, each app's backend answers its maintenance page (503) while the list names the app.
  */
-export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput): string {
+export function renderHaproxyConfig({ plan, slots, port, socket, maintenance }: HaproxyInput): string {
   const { spec } = plan;
   const apps = servedApps(plan);
   const lb = spec.catalogue.loadBalancer;
@@ -65,6 +95,12 @@ export function renderHaproxyConfig({ plan, slots, port, socket }: HaproxyInput)
       "    http-check expect status 200",
       // Checks run twice a second here (the ALB's interval is the catalogue's): local rollouts stay quick.
       `    default-server inter 500ms fastinter 250ms rise ${app.health.healthyThreshold} fall ${app.health.unhealthyThreshold}`,
+      // Maintenance answers clients only: the servers stay in rotation and their checks go on.
+      ...(maintenance
+        ? [
+            `    http-request return status 503 content-type "text/html; charset=utf-8" file ${maintenance.pages[app.name]} hdr Retry-After ${MAINTENANCE_RETRY_AFTER_SECONDS} hdr Cache-Control no-store if { str(${app.name}) -m str -f ${maintenance.list} }`,
+          ]
+        : []),
       ...webSlots.map((s) => `    server ${s.name} ${s.ip}:${app.port} check disabled`),
       "",
     );

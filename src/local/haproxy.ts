@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 
@@ -94,8 +94,9 @@ export function haproxyPid(paths: HaproxyPaths): number | undefined {
   try {
     process.kill(pid, 0);
     return pid;
-  } catch {
-    return undefined;
+  } catch (e) {
+    // EPERM: it runs, as another user (root's HAProxy seen by `maintenance status` as a user).
+    return (e as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
   }
 }
 
@@ -154,4 +155,40 @@ async function waitForSocket(socket: string, timeoutMs: number): Promise<void> {
       await sleep(100);
     }
   }
+}
+
+/** Writes the maintenance files (pages, list) whole, each by a rename: HAProxy never reads half of one. */
+export function writeMaintenanceFiles(files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    if (existsSync(path) && readFileSync(path, "utf8") === text) continue;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.tmp`, text, { mode: 0o644 });
+    renameSync(`${path}.tmp`, path);
+  }
+}
+
+/** The apps the running HAProxy has in its maintenance list (`show acl <file>`: `0x55... shop` lines). */
+export async function maintenanceList(socket: string, list: string): Promise<string[]> {
+  const answer = await runtimeCommand(socket, `show acl ${list}`);
+  if (/Unknown ACL identifier/i.test(answer)) throw new Error(`HAProxy (${socket}) runs a config without maintenance rules; fawkes local up reloads it with them`);
+  return answer
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[1])
+    .filter((a): a is string => a !== undefined && a !== "");
+}
+
+/**
+ * Makes the running HAProxy's maintenance list exactly `apps` through its runtime API: no reload,
+ * so no connection of any app is dropped and no server leaves rotation. The list file on disk is
+ * what a reload reads; write it first (writeMaintenanceFiles).
+ */
+export async function syncMaintenance(socket: string, list: string, apps: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
+  const now = await maintenanceList(socket, list);
+  const added = apps.filter((a) => !now.includes(a));
+  const removed = now.filter((a) => !apps.includes(a));
+  for (const [verb, app] of [...added.map((a) => ["add", a] as const), ...removed.map((a) => ["del", a] as const)]) {
+    const answer = (await runtimeCommand(socket, `${verb} acl ${list} ${app}`)).trim();
+    if (answer !== "" && !(verb === "del" && answer === "Key not found.")) throw new Error(`HAProxy refused "${verb} acl ${list} ${app}": ${answer}`);
+  }
+  return { added, removed };
 }

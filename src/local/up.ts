@@ -8,8 +8,8 @@ import type { EnvironmentSpec } from "../config/index.ts";
 import { artifactPaths } from "../artifact/store.ts";
 import { ROLES, rolloutPolicy } from "../model/index.ts";
 import { appUrls, envOf, LocalTargetError, type Env } from "./fleet.ts";
-import { renderHaproxyConfig } from "./haproxy-config.ts";
-import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy } from "./haproxy.ts";
+import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles } from "./haproxy-config.ts";
+import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy, syncMaintenance, writeMaintenanceFiles } from "./haproxy.ts";
 import { ensureImage } from "./image.ts";
 import { chooseSubnet, hostSlots, type EnvLayout } from "./layout.ts";
 import { bridgeUpSteps } from "./network.ts";
@@ -133,9 +133,16 @@ export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions 
   await ensureHostDisks(env.layout);
 
   const slots = hostSlots(env.layout, subnet, env.plan.hosts, spec.knobs.rollout);
-  const config = renderHaproxyConfig({ plan: env.plan, slots, port, socket: hp.socket });
+  // Maintenance mode is the stack's `maintenance` knob: written where a (re)start reads it, and
+  // applied to a running HAProxy through its runtime API, so it survives up, rebuild and releases.
+  const maintenance = maintenanceFiles(hp.dir, env.plan);
+  writeMaintenanceFiles(renderMaintenanceFiles(env.plan, maintenance, spec.knobs.maintenance));
+  const config = renderHaproxyConfig({ plan: env.plan, slots, port, socket: hp.socket, maintenance });
   const lb = await startOrReloadHaproxy(hp, config);
   if (lb !== "unchanged") progress(`load balancer ${lb} on 127.0.0.1:${port}`);
+  const toggled = await syncMaintenance(hp.socket, maintenance.list, spec.knobs.maintenance.filter((a) => Object.hasOwn(maintenance.pages, a)));
+  for (const app of toggled.added) progress(`${app}: in maintenance (the stack's maintenance knob)`);
+  for (const app of toggled.removed) progress(`${app}: out of maintenance (the stack's maintenance knob)`);
   return { ctx: { env, state, slots, shared, progress }, lb };
 }
 

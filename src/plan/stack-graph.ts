@@ -48,6 +48,7 @@ export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: EMAIL, name: /-email$/, path: /^endpoint$/, knob: "alarmEmail (the address)" },
   { type: BACKUP_PLAN, path: /^rules\[0\]\.lifecycle\.deleteAfter$/, knob: "backupRetentionDays" },
   { type: LOG_GROUP, path: /^retentionInDays$/, knob: "logRetentionDays" },
+  { type: RULE, name: /\.maintenance$/, knob: "maintenance (a fixed 503 rule before the app's forward rule exists only while it is in maintenance)" },
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -4,7 +4,8 @@ import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { fawkesHome } from "../local/image.ts";
 
-export type HistoryKind = "release" | "rollback" | "rebuild";
+/** maintenance: `fawkes maintenance on|off`, which changes what the load balancer answers, no host. */
+export type HistoryKind = "release" | "rollback" | "rebuild" | "maintenance";
 /** succeeded; rolled-back: failed and the previous release serves again; failed: stopped where it failed. */
 export type HistoryResult = "succeeded" | "rolled-back" | "failed";
 
@@ -21,6 +22,7 @@ export interface HistoryEntry {
   finishedAt: string;
   durationSeconds: number;
   app?: string;
+  /** Release ids; for maintenance, "off" and "on". */
   from?: string;
   to?: string;
   hostsReplaced: string[];
@@ -102,7 +104,8 @@ export function stacksWithHistory(home = fawkesHome()): string[] {
 export function previousRelease(entries: readonly HistoryEntry[], app: string, current: string): string | undefined {
   const stack: string[] = [];
   for (const e of entries) {
-    if (e.app !== app || e.result !== "succeeded" || e.to === undefined) continue;
+    // Only releases and rollbacks move a pin (a maintenance entry's from/to are off/on).
+    if ((e.kind !== "release" && e.kind !== "rollback") || e.app !== app || e.result !== "succeeded" || e.to === undefined) continue;
     if (e.kind === "rollback" && stack.includes(e.to)) {
       while (stack.at(-1) !== e.to) stack.pop();
     } else if (stack.at(-1) !== e.to) {

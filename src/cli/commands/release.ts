@@ -103,7 +103,7 @@ ${RELEASE_EXIT}`,
 
 export const history: Command = {
   name: "history",
-  summary: "Every release, rollback and rebuild of an environment: who, when, from -> to, hosts, result, duration, logs.",
+  summary: "Every release, rollback, rebuild and maintenance switch of an environment: who, when, from -> to, hosts, result, duration, logs.",
   usage: "fawkes history [--stack S] [--app A] [--limit N] [--json]",
   help: `Reads the history kept on this machine (\${FAWKES_HOME:-/var/lib/fawkes}/history), which outlives
 fawkes local down. Without --stack, every stack's. Newest last.
@@ -130,7 +130,7 @@ Exit codes: 0 printed (also when empty); 2 usage.`,
     if (entries.length === 0) io.out("no releases, rollbacks or rebuilds recorded\n");
     for (const e of entries) {
       const what = e.app ? `${e.app} ${e.from ?? "-"} -> ${e.to}` : "";
-      io.out(`${e.startedAt}  ${e.stack.padEnd(10)} ${e.kind.padEnd(8)} ${what.padEnd(34)} ${e.result.padEnd(11)} ${String(e.durationSeconds).padStart(6)} s  ${e.who}\n`);
+      io.out(`${e.startedAt}  ${e.stack.padEnd(10)} ${e.kind.padEnd(11)} ${what.padEnd(34)} ${e.result.padEnd(11)} ${String(e.durationSeconds).padStart(6)} s  ${e.who}\n`);
       io.out(`    $ ${e.command}\n    hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}\n`);
       if (e.failure) io.out(`    ${e.failure.split("\n").join("\n    ")}\n`);
     }
