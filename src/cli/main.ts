@@ -3,6 +3,8 @@ import { helpText, parse, UsageError, type Command, type Io } from "./command.ts
 import { build } from "./commands/build.ts";
 import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
+import { errors } from "./commands/errors.ts";
+import { maintenanceOff, maintenanceOn, maintenanceStatusCmd } from "./commands/maintenance.ts";
 import { plan } from "./commands/plan.ts";
 import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
 import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd } from "./commands/local.ts";
@@ -13,7 +15,7 @@ import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
 import { LocalTargetError } from "../local/index.ts";
 import { DeployLockedError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, secretSet, secretList, secretUnset, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
+const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 

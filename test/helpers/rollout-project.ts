@@ -3,11 +3,9 @@
 // apps (the blog's v2 adds a migration that records each of its runs in the database), and on
 // branches from v1 a broken blog (its health check answers 500) and a blog whose migration
 // fails. Every release is built into the store.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
-import { main } from "../../src/cli/main.ts";
+import { scratchProject } from "./scratch-project.ts";
 
 export interface RolloutProject {
   root: string;
@@ -19,7 +17,6 @@ export interface RolloutProject {
   remove(): void;
 }
 
-const REPO = join(import.meta.dirname, "../..");
 
 export const MIGRATION_0002 = `import socket
 import time
@@ -51,25 +48,9 @@ class Migration(migrations.Migration):
 `;
 
 export async function makeRolloutProject(): Promise<RolloutProject> {
-  const root = mkdtempSync(join(tmpdir(), "fawkes-rollout-"));
-  const git = async (...args: string[]) => (await execa("git", ["-c", "user.name=fawkes tests", "-c", "user.email=tests@fawkes.test", "-C", root, ...args])).stdout.trim();
-  const fawkes = async (...argv: string[]) => {
-    let out = "";
-    let err = "";
-    const code = await main([...argv, "--project", root], { out: (t) => (out += t), err: (t) => (err += t), cwd: root });
-    return { code, out, err };
-  };
-  const buildAt = async (app: string, ref: string) => {
-    const r = await fawkes("build", app, "--ref", ref, "--json");
-    if (r.code !== 0) throw new Error(`fawkes build ${app} --ref ${ref} failed:\n${r.err}`);
-    return (JSON.parse(r.out) as { results: Array<{ release: string }> }).results[0]!.release;
-  };
+  const { root, git, fawkes, buildAt, remove: removeRoot } = await scratchProject("rollout");
   const edit = (path: string, f: (s: string) => string) => writeFileSync(join(root, path), f(readFileSync(join(root, path), "utf8")));
   try {
-    await execa("sh", ["-c", `git -C '${REPO}' archive HEAD | tar -x -C '${root}'`]);
-    await git("init", "-q", "-b", "master");
-    await git("add", "-A");
-    await git("commit", "-q", "-m", "v1");
     const v1 = await git("rev-parse", "HEAD");
     // Broken: v1 whose blog health check answers 500 (on a branch: it never had v2's migration).
     await git("checkout", "-q", "-b", "broken");
@@ -109,9 +90,9 @@ ${Object.entries(rollout)
   .join("\n")}
 `,
       );
-    return { root, ids, fawkes, writeStack, remove: () => rmSync(root, { recursive: true, force: true }) };
+    return { root, ids, fawkes, writeStack, remove: removeRoot };
   } catch (e) {
-    rmSync(root, { recursive: true, force: true });
+    removeRoot();
     throw e;
   }
 }

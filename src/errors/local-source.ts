@@ -1,0 +1,73 @@
+// The local target's tracebacks: each host's per-app log files (supervisord's stdout_logfile
+// of every process, stderr merged: gunicorn's error and access logs, the app's logging), read
+// from the host's overlay upper dir, where they outlive a stopped host until it is replaced.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { appPaths } from "../model/index.ts";
+import type { Occurrence } from "./digest.ts";
+import { ErrorsError, occurrencesIn, type ErrorSource } from "./source.ts";
+
+/** `web.log.2`, `web.log.1`, `web.log`: supervisord's rotated files, oldest first. */
+export function logFilesOldestFirst(names: readonly string[]): string[] {
+  const rotation = (n: string) => Number(/\.log\.(\d+)$/.exec(n)?.[1] ?? 0);
+  const base = (n: string) => n.replace(/\.log(\.\d+)?$/, "");
+  return names.filter((n) => /\.log(\.\d+)?$/.test(n)).sort((a, b) => base(a).localeCompare(base(b)) || rotation(b) - rotation(a));
+}
+
+function unreadable(path: string, e: unknown): ErrorsError {
+  const root = (e as NodeJS.ErrnoException).code === "EACCES" ? " (the hosts' files belong to root: run as root)" : "";
+  return new ErrorsError(`cannot read ${path}: ${(e as Error).message}${root}`);
+}
+
+/** Names in a directory; a permission problem said plainly. */
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    throw unreadable(dir, e);
+  }
+}
+
+/**
+ * The stack's hosts under `hostsDir` (`$FAWKES_HOME/envs/<stack>/hosts`): running ones and the
+ * stopped ones kept for their logs; not a replaced host's disk being removed (`*.old-*`).
+ */
+export function localErrorSource(stack: string, hostsDir: string): ErrorSource {
+  return {
+    where: hostsDir,
+    async collect(query) {
+      if (!existsSync(hostsDir)) throw new ErrorsError(`stack ${stack} has no hosts on this machine (${hostsDir}); fawkes local up --stack ${stack} boots them`);
+      const hosts = list(hostsDir)
+        .filter((h) => !h.includes(".old-"))
+        .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+      const occurrences: Occurrence[] = [];
+      let cutShort = 0;
+      let files = 0;
+      for (const host of hosts) {
+        for (const app of query.apps) {
+          const logs = `${appPaths(app).logs}`;
+          const dir = join(hostsDir, host, "upper", logs);
+          if (!existsSync(dir)) continue;
+          for (const name of logFilesOldestFirst(list(dir))) {
+            const path = join(dir, name);
+            const mtime = statSync(path).mtimeMs;
+            // Nothing in a file last written before the window can be in it.
+            if (mtime < query.since) continue;
+            files++;
+            let text: string;
+            try {
+              text = await readFile(path, "utf8");
+            } catch (e) {
+              throw unreadable(path, e);
+            }
+            const found = occurrencesIn(text, { app, host, where: `${logs}/${name}`, fallbackTime: mtime }, query);
+            occurrences.push(...found.occurrences);
+            cutShort += found.cutShort;
+          }
+        }
+      }
+      return { occurrences, cutShort, scanned: `${hosts.length} host${hosts.length === 1 ? "" : "s"}, ${files} log file${files === 1 ? "" : "s"} read` };
+    },
+  };
+}
