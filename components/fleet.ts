@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Rollout } from "../src/config/index.ts";
 import type { HostPlan } from "../src/model/index.ts";
+import { cloudWatchLogGroups } from "../src/render/index.ts";
 import { buildHostRole, type HostRoleArgs } from "./host-role.ts";
 import { instanceRefresh } from "./rollout.ts";
 import { launchTags, nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
@@ -85,7 +86,7 @@ export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args:
 }
 
 export function buildFleet(parent: pulumi.Resource, name: string, args: FleetArgs): { template: aws.ec2.LaunchTemplate; group: aws.autoscaling.Group } {
-  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, ...(args.queues ? { queues: args.queues } : {}), nameParts: args.nameParts, tags: args.tags });
+  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, ...(args.queues ? { queues: args.queues } : {}), logGroups: cloudWatchLogGroups(args.host), nameParts: args.nameParts, tags: args.tags });
   const template = buildLaunchTemplate(parent, name, args, profile);
   const groupName = nameOf("autoScalingGroup", args.nameParts, args.host.role);
   const behindLoadBalancer = args.targetGroupArns.length > 0;

@@ -26,9 +26,19 @@ export interface QueueGrants {
   actions: readonly string[];
 }
 
-/** The least-privilege policy of a host: read its parameters and artifacts, take locks, mount EFS, use its apps' queues. */
-export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants): object {
+/** What the CloudWatch agent needs to write its streams, and nothing to create or read groups. */
+export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"] as const;
+
+/** A log group's ARN with its streams (`...:log-group:<name>:*`), in any region of any account like the parameters'. */
+export const logGroupArnPattern = (group: string) => `arn:aws:logs:*:*:log-group:${group}:*`;
+
+/**
+ * The least-privilege policy of a host: read its parameters and artifacts, take locks, mount EFS,
+ * use its apps' queues, write to its apps' and its role's log groups (the agent's config names them).
+ */
+export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants, logGroups: readonly string[] = []): object {
   const queueStatement = queues && queues.arns.length > 0 ? [{ Sid: "Queues", Effect: "Allow", Action: [...queues.actions], Resource: [...queues.arns] }] : [];
+  const logStatement = logGroups.length > 0 ? [{ Sid: "Logs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: logGroups.map(logGroupArnPattern) }] : [];
   return {
     Version: "2012-10-17",
     Statement: [
@@ -43,6 +53,7 @@ export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants): object 
       },
       { Sid: "SharedStorage", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: g.fileSystemArn },
       ...queueStatement,
+      ...logStatement,
     ],
   };
 }
@@ -57,6 +68,8 @@ export interface HostRoleArgs {
   grants: { [K in keyof HostGrants]: pulumi.Input<string> };
   /** The queues of the apps on these hosts, and what the role may do with them. */
   queues?: { arns: pulumi.Input<string>[]; actions: readonly string[] };
+  /** The log groups the hosts' CloudWatch agent writes to: `cloudWatchLogGroups(host)`. */
+  logGroups?: readonly string[];
   nameParts: NameParts;
   tags: Tags;
 }
@@ -79,7 +92,7 @@ export function buildHostRole(parent: pulumi.Resource, name: string, args: HostR
       policy: pulumi
         .all([g.parameterPrefix, g.artifactBucketArn, g.lockTableArn, g.fileSystemArn, pulumi.all(args.queues?.arns ?? [])])
         .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn, queueArns]) =>
-          JSON.stringify(hostPolicyDocument({ parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn }, { arns: queueArns, actions: args.queues?.actions ?? [] })),
+          JSON.stringify(hostPolicyDocument({ parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn }, { arns: queueArns, actions: args.queues?.actions ?? [] }, args.logGroups ?? [])),
         ),
     },
     opts,

@@ -20,7 +20,7 @@ export { BACKUP_ASSUME_ROLE_POLICY, BACKUP_POLICY_ARNS, BACKUP_SCHEDULE, BACKUP_
 export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, servedApps, type EnvironmentArgs } from "./environment.ts";
 export { buildFirewall, Firewall, HTTP_PORT, HTTPS_PORT, type FirewallArgs } from "./firewall.ts";
 export { BOOT_GRACE_SECONDS, buildFleet, buildLaunchTemplate, Fleet, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
-export { buildHostRole, EC2_ASSUME_ROLE_POLICY, hostPolicyDocument, QUEUE_ACTIONS, SSM_CORE_POLICY_ARN, type HostGrants, type HostRoleArgs, type QueueGrants } from "./host-role.ts";
+export { buildHostRole, EC2_ASSUME_ROLE_POLICY, hostPolicyDocument, LOG_ACTIONS, logGroupArnPattern, QUEUE_ACTIONS, SSM_CORE_POLICY_ARN, type HostGrants, type HostRoleArgs, type QueueGrants } from "./host-role.ts";
 export { buildLoadBalancer, buildTargetGroup, LoadBalancer, TLS_POLICY, type LoadBalancerArgs, type RoutedApp } from "./load-balancer.ts";
 export { buildNetwork, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts } from "./network.ts";
 export {

@@ -39,7 +39,8 @@ interface NginxView {
   socket: string;
   port: number;
   hostnames: string[];
-  logs: string;
+  accessLog: string;
+  errorLog: string;
   maxBodySize: string;
   loadBalancerIdleTimeout: number;
   keepaliveTimeout: number;
@@ -105,12 +106,19 @@ export function gunicornConfFile(plan: HostPlan, app: AppOnHost): RenderedFile |
   );
 }
 
+/** The app's nginx logs, beside its processes' (web hosts only): the CloudWatch agent ships them too. */
+export function nginxLogFiles(plan: HostPlan, app: AppOnHost): { accessLog: string; errorLog: string } | undefined {
+  if (plan.role !== "web" || !app.gunicorn) return undefined;
+  return { accessLog: `${app.paths.logs}/nginx-access.log`, errorLog: `${app.paths.logs}/nginx-error.log` };
+}
+
 /** nginx variable and upstream names allow no "-". */
 const ident = (app: string) => app.replace(/-/g, "_");
 
 export function nginxSiteFile(plan: HostPlan, app: AppOnHost): RenderedFile | undefined {
   const g = app.gunicorn;
-  if (plan.role !== "web" || !g) return undefined;
+  const logs = nginxLogFiles(plan, app);
+  if (!g || !logs) return undefined;
   const trim = (p: string) => p.replace(/\/+$/, "");
   return rootFile(
     `/etc/nginx/sites-enabled/${app.name}.conf`,
@@ -121,7 +129,7 @@ export function nginxSiteFile(plan: HostPlan, app: AppOnHost): RenderedFile | un
       socket: g.socket,
       port: app.port,
       hostnames: app.hostnames,
-      logs: app.paths.logs,
+      ...logs,
       maxBodySize: app.maxBodySize,
       loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
       // Above the balancer's idle timeout, like gunicorn's keepalive.

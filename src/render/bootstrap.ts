@@ -2,6 +2,7 @@
 // (how supervisord and the release hooks run an app's commands).
 import type { AppOnHost, AppPaths, HostPlan } from "../model/index.ts";
 import { EXEC_WRAPPER } from "./app-files.ts";
+import { CLOUDWATCH_AGENT_CONFIG_PATH } from "./cloudwatch-agent.ts";
 import { compileTemplate, registerPartial } from "./templates.ts";
 import type { RenderedFile } from "./types.ts";
 
@@ -39,6 +40,8 @@ interface BootstrapView {
   commandPrograms: string[];
   stores: HostPlan["stores"];
   execWrapper: string;
+  /** The agent configuration the AWS adapter starts the CloudWatch agent with. */
+  cloudWatchAgentConfig: string;
   programWaitSeconds: number;
   apps: BootstrapApp[];
 }
@@ -90,6 +93,7 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
     commandPrograms: plan.apps.flatMap((a) => a.processes.filter((p) => p.kind === "command").map((p) => p.program)),
     stores: plan.stores,
     execWrapper: EXEC_WRAPPER,
+    cloudWatchAgentConfig: CLOUDWATCH_AGENT_CONFIG_PATH,
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
     programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
     apps: plan.apps.map(bootstrapApp),

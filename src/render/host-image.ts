@@ -6,6 +6,7 @@ import { Document, Scalar } from "yaml";
 import type { EnvironmentPlan, HostPlan } from "../model/index.ts";
 import { appFiles } from "./app-files.ts";
 import { BOOTSTRAP_PATH, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
+import { cloudWatchAgentFile } from "./cloudwatch-agent.ts";
 import { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
 
 export const MANIFEST_PATH = "/etc/fawkes/host.json";
@@ -83,7 +84,7 @@ export function userDataBytes(userData: string): Uint8Array {
 }
 
 export function renderHostImage(plan: HostPlan): HostImage {
-  const rendered = [...plan.apps.flatMap((app) => appFiles(plan, app)), execWrapperFile(plan), bootstrapFile(plan)];
+  const rendered = [...plan.apps.flatMap((app) => appFiles(plan, app)), execWrapperFile(plan), bootstrapFile(plan), cloudWatchAgentFile(plan)];
   const seen = new Set<string>();
   for (const f of rendered) {
     if (seen.has(f.path)) throw new Error(`two rendered files share the path ${f.path}`);

@@ -1,8 +1,8 @@
 // Every stack's resource graph has the resources fawkes promises, with the properties that make
 // it secure and the knobs' values where knobs apply.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BOOT_GRACE_SECONDS, HTTP_PORT, HTTPS_PORT, NFS_PORT, QUEUE_ACTIONS, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
-import { checkpointPercentages, planEnvironment, queuePlans, type EnvironmentPlan } from "../../src/model/index.ts";
+import { BOOT_GRACE_SECONDS, HTTP_PORT, HTTPS_PORT, LOG_ACTIONS, NFS_PORT, QUEUE_ACTIONS, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
+import { appLogGroup, checkpointPercentages, hostLogGroup, planEnvironment, queuePlans, type EnvironmentPlan } from "../../src/model/index.ts";
 import { ACCOUNT, AMI, captureEnvironment, LATEST_VERSION, ofType, one, specOf, stacksOfTheRepository, ZONES, type StackGraph } from "./harness.ts";
 
 const T = {
@@ -122,7 +122,7 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     for (const c of amiCalls) expect(c.inputs).toMatchObject({ owners: ami.owners, mostRecent: true, filters: [{ name: "name", values: [ami.namePattern] }] });
   });
 
-  it("grants each host role only its parameters, artifacts, lock table, file system and its apps' queues, plus Session Manager", () => {
+  it("grants each host role only its parameters, artifacts, lock table, file system, its apps' queues and its log groups, plus Session Manager", () => {
     const stores = plan.hosts[0]!.stores;
     for (const host of plan.hosts) {
       // Only the queues of the apps this role runs, with what the role does with them.
@@ -139,6 +139,8 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
         ReleaseLocks: [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], expect.stringMatching(new RegExp(`:table/${stores.lockTable}$`))],
         SharedStorage: [["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], expect.stringContaining(":file-system/fs-fawkes-shared-fs")],
         ...(queues.length > 0 ? { Queues: [[...QUEUE_ACTIONS[host.role]], queues] } : {}),
+        // Its apps' groups and its role's, never another role's or environment's.
+        Logs: [[...LOG_ACTIONS], [hostLogGroup(g.spec, host.role), ...host.apps.map((a) => appLogGroup(g.spec, a.name))].map((n) => `arn:aws:logs:*:*:log-group:${n}:*`)],
       });
       expect(one(g, T.attachment, `fawkes-${host.role}-ssm`).inputs.policyArn).toBe(SSM_CORE_POLICY_ARN);
     }

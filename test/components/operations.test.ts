@@ -9,6 +9,8 @@ import {
   ERROR_RATE_EXPRESSION,
   ERROR_RATE_PERCENT,
   GITHUB_OIDC_HOST,
+  LOG_ACTIONS,
+  logGroupArnPattern,
   READ_ONLY_POLICY_ARN,
   REFRESH_FAILURES,
   servedApps,
@@ -16,6 +18,7 @@ import {
 import type { EnvironmentSpec } from "../../src/config/index.ts";
 import { appLogGroup, hostLogGroup, planEnvironment, queuePlans, type EnvironmentPlan } from "../../src/model/index.ts";
 import { compareGraphs } from "../../src/plan/stack-graph.ts";
+import { appLogFiles, CLOUDWATCH_AGENT_CONFIG_PATH, renderEnvironment } from "../../src/render/index.ts";
 import { ACCOUNT, captureEnvironment, ofType, one, specOf, stacksOfTheRepository, type Props, type StackGraph } from "./harness.ts";
 
 const T = {
@@ -59,6 +62,29 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     expect(groups.map((r) => r.inputs.name).sort()).toEqual(expected.sort());
     for (const r of groups) expect(r.inputs.retentionInDays).toBe(days);
     expect(one(g, T.logGroup, "fawkes-apps-logs-shop").inputs.name).toBe(`/fawkes/${stack}/apps/shop`);
+  });
+
+  it("ships each host's log files into the log groups the stack creates, and lets its role write to those only", () => {
+    for (const [host, image] of plan.hosts.map((h, i) => [h, renderEnvironment(plan)[i]!] as const)) {
+      const config = JSON.parse(image.files.find((f) => f.path === CLOUDWATCH_AGENT_CONFIG_PATH)!.content);
+      const entries: Array<{ file_path: string; log_group_name: string }> = config.logs.logs_collected.files.collect_list;
+      // Every process log of every app on the host goes to the group AppResources made for that app.
+      for (const app of host.apps) {
+        const group = one(g, T.logGroup, `fawkes-apps-logs-${app.name}`).inputs.name;
+        expect(entries.filter((e) => e.log_group_name === group).map((e) => e.file_path)).toEqual(appLogFiles(host, app).map((f) => f.path));
+        expect(appLogFiles(host, app).map((f) => f.path)).toEqual(expect.arrayContaining(app.processes.map((p) => p.logFile)));
+      }
+      const hostGroup = one(g, T.logGroup, `fawkes-apps-host-logs-${host.role}`).inputs.name;
+      expect(entries.filter((e) => e.log_group_name === hostGroup).map((e) => e.file_path)).toEqual(["/var/log/cloud-init-output.log", "/var/log/fawkes/bootstrap.log", "/var/log/supervisor/supervisord.log"]);
+      const written = [...new Set(entries.map((e) => e.log_group_name))];
+      expect(written).toHaveLength(host.apps.length + 1);
+      const logs = bySid(one(g, T.rolePolicy, `fawkes-${host.role}-access`).inputs.policy).Logs!;
+      expect(logs.Action).toEqual([...LOG_ACTIONS]);
+      expect(logs.Resource).toEqual(written.map(logGroupArnPattern));
+      // No other statement of the host's policy touches CloudWatch Logs.
+      const others = statements(one(g, T.rolePolicy, `fawkes-${host.role}-access`).inputs.policy).filter((st) => st.Sid !== "Logs");
+      expect(others.flatMap((st) => [st.Action].flat()).filter((a) => String(a).startsWith("logs:"))).toEqual([]);
+    }
   });
 
   it("gives each declared queue an encrypted SQS queue, a dead-letter queue it redrives to, and its URL in the app's parameters", () => {
