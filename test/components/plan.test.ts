@@ -93,7 +93,7 @@ describe("fawkes plan --base main, on a branch with a real change", () => {
     await expect(md).toMatchFileSnapshot("__snapshots__/plan-staging.md");
     // What the reviewer relies on, said apart from the snapshot.
     expect(md.startsWith("<!-- fawkes-plan -->\n")).toBe(true);
-    expect(md).toContain("| staging | 9 | 4 | 0 | 0 | 14 |");
+    expect(md).toContain("| staging | 9 | 5 | 0 | 0 | 15 |");
     expect(md).toContain("-graceful_timeout = 30\n+graceful_timeout = 45");
     expect(md).toMatch(/web: <code>\/etc\/fawkes\/apps\/notes\/gunicorn.conf.py<\/code> \(added, \+\d+ −0\)/);
     expect(md).toContain("desired 2 → 3");
