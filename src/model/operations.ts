@@ -54,7 +54,7 @@ export function appLogGroup(spec: Pick<EnvironmentSpec, "project" | "stack">, ap
   return `${parameterPrefixOf(spec.project, spec.stack)}/apps/${app}`;
 }
 
-/** CloudWatch log group of a role's system logs (cloud-init, bootstrap, nginx, supervisord): `/fawkes/dev/hosts/web`. */
+/** CloudWatch log group of a role's system logs (cloud-init, bootstrap, supervisord; per-app nginx logs go to the app's group): `/fawkes/dev/hosts/web`. */
 export function hostLogGroup(spec: Pick<EnvironmentSpec, "project" | "stack">, role: Role): string {
   return `${parameterPrefixOf(spec.project, spec.stack)}/hosts/${role}`;
 }
