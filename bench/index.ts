@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { loadStack } from "../src/config/index.ts";
 import { planEnvironment } from "../src/model/index.ts";
 import { renderEnvironment } from "../src/render/index.ts";
-import { benchLocal, median } from "./local.ts";
+import { alternate, benchLocal } from "./local.ts";
 import { benchPlan } from "./plan.ts";
 import { benchRollout } from "./rollout.ts";
 import { BENCH_STACKS, syntheticProject } from "./synthetic-project.ts";
@@ -18,7 +18,7 @@ function renderAllStacks(root: string): { ms: number; bytes: number } {
   return { ms: performance.now() - t0, bytes };
 }
 
-function benchRender(): void {
+async function benchRender(): Promise<void> {
   const small = syntheticProject(5);
   const large = syntheticProject(20);
   try {
@@ -28,20 +28,7 @@ function benchRender(): void {
       renderAllStacks(large.root);
     }
     const runs = 15;
-    const s: number[] = [];
-    const l: number[] = [];
-    let sBytes = 0;
-    let lBytes = 0;
-    for (let i = 0; i < runs; i++) {
-      const a = renderAllStacks(small.root);
-      const b = renderAllStacks(large.root);
-      s.push(a.ms);
-      l.push(b.ms);
-      sBytes = a.bytes;
-      lBytes = b.bytes;
-    }
-    const ms = median(s);
-    const ml = median(l);
+    const { a: ms, b: ml, aBytes: sBytes, bBytes: lBytes } = await alternate(runs, () => renderAllStacks(small.root), () => renderAllStacks(large.root));
     console.log("config -> model -> render, 4 stacks (load + validate + plan + render), median of", runs, "runs");
     console.log(`  4 stacks x  5 apps: ${ms.toFixed(1)} ms  (user-data ${sBytes} bytes in all)`);
     console.log(`  4 stacks x 20 apps: ${ml.toFixed(1)} ms  (user-data ${lBytes} bytes in all)`);
@@ -52,7 +39,7 @@ function benchRender(): void {
   }
 }
 
-benchRender();
+await benchRender();
 await benchPlan();
 
 // The local target's figures boot hosts: root only, and FAWKES_BENCH_LOCAL=0 leaves them out.

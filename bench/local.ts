@@ -31,6 +31,30 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * Two measurements taken in turn `runs` times, so that the machine's noise hits both alike: the
+ * median of each and the last run's extra figure (a size in bytes).
+ */
+export async function alternate(
+  runs: number,
+  a: () => Promise<{ ms: number; bytes: number }> | { ms: number; bytes: number },
+  b: () => Promise<{ ms: number; bytes: number }> | { ms: number; bytes: number },
+): Promise<{ a: number; b: number; aBytes: number; bBytes: number }> {
+  const as: number[] = [];
+  const bs: number[] = [];
+  let aBytes = 0;
+  let bBytes = 0;
+  for (let i = 0; i < runs; i++) {
+    const x = await a();
+    const y = await b();
+    as.push(x.ms);
+    bs.push(y.ms);
+    aBytes = x.bytes;
+    bBytes = y.bytes;
+  }
+  return { a: median(as), b: median(bs), aBytes, bBytes };
+}
+
 /** The web host of the bench's stack right now: a rebuild moves it to another slot. */
 function webHost(): string {
   const hosts = Object.values(readState(envLayout(STACK).state)!.hosts).filter((h) => h.role === "web" && h.healthy);

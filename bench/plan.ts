@@ -1,9 +1,9 @@
 // `fawkes plan --all` as users run it (a process of its own): 4 stacks of 5 and of 20 apps, on a
 // change that touches every app's files (the gunicorn graceful timeout), against the commit before.
-import { rmSync, symlinkSync } from "node:fs";
+import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { median } from "./local.ts";
+import { alternate } from "./local.ts";
 import { syntheticProject } from "./synthetic-project.ts";
 
 const REPO = join(import.meta.dirname, "..");
@@ -37,20 +37,7 @@ export async function benchPlan(): Promise<void> {
   try {
     await planOnce(small.root); // warm the file cache
     const runs = 3;
-    const s: number[] = [];
-    const l: number[] = [];
-    let sBytes = 0;
-    let lBytes = 0;
-    for (let i = 0; i < runs; i++) {
-      const a = await planOnce(small.root);
-      const b = await planOnce(large.root);
-      s.push(a.ms);
-      l.push(b.ms);
-      sBytes = a.bytes;
-      lBytes = b.bytes;
-    }
-    const ms = median(s);
-    const ml = median(l);
+    const { a: ms, b: ml, aBytes: sBytes, bBytes: lBytes } = await alternate(runs, () => planOnce(small.root), () => planOnce(large.root));
     console.log(`\nfawkes plan --all --base HEAD~1 --format md (a process each; worktree, both programs under mocks, diffs), median of ${runs} runs`);
     console.log(`  4 stacks x  5 apps: ${(ms / 1000).toFixed(2)} s  (comment ${sBytes} bytes)`);
     console.log(`  4 stacks x 20 apps: ${(ml / 1000).toFixed(2)} s  (comment ${lBytes} bytes)`);
@@ -58,6 +45,5 @@ export async function benchPlan(): Promise<void> {
   } finally {
     small.cleanup();
     large.cleanup();
-    rmSync(`${small.root}`, { recursive: true, force: true });
   }
 }

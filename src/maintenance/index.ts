@@ -9,10 +9,8 @@ export {
   localLoadBalancerUp,
   MaintenanceError,
   maintenanceStatus,
-  runPulumi,
   setMaintenance,
   type MaintenanceRequest,
   type MaintenanceResult,
   type MaintenanceStatus,
-  type PulumiRunner,
 } from "./toggle.ts";

@@ -2,7 +2,6 @@
 // applied. Locally through HAProxy's runtime API (no reload, hosts untouched); on AWS by
 // `pulumi up`, which adds or removes the app's fixed-response rule on the ALB.
 import { existsSync } from "node:fs";
-import { execa } from "execa";
 import { loadStack, type EnvironmentSpec } from "../config/index.ts";
 import { didYouMean } from "../config/suggest.ts";
 import { LocalTargetError } from "../local/fleet.ts";
@@ -12,7 +11,7 @@ import { fawkesHome } from "../local/image.ts";
 import { envLayout } from "../local/layout.ts";
 import { readState } from "../local/state.ts";
 import { planEnvironment, servedApps } from "../model/index.ts";
-import { pulumiUpArgv } from "../release/aws.ts";
+import { pulumiFailure, pulumiUpArgv, runPulumi, type PulumiRunner } from "../release/aws.ts";
 import { withDeployLock } from "../release/deploy-lock.ts";
 import type { HistoryEntry } from "../release/history.ts";
 import { recorded, type WorkLog, type WorkOutcome } from "../release/record.ts";
@@ -20,19 +19,6 @@ import { restoreKnob, setMaintenanceKnob } from "./knob.ts";
 
 /** A request that changed nothing: an unknown app, one the load balancer does not route to. */
 export class MaintenanceError extends LocalTargetError {}
-
-/** Runs `pulumi up`, streaming its lines; a test replaces it with a recording double. */
-export type PulumiRunner = (argv: readonly string[], cwd: string, line: (l: string) => void) => Promise<{ exitCode?: number; error?: string }>;
-
-export const runPulumi: PulumiRunner = async (argv, cwd, line) => {
-  const [cmd, ...args] = argv;
-  const run = execa(cmd!, args, { cwd, reject: false, all: true, stdin: "ignore" });
-  run.all?.on("data", (d: Buffer) => {
-    for (const l of d.toString().split("\n")) if (l.trim() !== "") line(l);
-  });
-  const r = await run;
-  return r.failed && r.exitCode === undefined ? { error: (r.shortMessage ?? "pulumi did not start").replace(/\s*\n\s*/g, "; ") } : { exitCode: r.exitCode ?? 1 };
-};
 
 export interface MaintenanceRequest {
   root: string;
@@ -161,7 +147,7 @@ async function applyLocally(req: MaintenanceRequest, home: string, log: WorkLog)
 async function applyOnAws(req: MaintenanceRequest, log: WorkLog): Promise<WorkOutcome & { applied: MaintenanceResult["applied"] }> {
   const r = await (req.pulumi ?? runPulumi)(pulumiUpArgv(req.stack), req.root, log.progress);
   if (r.exitCode === 0) return { hostsReplaced: [], result: "succeeded", applied: "pulumi-up" };
-  const why = r.error !== undefined ? `could not run pulumi (${r.error}); install the Pulumi CLI` : `pulumi up exited ${r.exitCode}`;
+  const why = pulumiFailure(r);
   return { hostsReplaced: [], result: "failed", applied: "none", failure: `${why}. The stack file is restored; the ALB keeps what the last successful pulumi up gave it. The run's output: ${log.dir}/rollout.log` };
 }
 

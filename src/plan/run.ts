@@ -50,7 +50,7 @@ async function captureStack(side: Side, stack: string, which: "base" | "head", l
   }
   let resources: CapturedResource[];
   try {
-    const project = readProject(side.root).name;
+    const project = spec?.project ?? readProject(side.root).name;
     // Without a spec (a base this tree cannot read) only the stack's own name is a placeholder.
     const normalise = placeholders(spec ?? ({ project, stack, knobs: { domain: "domain.invalid" } } as unknown as EnvironmentSpec));
     resources = (await runProgram(side.root, stack, pulumiConfigOf(side.root, stack), { secrets: "mask", ids: "by-replacement", normalise })).resources;
@@ -88,14 +88,15 @@ export async function planChange(opts: PlanOptions): Promise<PlanResult> {
   const tree = await checkoutBase(opts.root, opts.base);
   // ^C or a kill while planning: the worktree goes first, then the process, as the signal wanted.
   const onSignal = (signal: NodeJS.Signals) => {
-    tree.removeNow();
+    tree.remove();
     process.kill(process.pid, signal);
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
     progress(`base ${opts.base} at ${tree.commit.slice(0, 12)}, checked out in ${tree.root}`);
-    const head: Side = { root: opts.root, stacks: listStacks(readProject(opts.root)), graphs: new Map() };
+    const project = readProject(opts.root);
+    const head: Side = { root: opts.root, stacks: listStacks(project), graphs: new Map() };
     const base: Side = { root: tree.root, stacks: listStacks(readProject(tree.root)), graphs: new Map() };
     const every = [...new Set([...base.stacks, ...head.stacks])].sort();
     const wanted = opts.stacks ?? every;
@@ -114,7 +115,7 @@ export async function planChange(opts: PlanOptions): Promise<PlanResult> {
       }
       const before = base.graphs.get(stack);
       const after = head.graphs.get(stack);
-      const plan = planStack(readProject(opts.root).name, stack, { resources: before?.resources, spec: before?.spec }, { resources: after?.resources, spec: after?.spec });
+      const plan = planStack(project.name, stack, { resources: before?.resources, spec: before?.spec }, { resources: after?.resources, spec: after?.spec });
       const others = stack === reference ? heldTo(stack) : [stack];
       for (const other of others) plan.dangers.push(...stackDifferences(reference, other, base, head));
       plans.push(plan);
@@ -125,7 +126,7 @@ export async function planChange(opts: PlanOptions): Promise<PlanResult> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    await tree.remove();
+    tree.remove();
   }
 }
 

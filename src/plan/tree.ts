@@ -21,9 +21,8 @@ export interface BaseTree {
   commit: string;
   /** The project's directory inside the worktree (the same place relative to the repository). */
   root: string;
-  remove(): Promise<void>;
-  /** The same, synchronously: for a signal handler, which cannot wait. */
-  removeNow(): void;
+  /** Synchronous, so that a signal handler can call it too. */
+  remove(): void;
 }
 
 /** The node_modules this tree resolves packages from: its own, or the nearest one above it. */
@@ -51,20 +50,17 @@ export async function checkoutBase(root: string, ref: string): Promise<BaseTree>
   const prefix = await git(root, ["rev-parse", "--show-prefix"]);
   const commit = await commitOf(root, ref);
   const dir = mkdtempSync(join(tmpdir(), "fawkes-plan-base-"));
-  const remove = async () => {
-    await execa("git", ["-C", top, "worktree", "remove", "--force", dir], { reject: false, stdin: "ignore" });
-    rmSync(dir, { recursive: true, force: true });
-    await execa("git", ["-C", top, "worktree", "prune"], { reject: false, stdin: "ignore" });
-  };
-  const removeNow = () => {
-    for (const args of [["worktree", "remove", "--force", dir], ["worktree", "prune"]]) {
-      try {
-        execFileSync("git", ["-C", top, ...args], { stdio: "ignore" });
-      } catch {
-        // already gone, or git cannot: the directory is removed below either way
-      }
-      rmSync(dir, { recursive: true, force: true });
+  const gitQuietly = (...args: string[]) => {
+    try {
+      execFileSync("git", ["-C", top, ...args], { stdio: "ignore" });
+    } catch {
+      // already gone, or git cannot: the directory is removed and the list pruned either way
     }
+  };
+  const remove = () => {
+    gitQuietly("worktree", "remove", "--force", dir);
+    rmSync(dir, { recursive: true, force: true });
+    gitQuietly("worktree", "prune");
   };
   try {
     // No hooks: a post-checkout hook of the repository has no business in a preview.
@@ -74,9 +70,9 @@ export async function checkoutBase(root: string, ref: string): Promise<BaseTree>
     const modules = nodeModulesOf(root);
     if (!modules) throw new PlanError(`${root}: no node_modules here or above; run npm ci first`);
     if (!existsSync(join(baseRoot, "node_modules"))) symlinkSync(modules, join(baseRoot, "node_modules"), "dir");
-    return { ref, commit, root: baseRoot, remove, removeNow };
+    return { ref, commit, root: baseRoot, remove };
   } catch (e) {
-    await remove();
+    remove();
     throw e;
   }
 }

@@ -13,6 +13,24 @@ export function pulumiUpArgv(stack: string): string[] {
   return ["pulumi", "up", "--stack", stack, "--yes", "--non-interactive", "--diff"];
 }
 
+/** Runs `pulumi up`, streaming its lines; a test replaces it with a recording double. */
+export type PulumiRunner = (argv: readonly string[], cwd: string, line: (l: string) => void) => Promise<{ exitCode?: number; error?: string }>;
+
+export const runPulumi: PulumiRunner = async (argv, cwd, line) => {
+  const [cmd, ...args] = argv;
+  const run = execa(cmd!, args, { cwd, reject: false, all: true, stdin: "ignore" });
+  run.all?.on("data", (d: Buffer) => {
+    for (const l of d.toString().split("\n")) if (l.trim() !== "") line(l);
+  });
+  const r = await run;
+  return r.failed && r.exitCode === undefined ? { error: (r.shortMessage ?? "pulumi did not start").replace(/\s*\n\s*/g, "; ") } : { exitCode: r.exitCode ?? 1 };
+};
+
+/** Why a `pulumi up` failed, in words: it could not start (no CLI), or its exit code. */
+export function pulumiFailure(r: { exitCode?: number; error?: string }): string {
+  return r.error !== undefined ? `could not run pulumi (${r.error}); install the Pulumi CLI` : `pulumi up exited ${r.exitCode}`;
+}
+
 export async function awsRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   const spec = loadStack(req.root, req.stack);
   if (!spec.catalogue.apps.some((a) => a.name === req.app)) throw new LocalTargetError(`no app "${req.app}" in the catalogue`);
@@ -21,15 +39,10 @@ export async function awsRelease(req: ReleaseRequest): Promise<HistoryEntry> {
     pinUnchanged(req, from);
     const pin = setReleasePin(req.root, req.stack, req.app, req.release);
     log.progress(`${pin.file}: ${req.app} pinned to ${req.release}`);
-    const [cmd, ...args] = pulumiUpArgv(req.stack);
-    const up = execa(cmd!, args, { cwd: req.root, reject: false, all: true, stdin: "ignore" });
-    up.all?.on("data", (d: Buffer) => {
-      for (const line of d.toString().split("\n")) if (line.trim() !== "") log.progress(line);
-    });
-    const r = await up;
+    const r = await runPulumi(pulumiUpArgv(req.stack), req.root, log.progress);
     if (r.exitCode === 0) return { hostsReplaced: [], result: "succeeded" };
     if (from !== undefined) setReleasePin(req.root, req.stack, req.app, from);
-    const why = r.failed && r.exitCode === undefined ? `could not run pulumi (${r.shortMessage}); install the Pulumi CLI` : `pulumi up exited ${r.exitCode}`;
+    const why = pulumiFailure(r);
     return {
       hostsReplaced: [],
       result: "failed",

@@ -1,6 +1,7 @@
 // `fawkes maintenance on|off|status`: the load balancer answers a 503 maintenance page for an app
 // while its hosts keep running and passing health checks.
-import { maintenanceStatus, setMaintenance, type MaintenanceResult, type PulumiRunner } from "../../maintenance/index.ts";
+import { maintenanceStatus, setMaintenance, type MaintenanceResult } from "../../maintenance/index.ts";
+import type { PulumiRunner } from "../../release/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
