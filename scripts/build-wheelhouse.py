@@ -12,10 +12,15 @@ Debian strips install_requires from the metadata it installs and moves them into
 Depends, so a Debian distribution's dependencies are its metadata's requirements plus the
 python3-* packages its Debian package depends on; the wheel's METADATA lists both.
 
-Wheels are py3-none-any (pure Python) and byte-for-byte reproducible: fixed timestamps, sorted
-entries, fixed modes. A distribution with compiled files fails the build, unless the compiled
-file is an optional accelerator with a pure-Python fallback (OPTIONAL_ACCELERATORS), which is
-left out and reported.
+Wheels are pure (py3-none-any) where possible. A distribution with compiled extensions
+(python3-psycopg2, python3-yaml) becomes a platform wheel tagged for the running interpreter
+(cp311-cp311-linux_x86_64 on Debian 12), with Root-Is-Purelib: false and its .so files: the venv
+is built in the golden image, which is the same Debian release as this machine (fawkes build warns
+when it is not), so the same Python loads them, and the Debian packages they link against
+(libpq5, ...) are reported as needsDebianPackages for the image to install. A compiled file
+built for another Python fails the build. An optional accelerator with a pure-Python fallback
+(OPTIONAL_ACCELERATORS) is left out instead, so that package stays pure, and reported. Every
+wheel is byte-for-byte reproducible: fixed timestamps, sorted entries, fixed modes.
 
 Run it with Debian's /usr/bin/python3 (it reads Debian's dist-packages and asks dpkg-query):
   /usr/bin/python3 scripts/build-wheelhouse.py --requirements examples/flask-shop/requirements.txt \
@@ -32,12 +37,14 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
 
 try:
     from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.tags import sys_tags
     from packaging.version import Version
 except ImportError:
     sys.exit("error: the Python module 'packaging' is missing: apt-get install python3-packaging")
@@ -51,6 +58,9 @@ OPTIONAL_ACCELERATORS = {"markupsafe": re.compile(r"^markupsafe/_speedups\..*\.s
 # Debian packages that install a Python package without its distribution metadata.
 DEBIAN_WITHOUT_METADATA = {"python3-pkg-resources": "setuptools"}
 COMPILED = re.compile(r"\.(so|pyd|dylib)$|\.so\.")
+# The ABI an extension module's name says it was built for: _psycopg.cpython-311-x86_64-linux-gnu.so.
+EXTENSION_ABI = re.compile(r"\.(cpython-[^./]+)\.so$")
+PURE_TAG = "py3-none-any"
 INTERPRETER = re.compile(r"^python3(\.\d+)?(-minimal)?$")
 
 
@@ -69,6 +79,20 @@ def escaped(name: str) -> str:
 def dpkg(*args: str) -> str:
     r = subprocess.run(["dpkg-query", *args], capture_output=True, text=True)
     return r.stdout if r.returncode == 0 else ""
+
+
+@functools.cache
+def platform_tag() -> str:
+    """The running interpreter's tag for its plain platform: cp311-cp311-linux_x86_64.
+
+    Not the first of sys_tags() (manylinux_2_36_x86_64): Debian's extensions link against Debian's
+    shared libraries (libpq.so.5) instead of bundling them, so they run on this Debian release only.
+    """
+    plain = re.sub(r"[-.]", "_", sysconfig.get_platform())
+    tag = next((t for t in sys_tags() if t.platform == plain), None)
+    if tag is None:
+        raise Problem(f"this Python ({sys.executable}) has no wheel tag for its platform {plain}")
+    return str(tag)
 
 
 def extras_of(requires: list[str]) -> list[str]:
@@ -195,6 +219,7 @@ class DebianDistribution(Provider):
         if len(meta_dirs) > 1:
             top = set((self.meta_dir / "top_level.txt").read_text().split()) if (self.meta_dir / "top_level.txt").exists() else None
         files: dict[str, Path] = {}
+        compiled: list[str] = []
         for path in listed:
             if SITE not in path.parents or any(m == path or m in path.parents for m in meta_dirs):
                 continue
@@ -210,14 +235,29 @@ class DebianDistribution(Provider):
                 if accel and accel.match(rel):
                     self.dropped.append(rel)
                     continue
-                raise Problem(
-                    f"{self.name} {self.version} (Debian package {self.package}) is not pure Python: it ships {rel}. "
-                    "fawkes builds py3-none-any wheels only; build this one with `pip wheel` where an index is reachable"
-                )
+                abi = EXTENSION_ABI.search(rel)
+                if abi and not rel.endswith(sysconfig.get_config_var("EXT_SUFFIX")):
+                    raise Problem(
+                        f"{self.name} {self.version} (Debian package {self.package}) ships {rel}, built for {abi.group(1)}, "
+                        f"not for this Python ({sysconfig.get_config_var('EXT_SUFFIX')}): run with the golden image's Python"
+                    )
+                compiled.append(rel)
             files[rel] = path
         meta_text = self.metadata_text()
         info = {n: (self.meta_dir / n).read_text() for n in ("entry_points.txt", "top_level.txt") if (self.meta_dir / n).is_file()}
-        return write_wheel(out, self.name, self.version, files, meta_text, info)
+        if not compiled:
+            return write_wheel(out, self.name, self.version, files, meta_text, info)
+        self.extra_info = {**self.extra_info, "tag": platform_tag(), "compiled": compiled, "needsDebianPackages": self.native_depends()}
+        return write_wheel(out, self.name, self.version, files, meta_text, info, platform_tag())
+
+    def native_depends(self) -> list[str]:
+        """Debian's non-Python dependencies (libc6, libpq5): what the compiled files link against."""
+        groups = []
+        for group in filter(None, (g.strip() for g in self.depends.split(","))):
+            alternatives = [re.split(r"[\s(:]", a.strip())[0] for a in group.split("|")]
+            if not any(INTERPRETER.match(a) or a.startswith("python3-") for a in alternatives):
+                groups.append(" | ".join(alternatives))
+        return sorted(set(groups))
 
     def metadata_text(self) -> str:
         """The installed PKG-INFO/METADATA with Requires-Dist restored (Debian's dependencies included)."""
@@ -248,21 +288,22 @@ def dist_name_of_package(package: str, wanted_by: str) -> str:
     raise Problem(f"Debian package {package} (a dependency of {wanted_by}) installs no Python distribution metadata; fawkes cannot name it in a wheel")
 
 
-def write_wheel(out: Path, name: str, version: str, files: dict[str, Path], metadata: str, info: dict[str, str]) -> Path:
-    """A reproducible py3-none-any wheel: fixed times and modes, sorted entries, RECORD last."""
+def write_wheel(out: Path, name: str, version: str, files: dict[str, Path], metadata: str, info: dict[str, str], tag: str = PURE_TAG) -> Path:
+    """A reproducible wheel (pure unless a platform tag is given): fixed times and modes, sorted entries, RECORD last."""
     dist_info = f"{escaped(name)}-{version}.dist-info"
     entries: list[tuple[str, bytes, int]] = []
     for rel in sorted(files):
         path = files[rel]
         entries.append((rel, path.read_bytes(), 0o755 if os.stat(path).st_mode & 0o111 else 0o644))
-    wheel = "Wheel-Version: 1.0\nGenerator: fawkes scripts/build-wheelhouse.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    purelib = "true" if tag == PURE_TAG else "false"
+    wheel = f"Wheel-Version: 1.0\nGenerator: fawkes scripts/build-wheelhouse.py\nRoot-Is-Purelib: {purelib}\nTag: {tag}\n"
     meta = {"METADATA": metadata, "WHEEL": wheel, **info}
     entries += [(f"{dist_info}/{n}", meta[n].encode(), 0o644) for n in sorted(meta)]
     record = "".join(
         f"{rel},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n" for rel, data, _ in entries
     ) + f"{dist_info}/RECORD,,\n"
     entries.append((f"{dist_info}/RECORD", record.encode(), 0o644))
-    target = out / f"{escaped(name)}-{version.replace('-', '_')}-py3-none-any.whl"
+    target = out / f"{escaped(name)}-{version.replace('-', '_')}-{tag}.whl"
     tmp = target.with_suffix(".partial")
     with zipfile.ZipFile(tmp, "w") as z:
         for rel, data, mode in entries:

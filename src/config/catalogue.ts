@@ -62,6 +62,13 @@ export const GitHubSchema = z.strictObject({
 });
 export type GitHub = z.infer<typeof GitHubSchema>;
 
+/** The secret holding an app's database password: added to the secrets of every app with `database: true`. */
+export const DATABASE_PASSWORD = "DATABASE_PASSWORD";
+/** Debian packages an image gains when an app has a database: server, psql and pg_dump of one major version. */
+export const DATABASE_PACKAGES: readonly string[] = ["postgresql"];
+/** Names fawkes gives an app with a database: its password (a secret) and the URL built from it at boot. */
+export const DATABASE_RESERVED: readonly string[] = [DATABASE_PASSWORD, "DATABASE_URL"];
+
 export const AppSchema = z
   .strictObject({
     name: AppName,
@@ -84,6 +91,10 @@ export const AppSchema = z
       })
       .default({ build: [], release: [] }),
     secrets: z.array(EnvName).default([]).describe("Names of secrets given to the app's environment; values never enter config."),
+    database: z
+      .boolean()
+      .default(false)
+      .describe(`The app's own PostgreSQL database and role on the environment's database server, created by a release hook; DATABASE_URL in its environment, its password the secret ${DATABASE_PASSWORD}.`),
     env: z.record(EnvName, z.string()).default({}).describe("Plain, non-secret environment variables."),
     queues: z
       .array(QueueSchema)
@@ -110,6 +121,14 @@ export const AppSchema = z
       if (first !== undefined) ctx.addIssue({ code: "custom", path: ["queues", i], message: `duplicate queue "${q.name}" (also queues[${first}])` });
       else queues.set(q.name, i);
     });
+    if (app.database) {
+      app.secrets.forEach((name, i) => {
+        if (DATABASE_RESERVED.includes(name)) ctx.addIssue({ code: "custom", path: ["secrets", i], message: `"${name}" is set by fawkes for an app with database: true; remove it from secrets` });
+      });
+      for (const name of DATABASE_RESERVED) {
+        if (Object.hasOwn(app.env, name)) ctx.addIssue({ code: "custom", path: ["env", name], message: `"${name}" is set by fawkes for an app with database: true; remove it from env` });
+      }
+    }
     if (app.media && !app.shared.includes(app.media.dir)) {
       ctx.addIssue({ code: "custom", path: ["media", "dir"], message: `"${app.media.dir}" is not in shared; media lives on shared storage, add it to shared` });
     }

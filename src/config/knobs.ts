@@ -42,6 +42,18 @@ const LogRetentionDays = z
     ctx.addIssue({ code: "custom", message: `must be one of CloudWatch Logs' retention periods (${LOG_RETENTION_DAYS.join(", ")}), got ${days}; the nearest is ${nearest}` });
   });
 
+export const DatabaseKnobsSchema = z.strictObject({
+  instanceClass: z
+    .string()
+    .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "must be an RDS instance class like \"db.t4g.micro\"")
+    .default("db.t4g.micro")
+    .describe("RDS instance class of the environment's PostgreSQL (AWS only)."),
+  allocatedStorageGb: z.number().int().min(20).max(65536).default(20).describe("Storage of the RDS instance in GiB (AWS only)."),
+  deletionProtection: z.boolean().default(false).describe("RDS deletion protection, and a final snapshot when the instance is deleted: set it for production."),
+  backupBeforeRelease: z.boolean().default(true).describe("Dump each affected app's database before a release's hooks run; `fawkes backup list` shows the dump with its release id."),
+});
+export type DatabaseKnobs = z.infer<typeof DatabaseKnobsSchema>;
+
 const DEFAULT_FLEET = { web: { min: 1, max: 2, desired: 1 }, worker: { min: 0, max: 1, desired: 0 } };
 
 /** The only keys a stack file may set. Everything else is the catalogue, the same for every stack. */
@@ -69,7 +81,14 @@ export const KnobsSchema = z.strictObject({
     .describe("Certificate of the HTTPS listener; without it the load balancer serves plain HTTP."),
   releases: z.record(AppName, ReleaseId).default({}).describe("Release pin per app."),
   rollout: RolloutSchema.default(RolloutSchema.parse({})),
-  backupRetentionDays: z.number().int().min(1).max(3650).default(7).describe("Days AWS Backup keeps each daily recovery point of the shared storage."),
+  backupRetentionDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(7)
+    .describe("Days AWS Backup keeps each daily recovery point of the shared storage and the database (RDS's own automated backups keep at most 35)."),
+  database: DatabaseKnobsSchema.default(DatabaseKnobsSchema.parse({})).describe("The environment's PostgreSQL, for the apps with database: true."),
   logRetentionDays: LogRetentionDays.default(30).describe("Days CloudWatch Logs keeps the apps' and hosts' logs."),
   alarmEmail: z.email("must be an email address").optional().describe("Subscribed by email to the environment's alarm topic; without it the topic has no subscriber."),
   qaTtl: Duration.default("3d").describe("A QA stack with no push for this long is destroyed by `fawkes qa gc`."),

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { CATALOGUE_KEYS, CatalogueSchema } from "./catalogue.ts";
+import { CATALOGUE_KEYS, CatalogueSchema, DATABASE_PACKAGES, DATABASE_PASSWORD, type ImageRecipe } from "./catalogue.ts";
 import { ProblemList, type Problem } from "./errors.ts";
 import { KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
 import { knownKeysAt } from "./schema-walk.ts";
@@ -274,7 +274,9 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
         port = nextPort++;
         ports.set(port, a.name);
       }
-      return { ...a, uid, port, domains: a.domains ?? [a.name] };
+      // The database password is a secret like the others: set, stored and fetched the same way.
+      const secrets = a.database ? [...a.secrets, DATABASE_PASSWORD] : a.secrets;
+      return { ...a, uid, port, secrets, domains: a.domains ?? [a.name] };
     });
     const releases = isPlainObject(merged.releases) ? merged.releases : {};
     for (const pinned of Object.keys(releases)) {
@@ -315,7 +317,13 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     project: input.project,
     stack: input.stack,
     template: templateOf(input.stack),
-    catalogue: { ...catalogue!, apps },
+    catalogue: { ...catalogue!, image: withDatabasePackages(catalogue!.image, apps), apps },
     knobs: knobsParsed!.data!,
   });
+}
+
+/** Debian's PostgreSQL joins the image once an app has a database: the local db host's server, and every host's psql and pg_dump. */
+function withDatabasePackages(image: ImageRecipe, apps: readonly ResolvedApp[]): ImageRecipe {
+  if (!apps.some((a) => a.database)) return image;
+  return { ...image, packages: [...new Set([...image.packages, ...DATABASE_PACKAGES])] };
 }

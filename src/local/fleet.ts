@@ -9,7 +9,7 @@ import { renderEnvironment, type HostImage } from "../render/index.ts";
 import { localHostnames } from "./haproxy-config.ts";
 import { haproxyPaths, serverStats, setHostState } from "./haproxy.ts";
 import { waitHealthy } from "./health.ts";
-import { prepareHost, startHost, waitForBoot, type HostMounts } from "./host.ts";
+import { prepareHost, startHost, waitForBoot, type HostBox, type HostMounts } from "./host.ts";
 import { imageOf, type GoldenImage } from "./image.ts";
 import { envLayout, type EnvLayout, type HostSlot } from "./layout.ts";
 import { hostNetworkSteps } from "./network.ts";
@@ -46,7 +46,7 @@ async function netnsExists(name: string): Promise<boolean> {
  * The slot's namespace and veth, with the slot's address: one left by another layout (an older
  * fawkes numbered hosts differently) is made again rather than reused with a stale address.
  */
-async function ensureSlotNetwork(layout: EnvLayout, slot: HostSlot): Promise<void> {
+export async function ensureSlotNetwork(layout: EnvLayout, slot: HostBox): Promise<void> {
   if (await netnsExists(slot.netns)) {
     const addrs = (await execa("ip", ["-n", slot.netns, "-o", "-4", "addr", "show", "dev", "eth0"], { reject: false })).stdout;
     if (addrs.includes(` ${slot.ip}/`)) return;
@@ -61,13 +61,15 @@ async function ensureSlotNetwork(layout: EnvLayout, slot: HostSlot): Promise<voi
 export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: HostImage, shared: Record<string, string>, progress: Progress): Promise<HostState> {
   await ensureSlotNetwork(env.layout, slot);
   const bootId = randomBytes(4).toString("hex");
-  prepareHost(slot, plan, img.userDataBytes, bootId);
   const mounts: HostMounts = {
     rootfs: env.image.rootfs,
     artifacts: env.layout.artifacts,
     secrets: env.layout.secretsDir,
+    // Hosts of apps with a database write their dumps before a release's hooks there.
+    ...(plan.database ? { backups: env.layout.backupsDir } : {}),
     shared: Object.fromEntries(plan.apps.map((a) => [a.name, shared[a.name]!])),
   };
+  prepareHost(slot, mounts, img.userDataBytes, bootId);
   const startedAt = new Date().toISOString();
   const pids = await startHost(slot, mounts);
   progress(`${slot.name}: booting (${slot.ip})`);

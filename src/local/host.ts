@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import type { HostPlan } from "../model/index.ts";
+import { DB_DATA_ROOT } from "../render/index.ts";
 import type { HostSlot } from "./layout.ts";
 import { pids, procFile, procLink } from "./proc.ts";
 
@@ -46,12 +46,30 @@ export interface HostMounts {
   rootfs: string;
   artifacts: string;
   secrets: string;
+  /** The stack's backup dir on the machine (it outlives the environment). */
+  backups?: string;
+  /** The environment's database dir on the machine: the db host's only. */
+  database?: string;
   /** Per app on this host: the environment's shared dir of that app on the machine. */
   shared: Record<string, string>;
 }
 
+/** What a local host is: a name, a dir on the machine (its disk), an address and a namespace. */
+export type HostBox = Pick<HostSlot, "name" | "dir" | "ip" | "netns" | "veth">;
+
 export function hostDirs(slot: Pick<HostSlot, "dir">) {
   return { upper: join(slot.dir, "upper"), work: join(slot.dir, "work"), merged: join(slot.dir, "merged"), console: join(slot.dir, "console.log") };
+}
+
+/** The machine's dirs bind-mounted into a host, at the paths its bootstrap's local adapter reads. */
+export function hostBinds(m: HostMounts): Array<{ source: string; target: string; readOnly: boolean }> {
+  return [
+    { source: m.artifacts, target: "var/lib/fawkes/store", readOnly: true },
+    { source: m.secrets, target: "var/lib/fawkes/secrets", readOnly: false },
+    ...(m.backups === undefined ? [] : [{ source: m.backups, target: "var/lib/fawkes/backups", readOnly: false }]),
+    ...(m.database === undefined ? [] : [{ source: m.database, target: DB_DATA_ROOT.slice(1), readOnly: false }]),
+    ...Object.entries(m.shared).map(([app, dir]) => ({ source: dir, target: `srv/apps/${app}/shared`, readOnly: false })),
+  ];
 }
 
 /**
@@ -59,17 +77,14 @@ export function hostDirs(slot: Pick<HostSlot, "dir">) {
  * image, the stand-ins of S3, SSM and EFS bind-mounted where the bootstrap's local adapter looks,
  * the kernel filesystems, the hostname. All in a private mount namespace: they vanish with it.
  */
-export function launchScript(slot: HostSlot, m: HostMounts): string {
+export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts): string {
   const d = hostDirs(slot);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = [
     "set -euo pipefail",
     `M=${q(d.merged)}`,
     `mount -t overlay overlay -o ${q(`lowerdir=${m.rootfs},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
-    `mount --bind ${q(m.artifacts)} "$M/var/lib/fawkes/store"`,
-    `mount -o remount,bind,ro "$M/var/lib/fawkes/store"`,
-    `mount --bind ${q(m.secrets)} "$M/var/lib/fawkes/secrets"`,
-    ...Object.entries(m.shared).map(([app, dir]) => `mount --bind ${q(dir)} "$M/srv/apps/${app}/shared"`),
+    ...hostBinds(m).flatMap((b) => [`mount --bind ${q(b.source)} "$M/${b.target}"`, ...(b.readOnly ? [`mount -o remount,bind,ro "$M/${b.target}"`] : [])]),
     'mount -t proc proc "$M/proc"',
     'mount -t sysfs -o ro sysfs "$M/sys"',
     'mount -t tmpfs -o mode=0755 tmpfs "$M/run"',
@@ -83,8 +98,8 @@ export function launchScript(slot: HostSlot, m: HostMounts): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Fresh upper dir: seed (exactly the launch template's user-data bytes), local cloud.cfg, init. */
-export function prepareHost(slot: HostSlot, plan: HostPlan, userData: Uint8Array, bootId: string): void {
+/** Fresh upper dir: seed (exactly the launch template's user-data bytes), local cloud.cfg, init, mount points. */
+export function prepareHost(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, userData: Uint8Array, bootId: string): void {
   const d = hostDirs(slot);
   // The old host's disk goes away in the background: a new host does not wait for 10,000 unlinks.
   if (existsSync(slot.dir)) {
@@ -101,13 +116,11 @@ export function prepareHost(slot: HostSlot, plan: HostPlan, userData: Uint8Array
   put("var/lib/cloud/seed/nocloud/meta-data", `instance-id: ${slot.name}-${bootId}\nlocal-hostname: ${slot.name}\n`, 0o600);
   put("etc/cloud/cloud.cfg.d/90-fawkes-local.cfg", LOCAL_CLOUD_CFG);
   put(INIT_PATH.slice(1), LOCAL_INIT, 0o755);
-  for (const dir of ["var/lib/fawkes/store", "var/lib/fawkes/secrets", ...plan.apps.map((a) => `srv/apps/${a.name}/shared`)]) {
-    mkdirSync(join(d.upper, dir), { recursive: true });
-  }
+  for (const b of hostBinds(mounts)) mkdirSync(join(d.upper, b.target), { recursive: true });
 }
 
 /** Starts the host detached from this process: it outlives `fawkes local up`. Returns pid 1's pid. */
-export async function startHost(slot: HostSlot, mounts: HostMounts): Promise<{ launcher: number; init: number }> {
+export async function startHost(slot: HostBox, mounts: HostMounts): Promise<{ launcher: number; init: number }> {
   const d = hostDirs(slot);
   const out = openSync(d.console, "a");
   const argv = ["netns", "exec", slot.netns, "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/bash", "-c", launchScript(slot, mounts)];
@@ -136,7 +149,7 @@ export function childOf(pid: number): number | undefined {
 }
 
 /** Is `pid` the pid 1 of this host (alive, and rooted in the host's merged dir)? */
-export function isHostInit(pid: number | undefined, slot: HostSlot): boolean {
+export function isHostInit(pid: number | undefined, slot: Pick<HostSlot, "dir">): boolean {
   return pid !== undefined && procLink(pid, "root") === hostDirs(slot).merged;
 }
 

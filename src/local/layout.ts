@@ -13,6 +13,10 @@ export interface EnvLayout {
   sharedDir: string;
   secretsDir: string;
   haproxyDir: string;
+  /** The environment's PostgreSQL data (the db host's), on disk: it outlives every db host. */
+  databaseDir: string;
+  /** The stack's backups: outside the environment's dir, so they outlive `local down`. */
+  backupsDir: string;
   artifacts: string;
   /** Bridge name, and the prefix of every interface and namespace of this environment. */
   bridge: string;
@@ -31,6 +35,8 @@ export function envLayout(stack: string, home = fawkesHome()): EnvLayout {
     sharedDir: join(dir, "shared"),
     secretsDir: join(dir, "secrets"),
     haproxyDir: join(dir, "haproxy"),
+    databaseDir: join(dir, "database"),
+    backupsDir: join(home, "backups", stack),
     artifacts: join(home, "artifacts"),
     // Linux interface names are at most 15 characters: fw + 6 hex + suffix.
     bridge: `fw${tag}br`,

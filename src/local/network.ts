@@ -17,7 +17,7 @@ export function bridgeUpSteps(layout: EnvLayout, subnet: string): Step[] {
  * A host's network namespace: loopback, and one veth on the bridge with its address and no
  * default route, so the host reaches its environment's subnet and nothing else.
  */
-export function hostNetworkSteps(layout: EnvLayout, slot: HostSlot): Step[] {
+export function hostNetworkSteps(layout: EnvLayout, slot: Pick<HostSlot, "netns" | "veth" | "ip">): Step[] {
   const peer = `${slot.veth}p`;
   return [
     run(`netns ${slot.netns}`, "ip", "netns", "add", slot.netns),

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Role } from "../model/index.ts";
+import type { DatabaseHostState } from "./database.ts";
 
 export interface HostState {
   name: string;
@@ -27,6 +28,8 @@ export interface LocalState {
   port: number;
   createdAt: string;
   hosts: Record<string, HostState>;
+  /** The db host, when an app has a database. */
+  database?: DatabaseHostState;
 }
 
 export function readState(path: string): LocalState | undefined {

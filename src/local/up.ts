@@ -10,6 +10,7 @@ import { ROLES, rolloutPolicy } from "../model/index.ts";
 import { appUrls, envOf, LocalTargetError, type Env } from "./fleet.ts";
 import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles } from "./haproxy-config.ts";
 import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy, syncMaintenance, writeMaintenanceFiles } from "./haproxy.ts";
+import { ensureDatabaseHost } from "./database.ts";
 import { ensureImage } from "./image.ts";
 import { chooseSubnet, hostSlots, type EnvLayout } from "./layout.ts";
 import { bridgeUpSteps } from "./network.ts";
@@ -143,6 +144,8 @@ export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions 
   const toggled = await syncMaintenance(hp.socket, maintenance.list, spec.knobs.maintenance.filter((a) => Object.hasOwn(maintenance.pages, a)));
   for (const app of toggled.added) progress(`${app}: in maintenance (the stack's maintenance knob)`);
   for (const app of toggled.removed) progress(`${app}: out of maintenance (the stack's maintenance knob)`);
+  // The database first: app hosts make their roles and run migrations against it at boot.
+  await ensureDatabaseHost(env, state, { progress });
   return { ctx: { env, state, slots, shared, progress }, lb };
 }
 

@@ -1,6 +1,7 @@
 import type { EnvironmentSpec, FleetSize, ResolvedApp } from "../config/index.ts";
 import { BASE_PACKAGES } from "../config/index.ts";
 import { budgetName, shortHash } from "../names/index.ts";
+import { appDatabase, databasePlan, type AppDatabase, type DatabasePlan } from "./database.ts";
 import { parameterPrefixOf } from "./operations.ts";
 
 export type Role = "web" | "worker";
@@ -66,6 +67,8 @@ export interface AppOnHost {
   secrets: string[];
   /** Names of the app's queues; their URLs are fetched at boot (FAWKES_QUEUE_<NAME>_URL). */
   queues: string[];
+  /** The app's database and role, when it has one; DATABASE_URL is made at boot. */
+  database?: AppDatabase;
   env: Record<string, string>;
   maxBodySize: string;
   requestTimeout: number;
@@ -87,11 +90,15 @@ export interface HostPlan {
   /** Names the host uses at boot to reach the environment's stores, the same on every target. */
   stores: { artifactBucket: string; parameterPrefix: string; lockTable: string; lockKey: string };
   loadBalancerIdleTimeout: number;
+  /** What the bootstrap needs of the environment's database, when an app of this role has one. */
+  database?: { masterUser: string; port: number; backupBeforeRelease: boolean; parameters: DatabasePlan["parameters"] };
 }
 
 export interface EnvironmentPlan {
   spec: EnvironmentSpec;
   hosts: HostPlan[];
+  /** The environment's PostgreSQL, when an app has a database. */
+  database?: DatabasePlan;
 }
 
 /** Apps served over HTTP: those with a wsgi process, as planned on the web hosts. */
@@ -185,6 +192,7 @@ function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnR
     hooks: [...app.hooks.release],
     secrets: [...app.secrets],
     queues: app.queues.map((q) => q.name),
+    ...(app.database ? { database: appDatabase(app.name) } : {}),
     env: { ...app.env },
     maxBodySize: app.maxBodySize,
     requestTimeout: app.requestTimeoutSeconds,
@@ -203,6 +211,7 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
     lockTable: budgetName("autoScalingGroup", spec.project, spec.stack, "locks"),
     lockKey: LOCK_KEY,
   };
+  const database = databasePlan(spec);
   const hosts: HostPlan[] = [];
   for (const role of ROLES) {
     const apps = spec.catalogue.apps.filter((a) => Object.values(a.processes).some((p) => p.role === role));
@@ -219,7 +228,10 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
       image: { distribution: image.distribution, packages: imagePackages(image), recipeHash: recipeHash(image) },
       stores,
       loadBalancerIdleTimeout: spec.catalogue.loadBalancer.idleTimeoutSeconds,
+      ...(database && apps.some((a) => a.database)
+        ? { database: { masterUser: database.masterUser, port: database.port, backupBeforeRelease: database.knobs.backupBeforeRelease, parameters: database.parameters } }
+        : {}),
     });
   }
-  return { spec, hosts };
+  return { spec, hosts, ...(database ? { database } : {}) };
 }

@@ -21,6 +21,9 @@ interface BootstrapApp {
   mediaDir: string;
   secrets: string[];
   queues: string[];
+  /** Empty for an app without a database. */
+  databaseName: string;
+  databaseRole: string;
   hooks: string[];
   /** Empty on hosts where the app serves no HTTP (worker role). */
   port: string;
@@ -42,6 +45,8 @@ interface BootstrapView {
   execWrapper: string;
   /** The agent configuration the AWS adapter starts the CloudWatch agent with. */
   cloudWatchAgentConfig: string;
+  /** Present when an app of this host has a database: the database partial is rendered only then. */
+  database?: HostPlan["database"];
   programWaitSeconds: number;
   apps: BootstrapApp[];
 }
@@ -50,10 +55,12 @@ interface ExecView {
   apps: Array<{ name: string; env: string; secretsEnv: string; current: string }>;
 }
 
+registerPartial("bootstrapLog", "fawkes-bootstrap-log.sh.hbs");
 registerPartial("bootstrapAws", "fawkes-bootstrap-aws.sh.hbs");
 registerPartial("bootstrapLocal", "fawkes-bootstrap-local.sh.hbs");
 registerPartial("bootstrapRelease", "fawkes-bootstrap-release.sh.hbs");
 registerPartial("bootstrapServices", "fawkes-bootstrap-services.sh.hbs");
+registerPartial("bootstrapDatabase", "fawkes-bootstrap-database.sh.hbs");
 const bootstrap = compileTemplate<BootstrapView>("fawkes-bootstrap.sh.hbs");
 const fawkesExec = compileTemplate<ExecView>("fawkes-exec.sh.hbs");
 
@@ -71,6 +78,8 @@ function bootstrapApp(app: AppOnHost): BootstrapApp {
     mediaDir: app.media?.dir ?? "",
     secrets: app.secrets,
     queues: app.queues,
+    databaseName: app.database?.name ?? "",
+    databaseRole: app.database?.role ?? "",
     hooks: app.hooks,
     port: web ? String(app.port) : "",
     healthPath: web ? app.health.path : "",
@@ -94,6 +103,7 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
     stores: plan.stores,
     execWrapper: EXEC_WRAPPER,
     cloudWatchAgentConfig: CLOUDWATCH_AGENT_CONFIG_PATH,
+    ...(plan.database ? { database: plan.database } : {}),
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
     programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
     apps: plan.apps.map(bootstrapApp),

@@ -61,18 +61,24 @@ function literal(content: string): Scalar<string> {
  * or log dir the bootstrap has not made yet. All files are root's: app users do not exist when
  * cloud-init writes, and no rendered file needs another owner (secrets are fetched at boot).
  */
-export function cloudConfig(plan: HostPlan, files: readonly RenderedFile[]): string {
+export function cloudConfigOf(header: readonly string[], files: readonly RenderedFile[], command: string): string {
   const doc = new Document({
     write_files: files.map((f) => ({ path: f.path, owner: f.owner, permissions: f.mode, defer: true, content: literal(f.content) })),
     runcmd: [] as unknown[],
   });
-  doc.setIn(["runcmd", 0], doc.createNode([BOOTSTRAP_PATH], { flow: true }));
-  const header = [
-    "#cloud-config",
-    `# fawkes: ${plan.role} host of ${plan.project}/${plan.stack}, image ${plan.image.recipeHash}. Rendered by fawkes; do not edit.`,
-    `# Apps: ${plan.apps.map((a) => `${a.name}@${a.release}`).join(", ")}.`,
-  ].join("\n");
-  return `${header}\n${doc.toString({ lineWidth: 0 })}`;
+  doc.setIn(["runcmd", 0], doc.createNode([command], { flow: true }));
+  return `${["#cloud-config", ...header.map((l) => `# ${l}`)].join("\n")}\n${doc.toString({ lineWidth: 0 })}`;
+}
+
+export function cloudConfig(plan: HostPlan, files: readonly RenderedFile[]): string {
+  return cloudConfigOf(
+    [
+      `fawkes: ${plan.role} host of ${plan.project}/${plan.stack}, image ${plan.image.recipeHash}. Rendered by fawkes; do not edit.`,
+      `Apps: ${plan.apps.map((a) => `${a.name}@${a.release}`).join(", ")}.`,
+    ],
+    files,
+    BOOTSTRAP_PATH,
+  );
 }
 
 /** What cloud-init receives: the text, or its gzip past EC2's limit (cloud-init unpacks it). */

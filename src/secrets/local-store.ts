@@ -162,3 +162,25 @@ export function ensureLocalSecrets(env: { stack: string; secretsDir: string; app
   }
   return generated;
 }
+
+/** The local db host's file beside the apps' (`_database.env`: no app name starts with '_'). */
+export function localDatabaseEnvFile(secretsDir: string): string {
+  return join(secretsDir, "_database.env");
+}
+
+/**
+ * The local stand-in of RDS's endpoint and managed master secret: the db host's address and a
+ * master password generated once per environment (kept across boots, so the data dir and the
+ * password stay together until `local down`). Read by the db host and by the apps' hosts.
+ */
+export function ensureLocalDatabaseEnv(secretsDir: string, endpoint: string): void {
+  const file = localDatabaseEnvFile(secretsDir);
+  const before = readText(file);
+  let text = before ?? "# The local db host's address and master password, read at boot by the hosts of this environment. Written by fawkes.\n";
+  const entries = entriesOf(text);
+  if (!entries.has("FAWKES_DB_MASTER_PASSWORD") || !SECRET_WORD.test(entries.get("FAWKES_DB_MASTER_PASSWORD")!)) {
+    text = withEntry(text, "FAWKES_DB_MASTER_PASSWORD", quoteSecret(randomBytes(24).toString("base64url")));
+  }
+  text = withEntry(text, "FAWKES_DB_ENDPOINT", quoteSecret(endpoint));
+  if (text !== before) writeAtomically(file, text);
+}

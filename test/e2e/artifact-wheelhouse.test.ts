@@ -1,6 +1,8 @@
 // scripts/build-wheelhouse.py, run for real with Debian's python3 on the sample apps' requirements:
 // reproducible pure wheels with Debian's stripped dependencies restored, the repository's library
-// in the version each app pins, and clear refusals. Needs no root (the venv proof is artifact.test.ts).
+// in the version each app pins, platform wheels for compiled distributions (PyYAML, psycopg2) that
+// install offline into a fresh venv and import, and clear refusals. Needs no root (the golden
+// image's venv proof is artifact.test.ts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,11 +47,34 @@ async function inspect(dir: string): Promise<Record<string, { names: string[]; t
   return JSON.parse((await execa(TOOLS.python3.path, ["-c", INSPECT, ...files])).stdout);
 }
 
+/** A fresh venv of Debian's python3 with `requirements` installed from `wheelhouse` only; returns its python. */
+async function venvWith(wheelhouse: string, requirements: string, name: string): Promise<string> {
+  const venv = join(tmp, `venv-${name}`);
+  const env = { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8", HOME: tmp, PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_CACHE_DIR: "1" };
+  const steps = [
+    [TOOLS.python3.path, "-m", "venv", venv],
+    [join(venv, "bin/pip"), "install", "--no-index", "--find-links", wheelhouse, "-r", requirements],
+  ];
+  for (const [file, ...args] of steps) {
+    const r = await execa(file!, args, { reject: false, all: true, env, extendEnv: false, timeout: 120_000 });
+    expect(r.exitCode, `${r.command}\n${r.all}`).toBe(0);
+  }
+  return join(venv, "bin/python");
+}
+
+/** The interpreter's wheel tag for its plain platform, derived here apart from the script: cp311-cp311-linux_x86_64. */
+async function interpreterTag(): Promise<string> {
+  const script = "import sys, sysconfig; v = '%d%d' % sys.version_info[:2]; print(f\"cp{v}-cp{v}-{sysconfig.get_platform().replace('-', '_').replace('.', '_')}\")";
+  return (await execa(TOOLS.python3.path, ["-c", script])).stdout.trim();
+}
+
 let shop: Awaited<ReturnType<typeof wheelhouse>>;
 let blog: Awaited<ReturnType<typeof wheelhouse>>;
+let tag: string;
 beforeAll(async () => {
   requireTools(TOOLS.python3);
-  await requirePythonModules("packaging", "flask", "django", "gunicorn");
+  await requirePythonModules("packaging", "flask", "django", "gunicorn", "yaml", "psycopg2", "venv");
+  tag = await interpreterTag();
   shop = await wheelhouse(`${readFileSync(join(ROOT, "examples/flask-shop/requirements.txt"), "utf8")}gunicorn\n`, "shop");
   blog = await wheelhouse(`${readFileSync(join(ROOT, "examples/django-blog/requirements.txt"), "utf8")}gunicorn\n`, "blog");
   expect(shop.exitCode, shop.stderr).toBe(0);
@@ -63,7 +88,9 @@ describe("wheelhouses of the sample apps", () => {
       "flask-2.2.2-py3-none-any.whl", "werkzeug-2.2.2-py3-none-any.whl", "jinja2-3.1.2-py3-none-any.whl", "markupsafe-2.1.2-py3-none-any.whl",
       "itsdangerous-2.1.2-py3-none-any.whl", "click-8.1.3-py3-none-any.whl", "gunicorn-20.1.0-py3-none-any.whl", "setuptools-66.1.1-py3-none-any.whl",
     ]));
-    expect(files(blog)).toEqual(expect.arrayContaining(["django-3.2.25-py3-none-any.whl", "asgiref-3.6.0-py3-none-any.whl", "sqlparse-0.4.2-py3-none-any.whl", "pytz-2022.7.1-py3-none-any.whl"]));
+    expect(files(blog)).toEqual(expect.arrayContaining([
+      "django-3.2.25-py3-none-any.whl", "asgiref-3.6.0-py3-none-any.whl", "sqlparse-0.4.2-py3-none-any.whl", "pytz-2022.7.1-py3-none-any.whl", `psycopg2-2.9.5-${tag}.whl`,
+    ]));
     expect(shop.wheels.find((w) => w.name === "fawkes-greeting")).toMatchObject({ version: "1.4.0", source: "repository" });
     expect(blog.wheels.find((w) => w.name === "fawkes-greeting")).toMatchObject({ version: "2.1.0", source: "repository" });
     expect(shop.wheels.find((w) => w.name === "Flask")).toMatchObject({ source: "debian", debianPackage: "python3-flask" });
@@ -100,13 +127,50 @@ describe("wheelhouses of the sample apps", () => {
   });
 });
 
-describe("refusals", () => {
-  it("a compiled distribution fails, naming its compiled file", async () => {
-    const r = await wheelhouse("PyYAML\n", "compiled");
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^error: PyYAML [\d.]+ \(Debian package python3-yaml\) is not pure Python: it ships yaml\/_yaml\..*\.so\. fawkes builds py3-none-any wheels only/);
+describe("compiled distributions", () => {
+  let yaml: Awaited<ReturnType<typeof wheelhouse>>;
+  beforeAll(async () => {
+    yaml = await wheelhouse("PyYAML\n", "compiled");
+    expect(yaml.exitCode, yaml.stderr).toBe(0);
   });
 
+  it("become platform wheels for this interpreter, with their .so files and Root-Is-Purelib: false", async () => {
+    expect(yaml.wheels).toEqual([expect.objectContaining({
+      name: "PyYAML", file: `pyyaml-6.0-${tag}.whl`, source: "debian", debianPackage: "python3-yaml", tag,
+      compiled: [expect.stringMatching(/^yaml\/_yaml\.cpython-.*\.so$/)], needsDebianPackages: expect.arrayContaining(["libyaml-0-2"]),
+    })]);
+    const w = (await inspect(yaml.out))[`pyyaml-6.0-${tag}.whl`]!;
+    expect(w.badRecord).toEqual([]);
+    expect(w.times).toEqual([[1980, 1, 1, 0, 0, 0]]);
+    expect(w.wheel).toContain(`Root-Is-Purelib: false\nTag: ${tag}\n`);
+    expect(w.names).toEqual(expect.arrayContaining(["yaml/__init__.py", expect.stringMatching(/^yaml\/_yaml\.cpython-.*\.so$/)]));
+    const blogPsycopg = blog.wheels.find((x) => x.name === "psycopg2");
+    expect(blogPsycopg).toMatchObject({ file: `psycopg2-2.9.5-${tag}.whl`, debianPackage: "python3-psycopg2", needsDebianPackages: expect.arrayContaining(["libpq5"]) });
+    const psycopg = (await inspect(blog.out))[`psycopg2-2.9.5-${tag}.whl`]!;
+    expect(psycopg.badRecord).toEqual([]);
+    expect(psycopg.wheel).toContain(`Root-Is-Purelib: false\nTag: ${tag}\n`);
+    expect(psycopg.names).toContainEqual(expect.stringMatching(/^psycopg2\/_psycopg\.cpython-.*\.so$/));
+  });
+
+  it("are byte-for-byte the same when built again", async () => {
+    const again = await wheelhouse("PyYAML\n", "compiled-again");
+    expect(again.wheels.map((w) => [w.file, w.sha256])).toEqual(yaml.wheels.map((w) => [w.file, w.sha256]));
+  });
+
+  it("install offline into a fresh venv and import their compiled modules: PyYAML with libyaml", async () => {
+    const python = await venvWith(yaml.out, join(tmp, "compiled.txt"), "yaml");
+    const r = await execa(python, ["-c", "import yaml; from yaml import CLoader; assert yaml.__with_libyaml__; print(yaml.load('a: [1, 2]', Loader=CLoader), yaml.__file__)"]);
+    expect(r.stdout).toMatch(new RegExp(`^\\{'a': \\[1, 2\\]\\} ${tmp}/venv-yaml/lib/python3\\.\\d+/site-packages/yaml/__init__\\.py$`));
+  });
+
+  it("install offline into a fresh venv and import their compiled modules: the blog's requirements with psycopg2", async () => {
+    const python = await venvWith(blog.out, join(tmp, "blog.txt"), "blog");
+    const r = await execa(python, ["-c", "import django, psycopg2, psycopg2.extensions as e; print(psycopg2.__version__.split()[0], e.libpq_version() > 0, psycopg2.__file__)"]);
+    expect(r.stdout).toMatch(new RegExp(`^2\\.9\\.5 True ${tmp}/venv-blog/lib/python3\\.\\d+/site-packages/psycopg2/__init__\\.py$`));
+  });
+});
+
+describe("refusals", () => {
   it("a library version the repository does not have", async () => {
     const r = await wheelhouse("fawkes-greeting>=3\n", "nolib");
     expect(r.exitCode).toBe(1);

@@ -3,9 +3,14 @@
 On a host the release dir is BASE_DIR; `db/` and `media/` there are links to shared storage, and
 `staticfiles/` is filled by the `collectstatic` release hook. BLOG_DB_DIR, BLOG_STATIC_ROOT and
 BLOG_MEDIA_ROOT move them (tests point them at a temp dir so the repository stays clean).
+
+DATABASE_URL (postgres://user:password@host:port/dbname[?sslmode=require]), which fawkes sets for
+an app with `database: true`, selects the environment's PostgreSQL; without it the blog keeps its
+sqlite file in BLOG_DB_DIR.
 """
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,13 +44,48 @@ MIDDLEWARE = [
 ROOT_URLCONF = "blog.urls"
 WSGI_APPLICATION = "blog.wsgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        # Absolute env values win over BASE_DIR (Path / absolute path -> the absolute path).
-        "NAME": BASE_DIR / os.environ.get("BLOG_DB_DIR", "db") / "blog.sqlite3",
+
+def postgresql_from_url(url):
+    """Django's postgresql settings from a DATABASE_URL. Errors never quote the URL: it holds the password."""
+    usage = "expected postgres://user:password@host:port/dbname, with reserved characters percent-encoded"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise RuntimeError(f"DATABASE_URL is malformed: {usage}") from None
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise RuntimeError(f"DATABASE_URL must start with postgres:// or postgresql://, not {parts.scheme or '(no scheme)'}:// ({usage})")
+    name = unquote(parts.path[1:])
+    if not name or "/" in name:
+        raise RuntimeError(f"DATABASE_URL names no database: {usage}")
+    # Not parts.hostname: it lowercases, and a socket dir (%2Frun%2Fpostgresql) keeps its case.
+    host = parts.netloc.rpartition("@")[2]
+    host = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.partition(":")[0]
+    sslmode = parse_qs(parts.query).get("sslmode")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        # Empty: libpq's default unix socket.
+        "HOST": unquote(host),
+        "PORT": str(port or ""),
+        "OPTIONS": {"sslmode": sslmode[-1]} if sslmode else {},
+        # A worker keeps its connection for a minute instead of opening one per request.
+        "CONN_MAX_AGE": 60,
     }
-}
+
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": postgresql_from_url(os.environ["DATABASE_URL"])}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            # Absolute env values win over BASE_DIR (Path / absolute path -> the absolute path).
+            "NAME": BASE_DIR / os.environ.get("BLOG_DB_DIR", "db") / "blog.sqlite3",
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,5 +1,6 @@
 import os
 
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
 from posts.models import Post
@@ -15,6 +16,8 @@ def index(request):
         "app": "blog",
         "release": os.environ.get("FAWKES_RELEASE", "dev"),
         "posts": Post.objects.count(),
+        # Which backend served the count: "postgresql" with DATABASE_URL, "sqlite" without.
+        "database": connection.vendor,
     })
 
 

@@ -1,0 +1,59 @@
+// The environment's PostgreSQL, named once for every target: RDS on AWS, the `db` host locally.
+// Each app with `database: true` owns one database and one role of the same name there. Pure.
+import type { DatabaseKnobs, EnvironmentSpec } from "../config/index.ts";
+import { parameterPrefixOf } from "./operations.ts";
+
+/** Debian 12's PostgreSQL: the local db host runs it, RDS runs the same major, and the hosts' pg_dump matches both. */
+export const DATABASE_MAJOR_VERSION = "15";
+export const DATABASE_PORT = 5432;
+/** The administrator the release hook creates roles and databases with: RDS's master user, the local db host's alike (CREATEROLE, CREATEDB, not a superuser). */
+export const DATABASE_MASTER_USER = "fawkes_admin";
+
+export interface AppDatabase {
+  app: string;
+  /** Database and role name: the app's name with '-' as '_' (a plain SQL identifier). */
+  name: string;
+  role: string;
+}
+
+export interface DatabasePlan {
+  project: string;
+  stack: string;
+  majorVersion: string;
+  port: number;
+  masterUser: string;
+  apps: AppDatabase[];
+  knobs: DatabaseKnobs;
+  /** RDS's automated backups keep at most 35 days; AWS Backup keeps the knob's full retention. */
+  automatedBackupDays: number;
+  /** SSM parameters the hosts read at boot: `<address>:<port>` of the server, and the ARN of the master user's secret. */
+  parameters: { endpoint: string; masterSecret: string };
+}
+
+/** `shop-api` -> `shop_api`: app names are a-z, 0-9 and '-', so the result needs no quoting in SQL. */
+export function databaseNameOf(app: string): string {
+  return app.replace(/-/g, "_");
+}
+
+export function appDatabase(app: string): AppDatabase {
+  const name = databaseNameOf(app);
+  return { app, name, role: name };
+}
+
+/** The environment's database, or undefined when no app declares one. */
+export function databasePlan(spec: EnvironmentSpec): DatabasePlan | undefined {
+  const apps = spec.catalogue.apps.filter((a) => a.database).map((a) => appDatabase(a.name));
+  if (apps.length === 0) return undefined;
+  const prefix = parameterPrefixOf(spec.project, spec.stack);
+  return {
+    project: spec.project,
+    stack: spec.stack,
+    majorVersion: DATABASE_MAJOR_VERSION,
+    port: DATABASE_PORT,
+    masterUser: DATABASE_MASTER_USER,
+    apps,
+    knobs: spec.knobs.database,
+    automatedBackupDays: Math.min(35, spec.knobs.backupRetentionDays),
+    parameters: { endpoint: `${prefix}/database/endpoint`, masterSecret: `${prefix}/database/master-secret` },
+  };
+}
