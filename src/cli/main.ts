@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/index.ts";
 import { helpText, parse, UsageError, type Command, type Io } from "./command.ts";
+import { backupCreate, backupList, backupRestore } from "./commands/backup.ts";
 import { build } from "./commands/build.ts";
 import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
@@ -15,7 +16,7 @@ import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
 import { LocalTargetError } from "../local/index.ts";
 import { DeployLockedError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
+const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 
