@@ -13,7 +13,8 @@ import { databaseRunning, onDatabaseHost } from "../local/database.ts";
 import { envLayout, LocalTargetError } from "../local/index.ts";
 import { readState, type LocalState } from "../local/state.ts";
 import type { Progress } from "../local/steps.ts";
-import { appDatabase } from "../model/index.ts";
+import { inHost, isHostInit } from "../local/host.ts";
+import { appDatabase, planEnvironment } from "../model/index.ts";
 import { BACKUP_FORMAT, backupId, MANIFEST_FILE, manifestJson, parseManifest, type BackupApp, type BackupFile, type BackupManifest } from "./manifest.ts";
 
 /** Where the db host sees the stack's backup dir (the bootstrap's LOCAL_BACKUPS). */
@@ -213,6 +214,7 @@ export async function restoreBackup(spec: EnvironmentSpec, id: string, opts: { f
         // The swap: the app's open sessions end, its next queries reconnect to the restored data.
         const swapped = await psql(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`, `ALTER DATABASE "${scratch}" RENAME TO "${db.name}"`, `REVOKE ALL ON DATABASE "${db.name}" FROM PUBLIC`, `GRANT CONNECT, TEMPORARY ON DATABASE "${db.name}" TO "${db.role}"`);
         if (swapped.exitCode !== 0) throw new BackupError(`could not put the restored ${scratch} in place of ${db.name}: ${(swapped.all ?? "").trim()}`);
+        await reconnectApp(spec, state, app, progress);
         progress(`${app}: database ${db.name} restored from ${id}`);
       }
       if (part.shared) {
@@ -224,6 +226,25 @@ export async function restoreBackup(spec: EnvironmentSpec, id: string, opts: { f
     if (fromOther) rmSync(staged, { recursive: true, force: true });
   }
   return { restored: apps, manifest };
+}
+
+/**
+ * The swap ended the app's sessions; a process holding a persistent connection would answer its
+ * next request with an error. Each host's processes of the app start over: gunicorn's workers
+ * through a graceful HUP (in-flight requests finish), the other programs by a restart.
+ */
+async function reconnectApp(spec: EnvironmentSpec, state: LocalState, app: string, progress: Progress): Promise<void> {
+  const plan = planEnvironment(spec);
+  for (const h of Object.values(state.hosts)) {
+    const onHost = plan.hosts.find((p) => p.role === h.role)?.apps.find((a) => a.name === app);
+    if (!onHost || !h.healthy || h.init === undefined || !isHostInit(h.init, { dir: join(envLayout(spec.stack).hostsDir, h.name) })) continue;
+    for (const p of onHost.processes) {
+      const argv = p.kind === "gunicorn" ? ["supervisorctl", "signal", "HUP", p.program] : ["supervisorctl", "restart", p.program];
+      const r = await inHost(h.init, argv);
+      if (r.exitCode !== 0) progress(`${h.name}: ${argv.join(" ")} failed: ${(r.all ?? "").trim()}`);
+    }
+    progress(`${h.name}: ${app}'s processes reconnect to the restored database`);
+  }
 }
 
 /**
