@@ -25,6 +25,8 @@ export interface AccessRolesArgs {
   /** Names of the Auto Scaling groups and of the hosts' IAM roles (known before anything exists). */
   groupNames: readonly string[];
   hostRoleNames: readonly string[];
+  /** RDS's secret of the database's master user, when the environment has a database. */
+  databaseSecretArn?: pulumi.Input<string>;
   nameParts: NameParts;
   tags: Tags;
 }
@@ -60,8 +62,11 @@ export function trustPolicy(access: Access, accountId: string, github?: { reposi
 
 const parameterArns = (prefix: string) => [`arn:aws:ssm:*:*:parameter${prefix}`, `arn:aws:ssm:*:*:parameter${prefix}/*`];
 
-/** Reading through ReadOnlyAccess, but never the environment's parameters: they hold its secrets. */
-export function viewerPolicy(parameterPrefix: string): object {
+/**
+ * Reading through ReadOnlyAccess (which includes RDS's Describe and List actions), but never the
+ * environment's parameters, nor its database's master secret: they hold its secrets.
+ */
+export function viewerPolicy(parameterPrefix: string, databaseSecretArn?: string): object {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -71,6 +76,8 @@ export function viewerPolicy(parameterPrefix: string): object {
         Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"],
         Resource: parameterArns(parameterPrefix),
       },
+      // ReadOnlyAccess grants no GetSecretValue today; this keeps it so if AWS ever widens it.
+      ...(databaseSecretArn !== undefined ? [{ Sid: "NoDatabaseSecret", Effect: "Deny", Action: "secretsmanager:GetSecretValue", Resource: databaseSecretArn }] : []),
     ],
   };
 }
@@ -159,7 +166,11 @@ export function buildAccessRoles(parent: pulumi.Resource, name: string, args: Ac
 
   const viewer = role("viewer", "fawkes: read this environment, never its secrets");
   attach("viewer", viewer, READ_ONLY_POLICY_ARN);
-  new aws.iam.RolePolicy(`${name}-viewer-access`, { role: viewer.name, name: "fawkes-viewer", policy: JSON.stringify(viewerPolicy(args.parameterPrefix)) }, opts);
+  new aws.iam.RolePolicy(
+    `${name}-viewer-access`,
+    { role: viewer.name, name: "fawkes-viewer", policy: pulumi.output(args.databaseSecretArn).apply((arn) => JSON.stringify(viewerPolicy(args.parameterPrefix, arn))) },
+    opts,
+  );
 
   const deployer = role("deployer", "fawkes: previews, releases and rollbacks of this environment");
   attach("deployer", deployer, READ_ONLY_POLICY_ARN);

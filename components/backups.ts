@@ -20,10 +20,7 @@ export const BACKUP_ASSUME_ROLE_POLICY = JSON.stringify({
 export interface BackupsArgs {
   /** The `backupRetentionDays` knob: each recovery point is deleted after this many days. */
   retentionDays: number;
-  /**
-   * What is backed up, by ARN: the shared storage's file system.
-   * TODO(rds): the environment's RDS instance joins this list when the database component exists.
-   */
+  /** What is backed up, by ARN: the shared storage's file system and, when there is one, the RDS instance. */
   resourceArns: pulumi.Input<string>[];
   nameParts: NameParts;
   tags: Tags;

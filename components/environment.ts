@@ -7,6 +7,7 @@ import { AccessRoles } from "./access-roles.ts";
 import { AppResources } from "./app-resources.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { Backups } from "./backups.ts";
+import { Database } from "./database.ts";
 import { Firewall } from "./firewall.ts";
 import { Fleet } from "./fleet.ts";
 import { QUEUE_ACTIONS } from "./host-role.ts";
@@ -43,8 +44,8 @@ export function gitHubEnvironmentOf(spec: Pick<EnvironmentSpec, "project" | "sta
 
 /**
  * One environment (one stack) on AWS, from its EnvironmentSpec alone: plans and renders the
- * hosts itself, then builds network, stores, shared storage, load balancer, a fleet per role, the
- * apps' log groups and queues, alarms, backups and the access roles.
+ * hosts itself, then builds network, stores, shared storage, the database (when an app has one),
+ * load balancer, a fleet per role, the apps' log groups and queues, alarms, backups and the access roles.
  */
 export class Environment extends pulumi.ComponentResource {
   /** Per app: `https://<first host name>` (`http://` without a certificate). */
@@ -117,6 +118,14 @@ export function buildEnvironment(
     opts,
   );
 
+  const database = plan.database
+    ? new Database(
+        `${name}-database`,
+        { ...common, plan: plan.database, vpcId: network.vpcId, subnetIds: network.privateSubnetIds, hostsSecurityGroupId: firewall.hostsSecurityGroupId, accountId },
+        opts,
+      )
+    : undefined;
+
   const fleets: Record<string, pulumi.Output<string>> = {};
   const launchTemplateArns: pulumi.Output<string>[] = [];
   for (const host of plan.hosts) {
@@ -134,9 +143,10 @@ export function buildEnvironment(
         targetGroupArns: host.role === "web" ? served.map((a) => lb.targetGroupArns[a.name]!) : [],
         grants: { parameterPrefix: stores.parameterPrefix, artifactBucketArn: artifacts.bucketArn, lockTableArn: locks.tableArn, fileSystemArn: storage.fileSystemArn },
         queues: { arns: host.apps.flatMap((a) => apps.queueArns[a.name] ?? []), actions: QUEUE_ACTIONS[host.role] },
+        ...(database && host.database ? { database: { masterSecretArn: database.masterSecretArn, dumpPrefix: host.database.dumpPrefix } } : {}),
       },
-      // Hosts boot against the stores, shared storage, queue URLs and NAT route: all must exist first.
-      { parent, dependsOn: [network, artifacts, locks, storage, apps] },
+      // Hosts boot against the stores, shared storage, queue URLs, NAT route and database: all must exist first.
+      { parent, dependsOn: [network, artifacts, locks, storage, apps, ...(database ? [database] : [])] },
     );
     fleets[host.role] = fleet.groupName;
     launchTemplateArns.push(fleet.launchTemplateArn);
@@ -152,11 +162,15 @@ export function buildEnvironment(
       apps: served.map((a) => ({ name: a.name, targetGroupArnSuffix: lb.targetGroupArnSuffixes[a.name]! })),
       loadBalancerArnSuffix: lb.arnSuffix,
       fleets: groupNames,
+      ...(database && plan.database ? { database: { identifier: database.identifier, allocatedStorageGb: plan.database.knobs.allocatedStorageGb } } : {}),
     },
     opts,
   );
-  // TODO(rds): the database's ARN joins resourceArns when the RDS component exists.
-  new Backups(`${name}-backups`, { ...common, retentionDays: spec.knobs.backupRetentionDays, resourceArns: [storage.fileSystemArn] }, opts);
+  new Backups(
+    `${name}-backups`,
+    { ...common, retentionDays: spec.knobs.backupRetentionDays, resourceArns: [storage.fileSystemArn, ...(database ? [database.instanceArn] : [])] },
+    opts,
+  );
   new AccessRoles(
     `${name}-access`,
     {
@@ -169,6 +183,7 @@ export function buildEnvironment(
       launchTemplateArns,
       groupNames: Object.values(groupNames),
       hostRoleNames: plan.hosts.map((h) => nameOf("iamRole", nameParts, h.role)),
+      ...(database ? { databaseSecretArn: database.masterSecretArn } : {}),
     },
     opts,
   );

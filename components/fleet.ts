@@ -26,6 +26,8 @@ export interface FleetArgs {
   grants: HostRoleArgs["grants"];
   /** The queues of the apps this role runs; none when they declare none. */
   queues?: HostRoleArgs["queues"];
+  /** The database's master secret and the dump prefix, for a role that runs an app with a database. */
+  database?: HostRoleArgs["database"];
   nameParts: NameParts;
   tags: Tags;
 }
@@ -86,7 +88,7 @@ export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args:
 }
 
 export function buildFleet(parent: pulumi.Resource, name: string, args: FleetArgs): { template: aws.ec2.LaunchTemplate; group: aws.autoscaling.Group } {
-  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, ...(args.queues ? { queues: args.queues } : {}), logGroups: cloudWatchLogGroups(args.host), nameParts: args.nameParts, tags: args.tags });
+  const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, ...(args.queues ? { queues: args.queues } : {}), ...(args.database ? { database: args.database } : {}), logGroups: cloudWatchLogGroups(args.host), nameParts: args.nameParts, tags: args.tags });
   const template = buildLaunchTemplate(parent, name, args, profile);
   const groupName = nameOf("autoScalingGroup", args.nameParts, args.host.role);
   const behindLoadBalancer = args.targetGroupArns.length > 0;

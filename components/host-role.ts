@@ -26,6 +26,16 @@ export interface QueueGrants {
   actions: readonly string[];
 }
 
+/** What hosts that run an app with a database may do with it: read its master secret, upload pre-release dumps. */
+export interface DatabaseGrants {
+  /** RDS's secret of the master user: the bootstrap creates the apps' roles and databases with it. */
+  masterSecretArn: string;
+  /** `backups/<stack>/`: the only place in the artifact bucket hosts may write (pg_dump before release hooks). */
+  dumpPrefix: string;
+}
+
+/** Where a stack's hosts upload the database dumps taken before a release's hooks run. */
+
 /** What the CloudWatch agent needs to write its streams, and nothing to create or read groups. */
 export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"] as const;
 
@@ -34,9 +44,17 @@ export const logGroupArnPattern = (group: string) => `arn:aws:logs:*:*:log-group
 
 /**
  * The least-privilege policy of a host: read its parameters and artifacts, take locks, mount EFS,
- * use its apps' queues, write to its apps' and its role's log groups (the agent's config names them).
+ * use its apps' queues, write to its apps' and its role's log groups (the agent's config names them),
+ * and on a role that runs an app with a database: read that database's master secret, upload dumps
+ * under `backups/<stack>/`. (The database's SSM parameters are under the prefix already.)
  */
-export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants, logGroups: readonly string[] = []): object {
+export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants, logGroups: readonly string[] = [], database?: DatabaseGrants): object {
+  const databaseStatements = database
+    ? [
+        { Sid: "DatabaseMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: database.masterSecretArn },
+        { Sid: "DatabaseDumps", Effect: "Allow", Action: "s3:PutObject", Resource: `${g.artifactBucketArn}/${database.dumpPrefix}*` },
+      ]
+    : [];
   const queueStatement = queues && queues.arns.length > 0 ? [{ Sid: "Queues", Effect: "Allow", Action: [...queues.actions], Resource: [...queues.arns] }] : [];
   const logStatement = logGroups.length > 0 ? [{ Sid: "Logs", Effect: "Allow", Action: [...LOG_ACTIONS], Resource: logGroups.map(logGroupArnPattern) }] : [];
   return {
@@ -54,6 +72,7 @@ export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants, logGroup
       { Sid: "SharedStorage", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: g.fileSystemArn },
       ...queueStatement,
       ...logStatement,
+      ...databaseStatements,
     ],
   };
 }
@@ -70,6 +89,8 @@ export interface HostRoleArgs {
   queues?: { arns: pulumi.Input<string>[]; actions: readonly string[] };
   /** The log groups the hosts' CloudWatch agent writes to: `cloudWatchLogGroups(host)`. */
   logGroups?: readonly string[];
+  /** Only for the roles that run an app with a database. */
+  database?: { masterSecretArn: pulumi.Input<string>; dumpPrefix: string };
   nameParts: NameParts;
   tags: Tags;
 }
@@ -90,9 +111,16 @@ export function buildHostRole(parent: pulumi.Resource, name: string, args: HostR
       role: role.name,
       name: "fawkes-host",
       policy: pulumi
-        .all([g.parameterPrefix, g.artifactBucketArn, g.lockTableArn, g.fileSystemArn, pulumi.all(args.queues?.arns ?? [])])
-        .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn, queueArns]) =>
-          JSON.stringify(hostPolicyDocument({ parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn }, { arns: queueArns, actions: args.queues?.actions ?? [] }, args.logGroups ?? [])),
+        .all([g.parameterPrefix, g.artifactBucketArn, g.lockTableArn, g.fileSystemArn, pulumi.all(args.queues?.arns ?? []), args.database?.masterSecretArn])
+        .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn, queueArns, masterSecretArn]) =>
+          JSON.stringify(
+            hostPolicyDocument(
+              { parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn },
+              { arns: queueArns, actions: args.queues?.actions ?? [] },
+              args.logGroups ?? [],
+              args.database && masterSecretArn !== undefined ? { masterSecretArn, dumpPrefix: args.database.dumpPrefix } : undefined,
+            ),
+          ),
         ),
     },
     opts,

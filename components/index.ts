@@ -17,16 +17,44 @@ export {
 export { AppResources, buildLogGroups, buildQueues, DEAD_LETTER_RETENTION_SECONDS, QUEUE_RETENTION_SECONDS, type AppResourcesArgs, type QueueParts } from "./app-resources.ts";
 export { ArtifactStore, buildArtifactStore, tlsOnlyPolicy, type ArtifactStoreArgs } from "./artifact-store.ts";
 export { BACKUP_ASSUME_ROLE_POLICY, BACKUP_POLICY_ARNS, BACKUP_SCHEDULE, BACKUP_WINDOW_MINUTES, Backups, buildBackups, type BackupsArgs } from "./backups.ts";
+export {
+  buildDatabase,
+  Database,
+  DATABASE_PARAMETERS,
+  DATABASE_WINDOWS,
+  databaseIdentifier,
+  databaseKeyPolicy,
+  masterSecretArnOf,
+  parameterGroupFamily,
+  type DatabaseArgs,
+  type DatabaseParts,
+} from "./database.ts";
 export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, servedApps, type EnvironmentArgs } from "./environment.ts";
 export { buildFirewall, Firewall, HTTP_PORT, HTTPS_PORT, type FirewallArgs } from "./firewall.ts";
 export { BOOT_GRACE_SECONDS, buildFleet, buildLaunchTemplate, Fleet, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
-export { buildHostRole, EC2_ASSUME_ROLE_POLICY, hostPolicyDocument, LOG_ACTIONS, logGroupArnPattern, QUEUE_ACTIONS, SSM_CORE_POLICY_ARN, type HostGrants, type HostRoleArgs, type QueueGrants } from "./host-role.ts";
+export {
+  buildHostRole,
+  EC2_ASSUME_ROLE_POLICY,
+  hostPolicyDocument,
+  LOG_ACTIONS,
+  logGroupArnPattern,
+  QUEUE_ACTIONS,
+  SSM_CORE_POLICY_ARN,
+  type DatabaseGrants,
+  type HostGrants,
+  type HostRoleArgs,
+  type QueueGrants,
+} from "./host-role.ts";
 export { buildLoadBalancer, buildTargetGroup, LoadBalancer, TLS_POLICY, type LoadBalancerArgs, type RoutedApp } from "./load-balancer.ts";
 export { buildNetwork, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts } from "./network.ts";
 export {
   alarmKeyPolicy,
   alarmTopicPolicy,
   buildObservability,
+  DATABASE_CPU_PERCENT,
+  DATABASE_FREE_STORAGE_PERCENT,
+  DATABASE_PERIODS,
+  databaseAlarms,
   ERROR_RATE_EXPRESSION,
   ERROR_RATE_MIN_REQUESTS,
   ERROR_RATE_PERCENT,
@@ -36,6 +64,7 @@ export {
   UNHEALTHY_MINUTES,
   type ObservabilityArgs,
   type ObservedApp,
+  type ObservedDatabase,
 } from "./observability.ts";
 export { LOCK_KEY, ReleaseLocks, type ReleaseLocksArgs } from "./release-locks.ts";
 export { instanceRefresh, type InstanceRefreshSettings } from "./rollout.ts";

@@ -25,6 +25,19 @@ export const REFRESH_FAILURES = [
   "EC2 Auto Scaling Instance Refresh Rollback Failed",
 ] as const;
 
+/** The database alarms when its free storage falls below this share of what is allocated... */
+export const DATABASE_FREE_STORAGE_PERCENT = 10;
+/** ...or its CPU stays above this for 3 consecutive 5-minute periods. */
+export const DATABASE_CPU_PERCENT = 80;
+export const DATABASE_PERIODS = { seconds: 300, evaluate: 3 };
+const GIB = 1024 ** 3;
+
+/** The environment's RDS instance, by identifier (known before it exists), and its allocated storage. */
+export interface ObservedDatabase {
+  identifier: string;
+  allocatedStorageGb: number;
+}
+
 export interface ObservedApp {
   name: string;
   targetGroupArnSuffix: pulumi.Input<string>;
@@ -39,6 +52,8 @@ export interface ObservabilityArgs {
   loadBalancerArnSuffix: pulumi.Input<string>;
   /** Per role, its Auto Scaling group's name: a failed instance refresh is reported. */
   fleets: Readonly<Record<string, string>>;
+  /** The environment's database, when an app has one: low free storage and high CPU alarm. */
+  database?: ObservedDatabase;
   nameParts: NameParts;
   tags: Tags;
 }
@@ -90,6 +105,57 @@ export function alarmTopicPolicy(topicArn: string, alarmArns: readonly string[],
       ...(ruleArns.length > 0 ? [publish("FailedRollouts", "events.amazonaws.com", ruleArns)] : []),
     ],
   };
+}
+
+/** Free storage below DATABASE_FREE_STORAGE_PERCENT of the allocation, CPU above DATABASE_CPU_PERCENT for 15 minutes. */
+export function databaseAlarms(
+  parent: pulumi.Resource,
+  name: string,
+  db: ObservedDatabase,
+  actions: { alarmActions: pulumi.Input<string>[]; okActions: pulumi.Input<string>[] },
+  args: Pick<ObservabilityArgs, "nameParts" | "tags">,
+): aws.cloudwatch.MetricAlarm[] {
+  const common = {
+    namespace: "AWS/RDS",
+    dimensions: { DBInstanceIdentifier: db.identifier },
+    statistic: "Average",
+    period: DATABASE_PERIODS.seconds,
+    evaluationPeriods: DATABASE_PERIODS.evaluate,
+    datapointsToAlarm: DATABASE_PERIODS.evaluate,
+    // A stopped (dev) database sends nothing: keep the last state rather than page or clear.
+    treatMissingData: "missing",
+    ...actions,
+  };
+  const storageName = nameOf("alarm", args.nameParts, "database", "storage");
+  const cpuName = nameOf("alarm", args.nameParts, "database", "cpu");
+  return [
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-database-storage`,
+      {
+        ...common,
+        name: storageName,
+        alarmDescription: `${db.identifier}: free storage below ${DATABASE_FREE_STORAGE_PERCENT}% of the allocated (database.allocatedStorageGb) for 15 minutes`,
+        metricName: "FreeStorageSpace",
+        comparisonOperator: "LessThanThreshold",
+        threshold: Math.round((db.allocatedStorageGb * GIB * DATABASE_FREE_STORAGE_PERCENT) / 100),
+        tags: tagged(args.tags, storageName),
+      },
+      { parent },
+    ),
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-database-cpu`,
+      {
+        ...common,
+        name: cpuName,
+        alarmDescription: `${db.identifier}: CPU above ${DATABASE_CPU_PERCENT}% for 15 minutes`,
+        metricName: "CPUUtilization",
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: DATABASE_CPU_PERCENT,
+        tags: tagged(args.tags, cpuName),
+      },
+      { parent },
+    ),
+  ];
 }
 
 export function buildObservability(
@@ -165,6 +231,7 @@ export function buildObservability(
     );
     return [errors, unhealthy];
   });
+  if (args.database) alarms.push(...databaseAlarms(parent, name, args.database, actions, args));
 
   const rules = Object.entries(args.fleets).map(([role, groupName]) => {
     const ruleName = nameOf("eventRule", args.nameParts, role, "refresh");

@@ -1,5 +1,6 @@
 // Rules on data fawkes keeps beside the hosts: queues encrypted, logs expiring, the shared storage
-// backed up, and, once an environment has one, a database that is encrypted and private.
+// backed up, and, once an environment has one, a database that is encrypted, private, backed up
+// and whose master password RDS keeps.
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { forTypes, list, TIER_TAG, tierOf, truthy, TYPES } from "./resources";
 
@@ -57,6 +58,51 @@ export const rdsEncrypted: ResourceValidationPolicy = {
     // An Aurora cluster's member instance is encrypted by its cluster.
     if (p.clusterIdentifier === undefined && !truthy(p.storageEncrypted)) report("storageEncrypted is not true; set it (changing it later replaces the database)");
   }),
+};
+
+export const rdsBackupsEnabled: ResourceValidationPolicy = {
+  name: "rds-backups-enabled",
+  description: "RDS instances keep automated backups (backupRetentionPeriod of 1 day or more, set explicitly): 0 turns them and point-in-time recovery off.",
+  enforcementLevel: "mandatory",
+  validateResource: forTypes([TYPES.dbInstance], (p, report) => {
+    // A cluster keeps the backups of its member instances; a read replica has its source's.
+    if (p.clusterIdentifier !== undefined || p.replicateSourceDb !== undefined) return;
+    const days = Number(p.backupRetentionPeriod ?? 0);
+    if (!(days >= 1)) report(`backupRetentionPeriod is ${JSON.stringify(p.backupRetentionPeriod ?? null)}; set it to 1 or more (the backupRetentionDays knob, at most 35)`);
+  }),
+};
+
+export const rdsPasswordManaged: ResourceValidationPolicy = {
+  name: "rds-password-managed",
+  description: "RDS generates and keeps the master password in Secrets Manager (manageMasterUserPassword: true): no password input, so none in the program, the state or a diff.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    forTypes([TYPES.dbInstance], (p, report) => {
+      for (const input of ["password", "passwordWo"]) if (p[input] !== undefined) report(`${input} is set; remove it and set manageMasterUserPassword: true (the password then never enters Pulumi's state)`);
+      // Member instances of a cluster and read replicas have no master user of their own.
+      if (p.clusterIdentifier !== undefined || p.replicateSourceDb !== undefined) return;
+      if (!truthy(p.manageMasterUserPassword)) report("manageMasterUserPassword is not true; let RDS generate the master password and keep it in Secrets Manager");
+    }),
+    forTypes([TYPES.dbCluster], (p, report) => {
+      for (const input of ["masterPassword", "masterPasswordWo"]) if (p[input] !== undefined) report(`${input} is set; remove it and set manageMasterUserPassword: true (the password then never enters Pulumi's state)`);
+      // A replica or a secondary of a global database takes its primary's master user.
+      if (p.replicationSourceIdentifier === undefined && p.globalClusterIdentifier === undefined && !truthy(p.manageMasterUserPassword)) report("manageMasterUserPassword is not true; let RDS generate the master password and keep it in Secrets Manager");
+    }),
+  ],
+};
+
+export const databasesBackedUp: StackValidationPolicy = {
+  name: "databases-backed-up",
+  description: "Every RDS instance (not an Aurora member) is in an AWS Backup selection (by ARN), so recovery points outlive RDS's 35 days of automated backups.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const selections = args.resources.filter((r) => r.type === TYPES.backupSelection);
+    for (const db of args.resources.filter((r) => r.type === TYPES.dbInstance && r.props?.clusterIdentifier === undefined && r.props?.replicateSourceDb === undefined)) {
+      if (!selections.some((s) => selects(s, db))) {
+        report(`database ${db.name} is in no AWS Backup selection; add its ARN to the environment's backup selection (components/backups.ts)`, db.urn);
+      }
+    }
+  },
 };
 
 function subnetValues(s: PolicyResource): unknown[] {

@@ -1,12 +1,12 @@
 // Every fawkes policy, for the pack (index.ts) and for tests that call them directly.
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { fileSystemsBackedUp, logRetentionSet, rdsEncrypted, rdsPrivate, sqsEncrypted } from "./data-rules";
+import { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 import { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
 import { noAdminOutsideAdminRole } from "./iam-rules";
 import { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
 import { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
-export { fileSystemsBackedUp, logRetentionSet, rdsEncrypted, rdsPrivate, sqsEncrypted } from "./data-rules";
+export { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 export { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
 export { allowsEverything, noAdminOutsideAdminRole, statementsOf } from "./iam-rules";
 export { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
@@ -27,8 +27,10 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   sqsEncrypted,
   logRetentionSet,
   rdsEncrypted,
+  rdsBackupsEnabled,
+  rdsPasswordManaged,
 ];
 
-export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup, fileSystemsBackedUp, rdsPrivate, noAdminOutsideAdminRole];
+export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup, fileSystemsBackedUp, databasesBackedUp, rdsPrivate, noAdminOutsideAdminRole];
 
 export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [...resourcePolicies, ...stackPolicies];

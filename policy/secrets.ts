@@ -1,5 +1,6 @@
 // Finds secret-looking values in user-data: what must never be there, since every host, every
 // `describe-launch-template-versions` caller and Pulumi's state can read it.
+/// <reference types="node" />
 import { gunzipSync } from "node:zlib";
 
 export interface SecretFinding {
@@ -33,7 +34,8 @@ export function entropy(s: string): number {
  */
 function isReference(value: string): boolean {
   const v = value.replace(/^["'(]+|["',;)]+$/g, "");
-  return v === "" || /^(\/|\$|\{\{|arn:|ssm:|<)/.test(v);
+  // `${DB_PASSWORD:-}`: a shell expansion with an empty default (a default with text is a value).
+  return v === "" || /^(\/|\$|\{\{|arn:|ssm:|<)/.test(v) || /^[-=?+]?\}/.test(v);
 }
 
 interface Pattern {
@@ -49,7 +51,13 @@ const HIGH_ENTROPY_BITS = 3.5;
 const PATTERNS: readonly Pattern[] = [
   { what: "an AWS access key id", re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
   { what: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/g },
-  { what: "a password", re: /password\s*[:=]\s*(\S+)/gi, valueGroup: 1 },
+  {
+    what: "a password",
+    re: /password\s*[:=]\s*(\S+)/gi,
+    valueGroup: 1,
+    // SQL's `PASSWORD :'pw'` in a psql script: the value of a psql variable, set from the environment.
+    accept: (m) => !/^password\s+:(['"])[A-Za-z_][A-Za-z0-9_]*\1/i.test(m[0]),
+  },
   { what: "a secret key", re: /secret[_-]?key["']?\s*[:=]\s*(\S*)/gi, valueGroup: 1 },
   {
     what: "a high-entropy value assigned to a *_KEY, *_TOKEN, *_SECRET or *PASSWORD name",

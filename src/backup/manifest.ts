@@ -46,7 +46,7 @@ export function parseManifest(text: string, where: string): BackupManifest {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${where}: not JSON (${(e as Error).message})`);
+    throw new Error(`${where}: not JSON (${(e as Error).message})`, { cause: e });
   }
   const r = BackupManifestSchema.safeParse(raw);
   if (!r.success) throw new Error(`${where}: ${r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);

@@ -9,6 +9,9 @@ export const DATABASE_PORT = 5432;
 /** The administrator the release hook creates roles and databases with: RDS's master user, the local db host's alike (CREATEROLE, CREATEDB, not a superuser). */
 export const DATABASE_MASTER_USER = "fawkes_admin";
 
+/** What a database password may be, as a POSIX extended regex (bash's =~ and JavaScript agree on it): safe bare in a URL and between SQL quotes. */
+export const DATABASE_PASSWORD_RULE = "^[A-Za-z0-9._~-]{16,128}$";
+
 export interface AppDatabase {
   app: string;
   /** Database and role name: the app's name with '-' as '_' (a plain SQL identifier). */
@@ -26,6 +29,8 @@ export interface DatabasePlan {
   knobs: DatabaseKnobs;
   /** RDS's automated backups keep at most 35 days; AWS Backup keeps the knob's full retention. */
   automatedBackupDays: number;
+  /** Where hosts put the dumps they take before a release's hooks, in the artifact bucket: `backups/<stack>/`. */
+  dumpPrefix: string;
   /** SSM parameters the hosts read at boot: `<address>:<port>` of the server, and the ARN of the master user's secret. */
   parameters: { endpoint: string; masterSecret: string };
 }
@@ -54,6 +59,7 @@ export function databasePlan(spec: EnvironmentSpec): DatabasePlan | undefined {
     apps,
     knobs: spec.knobs.database,
     automatedBackupDays: Math.min(35, spec.knobs.backupRetentionDays),
+    dumpPrefix: `backups/${spec.stack}/`,
     parameters: { endpoint: `${prefix}/database/endpoint`, masterSecret: `${prefix}/database/master-secret` },
   };
 }

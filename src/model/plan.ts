@@ -1,7 +1,7 @@
 import type { EnvironmentSpec, FleetSize, ResolvedApp } from "../config/index.ts";
 import { BASE_PACKAGES } from "../config/index.ts";
 import { budgetName, shortHash } from "../names/index.ts";
-import { appDatabase, databasePlan, type AppDatabase, type DatabasePlan } from "./database.ts";
+import { appDatabase, DATABASE_PASSWORD_RULE, databasePlan, type AppDatabase, type DatabasePlan } from "./database.ts";
 import { parameterPrefixOf } from "./operations.ts";
 
 export type Role = "web" | "worker";
@@ -91,7 +91,7 @@ export interface HostPlan {
   stores: { artifactBucket: string; parameterPrefix: string; lockTable: string; lockKey: string };
   loadBalancerIdleTimeout: number;
   /** What the bootstrap needs of the environment's database, when an app of this role has one. */
-  database?: { masterUser: string; port: number; backupBeforeRelease: boolean; parameters: DatabasePlan["parameters"] };
+  database?: { masterUser: string; port: number; backupBeforeRelease: boolean; passwordRule: string; dumpPrefix: string; parameters: DatabasePlan["parameters"] };
 }
 
 export interface EnvironmentPlan {
@@ -229,7 +229,7 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
       stores,
       loadBalancerIdleTimeout: spec.catalogue.loadBalancer.idleTimeoutSeconds,
       ...(database && apps.some((a) => a.database)
-        ? { database: { masterUser: database.masterUser, port: database.port, backupBeforeRelease: database.knobs.backupBeforeRelease, parameters: database.parameters } }
+        ? { database: { masterUser: database.masterUser, port: database.port, backupBeforeRelease: database.knobs.backupBeforeRelease, passwordRule: DATABASE_PASSWORD_RULE, dumpPrefix: database.dumpPrefix, parameters: database.parameters } }
         : {}),
     });
   }

@@ -17,6 +17,12 @@ export const NAME_LIMITS = {
   eventRule: 64,
   /** AWS Backup vault, plan and selection names. */
   backup: 50,
+  /** RDS instance identifiers: letters, digits and '-', a letter first (what every budget name is). */
+  rdsInstance: 63,
+  /** RDS DB subnet group and parameter group names. */
+  rdsGroup: 255,
+  /** RDS snapshot identifiers (the final snapshot of a protected database). */
+  rdsSnapshot: 255,
   /** A KMS alias after its `alias/` prefix (256 in all). */
   kmsAlias: 250,
   dnsLabel: 63,

@@ -65,6 +65,16 @@ function madeUpOutputs(type: string, name: string, inputs: Props): { id: string;
       return { id: inputs.name, extra: { arn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}` } };
     case "aws:sqs/queue:Queue":
       return { id: `https://sqs.${region}.amazonaws.com/${account}/${inputs.name}`, extra: { arn: `arn:aws:sqs:${region}:${account}:${inputs.name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${inputs.name}` } };
+    case "aws:rds/instance:Instance": {
+      // What RDS reports once the instance exists: its DNS name, and the secret it made for the master user.
+      const address = `${inputs.identifier}.c0fawkes0000.${region}.rds.amazonaws.com`;
+      const port = inputs.port ?? 5432;
+      const secretArn = `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${inputs.identifier}-AbCdEf`;
+      return {
+        id: inputs.identifier,
+        extra: { arn: `arn:aws:rds:${region}:${account}:db:${inputs.identifier}`, address, port, endpoint: `${address}:${port}`, masterUserSecrets: [{ secretArn, secretStatus: "active", kmsKeyId: `arn:aws:kms:${region}:${account}:key/aws-secretsmanager` }] },
+      };
+    }
     case "aws:autoscaling/group:Group":
       return { id: inputs.name, extra: { arn: `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:0:autoScalingGroupName/${inputs.name}` } };
     default:

@@ -38,6 +38,25 @@ export const REPLACED_BY: Readonly<Record<string, readonly string[]>> = {
   "aws:lb/listenerRule:ListenerRule": ["listenerArn"],
   "aws:lb/loadBalancer:LoadBalancer": ["name", "namePrefix", "internal", "loadBalancerType"],
   "aws:lb/targetGroup:TargetGroup": ["name", "namePrefix", "port", "protocol", "protocolVersion", "vpcId", "targetType"],
+  "aws:rds/instance:Instance": [
+    "identifier",
+    "identifierPrefix",
+    "engine",
+    "username",
+    "dbName",
+    "storageEncrypted",
+    "kmsKeyId",
+    "availabilityZone",
+    "characterSetName",
+    "ncharCharacterSetName",
+    "timezone",
+    "snapshotIdentifier",
+    "restoreToPointInTime",
+    "s3Import",
+    "customIamInstanceProfile",
+  ],
+  "aws:rds/parameterGroup:ParameterGroup": ["name", "namePrefix", "family", "description"],
+  "aws:rds/subnetGroup:SubnetGroup": ["name", "namePrefix"],
   "aws:s3/bucket:Bucket": ["bucket", "bucketPrefix"],
   "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ["bucket"],
   "aws:s3/bucketPolicy:BucketPolicy": ["bucket"],
@@ -55,7 +74,7 @@ export const REPLACED_BY: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Where the data lives: replacing or deleting one of these loses it. */
-export const STORAGE_TYPES: readonly string[] = ["aws:efs/fileSystem:FileSystem", "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table"];
+export const STORAGE_TYPES: readonly string[] = ["aws:efs/fileSystem:FileSystem", "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "aws:rds/instance:Instance"];
 
 /** The load balancer: replacing it changes the DNS name every record points at, and drops connections. */
 export const LOAD_BALANCER_TYPES: readonly string[] = ["aws:lb/loadBalancer:LoadBalancer"];

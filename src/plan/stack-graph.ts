@@ -19,6 +19,8 @@ const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EMAIL = "aws:sns/topicSubscription:TopicSubscription";
 const BACKUP_PLAN = "aws:backup/plan:Plan";
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+const DATABASE = "aws:rds/instance:Instance";
+const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 
 /** A property that may differ between stacks, and the knob it comes from. */
 export interface KnobDerived {
@@ -48,6 +50,11 @@ export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: EMAIL, name: /-email$/, path: /^endpoint$/, knob: "alarmEmail (the address)" },
   { type: BACKUP_PLAN, path: /^rules\[0\]\.lifecycle\.deleteAfter$/, knob: "backupRetentionDays" },
   { type: LOG_GROUP, path: /^retentionInDays$/, knob: "logRetentionDays" },
+  { type: DATABASE, path: /^instanceClass$/, knob: "database.instanceClass" },
+  { type: DATABASE, path: /^allocatedStorage$/, knob: "database.allocatedStorageGb" },
+  { type: ALARM, name: /-database-storage$/, path: /^threshold$/, knob: "database.allocatedStorageGb (the free-storage alarm is a share of it)" },
+  { type: DATABASE, path: /^(deletionProtection|skipFinalSnapshot|finalSnapshotIdentifier)$/, knob: "database.deletionProtection (a protected database leaves a final snapshot)" },
+  { type: DATABASE, path: /^backupRetentionPeriod$/, knob: "backupRetentionDays (RDS keeps at most 35 days)" },
   { type: RULE, name: /\.maintenance$/, knob: "maintenance (a fixed 503 rule before the app's forward rule exists only while it is in maintenance)" },
 ];
 
@@ -56,12 +63,14 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /**
  * Writes a stack's own name and domain as `<stack>`/`<domain>` wherever fawkes derives a value
  * from them: `<project>-<stack>...` and `/<project>/<stack>` names, a value that is the stack
- * name, host names under the domain. A bare search-and-replace would also rewrite `/dev/xvda`.
+ * name, host names under the domain, the `/backups/<stack>/` prefix of database dumps. A bare search-and-replace would also rewrite `/dev/xvda`.
  */
 export function placeholders(spec: EnvironmentSpec): (s: string) => string {
   const domain = new RegExp(`(^|[^a-z0-9-])${escape(spec.knobs.domain)}(?![a-z0-9-])`, "g");
   const named = new RegExp(`(^|[^a-z0-9])${escape(spec.project)}([-/])${escape(spec.stack)}(?![a-z0-9])`, "g");
-  return (s) => (s === spec.stack ? "<stack>" : s.replace(domain, "$1<domain>").replace(named, "$1" + spec.project + "$2<stack>"));
+  // The hosts' database dumps go under `backups/<stack>/` of the artifact bucket.
+  const dumps = new RegExp(`/backups/${escape(spec.stack)}/`, "g");
+  return (s) => (s === spec.stack ? "<stack>" : s.replace(domain, "$1<domain>").replace(named, "$1" + spec.project + "$2<stack>").replace(dumps, "/backups/<stack>/"));
 }
 
 function mapStrings(v: unknown, f: (s: string) => string): unknown {

@@ -1,7 +1,7 @@
 // DatabasePlan -> the local target's db host: cloud-config user-data that runs Debian's
 // PostgreSQL from the golden image under supervisord, its data on the environment's data dir.
 // Local only: on AWS the same database is RDS (components/database.ts).
-import type { DatabasePlan } from "../model/index.ts";
+import { DATABASE_PASSWORD_RULE, type DatabasePlan } from "../model/index.ts";
 import { cloudConfigOf, userDataBytes } from "./host-image.ts";
 // The log partial is registered by the host bootstrap (imported through host-image.ts).
 import { compileTemplate } from "./templates.ts";
@@ -33,6 +33,7 @@ interface DbView {
   hbaFile: string;
   configFile: string;
   postgres: string;
+  passwordRule: string;
 }
 
 const bootstrap = compileTemplate<DbView>("fawkes-db-bootstrap.sh.hbs");
@@ -53,6 +54,7 @@ export function renderDatabaseHost(db: DatabasePlan, image: { recipeHash: string
     hbaFile: `${CONFIG_DIR}/pg_hba.conf`,
     configFile: `${CONFIG_DIR}/postgresql.conf`,
     postgres: `/usr/lib/postgresql/${db.majorVersion}/bin/postgres`,
+    passwordRule: DATABASE_PASSWORD_RULE,
   };
   const file = (path: string, content: string, mode = "0644"): RenderedFile => ({ path, content, mode, owner: "root:root" });
   const files = [

@@ -122,7 +122,7 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     for (const c of amiCalls) expect(c.inputs).toMatchObject({ owners: ami.owners, mostRecent: true, filters: [{ name: "name", values: [ami.namePattern] }] });
   });
 
-  it("grants each host role only its parameters, artifacts, lock table, file system, its apps' queues and its log groups, plus Session Manager", () => {
+  it("grants each host role only its parameters, artifacts, lock table, file system, its apps' queues, its log groups and its database, plus Session Manager", () => {
     const stores = plan.hosts[0]!.stores;
     for (const host of plan.hosts) {
       // Only the queues of the apps this role runs, with what the role does with them.
@@ -141,6 +141,13 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
         ...(queues.length > 0 ? { Queues: [[...QUEUE_ACTIONS[host.role]], queues] } : {}),
         // Its apps' groups and its role's, never another role's or environment's.
         Logs: [[...LOG_ACTIONS], [hostLogGroup(g.spec, host.role), ...host.apps.map((a) => appLogGroup(g.spec, a.name))].map((n) => `arn:aws:logs:*:*:log-group:${n}:*`)],
+        // Only a role that runs an app with a database: that database's master secret, and dumps under backups/<stack>/.
+        ...(host.database
+          ? {
+              DatabaseMasterSecret: ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:rds!db-fawkes-${stack}-db-AbCdEf`],
+              DatabaseDumps: ["s3:PutObject", `arn:aws:s3:::${stores.artifactBucket}/backups/${stack}/*`],
+            }
+          : {}),
       });
       expect(one(g, T.attachment, `fawkes-${host.role}-ssm`).inputs.policyArn).toBe(SSM_CORE_POLICY_ARN);
     }

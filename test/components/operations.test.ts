@@ -129,7 +129,8 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
 
   it("alarms per served app on its 5xx rate and on unhealthy hosts, from its target group's metrics", () => {
     const alarms = ofType(g, T.alarm);
-    expect(alarms).toHaveLength(2 * servedApps(plan).length);
+    // Two more on the database, when the environment has one (database.test.ts).
+    expect(alarms).toHaveLength(2 * servedApps(plan).length + (plan.database ? 2 : 0));
     const topicArn = expect.stringContaining("fawkes-ops-topic");
     for (const app of servedApps(plan)) {
       const dimensions = { LoadBalancer: `app/fawkes-${stack}/0`, TargetGroup: `targetgroup/fawkes-${stack}-${app.name}/0` };
@@ -180,7 +181,7 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     expect(policy.FailedRollouts.Condition.ArnEquals["aws:SourceArn"]).toHaveLength(rules.length);
   });
 
-  it("backs the shared storage up daily into a vault, keeping each recovery point backupRetentionDays", () => {
+  it("backs the shared storage and the database up daily into a vault, keeping each recovery point backupRetentionDays", () => {
     expect(one(g, T.vault, "fawkes-backups-vault").inputs).toMatchObject({ name: `fawkes-${stack}-vault`, forceDestroy: false });
     const backupPlan = one(g, T.plan, "fawkes-backups-plan").inputs;
     expect(backupPlan.rules).toEqual([
@@ -188,7 +189,10 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     ]);
     const selection = one(g, T.selection, "fawkes-backups-selection").inputs;
     expect(selection).toMatchObject({ planId: "fawkes-backups-plan-id", iamRoleArn: `arn:aws:iam::${ACCOUNT}:role/fawkes-${stack}-backup` });
-    expect(selection.resources).toEqual([expect.stringContaining(":file-system/fs-fawkes-shared-fs")]);
+    expect(selection.resources).toEqual([
+      expect.stringContaining(":file-system/fs-fawkes-shared-fs"),
+      ...(plan.database ? [`arn:aws:rds:${REGION}:${ACCOUNT}:db:fawkes-${stack}-db`] : []),
+    ]);
     const role = one(g, T.role, "fawkes-backups-role").inputs;
     expect(statements(role.assumeRolePolicy)).toEqual([expect.objectContaining({ Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" })]);
     const attached = ofType(g, T.attachment).filter((a) => a.inputs.role === `fawkes-${stack}-backup`).map((a) => a.inputs.policyArn);
@@ -207,7 +211,13 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     const managed = (access: string) => one(g, T.attachment, `fawkes-access-${access}-managed`).inputs.policyArn;
     expect([managed("viewer"), managed("deployer"), managed("admin")]).toEqual([READ_ONLY_POLICY_ARN, READ_ONLY_POLICY_ARN, ADMINISTRATOR_POLICY_ARN]);
     const viewer = statements(one(g, T.rolePolicy, "fawkes-access-viewer-access").inputs.policy);
-    expect(viewer).toEqual([expect.objectContaining({ Effect: "Deny", Resource: [`arn:aws:ssm:*:*:parameter/fawkes/${stack}`, `arn:aws:ssm:*:*:parameter/fawkes/${stack}/*`] })]);
+    expect(viewer).toEqual([
+      expect.objectContaining({ Effect: "Deny", Resource: [`arn:aws:ssm:*:*:parameter/fawkes/${stack}`, `arn:aws:ssm:*:*:parameter/fawkes/${stack}/*`] }),
+      // The database's master secret: ReadOnlyAccess (which reads RDS) does not grant it, and never will here.
+      ...(plan.database
+        ? [{ Sid: "NoDatabaseSecret", Effect: "Deny", Action: "secretsmanager:GetSecretValue", Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-fawkes-${stack}-db-AbCdEf` }]
+        : []),
+    ]);
   });
 
   it("lets the deployer release and roll back this environment only: its artifacts, parameters, launch templates, groups and host roles", () => {

@@ -134,8 +134,21 @@ describe("each rule catches what it forbids", () => {
     });
 
     it("leaves secret names and where to fetch them alone", async () => {
-      const references = ["DJANGO_SECRET_KEY: /fawkes/dev/blog/DJANGO_SECRET_KEY", 'password="$DB_PASSWORD"', "SECRET_NAMES=(SHOP_SECRET_KEY)", "SHOP_API_TOKEN=${SHOP_API_TOKEN}"];
+      const references = [
+        "DJANGO_SECRET_KEY: /fawkes/dev/blog/DJANGO_SECRET_KEY",
+        'password="$DB_PASSWORD"',
+        "SECRET_NAMES=(SHOP_SECRET_KEY)",
+        "SHOP_API_TOKEN=${SHOP_API_TOKEN}",
+        // The bootstrap's database steps: a shell expansion with an empty default, a psql variable.
+        `printf '%s' "\${DATABASE_PASSWORD:-}"`,
+        `ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';`,
+      ];
       for (const line of references) expect(await violationsOf(rules.noSecretsInUserData, withLine(line)), line).toEqual([]);
+    });
+
+    it("still catches a password given as a shell default or after SQL's PASSWORD", async () => {
+      expect(await violationsOf(rules.noSecretsInUserData, withLine('DB="${DATABASE_PASSWORD:-hunter2hunter2}"'))).toEqual([expect.stringContaining("a password")]);
+      expect(await violationsOf(rules.noSecretsInUserData, withLine("ALTER ROLE blog WITH PASSWORD :hunter2;"))).toEqual([expect.stringContaining("a password")]);
     });
   });
 });
@@ -189,6 +202,53 @@ describe("the rules on what issue 7 adds catch what they forbid", () => {
     expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, db({})))).toEqual([expect.stringContaining("has no dbSubnetGroupName")]);
     expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, group("public", subnetIds("public")), db({ dbSubnetGroupName: "public" })))).toEqual([expect.stringContaining("not tagged fawkes:tier=private")]);
     expect(await stackViolationsOf(rules.rdsPrivate, withExtra(g, group("foreign", ["subnet-0123"]), db({ dbSubnetGroupName: "foreign" })))).toEqual([expect.stringContaining("subnet-0123, not a subnet of this stack")]);
+  });
+
+  it("rds-backups-enabled: no retention, or 0; a cluster member or a replica is not asked", async () => {
+    const db = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.dbInstance, name: "db", props: { engine: "postgres", ...props } });
+    expect(await violationsOf(rules.rdsBackupsEnabled, db({}))).toEqual([expect.stringContaining("backupRetentionPeriod is null")]);
+    expect(await violationsOf(rules.rdsBackupsEnabled, db({ backupRetentionPeriod: 0 }))).toEqual([expect.stringContaining("backupRetentionPeriod is 0")]);
+    expect(await violationsOf(rules.rdsBackupsEnabled, db({ backupRetentionPeriod: 1 }))).toEqual([]);
+    expect(await violationsOf(rules.rdsBackupsEnabled, db({ clusterIdentifier: "c" }))).toEqual([]);
+    expect(await violationsOf(rules.rdsBackupsEnabled, db({ replicateSourceDb: "primary" }))).toEqual([]);
+  });
+
+  it("rds-password-managed: a password input (plain or write-only), RDS not managing it; a cluster alike", async () => {
+    const db = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.dbInstance, name: "db", props: { engine: "postgres", username: "admin", ...props } });
+    expect(await violationsOf(rules.rdsPasswordManaged, db({ manageMasterUserPassword: true }))).toEqual([]);
+    expect(await violationsOf(rules.rdsPasswordManaged, db({ password: "hunter2hunter2" }))).toEqual([
+      expect.stringContaining("password is set"),
+      expect.stringContaining("manageMasterUserPassword is not true"),
+    ]);
+    expect(await violationsOf(rules.rdsPasswordManaged, db({ passwordWo: "x", passwordWoVersion: 1 }))).toEqual([expect.stringContaining("passwordWo is set"), expect.any(String)]);
+    expect(await violationsOf(rules.rdsPasswordManaged, db({}))).toEqual([expect.stringContaining("manageMasterUserPassword is not true")]);
+    expect(await violationsOf(rules.rdsPasswordManaged, db({ replicateSourceDb: "primary" }))).toEqual([]);
+    const cluster = (props: Record<string, unknown>): PolicyInput => ({ type: TYPES.dbCluster, name: "c", props: { engine: "aurora-postgresql", ...props } });
+    expect(await violationsOf(rules.rdsPasswordManaged, cluster({ masterPassword: "x" }))).toHaveLength(2);
+    expect(await violationsOf(rules.rdsPasswordManaged, cluster({ manageMasterUserPassword: true }))).toEqual([]);
+  });
+
+  it("databases-backed-up: no selection, a selection without the database; a wildcard selection covers", async () => {
+    const g = graphs.find((x) => x.resources.some((r) => r.type === TYPES.dbInstance))!;
+    const db = g.resources.find((r) => r.type === TYPES.dbInstance)!;
+    expect(await stackViolationsOf(rules.databasesBackedUp, stackResources(g.resources))).toEqual([]);
+    expect(await stackViolationsOf(rules.databasesBackedUp, without(g, (r) => r.type === TYPES.backupSelection))).toEqual([expect.stringContaining(`database ${db.name} is in no AWS Backup selection`)]);
+    const fsOnly: PolicyInput = { type: TYPES.backupSelection, name: "fs-only", props: { resources: ["arn:aws:elasticfilesystem:*:*:file-system/*"] } };
+    const others = g.resources.filter((r) => r.type !== TYPES.backupSelection);
+    expect(await stackViolationsOf(rules.databasesBackedUp, stackResources([...others, fsOnly]))).toHaveLength(1);
+    const every: PolicyInput = { type: TYPES.backupSelection, name: "every", props: { resources: ["arn:aws:rds:*:*:db:*"] } };
+    expect(await stackViolationsOf(rules.databasesBackedUp, stackResources([...others, every]))).toEqual([]);
+  });
+
+  it("the stacks' own database passes every database rule, and the rules see what they check", async () => {
+    for (const g of graphs) {
+      const [db] = g.resources.filter((r) => r.type === TYPES.dbInstance);
+      expect(db, g.spec.stack).toBeDefined();
+      expect(db!.inputs).toMatchObject({ storageEncrypted: true, publiclyAccessible: false, manageMasterUserPassword: true, dbSubnetGroupName: expect.any(String) });
+      expect(db!.inputs.backupRetentionPeriod).toBeGreaterThanOrEqual(1);
+      for (const policy of [rules.rdsEncrypted, rules.rdsBackupsEnabled, rules.rdsPasswordManaged]) expect(await violationsOf(policy, { ...db!, props: db!.inputs }), policy.name).toEqual([]);
+      for (const policy of [rules.rdsPrivate, rules.databasesBackedUp]) expect(await stackViolationsOf(policy, stackResources(g.resources)), policy.name).toEqual([]);
+    }
   });
 
   it("no-admin-outside-admin-role: \"*\" on \"*\" inline on the deployer, AdministratorAccess on the viewer, a managed policy, a user's policy", async () => {

@@ -236,7 +236,7 @@ describe("the CLI", () => {
     for (const c of ["secret set", "secret list", "secret unset"]) expect(out).toContain(`  ${c}`);
     out = "";
     expect(await main(["secret", "set", "--help"], io)).toBe(0);
-    expect(out).toContain("usage: fawkes secret set APP NAME --stack S [--target local|aws] < value");
+    expect(out).toContain("usage: fawkes secret set APP NAME --stack S [--target local|aws] [--generate] < value");
     expect(out).toContain("never from argv");
   });
 

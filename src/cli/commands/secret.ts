@@ -1,10 +1,12 @@
 // `fawkes secret set|list|unset`: values of the secrets the catalogue names, per stack, in the
 // local store or SSM Parameter Store. A value comes from stdin or a prompt that does not echo,
 // never from the command line; no output of these commands ever holds one.
+import { randomBytes } from "node:crypto";
 import type { ReadStream } from "node:tty";
-import { loadStack, type EnvironmentSpec } from "../../config/index.ts";
+import { DATABASE_PASSWORD, loadStack, type EnvironmentSpec } from "../../config/index.ts";
 import { envLayout } from "../../local/index.ts";
 import { readState } from "../../local/state.ts";
+import { DATABASE_PASSWORD_RULE } from "../../model/index.ts";
 import {
   appOf,
   checkStackName,
@@ -150,7 +152,7 @@ export function secretSetCommand(deps: SecretDeps = {}): Command {
   return {
     name: "secret set",
     summary: "Set the value of a secret the catalogue declares for APP, from stdin or a prompt; never from argv.",
-    usage: "fawkes secret set APP NAME --stack S [--target local|aws] < value",
+    usage: "fawkes secret set APP NAME --stack S [--target local|aws] [--generate] < value",
     help: `Reads the value from stdin when stdin is not a terminal (one trailing newline is dropped),
 else asks for it at a prompt that does not echo. NAME must be one of the secrets APP declares in
 Pulumi.yaml (apps.<APP>.secrets). The value is never printed, logged or written anywhere but the
@@ -161,16 +163,23 @@ Locally the store file is rewritten whole (other values kept), 0600, whether the
 not. Hosts read secrets only when they boot: running hosts get the new value on their next boot
 (fawkes local rebuild --all, or on AWS an instance refresh).
 
+With --generate, fawkes makes the value itself (32 random characters of A-Z, a-z, 0-9, '-' and
+'_') and reads nothing. An app with \`database: true\` has the secret ${DATABASE_PASSWORD}, its
+database role's password: 16-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-' (it goes into a
+URL and into SQL as is); the local target generates one, on AWS set it with --generate.
+
 Flags:
 ${TARGET_FLAGS}
+  --generate    a random value made here instead of one read from stdin or a prompt
 
 Examples:
   fawkes secret set shop SHOP_SECRET_KEY --stack dev < key.txt
+  fawkes secret set blog ${DATABASE_PASSWORD} --stack production --target aws --generate
   openssl rand -hex 32 | fawkes secret set blog DJANGO_SECRET_KEY --stack staging --target aws
 
 Exit codes: 0 set; 1 the value or the store refused it (nothing changed); 2 usage: an unknown app or
 secret name, a value on the command line, a missing --stack.`,
-    options: { stack: { type: "string" }, target: { type: "string" }, value: { type: "string" } },
+    options: { stack: { type: "string" }, target: { type: "string" }, value: { type: "string" }, generate: { type: "boolean" } },
     // More than two are taken only to refuse them with the reason.
     positionals: { min: 2, max: 64 },
     async run({ values, positionals }, io) {
@@ -183,8 +192,13 @@ secret name, a value on the command line, a missing --stack.`,
         const app = appOf(spec, appName);
         declaredSecret(app, name);
         const store = storeOf(spec, target, deps);
-        const raw = input.interactive() ? await input.prompt(`value of ${name} for ${app.name} in ${stack} (${target}; not echoed): `) : await input.readPiped();
-        const value = secretValueOf(raw);
+        const value =
+          values.generate === true
+            ? randomBytes(24).toString("base64url")
+            : secretValueOf(input.interactive() ? await input.prompt(`value of ${name} for ${app.name} in ${stack} (${target}; not echoed): `) : await input.readPiped());
+        if (name === DATABASE_PASSWORD && !new RegExp(DATABASE_PASSWORD_RULE).test(value)) {
+          throw new SecretsError(`${DATABASE_PASSWORD} must be 16-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-': hosts put it into a URL and SQL as is (nothing was set; --generate makes one)`);
+        }
         await store.set(app.name, name, value);
         io.out(`${stack}: ${name} of ${app.name} set in ${target === "aws" ? `SSM Parameter Store, ${store.where}` : `the local store ${localSecretsFile(store.where, app.name)}`}\n`);
         io.out(`  ${whenHostsSeeIt(spec, target)}\n`);
