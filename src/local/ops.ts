@@ -10,6 +10,7 @@ import { LocalTargetError } from "./fleet.ts";
 import { admitHosts, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
 import { prepareEnvironment, requireLocalTarget } from "./up.ts";
 import { envLayout } from "./layout.ts";
+import { databaseRunning, type DatabaseHostState } from "./database.ts";
 import { readState, type HostState } from "./state.ts";
 import type { Progress } from "./steps.ts";
 
@@ -25,6 +26,8 @@ export interface EnvStatus {
   port?: number;
   loadBalancer: "running" | "stopped";
   hosts: HostStatus[];
+  /** The db host, when the stack has a database. */
+  database?: DatabaseHostState & { running: boolean };
 }
 
 export async function localStatus(stack: string): Promise<EnvStatus> {
@@ -40,7 +43,8 @@ export async function localStatus(stack: string): Promise<EnvStatus> {
     const rotation = Object.fromEntries(stats.filter((s) => s.server === h.name).map((s) => [s.backend.replace(/^app_/, ""), s.status]));
     return { ...h, running: isHostInit(h.init, slot), rotation };
   });
-  return { stack, up: true, port: state.port, loadBalancer: lbUp ? "running" : "stopped", hosts };
+  const database = state.database ? { ...state.database, running: databaseRunning(layout, state) } : undefined;
+  return { stack, up: true, port: state.port, loadBalancer: lbUp ? "running" : "stopped", hosts, ...(database ? { database } : {}) };
 }
 
 /**

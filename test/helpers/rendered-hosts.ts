@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { listStacks, loadStack, readProject } from "../../src/config/index.ts";
 import { planEnvironment, type AppOnHost, type EnvironmentPlan, type HostPlan } from "../../src/model/index.ts";
-import { renderEnvironment, type HostImage, type RenderedFile } from "../../src/render/index.ts";
+import { renderDatabaseHost, renderEnvironment, type HostImage, type RenderedFile } from "../../src/render/index.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 
@@ -78,7 +78,10 @@ export interface HostTree {
   at(hostPath: string): string;
 }
 
-export function writeHostTree(image: HostImage, root: string): HostTree {
+/** What the file and user-data checks read of a host: any image with files and user-data (the db host's too). */
+export type ImageLike = Pick<HostImage, "stack" | "files" | "userData"> & { role: string };
+
+export function writeHostTree(image: ImageLike, root: string): HostTree {
   const at = (hostPath: string) => join(root, hostPath);
   for (const f of image.files) {
     if (!f.path.startsWith("/")) throw new Error(`${image.stack}/${image.role}: file path is not absolute: ${f.path}`);
@@ -112,4 +115,13 @@ export function alterHost(host: RenderedHost, change: { files?: (files: Rendered
   const files = change.files ? change.files(host.image.files.map((f) => ({ ...f }))) : host.image.files;
   const text = change.userData ? change.userData(host.image.userData) : host.image.userData;
   return { ...host, image: { ...host.image, files, userData: text, userDataBytes: new TextEncoder().encode(text) } };
+}
+
+/** The local db host of every stack with a database, rendered as the local target boots it. */
+export function renderDatabaseHosts(stacks: RenderedStack[]): Array<{ label: string; image: ImageLike & Pick<HostImage, "userDataBytes"> }> {
+  return stacks.flatMap((s) => {
+    if (!s.env.database) return [];
+    const img = renderDatabaseHost(s.env.database, s.env.hosts[0]!.image);
+    return [{ label: `${s.stack}/db`, image: { ...img, role: "db" } }];
+  });
 }

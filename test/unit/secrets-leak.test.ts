@@ -19,7 +19,7 @@ import { envLayout } from "../../src/local/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { pulumiConfigOf, runProgram } from "../../src/plan/program.ts";
 import { readHistory, recorded } from "../../src/release/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderDatabaseHost, renderEnvironment } from "../../src/render/index.ts";
 import { ensureLocalSecrets, localSecretsFile, localSecretStore, readLocalSecretValues } from "../../src/secrets/index.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -182,6 +182,12 @@ describe("no secret value in", () => {
         found.push(...leaks(`${where} manifest`, JSON.stringify(image.manifest)));
         for (const f of image.files) found.push(...leaks(`${where} ${f.path}`, f.content));
         expect(image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")?.content).toMatch(/SECRET_NAMES=\([^)]*SHOP_SECRET_KEY/);
+      }
+      // The local db host reads its master password at boot too: none in its user-data either.
+      const plan = planEnvironment(spec);
+      if (plan.database) {
+        const db = renderDatabaseHost(plan.database, plan.hosts[0]!.image);
+        found.push(...leaks(`${spec.stack} db user-data`, db.userData), ...leaks(`${spec.stack} db user-data bytes`, textOfBytes(db.userDataBytes)));
       }
       const out = join(home, "render", spec.stack);
       const r = await fawkes("render", "--stack", spec.stack, "--out", out);

@@ -81,6 +81,13 @@ export const localStatusCmd: Command = {
       io.out(`    releases: ${Object.entries(h.releases).map(([a, r]) => `${a}@${r}`).join(", ")}${rotation ? `; rotation: ${rotation}` : ""}\n`);
       if (!h.healthy && h.detail) io.out(`    ${h.detail.split("\n").join("\n    ")}\n`);
     }
+    const db = s.database;
+    if (db) {
+      const health = db.healthy ? (db.running ? "healthy" : "STOPPED") : `FAILED at ${db.failedStep}`;
+      io.out(`  ${db.name.padEnd(20)} ${"db".padEnd(7)} ${db.ip.padEnd(15)} ${health}${db.bootSeconds !== undefined ? `, booted in ${db.bootSeconds.toFixed(1)} s` : ""}\n`);
+      io.out(`    PostgreSQL; its data outlives the host: ${envLayout(s.stack).databaseDir}\n`);
+      if (!db.healthy && db.detail) io.out(`    ${db.detail.split("\n").join("\n    ")}\n`);
+    }
     return 0;
   },
 };

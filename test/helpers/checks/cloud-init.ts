@@ -10,7 +10,7 @@ import type { RenderedHost } from "../rendered-hosts.ts";
 import { BASE_ENV, TOOLS, describeRun, requireTools, run } from "../tools.ts";
 
 /** `cloud-init schema --config-file`: exit 0, "Valid cloud-config", no deprecated key. */
-export async function cloudInitSchema(host: RenderedHost, dir: string): Promise<string[]> {
+export async function cloudInitSchema(host: { image: Pick<RenderedHost["image"], "userData"> }, dir: string): Promise<string[]> {
   requireTools(TOOLS.cloudInit);
   const file = join(dir, "user-data");
   writeFileSync(file, host.image.userData);

@@ -3,13 +3,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseCloudConfig, shellify } from "../cloud-config.ts";
-import { writeHostTree, type RenderedHost } from "../rendered-hosts.ts";
+import { writeHostTree, type ImageLike, type RenderedHost } from "../rendered-hosts.ts";
 import { BASE_ENV, TOOLS, describeRun, requireTools, run } from "../tools.ts";
 
 const SHELL_SHEBANG = /^#!\s*(?:\/usr)?\/bin\/(?:env\s+)?(?:ba|da)?sh(?:\s|$)/;
 export const REQUIRED_SCRIPTS = ["/usr/local/sbin/fawkes-bootstrap", "/usr/local/lib/fawkes/fawkes-exec"];
 
-export function shellFiles(host: RenderedHost): string[] {
+export function shellFiles(host: { image: ImageLike }): string[] {
   return host.image.files.filter((f) => SHELL_SHEBANG.test(f.content.split("\n", 1)[0] ?? "")).map((f) => f.path);
 }
 
@@ -20,7 +20,7 @@ export function requiredScripts(host: RenderedHost): string[] {
 }
 
 /** shellcheck's findings, named by the path on the host (or `user-data runcmd`). */
-export async function shellcheck(host: RenderedHost, dir: string): Promise<string[]> {
+export async function shellcheck(host: { image: ImageLike }, dir: string): Promise<string[]> {
   requireTools(TOOLS.shellcheck);
   const tree = writeHostTree(host.image, join(dir, "root"));
   const scripts = new Map<string, string>(shellFiles(host).map((p) => [tree.at(p), p]));
