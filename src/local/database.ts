@@ -13,24 +13,8 @@ import { ensureSlotNetwork, LocalTargetError, type Env } from "./fleet.ts";
 import { hostDirs, inHost, isHostInit, prepareHost, startHost, stopHost, waitForBoot, type HostBox, type HostMounts } from "./host.ts";
 import type { EnvLayout } from "./layout.ts";
 import { procFile, processes, terminate } from "./proc.ts";
-import { writeState, type LocalState } from "./state.ts";
+import { writeState, type DatabaseHostState, type LocalState } from "./state.ts";
 import type { Progress } from "./steps.ts";
-
-/** The db host's record in the environment's state. */
-export interface DatabaseHostState {
-  name: string;
-  ip: string;
-  netns: string;
-  veth: string;
-  launcher?: number;
-  init?: number;
-  userDataSha: string;
-  startedAt: string;
-  bootSeconds?: number;
-  healthy: boolean;
-  failedStep?: string;
-  detail?: string;
-}
 
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 

@@ -10,8 +10,8 @@ import { LocalTargetError } from "./fleet.ts";
 import { admitHosts, isRunning, replaceHosts, RolloutFailure, type RolloutContext } from "./rollout.ts";
 import { prepareEnvironment, requireLocalTarget } from "./up.ts";
 import { envLayout } from "./layout.ts";
-import { databaseRunning, type DatabaseHostState } from "./database.ts";
-import { readState, type HostState } from "./state.ts";
+import { databaseRunning } from "./database.ts";
+import { readState, type DatabaseHostState, type HostState } from "./state.ts";
 import type { Progress } from "./steps.ts";
 
 export interface HostStatus extends HostState {

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Role } from "../model/index.ts";
-import type { DatabaseHostState } from "./database.ts";
 
 export interface HostState {
   name: string;
@@ -21,6 +20,9 @@ export interface HostState {
   /** Releases the host runs, per app. */
   releases: Record<string, string>;
 }
+
+/** The db host's record: a host without a role in the pool and without releases. */
+export type DatabaseHostState = Omit<HostState, "role" | "releases">;
 
 export interface LocalState {
   stack: string;
