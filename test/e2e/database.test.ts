@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
-import { onDatabaseHost } from "../../src/local/database.ts";
 import { envLayout, localDown, localUp } from "../../src/local/index.ts";
 import { readState } from "../../src/local/state.ts";
+import { appSql } from "../helpers/app-database.ts";
 import { scratchProject, type ScratchProject } from "../helpers/scratch-project.ts";
 import { requireRoot } from "./machine.ts";
 
@@ -84,12 +84,7 @@ async function fawkes(...argv: string[]): Promise<string> {
 }
 
 /** SQL on the db host as the server's own user, in the blog's database. */
-async function onDb(sql: string): Promise<string> {
-  const layout = envLayout(STACK);
-  const r = await onDatabaseHost(layout, readState(layout.state)!, ["runuser", "-u", "postgres", "--", "psql", "-X", "-qAt", "-d", "blog", "-c", sql]);
-  expect(r.exitCode, r.all).toBe(0);
-  return r.stdout.trim();
-}
+const onDb = (sql: string) => appSql(STACK, "blog", sql);
 
 interface Listed {
   id: string;

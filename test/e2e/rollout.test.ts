@@ -5,7 +5,6 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, fawkesHome, localDown, localStatus, localUp } from "../../src/local/index.ts";
@@ -13,6 +12,7 @@ import { startLoad, type LoadReport, type LoadSample } from "../../src/local/loa
 import { readState } from "../../src/local/state.ts";
 import { historyFile, lockFile, readDeployLock, readHistory, type HistoryEntry } from "../../src/release/index.ts";
 import { makeRolloutProject, type RolloutProject } from "../helpers/rollout-project.ts";
+import { appSql } from "../helpers/app-database.ts";
 import { requireRoot } from "./machine.ts";
 
 const STACK = "roll";
@@ -72,12 +72,8 @@ async function serving(app: string): Promise<string | undefined> {
   return r.status === 200 ? (JSON.parse(r.body) as { release: string }).release : undefined;
 }
 
-async function sqlite(sql: string): Promise<string> {
-  const db = join(envLayout(STACK).sharedDir, "blog", "db", "blog.sqlite3");
-  // Python's own sqlite3 module: the machine needs no sqlite3 CLI.
-  const py = "import sqlite3, sys\nfor row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(*row)";
-  return (await execa("python3", ["-c", py, db, sql])).stdout.trim();
-}
+/** The blog's database is PostgreSQL on the stack's db host. */
+const blogSql = (sql: string) => appSql(STACK, "blog", sql);
 
 beforeAll(async () => {
   requireRoot();
@@ -193,9 +189,9 @@ describe.sequential("releases and rollouts on the local target", () => {
     expect(report.failed, failures(report)).toBe(0);
     expect(r.err).toMatch(/web batch 1\/1: replacing roll-web-\d+, roll-web-\d+, roll-web-\d+/);
 
-    expect(await sqlite("SELECT count(*) FROM fawkes_migration_runs")).toBe("1");
-    expect(await sqlite("SELECT count(*) FROM django_migrations WHERE app = 'posts' AND name = '0002_release_runs'")).toBe("1");
-    const ranAt = Number(await sqlite("SELECT at FROM fawkes_migration_runs")) * 1000;
+    expect(await blogSql("SELECT count(*) FROM fawkes_migration_runs")).toBe("1");
+    expect(await blogSql("SELECT count(*) FROM django_migrations WHERE app = 'posts' AND name = '0002_release_runs'")).toBe("1");
+    const ranAt = Number(await blogSql("SELECT at FROM fawkes_migration_runs")) * 1000;
     const firstV2 = report.samples.find((s) => s.target === "blog" && releaseOf(s) === ids.blog2);
     expect(firstV2).toBeDefined();
     const loadStarted = Date.now() - report.seconds * 1000;

@@ -26,7 +26,7 @@ from django.db import migrations
 
 def record_run(apps, schema_editor):
     with schema_editor.connection.cursor() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS fawkes_migration_runs (host TEXT, at REAL)")
+        c.execute("CREATE TABLE IF NOT EXISTS fawkes_migration_runs (host TEXT, at DOUBLE PRECISION)")
         c.execute("INSERT INTO fawkes_migration_runs VALUES (%s, %s)", [socket.gethostname(), time.time()])
 
 
