@@ -3,11 +3,12 @@
 // outlives `fawkes local down`: backup, destroy, up again, restore. Databases are dumped and
 // restored on the db host with Debian's pg_dump and pg_restore; shared dirs are tarred on the
 // machine, where the environment keeps them.
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { sha256OfFile } from "../artifact/store.ts";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { databaseRunning, onDatabaseHost } from "../local/database.ts";
 import { envLayout, LocalTargetError } from "../local/index.ts";
@@ -28,16 +29,6 @@ export interface ListedBackup {
   /** Why the backup cannot be restored: no manifest (cut short), a manifest that does not parse. */
   problem?: string;
   bytes: number;
-}
-
-function sha256OfFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash("sha256");
-    createReadStream(path)
-      .on("data", (c) => h.update(c))
-      .on("end", () => resolve(h.digest("hex")))
-      .on("error", reject);
-  });
 }
 
 function dirBytes(dir: string): number {
@@ -186,7 +177,7 @@ export async function restoreBackup(spec: EnvironmentSpec, id: string, opts: { f
   try {
     if (fromOther) {
       mkdirSync(staged, { recursive: true, mode: 0o700 });
-      for (const a of apps) if (manifest.apps[a]!.database) writeFileSync(join(staged, manifest.apps[a]!.database!.file), readFileSync(join(dir, manifest.apps[a]!.database!.file)));
+      for (const a of apps) if (manifest.apps[a]!.database) copyFileSync(join(dir, manifest.apps[a]!.database!.file), join(staged, manifest.apps[a]!.database!.file));
     }
     const hostDir = `${HOST_BACKUPS}/${staged.slice(layout.backupsDir.length + 1)}`;
     for (const app of apps) {

@@ -10,9 +10,8 @@ import { DATABASE_PORT } from "../model/index.ts";
 import { renderDatabaseHost, type DatabaseHostImage } from "../render/index.ts";
 import { ensureLocalDatabaseEnv, SecretsError } from "../secrets/index.ts";
 import { ensureSlotNetwork, LocalTargetError, type Env } from "./fleet.ts";
-import { hostDirs, inHost, isHostInit, prepareHost, startHost, stopHost, waitForBoot, type HostBox, type HostMounts } from "./host.ts";
+import { hostDirs, inHost, isHostInit, prepareHost, startHost, stopRecordedHost, waitForBoot, type HostBox, type HostMounts } from "./host.ts";
 import type { EnvLayout } from "./layout.ts";
-import { procFile, processes, terminate } from "./proc.ts";
 import { writeState, type DatabaseHostState, type LocalState } from "./state.ts";
 import type { Progress } from "./steps.ts";
 
@@ -53,10 +52,7 @@ export async function stopDatabaseHost(layout: EnvLayout, state: LocalState, pro
     const r = await inHost(init, ["supervisorctl", "stop", "postgresql"], { timeoutMs: 70_000 });
     if (r.exitCode !== 0) progress(`${h.name}: supervisorctl stop postgresql: ${(r.all ?? "").trim()}`);
   }
-  const launcher = h.launcher !== undefined && (procFile(h.launcher, "cmdline") ?? "").includes(h.netns) ? h.launcher : undefined;
-  await stopHost(init, launcher);
-  const inSlot = (root: string) => root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`);
-  await terminate(() => processes().filter((p) => inSlot(p.root)), 3000);
+  await stopRecordedHost(h, slot);
   progress(`${h.name}: stopped`);
   delete state.database;
   writeState(layout.state, state);

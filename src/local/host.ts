@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { DB_DATA_ROOT } from "../render/index.ts";
 import type { HostSlot } from "./layout.ts";
-import { pids, procFile, procLink } from "./proc.ts";
+import { pids, procFile, procLink, processes, terminate } from "./proc.ts";
 
 /** cloud-init settings of the local target only: the user-data stays byte for byte the AWS one. */
 export const LOCAL_CLOUD_CFG = `# fawkes local target: a NoCloud seed, and only the modules that work (and matter) in a
@@ -197,4 +197,18 @@ export async function stopHost(init: number | undefined, launcher: number | unde
   while (init !== undefined && existsSync(`/proc/${init}`) && Date.now() < deadline) await sleep(100);
   signal(init, "SIGKILL");
   signal(launcher, "SIGKILL");
+}
+
+/**
+ * Stops a host by the pids its record names only when they still are that host (a record can
+ * outlive its processes: a reboot, a crash), then whatever still runs rooted in the slot's disk
+ * (a boot that was cut short before its pids were recorded).
+ */
+export async function stopRecordedHost(h: { init?: number; launcher?: number; netns: string }, slot: Pick<HostSlot, "dir"> | undefined): Promise<void> {
+  const init = slot && isHostInit(h.init, slot) ? h.init : undefined;
+  const launcher = h.launcher !== undefined && (procFile(h.launcher, "cmdline") ?? "").includes(h.netns) ? h.launcher : undefined;
+  await stopHost(init, launcher);
+  if (!slot) return;
+  const inSlot = (root: string) => root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`);
+  await terminate(() => processes().filter((p) => inSlot(p.root)), 3000);
 }

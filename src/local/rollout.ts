@@ -9,8 +9,7 @@ import { execa } from "execa";
 import type { Role, RolloutStep } from "../model/index.ts";
 import { bootSlot, LocalTargetError, putInRotation, servedBackends, type Env } from "./fleet.ts";
 import { drainHost, haproxyPaths, serverStats, setHostState } from "./haproxy.ts";
-import { hostDirs, isHostInit, stopHost } from "./host.ts";
-import { procFile, processes, terminate } from "./proc.ts";
+import { hostDirs, isHostInit, stopRecordedHost } from "./host.ts";
 import type { HostSlot } from "./layout.ts";
 import { writeState, type HostState, type LocalState } from "./state.ts";
 import type { Progress } from "./steps.ts";
@@ -94,7 +93,7 @@ export async function bootHosts(ctx: RolloutContext, role: Role, count: number):
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
     await retireHosts(ctx, booted, { drain: false });
-    for (const slot of chosen) await stopSlotHost(ctx.state.hosts[slot.name] ?? { name: slot.name, role, ip: slot.ip, netns: slot.netns, veth: slot.veth, userDataSha: "", startedAt: "", healthy: false, releases: {} }, slot);
+    for (const slot of chosen) await stopRecordedHost(ctx.state.hosts[slot.name] ?? { name: slot.name, role, ip: slot.ip, netns: slot.netns, veth: slot.veth, userDataSha: "", startedAt: "", healthy: false, releases: {} }, slot);
     throw failed.reason as Error;
   }
   return booted;
@@ -118,7 +117,7 @@ export async function retireHosts(ctx: RolloutContext, hosts: readonly HostState
         }
         await setHostState(socket, backends, h.name, "maint");
       }
-      await stopSlotHost(h, slotOf(ctx, h.name));
+      await stopRecordedHost(h, slotOf(ctx, h.name));
       if (!inPool) {
         // A slot that left the pool takes its interface and namespace with it.
         await execa("ip", ["link", "del", h.veth], { reject: false });
@@ -131,20 +130,6 @@ export async function retireHosts(ctx: RolloutContext, hosts: readonly HostState
     }),
   );
   save(ctx);
-}
-
-/**
- * Stops a host by the pids its record names only when they still are that host (a record can
- * outlive its processes: a reboot, a crash), then whatever still runs rooted in the slot's disk
- * (a boot that was cut short before its pids were recorded).
- */
-async function stopSlotHost(h: HostState, slot: HostSlot | undefined): Promise<void> {
-  const init = slot && isHostInit(h.init, slot) ? h.init : undefined;
-  const launcher = h.launcher !== undefined && (procFile(h.launcher, "cmdline") ?? "").includes(h.netns) ? h.launcher : undefined;
-  await stopHost(init, launcher);
-  if (!slot) return;
-  const inSlot = (root: string) => root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`);
-  await terminate(() => processes().filter((p) => inSlot(p.root)), 3000);
 }
 
 /** Puts healthy new web hosts in rotation (workers have none). */

@@ -148,7 +148,7 @@ export function ensureLocalSecrets(env: { stack: string; secretsDir: string; app
       throw new SecretsError(`${file}: the value of ${refused.join(", ")} is not quoted as fawkes writes it, and hosts would refuse it at boot; set it again with fawkes secret set ${app.name} ${refused[0]} --stack ${stack}`);
     }
     const add = app.secrets.filter((s) => !entries.has(s));
-    for (const s of add) text = withEntry(text, s, quoteSecret(randomBytes(24).toString("base64url")));
+    for (const s of add) text = withEntry(text, s, quoteSecret(generatedSecret()));
     if (add.length > 0) progress(`secrets of ${app.name}: generated a random value for ${add.join(", ")} (set your own with fawkes secret set ${app.name} NAME --stack ${stack})`);
     if (before === undefined || add.length > 0) writeAtomically(file, text);
     else {
@@ -161,6 +161,11 @@ export function ensureLocalSecrets(env: { stack: string; secretsDir: string; app
     generated.push(...add.map((s) => `${app.name}/${s}`));
   }
   return generated;
+}
+
+/** A random value fawkes makes for a secret: 32 characters of A-Z, a-z, 0-9, '-' and '_' (also a valid database password). */
+export function generatedSecret(): string {
+  return randomBytes(24).toString("base64url");
 }
 
 /** The local db host's file beside the apps' (`_database.env`: no app name starts with '_'). */
@@ -179,7 +184,7 @@ export function ensureLocalDatabaseEnv(secretsDir: string, endpoint: string): vo
   let text = before ?? "# The local db host's address and master password, read at boot by the hosts of this environment. Written by fawkes.\n";
   const entries = entriesOf(text);
   if (!entries.has("FAWKES_DB_MASTER_PASSWORD") || !SECRET_WORD.test(entries.get("FAWKES_DB_MASTER_PASSWORD")!)) {
-    text = withEntry(text, "FAWKES_DB_MASTER_PASSWORD", quoteSecret(randomBytes(24).toString("base64url")));
+    text = withEntry(text, "FAWKES_DB_MASTER_PASSWORD", quoteSecret(generatedSecret()));
   }
   text = withEntry(text, "FAWKES_DB_ENDPOINT", quoteSecret(endpoint));
   if (text !== before) writeAtomically(file, text);

@@ -1,7 +1,6 @@
 // `fawkes secret set|list|unset`: values of the secrets the catalogue names, per stack, in the
 // local store or SSM Parameter Store. A value comes from stdin or a prompt that does not echo,
 // never from the command line; no output of these commands ever holds one.
-import { randomBytes } from "node:crypto";
 import type { ReadStream } from "node:tty";
 import { DATABASE_PASSWORD, loadStack, type EnvironmentSpec } from "../../config/index.ts";
 import { envLayout } from "../../local/index.ts";
@@ -11,6 +10,7 @@ import {
   appOf,
   checkStackName,
   declaredSecret,
+  generatedSecret,
   localSecretsFile,
   localSecretStore,
   MAX_SECRET_BYTES,
@@ -194,7 +194,7 @@ secret name, a value on the command line, a missing --stack.`,
         const store = storeOf(spec, target, deps);
         const value =
           values.generate === true
-            ? randomBytes(24).toString("base64url")
+            ? generatedSecret()
             : secretValueOf(input.interactive() ? await input.prompt(`value of ${name} for ${app.name} in ${stack} (${target}; not echoed): `) : await input.readPiped());
         if (name === DATABASE_PASSWORD && !new RegExp(DATABASE_PASSWORD_RULE).test(value)) {
           throw new SecretsError(`${DATABASE_PASSWORD} must be 16-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-': hosts put it into a URL and SQL as is (nothing was set; --generate makes one)`);
