@@ -56,6 +56,7 @@ interface ExecView {
 }
 
 registerPartial("bootstrapLog", "fawkes-bootstrap-log.sh.hbs");
+registerPartial("bootstrapHost", "fawkes-bootstrap-host.sh.hbs");
 registerPartial("bootstrapAws", "fawkes-bootstrap-aws.sh.hbs");
 registerPartial("bootstrapLocal", "fawkes-bootstrap-local.sh.hbs");
 registerPartial("bootstrapRelease", "fawkes-bootstrap-release.sh.hbs");

@@ -92,7 +92,7 @@ describe("the record-start pattern", () => {
       "[2026-11-23 10:15:02,118] ERROR in app: Exception on /boom/3 [GET]",
       "[2026-11-23 10:30:00 +0000] [812] [ERROR] Error handling request /orders",
       "2026-11-23 10:30:00,412 shop.worker INFO took job 7",
-      "2026-11-23T10:30:00Z fawkes-bootstrap [packages] begin",
+      "2026-11-23T10:30:00.412Z fawkes-bootstrap [packages] begin",
       '10.231.7.1 - - [23/Nov/2026:10:20:41 +0000] "GET /posts/17/ HTTP/1.0" 500 145 "-" "curl/7.88.1"',
       "ERROR:django.request:Internal Server Error: /posts/17/",
     ]) {

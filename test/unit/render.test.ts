@@ -153,7 +153,8 @@ describe("bootstrap and exec wrapper", () => {
     expect(script).toMatch(/^trap 'fail \$\?' ERR$/m);
     expect(script).toContain('>"$STATE/bootstrap.failed"');
     expect(script).toContain('>"$STATE/bootstrap.done"');
-    expect(script).toContain("platform=$(cloud-init query platform 2>/dev/null || echo unknown)");
+    expect(script).toContain("platform=$(cloud_platform)");
+    expect(script).toContain(`print(json.load(open(sys.argv[1]))["v1"][sys.argv[2]])' "$INSTANCE_DATA" "$1"`);
     for (const fn of ["store_fetch", "secrets_fetch", "shared_mount", "lock_run"]) {
       expect(script).toMatch(new RegExp(`^aws_${fn}\\(\\) \\{$`, "m"));
       expect(script).toMatch(new RegExp(`^local_${fn}\\(\\) \\{$`, "m"));
