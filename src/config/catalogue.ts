@@ -168,8 +168,17 @@ export const CatalogueSchema = z
       })
       .default({ idleTimeoutSeconds: 60, deregistrationDelaySeconds: 30 }),
     gunicorn: z
-      .strictObject({ gracefulTimeoutSeconds: Seconds(1, 600).default(30) })
-      .default({ gracefulTimeoutSeconds: 30 }),
+      .strictObject({
+        gracefulTimeoutSeconds: Seconds(1, 600).default(30),
+        preloadApp: z
+          .boolean()
+          .default(true)
+          .describe(
+            "gunicorn's preload_app: the master imports each app once and forks its workers ready (a faster boot, shared pages). " +
+              "Hosts never change code in place, so nothing needs the workers' own import; turn it off for an app that opens connections at import time.",
+          ),
+      })
+      .default({ gracefulTimeoutSeconds: 30, preloadApp: true }),
     github: GitHubSchema.optional().describe("Without it, each environment's roles trust only the AWS account."),
   })
   .superRefine((c, ctx) => {

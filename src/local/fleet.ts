@@ -13,6 +13,7 @@ import { prepareHost, startHost, waitForBoot, type HostBox, type HostMounts } fr
 import { imageOf, type GoldenImage } from "./image.ts";
 import { envLayout, type EnvLayout, type HostSlot } from "./layout.ts";
 import { hostNetworkSteps } from "./network.ts";
+import { ensureUnpacked } from "./unpacked.ts";
 import type { HostState } from "./state.ts";
 import { runSteps, type Progress } from "./steps.ts";
 
@@ -64,11 +65,14 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
   const mounts: HostMounts = {
     rootfs: env.image.rootfs,
     artifacts: env.layout.artifacts,
+    unpacked: env.layout.unpacked,
     secrets: env.layout.secretsDir,
     // Hosts of apps with a database write their dumps before a release's hooks there.
     ...(plan.database ? { backups: env.layout.backupsDir } : {}),
     shared: Object.fromEntries(plan.apps.map((a) => [a.name, shared[a.name]!])),
   };
+  // Each release unpacked once on this machine; the host mounts it rather than unpacking it.
+  for (const a of plan.apps) await ensureUnpacked(env.layout.artifacts, env.layout.unpacked, { name: a.name, release: a.release, uid: a.uid, gid: a.gid }, progress);
   prepareHost(slot, mounts, img.userDataBytes, bootId);
   const startedAt = new Date().toISOString();
   const pids = await startHost(slot, mounts);
@@ -115,7 +119,7 @@ export async function putInRotation(env: Env, host: string, timeoutMs = 20_000):
     const rows = (await serverStats(socket)).filter((s) => s.server === host && backends.includes(s.backend));
     if (rows.length === backends.length && rows.every((r) => r.status === "UP")) return;
     if (Date.now() > deadline) throw new LocalTargetError(`${host} is healthy but HAProxy does not see it UP after ${timeoutMs / 1000} s: ${rows.map((r) => `${r.backend} ${r.status} ${r.checkStatus}`).join(", ")}`);
-    await sleep(200);
+    await sleep(50);
   }
 }
 

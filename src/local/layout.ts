@@ -3,6 +3,7 @@ import type { Rollout } from "../config/index.ts";
 import { rolloutPolicy, type HostPlan, type Role } from "../model/index.ts";
 import { shortHash } from "../names/index.ts";
 import { fawkesHome } from "./image.ts";
+import { unpackedDir } from "./unpacked.ts";
 
 /** Where one environment's local hosts, stand-ins and state live on this machine. */
 export interface EnvLayout {
@@ -18,6 +19,8 @@ export interface EnvLayout {
   /** The stack's backups: outside the environment's dir, so they outlive `local down`. */
   backupsDir: string;
   artifacts: string;
+  /** Releases of the artifact store unpacked once, read-only, for hosts to mount (machine-wide). */
+  unpacked: string;
   /** Bridge name, and the prefix of every interface and namespace of this environment. */
   bridge: string;
   ifPrefix: string;
@@ -38,6 +41,7 @@ export function envLayout(stack: string, home = fawkesHome()): EnvLayout {
     databaseDir: join(dir, "database"),
     backupsDir: join(home, "backups", stack),
     artifacts: join(home, "artifacts"),
+    unpacked: unpackedDir(home),
     // Linux interface names are at most 15 characters: fw + 6 hex + suffix.
     bridge: `fw${tag}br`,
     ifPrefix: `fw${tag}h`,

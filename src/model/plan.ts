@@ -46,6 +46,7 @@ export interface GunicornPlan {
   timeout: number;
   gracefulTimeout: number;
   keepalive: number;
+  preloadApp: boolean;
 }
 
 export interface AppOnHost {
@@ -170,6 +171,7 @@ function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnR
         gracefulTimeout: graceful,
         // Above the load balancer's idle timeout, so the balancer closes idle connections first.
         keepalive: cat.loadBalancer.idleTimeoutSeconds + 5,
+        preloadApp: cat.gunicorn.preloadApp,
       };
       processes.push({ ...common, kind: "gunicorn", argv: ["gunicorn", "--config", `${paths.config}/gunicorn.conf.py`, p.wsgi] });
     } else {

@@ -28,6 +28,7 @@ interface GunicornView {
   timeout: number;
   gracefulTimeout: number;
   keepalive: number;
+  preloadApp: "True" | "False";
   loadBalancerIdleTimeout: number;
   procName: string;
 }
@@ -100,6 +101,7 @@ export function gunicornConfFile(plan: HostPlan, app: AppOnHost): RenderedFile |
       timeout: g.timeout,
       gracefulTimeout: g.gracefulTimeout,
       keepalive: g.keepalive,
+      preloadApp: g.preloadApp ? "True" : "False",
       loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
       procName: app.name,
     }),

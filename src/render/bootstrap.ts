@@ -3,7 +3,7 @@
 import type { AppOnHost, AppPaths, HostPlan } from "../model/index.ts";
 import { EXEC_WRAPPER } from "./app-files.ts";
 import { CLOUDWATCH_AGENT_CONFIG_PATH } from "./cloudwatch-agent.ts";
-import { compileTemplate, registerPartial } from "./templates.ts";
+import { compileTemplate, registerPartial, withoutComments } from "./templates.ts";
 import type { RenderedFile } from "./types.ts";
 
 export const BOOTSTRAP_PATH = "/usr/local/sbin/fawkes-bootstrap";
@@ -91,7 +91,7 @@ function bootstrapApp(app: AppOnHost): BootstrapApp {
 }
 
 export function bootstrapFile(plan: HostPlan): RenderedFile {
-  const content = bootstrap({
+  const content = withoutComments(bootstrap({
     project: plan.project,
     stack: plan.stack,
     role: plan.role,
@@ -108,7 +108,7 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
     programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
     apps: plan.apps.map(bootstrapApp),
-  });
+  }));
   return { path: BOOTSTRAP_PATH, content, mode: "0755", owner: "root:root" };
 }
 

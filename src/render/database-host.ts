@@ -4,7 +4,7 @@
 import { DATABASE_PASSWORD_RULE, type DatabasePlan } from "../model/index.ts";
 import { cloudConfigOf, userDataBytes } from "./host-image.ts";
 // The log partial is registered by the host bootstrap (imported through host-image.ts).
-import { compileTemplate } from "./templates.ts";
+import { compileTemplate, withoutComments } from "./templates.ts";
 import type { RenderedFile } from "./types.ts";
 
 export const DB_BOOTSTRAP_PATH = "/usr/local/sbin/fawkes-db-bootstrap";
@@ -58,7 +58,7 @@ export function renderDatabaseHost(db: DatabasePlan, image: { recipeHash: string
   };
   const file = (path: string, content: string, mode = "0644"): RenderedFile => ({ path, content, mode, owner: "root:root" });
   const files = [
-    file(DB_BOOTSTRAP_PATH, bootstrap(view), "0755"),
+    file(DB_BOOTSTRAP_PATH, withoutComments(bootstrap(view)), "0755"),
     file(view.configFile, postgresqlConf(view)),
     file(view.hbaFile, pgHba(view)),
     file("/etc/supervisor/conf.d/fawkes-postgresql.conf", program(view)),

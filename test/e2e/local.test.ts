@@ -166,6 +166,28 @@ describe.sequential("the local target, end to end", () => {
     for (let i = 0; i < 10; i++) expect((await viaLoadBalancer("staging", "shop")).status).toBe(200);
   });
 
+  it("a tarball damaged under its good .sha256 fails its host at fetch, although the machine had unpacked it before", async () => {
+    const tarball = join(envLayout("staging").artifacts, "shop", `${staging.knobs.releases.shop}.tar.gz`);
+    const good = readFileSync(tarball);
+    writeFileSync(tarball, Buffer.concat([good, Buffer.from("damaged")]));
+    let entry;
+    try {
+      entry = await localRebuild(staging, { host: "staging-web-2" }, quiet);
+    } finally {
+      writeFileSync(tarball, good);
+    }
+    expect(entry.result).toBe("failed");
+    const broken = (await localStatus("staging")).hosts.find((h) => h.failedStep === "shop/fetch" && h.name !== "staging-web-2")!;
+    expect(broken.detail).toContain("does not match");
+    expect((await localStatus("staging")).hosts.find((h) => h.name === "staging-web-2")).toMatchObject({ healthy: true, running: true });
+    // Mended, the tarball is verified again and the next host mounts the machine's copy.
+    expect((await localRebuild(staging, { host: "staging-web-2" }, quiet)).result).toBe("succeeded");
+    const fresh = (await localStatus("staging")).hosts.find((h) => h.healthy && h.running && h.name !== "staging-web-1")!;
+    const log = await inHost(hostInit("staging", fresh.name), ["cat", "/var/log/fawkes/bootstrap.log"]);
+    expect(log.stdout).toMatch(/\[shop\/fetch\] release \S+: the machine's copy verified against [0-9a-f]{64}, mounted at \/srv\/apps\/shop\/releases\//);
+    for (let i = 0; i < 5; i++) expect((await viaLoadBalancer("staging", "shop")).status).toBe(200);
+  });
+
   it("down of one environment leaves the other serving", async () => {
     await localDown(envLayout("staging"));
     expect(existsSync(envLayout("staging").dir)).toBe(false);

@@ -86,6 +86,15 @@ describe("gunicorn and nginx", () => {
     }
   });
 
+  it("preloads each app in gunicorn's master unless the catalogue turns it off", () => {
+    for (const app of devWeb.plan.apps.filter((a) => a.gunicorn)) {
+      expect(app.gunicorn!.preloadApp).toBe(true);
+      expect(file(devWeb.image, `${app.paths.config}/gunicorn.conf.py`)).toMatch(/^preload_app = True$/m);
+    }
+    const off = { ...devWeb.plan, apps: devWeb.plan.apps.map((a) => (a.gunicorn ? { ...a, gunicorn: { ...a.gunicorn, preloadApp: false } } : a)) };
+    expect(file(renderHostImage(off), "/etc/fawkes/apps/blog/gunicorn.conf.py")).toMatch(/^preload_app = False$/m);
+  });
+
   it("binds gunicorn to the app's socket in the foreground, and points nginx at it", () => {
     const gunicorn = file(devWeb.image, "/etc/fawkes/apps/blog/gunicorn.conf.py");
     expect(gunicorn).toMatch(/^bind = "unix:\/run\/fawkes\/blog\/gunicorn\.sock"$/m);

@@ -4,6 +4,7 @@ import {
 } from "../../artifact/index.ts";
 import { listStacks, loadStack, readProject } from "../../config/index.ts";
 import { StepError } from "../../local/steps.ts";
+import { pruneUnpacked, unpackedDir } from "../../local/unpacked.ts";
 import { UsageError, type Command } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
@@ -130,6 +131,8 @@ and the end of its output are printed), configuration problems, pruning refused,
           io.err(`error: not pruning ${app}: ${(e as Error).message}\n`);
         }
       }
+      // The machine's unpacked copies of the releases that left the store go with them.
+      pruneUnpacked(unpackedDir());
       if (values.push) {
         const bucket = stackArtifactBucket(spec);
         for (const app of apps) {
