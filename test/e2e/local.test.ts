@@ -60,6 +60,8 @@ describe.sequential("the local target, end to end", () => {
     ]);
     expect(status.hosts[0]!.rotation).toEqual({ shop: "UP", blog: "UP" });
     expect(status.hosts[0]!.releases).toEqual({ shop: dev.knobs.releases.shop, blog: dev.knobs.releases.blog });
+    // The boot gate (pid 1's record and cloud-init's result.json) agrees with cloud-init itself.
+    for (const h of ["dev-web-1", "dev-worker-1"]) expect((await inHost(hostInit("dev", h), ["cloud-init", "status", "--wait"])).stdout).toMatch(/^status: done$/m);
     // Unknown host names get the load balancer's 404, like the ALB's default action.
     const port = readState(envLayout("dev").state)!.port;
     expect((await httpStatus("127.0.0.1", port, "/", "nobody.dev.localhost")).status).toBe(404);

@@ -1,6 +1,6 @@
 // Free text from the catalogue (commands, env values) inside bash, supervisord and nginx files.
 import { describe, expect, it } from "vitest";
-import { nginxToken, pythonString, shellWord, shellWords, supervisorArg, supervisorValue } from "../../src/render/templates.ts";
+import { nginxToken, pythonString, shellWord, shellWords, supervisorArg, supervisorValue, withoutComments } from "../../src/render/templates.ts";
 
 describe("bash words", () => {
   it("leaves names and paths bare", () => {
@@ -42,5 +42,38 @@ describe("python and nginx", () => {
     expect(nginxToken("/srv/apps/blog/current/staticfiles")).toBe("/srv/apps/blog/current/staticfiles");
     expect(() => nginxToken("/a b")).toThrow(/nginx token/);
     expect(() => nginxToken("x;")).toThrow(/nginx token/);
+  });
+});
+
+describe("rendered scripts without their comments", () => {
+  const script = [
+    "#!/bin/bash",
+    "# header: what this file is",
+    "# and who made it",
+    "set -eu",
+    "",
+    "# a comment about f",
+    "f() {",
+    "  # an indented comment",
+    "  echo '# not a comment' # a trailing one stays",
+    "  # shellcheck disable=SC1090",
+    "  . \"$x\"",
+    "}",
+    "",
+    "",
+    "# ==== section",
+    "",
+    "f",
+  ].join("\n");
+
+  it("keeps the shebang, the header, the code and shellcheck's directives, and drops the other comment lines", () => {
+    expect(withoutComments(script)).toBe(
+      ["#!/bin/bash", "# header: what this file is", "# and who made it", "set -eu", "", "f() {", "  echo '# not a comment' # a trailing one stays", "  # shellcheck disable=SC1090", '  . "$x"', "}", "", "f"].join("\n"),
+    );
+  });
+
+  it("changes nothing bash runs: the same commands in the same order", () => {
+    const code = (s: string) => s.split("\n").filter((l) => l.trim() !== "" && !/^\s*#/.test(l));
+    expect(code(withoutComments(script))).toEqual(code(script));
   });
 });
