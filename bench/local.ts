@@ -18,7 +18,7 @@ import { bootPuppetHost, puppetImage, puppetManifest, putManifest, timedPuppetAp
 
 const STACK = "dev";
 const CHANGED_APP = "blog";
-const REBUILDS = 3;
+const REBUILDS = 5;
 const ROUNDS = 3;
 const IDLE_MS = 5000;
 
@@ -74,6 +74,8 @@ const MARKS: Array<[RegExp, string]> = [
 interface RebuildRun {
   /** From the call to the new host healthy and in rotation (the old one still serves until then). */
   seconds: number;
+  /** From the call to the new host healthy: booted, every app answering its health path (the issue's measure). */
+  healthySeconds: number;
   bootSeconds: number;
   phases: Record<string, number>;
 }
@@ -94,6 +96,7 @@ async function timedRebuild(spec: EnvironmentSpec, live?: () => Promise<boolean>
   const d = (a: number | undefined, b: number | undefined) => ((b ?? NaN) - (a ?? NaN)) / 1000;
   return {
     seconds: (tLive - t0) / 1000,
+    healthySeconds: ((at.healthy ?? NaN) - t0) / 1000,
     bootSeconds: readState(envLayout(STACK).state)!.hosts[webHost()]?.bootSeconds ?? NaN,
     phases: {
       start: d(t0, at.started),
@@ -199,8 +202,10 @@ export async function benchLocal(root: string): Promise<void> {
     const rebuilds: RebuildRun[] = [];
     for (let i = 0; i < REBUILDS; i++) rebuilds.push(await timedRebuild(spec));
     const rb = median(rebuilds.map((r) => r.seconds));
+    const rh = median(rebuilds.map((r) => r.healthySeconds));
     const phase = (k: string) => sec(median(rebuilds.map((r) => r.phases[k]!)));
-    console.log(`  rebuild of the web host to a new host healthy and in rotation, median of ${REBUILDS}: ${sec(rb)} s (${rebuilds.map((r) => sec(r.seconds)).join(", ")}); goal < 2 s: ${rb < 2 ? "met" : "NOT met"}`);
+    console.log(`  rebuild of the web host to a new host healthy, median of ${REBUILDS}: ${sec(rh)} s (${rebuilds.map((r) => sec(r.healthySeconds)).join(", ")}); goal < 2 s: ${rh < 2 ? "met" : "NOT met"}`);
+    console.log(`  rebuild of the web host to a new host healthy and in rotation, median of ${REBUILDS}: ${sec(rb)} s (${rebuilds.map((r) => sec(r.seconds)).join(", ")})`);
     console.log(`    phases (medians, s): start ${phase("start")}, boot+health ${phase("boot")}, rotation ${phase("rotation")}; then, off that path, drain and stop of the old host ${phase("retireOld")}`);
     const bd = bootBreakdown(STACK, webHost());
     console.log(

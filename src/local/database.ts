@@ -96,7 +96,7 @@ export async function ensureDatabaseHost(env: Env, state: LocalState, opts: { pr
   if (boot.ok) delete record.failedStep;
   else {
     record.failedStep = boot.failedStep ?? "cloud-init";
-    record.detail = boot.detail.split("\n").slice(-6).join("\n");
+    record.detail = boot.detail.split("\n").slice(0, 6).join("\n");
   }
   writeState(layout.state, state);
   if (!boot.ok) throw new LocalTargetError(`${slot.name}: the db host failed at step ${record.failedStep}:\n${record.detail}\n(its disk: ${hostDirs(slot).upper}; PostgreSQL's log: var/log/fawkes/database/postgresql.log there)`);

@@ -94,7 +94,7 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
   };
   if (!boot.ok) {
     state.failedStep = boot.failedStep ?? "cloud-init";
-    state.detail = boot.detail.split("\n").slice(-6).join("\n");
+    state.detail = boot.detail.split("\n").slice(0, 6).join("\n");
     return state;
   }
   for (const app of plan.apps.filter((a) => a.gunicorn)) {

@@ -69,11 +69,12 @@ describe("queues in the catalogue", () => {
   it("reach the hosts that run the app as names only: the bootstrap fetches the URLs at boot", () => {
     const spec = loadStack(ROOT, "dev");
     for (const image of renderEnvironment(planEnvironment(spec))) {
-      expect(image.userData).toContain("QUEUE_NAMES=(orders)");
-      expect(image.userData).not.toMatch(/https:\/\/sqs\./);
+      const bootstrap = image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
+      expect(bootstrap).toContain("QUEUE_NAMES=(orders)");
+      for (const f of image.files) expect(f.content, f.path).not.toMatch(/https:\/\/sqs\./);
       // Every target adapter answers queues_fetch: the bootstrap calls it for every app with queues.
-      for (const target of ["aws", "local"]) expect(image.userData, target).toMatch(new RegExp(`\\n\\s*${target}_queues_fetch\\(\\) \\{`));
-      expect(image.userData).toMatch(/step "\$APP\/queues"\n\s*write_queues/);
+      for (const target of ["aws", "local"]) expect(bootstrap, target).toMatch(new RegExp(`\\n\\s*${target}_queues_fetch\\(\\) \\{`));
+      expect(bootstrap).toMatch(/step "\$APP\/queues"\n\s*write_queues/);
     }
   });
 });
