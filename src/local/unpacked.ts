@@ -3,6 +3,7 @@
 // files at each boot. A tree is named by the sha256 it was verified against and made only from a
 // tarball that matches its .sha256; a tarball that changes afterwards is hashed again, and one
 // that no longer matches loses its tree's record, so its hosts verify (and fail) as on AWS.
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -64,7 +65,24 @@ const sameFile = (a: Pick<UnpackedRecord, "size" | "mtimeMs" | "ctimeMs" | "ino"
  * release that is not in the store or whose tarball does not match its .sha256 (the host's own
  * checks then say so). Returns what happened, for progress and tests.
  */
-export async function ensureUnpacked(store: string, dir: string, app: UnpackedApp, progress: Progress = () => {}): Promise<"kept" | "verified" | "unpacked" | "mismatch" | "absent"> {
+export async function ensureUnpacked(store: string, dir: string, app: UnpackedApp, progress: Progress = () => {}): Promise<Unpacked> {
+  // Hosts of one rollout boot side by side, several with the same release: one unpacks, the
+  // others then find its tree.
+  const key = JSON.stringify([store, dir, app.name, app.release]);
+  const before = inFlight.get(key);
+  const run = (before ?? Promise.resolve()).catch(() => {}).then(() => unpackOnce(store, dir, app, progress));
+  inFlight.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (inFlight.get(key) === run) inFlight.delete(key);
+  }
+}
+
+type Unpacked = "kept" | "verified" | "unpacked" | "mismatch" | "absent";
+const inFlight = new Map<string, Promise<Unpacked>>();
+
+async function unpackOnce(store: string, dir: string, app: UnpackedApp, progress: Progress): Promise<Unpacked> {
   const paths = artifactPaths(store, app.name, app.release);
   // Hosts bind-mount it whether or not this release gets a tree.
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -80,8 +98,10 @@ export async function ensureUnpacked(store: string, dir: string, app: UnpackedAp
   rmSync(verified, { force: true });
   if ((await sha256OfFile(paths.tarball)) !== want) return "mismatch";
   const unpack = !existsSync(tree) || !owned;
+  // Names of this call's scratch files: another fawkes may be unpacking beside it.
+  const tag = `${process.pid}-${randomBytes(3).toString("hex")}`;
   if (unpack) {
-    const partial = `${tree}.partial-${process.pid}`;
+    const partial = `${tree}.partial-${tag}`;
     rmSync(partial, { recursive: true, force: true });
     mkdirSync(partial, { mode: 0o755 });
     progress(`${app.name} ${app.release}: unpacking into ${tree} (once per release on this machine)`);
@@ -89,7 +109,7 @@ export async function ensureUnpacked(store: string, dir: string, app: UnpackedAp
       await execa("tar", ["-xzf", paths.tarball, "-C", partial, "--no-same-owner"]);
       await execa("chown", ["-R", "-h", `${app.uid}:${app.gid}`, partial]);
       // A tree no host mounts any more (another owner, or left by a crash) is replaced whole.
-      if (existsSync(tree)) renameSync(tree, `${tree}.old-${process.pid}`);
+      if (existsSync(tree)) renameSync(tree, `${tree}.old-${tag}`);
       try {
         renameSync(partial, tree);
       } catch (e) {
@@ -98,12 +118,12 @@ export async function ensureUnpacked(store: string, dir: string, app: UnpackedAp
       }
     } finally {
       rmSync(partial, { recursive: true, force: true });
-      rmSync(`${tree}.old-${process.pid}`, { recursive: true, force: true });
+      rmSync(`${tree}.old-${tag}`, { recursive: true, force: true });
     }
   }
   const rec: UnpackedRecord = { app: app.name, release: app.release, tarball: paths.tarball, ...now, uid: app.uid, gid: app.gid };
-  writeFileSync(`${record}.partial`, `${JSON.stringify(rec, null, 2)}\n`);
-  renameSync(`${record}.partial`, record);
+  writeFileSync(`${record}.partial-${tag}`, `${JSON.stringify(rec, null, 2)}\n`);
+  renameSync(`${record}.partial-${tag}`, record);
   writeFileSync(verified, "");
   return unpack ? "unpacked" : "verified";
 }
@@ -117,7 +137,9 @@ export function pruneUnpacked(dir: string): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (/\.(partial-\d+|old-\d+|json\.partial)$/.test(name)) {
+    // Leftovers of an unpack cut short; one younger than an hour may still be going on.
+    if (/\.(partial|old)-[0-9a-f-]+$/.test(name)) {
+      if (Date.now() - statSync(path).mtimeMs < 3_600_000) continue;
       rmSync(path, { recursive: true, force: true });
       removed.push(name);
       continue;

@@ -78,6 +78,14 @@ describe.sequential("unpacked releases on the machine", () => {
     expect(existsSync(p.verified)).toBe(true);
   });
 
+  it("unpacks once when hosts booting side by side ask for the same release at the same time", async () => {
+    rmSync(dir, { recursive: true, force: true });
+    const sum = await putRelease("side by side");
+    const results = await Promise.all([1, 2, 3].map(() => ensureUnpacked(store, dir, app)));
+    expect(results.sort()).toEqual(["kept", "kept", "unpacked"]);
+    expect(readFileSync(join(unpackedPaths(dir, sum).tree, "manifest.json"), "utf8")).toContain("side by side");
+  });
+
   it("does nothing for a release that is not in the store", async () => {
     expect(await ensureUnpacked(store, dir, { ...app, release: "r0000000000ff" })).toBe("absent");
   });
@@ -85,8 +93,14 @@ describe.sequential("unpacked releases on the machine", () => {
   it("prunes the trees whose tarball left the store, and leftovers of cut-short unpacks", async () => {
     const sum = await putRelease("v2");
     expect(await ensureUnpacked(store, dir, app)).toBe("unpacked");
-    mkdirSync(join(dir, `${"a".repeat(64)}.partial-123`));
-    expect(pruneUnpacked(dir)).toEqual([`${"a".repeat(64)}.partial-123`]);
+    const stale = `${"a".repeat(64)}.partial-123-abcdef`;
+    const going = `${"b".repeat(64)}.partial-456-abcdef`;
+    mkdirSync(join(dir, stale));
+    mkdirSync(join(dir, going));
+    utimesSync(join(dir, stale), new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    // A partial younger than an hour may be another fawkes unpacking right now.
+    expect(pruneUnpacked(dir)).toEqual([stale]);
+    expect(existsSync(join(dir, going))).toBe(true);
     expect(existsSync(unpackedPaths(dir, sum).tree)).toBe(true);
     rmSync(paths.tarball);
     rmSync(paths.sha256);
