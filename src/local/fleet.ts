@@ -1,6 +1,7 @@
 // The local target's environment (plan, rendered images, layout, golden image) and the boot of
 // one host into its slot.
 import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { EnvironmentSpec } from "../config/index.ts";
@@ -71,6 +72,12 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
     ...(plan.database ? { backups: env.layout.backupsDir } : {}),
     shared: Object.fromEntries(plan.apps.map((a) => [a.name, shared[a.name]!])),
   };
+  // Root's alone: inside a host, the store and the unpacked releases hold every app's code, and
+  // no app's user may read another's (the bootstrap reads them as root).
+  for (const d of [env.layout.artifacts, env.layout.unpacked]) {
+    mkdirSync(d, { recursive: true });
+    chmodSync(d, 0o700);
+  }
   // Each release unpacked once on this machine; the host mounts it rather than unpacking it.
   for (const a of plan.apps) await ensureUnpacked(env.layout.artifacts, env.layout.unpacked, { name: a.name, release: a.release, uid: a.uid, gid: a.gid }, progress);
   prepareHost(slot, mounts, img.userDataBytes, bootId);

@@ -26,6 +26,18 @@ function hostInit(stack: string, host: string): number {
   return readState(envLayout(stack).state)!.hosts[host]!.init!;
 }
 
+/** `local rebuild` of staging-web-2 while a file of shop's pinned artifact is replaced; the file is put back after. */
+async function rebuildWithArtifact(ext: "sha256" | "tar.gz", replace: (good: Buffer) => string | Buffer) {
+  const file = join(envLayout("staging").artifacts, "shop", `${staging.knobs.releases.shop}.${ext}`);
+  const good = readFileSync(file);
+  writeFileSync(file, replace(good));
+  try {
+    return await localRebuild(staging, { host: "staging-web-2" }, quiet);
+  } finally {
+    writeFileSync(file, good);
+  }
+}
+
 let before: MachineSnapshot;
 
 beforeAll(async () => {
@@ -102,12 +114,21 @@ describe.sequential("the local target, end to end", () => {
     const init = hostInit("dev", "dev-web-1");
     const rel = dev.knobs.releases;
     for (const [user, other] of [["shop", "blog"], ["blog", "shop"]] as const) {
-      for (const path of [`/srv/apps/${other}/releases/${rel[other]}/manifest.json`, `/srv/apps/${other}/shared`, `/etc/fawkes/apps/${other}/secrets.env`]) {
+      // Also the machine's store and unpacked releases, mounted into every host for its bootstrap.
+      const sum = readFileSync(join(envLayout("dev").artifacts, other, `${rel[other]}.sha256`), "utf8").trim();
+      for (const path of [
+        `/srv/apps/${other}/releases/${rel[other]}/manifest.json`,
+        `/srv/apps/${other}/shared`,
+        `/etc/fawkes/apps/${other}/secrets.env`,
+        `/var/lib/fawkes/store/${other}/${rel[other]}.tar.gz`,
+        `/var/lib/fawkes/unpacked/${sum}/manifest.json`,
+      ]) {
         const r = await inHost(init, ["runuser", "-u", user, "--", "cat", path]);
         expect(r.exitCode, `${user} must not read ${path}`).not.toBe(0);
       }
-      const own = await inHost(init, ["runuser", "-u", user, "--", "cat", `/etc/fawkes/apps/${user}/secrets.env`]);
-      expect(own.exitCode).toBe(0);
+      for (const path of [`/etc/fawkes/apps/${user}/secrets.env`, `/srv/apps/${user}/releases/${rel[user]}/manifest.json`]) {
+        expect((await inHost(init, ["runuser", "-u", user, "--", "cat", path])).exitCode, `${user} reads ${path}`).toBe(0);
+      }
     }
   });
 
@@ -147,15 +168,7 @@ describe.sequential("the local target, end to end", () => {
     expect(r.failed).toEqual([]);
     expect((await viaLoadBalancer("dev", "shop")).status).toBe(200);
     expect((await viaLoadBalancer("staging", "shop")).status).toBe(200);
-    const sum = join(envLayout("staging").artifacts, "shop", `${staging.knobs.releases.shop}.sha256`);
-    const good = readFileSync(sum, "utf8");
-    writeFileSync(sum, `${"0".repeat(64)}\n`);
-    let entry;
-    try {
-      entry = await localRebuild(staging, { host: "staging-web-2" }, quiet);
-    } finally {
-      writeFileSync(sum, good);
-    }
+    const entry = await rebuildWithArtifact("sha256", () => `${"0".repeat(64)}\n`);
     expect(entry.result).toBe("failed");
     expect(entry.failure).toContain("shop/fetch");
     const status = await localStatus("staging");
@@ -169,15 +182,7 @@ describe.sequential("the local target, end to end", () => {
   });
 
   it("a tarball damaged under its good .sha256 fails its host at fetch, although the machine had unpacked it before", async () => {
-    const tarball = join(envLayout("staging").artifacts, "shop", `${staging.knobs.releases.shop}.tar.gz`);
-    const good = readFileSync(tarball);
-    writeFileSync(tarball, Buffer.concat([good, Buffer.from("damaged")]));
-    let entry;
-    try {
-      entry = await localRebuild(staging, { host: "staging-web-2" }, quiet);
-    } finally {
-      writeFileSync(tarball, good);
-    }
+    const entry = await rebuildWithArtifact("tar.gz", (good) => Buffer.concat([good, Buffer.from("damaged")]));
     expect(entry.result).toBe("failed");
     const broken = (await localStatus("staging")).hosts.find((h) => h.failedStep === "shop/fetch" && h.name !== "staging-web-2")!;
     expect(broken.detail).toContain("does not match");
