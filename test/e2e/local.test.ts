@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
@@ -130,6 +131,23 @@ describe.sequential("the local target, end to end", () => {
         expect((await inHost(init, ["runuser", "-u", user, "--", "cat", path])).exitCode, `${user} reads ${path}`).toBe(0);
       }
     }
+  });
+
+  it("local logs --follow prints an app's new log lines as requests arrive", async () => {
+    const follow = execa("node", [join(ROOT, "bin/fawkes.mjs"), "local", "logs", "shop", "--follow"], { cwd: ROOT, reject: false, timeout: 20_000 });
+    let out = "";
+    follow.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      // Bounded: at most 40 rounds of 250 ms until the marked request shows up.
+      for (let i = 0; i < 40 && !out.includes("/follow-check-"); i++) {
+        await viaLoadBalancer("dev", "shop", `/follow-check-${i}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      follow.kill("SIGTERM");
+      await follow;
+    }
+    expect(out).toMatch(/"GET \/follow-check-\d+ HTTP\/1\.[01]" 404 /);
   });
 
   it("heals itself: a killed gunicorn master is restarted by supervisord and the app answers again", async () => {
