@@ -7,7 +7,7 @@ import { loadStack } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { renderHaproxyConfig } from "../../src/local/haproxy-config.ts";
 import { parseStat } from "../../src/local/haproxy.ts";
-import { launchScript, LOCAL_CLOUD_CFG } from "../../src/local/host.ts";
+import { cloudInitErrors, launchScript, LOCAL_CLOUD_CFG } from "../../src/local/host.ts";
 import { buildSteps, imageOf } from "../../src/local/image.ts";
 import { chooseSubnet, envLayout, gatewayOf, hostSlots } from "../../src/local/layout.ts";
 import { bridgeUpSteps, hostNetworkSteps } from "../../src/local/network.ts";
@@ -125,5 +125,15 @@ describe("HAProxy as the local load balancer", () => {
   it("reads servers' status and open sessions from show stat", () => {
     const csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,hrsp_5xx\napp_shop,dev-web-1,0,0,2,3,,10,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,10,,2,0,,1,L7OK,4\napp_shop,BACKEND,0,0,2,3,,10,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,5,0,,1,3,0,,10,,1,0,,1,,4\n";
     expect(parseStat(csv)).toEqual([{ backend: "app_shop", server: "dev-web-1", status: "UP", current: 2, total: 10, http5xx: 4, checkStatus: "L7OK" }]);
+  });
+});
+
+describe("the boot gate's reading of cloud-init's result.json", () => {
+  it("is done without errors, done with them, or not done at all", () => {
+    expect(cloudInitErrors('{"v1": {"datasource": "DataSourceNoCloud [seed=/var/lib/cloud/seed/nocloud]", "errors": []}}')).toEqual([]);
+    const failed = '{"v1": {"datasource": null, "errors": ["(\'scripts-user\', RuntimeError(\'Runparts: 1 failures (runcmd) in 1 attempted commands\'))"]}}';
+    expect(cloudInitErrors(failed)).toEqual(["('scripts-user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))"]);
+    // No file yet, a half-written one, or another shape: not done, never "no errors".
+    for (const text of [undefined, '{"v1": {"errors": [', '{"v1": {}}', "[]"]) expect(cloudInitErrors(text)).toBeUndefined();
   });
 });
