@@ -36,7 +36,9 @@ start=$(date +%s.%N)
 {
   cloud-init init --local && cloud-init init && cloud-init modules --mode=config && cloud-init modules --mode=final
 } >/var/log/fawkes-local-boot.log 2>&1
-printf '%s %s %s\\n' "$?" "$start" "$(date +%s.%N)" >/run/fawkes-local/booted
+# Written whole, then renamed: the machine polls for it and must never read half a record.
+printf '%s %s %s\\n' "$?" "$start" "$(date +%s.%N)" >/run/fawkes-local/booted.partial
+mv /run/fawkes-local/booted.partial /run/fawkes-local/booted
 while :; do wait -n 2>/dev/null || sleep 1; done
 `;
 
@@ -187,10 +189,15 @@ export async function waitForBoot(init: number, timeoutMs = 120_000): Promise<Bo
     }
   };
   const deadline = Date.now() + timeoutMs;
-  let booted = read("run/fawkes-local/booted");
+  // "<exit status of the stages> <start> <end>": pid 1 renames it into place whole.
+  const record = () => {
+    const text = read("run/fawkes-local/booted");
+    return text !== undefined && /^\d+ \d+\.\d+ \d+\.\d+$/.test(text) ? text : undefined;
+  };
+  let booted = record();
   while (booted === undefined && existsSync(`/proc/${init}`) && Date.now() < deadline) {
     await sleep(20);
-    booted = read("run/fawkes-local/booted");
+    booted = record();
   }
   const [stages, start, end] = (booted ?? "").split(" ");
   const seconds = booted !== undefined ? Number(end) - Number(start) : undefined;
