@@ -211,7 +211,7 @@ export async function waitForBoot(init: number, timeoutMs = 120_000): Promise<Bo
   const r = booted === undefined && !existsSync(`/proc/${init}`) ? undefined : await inHost(init, ["cloud-init", "status", "--long"], { timeoutMs: 30_000 });
   const summary = [
     ...(booted === undefined ? [existsSync(`/proc/${init}`) ? `cloud-init did not finish within ${timeoutMs / 1000} s` : "the host stopped before cloud-init finished"] : []),
-    ...(stages !== undefined && stages !== "" && stages !== "0" ? [`a cloud-init stage exited ${stages}`] : []),
+    ...(booted !== undefined && stages !== "0" ? [`a cloud-init stage exited ${stages}`] : []),
     ...(r?.all ?? "").split("\n").filter((l) => !/^\.+$/.test(l.trim())),
   ];
   return { ok, seconds, failedStep, detail: [...lastWords, ...summary].join("\n").trim() };

@@ -85,7 +85,7 @@ const inFlight = new Map<string, Promise<Unpacked>>();
 async function unpackOnce(store: string, dir: string, app: UnpackedApp, progress: Progress): Promise<Unpacked> {
   const paths = artifactPaths(store, app.name, app.release);
   // Hosts bind-mount it whether or not this release gets a tree.
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!existsSync(paths.sha256) || !existsSync(paths.tarball)) return "absent";
   const want = readFileSync(paths.sha256, "utf8").trim().split(/\s/)[0]!;
   if (!/^[0-9a-f]{64}$/.test(want)) return "mismatch";
@@ -102,7 +102,6 @@ async function unpackOnce(store: string, dir: string, app: UnpackedApp, progress
   const tag = `${process.pid}-${randomBytes(3).toString("hex")}`;
   if (unpack) {
     const partial = `${tree}.partial-${tag}`;
-    rmSync(partial, { recursive: true, force: true });
     mkdirSync(partial, { mode: 0o755 });
     progress(`${app.name} ${app.release}: unpacking into ${tree} (once per release on this machine)`);
     try {
