@@ -4,7 +4,7 @@ import { readFileSync, readlinkSync, readdirSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { loadEnvironment, readProject, stackFile, type EnvironmentSpec } from "../src/config/index.ts";
+import { loadEnvironment, readProject, readRecipe, stackFile, type EnvironmentSpec } from "../src/config/index.ts";
 import { planEnvironment, type AppOnHost, type HostPlan } from "../src/model/index.ts";
 import { renderEnvironment, type RenderedFile } from "../src/render/index.ts";
 
@@ -47,7 +47,7 @@ export function configChange(root: string, stack: string, app: string): ConfigCh
   const catalogue = values[`${project.name}:catalogue`] as { apps: Array<Record<string, unknown>> };
   const raw = catalogue.apps.find((a) => a.name === app);
   if (!raw) throw new Error(`no app ${app} in the catalogue`);
-  const base = loadEnvironment({ project: project.name, stack, projectLayer: project.layer, stackLayers: [stackLayer(root, project, stack)] });
+  const base = loadEnvironment({ project: project.name, stack, projectLayer: project.layer, recipe: readRecipe(root, []), stackLayers: [stackLayer(root, project, stack)] });
   const old = webApp(base, app);
   const oldMax = old.app.maxBodySize;
   const newMax = `${Number(/^[0-9]+/.exec(oldMax)![0]) * 2}${oldMax.replace(/^[0-9]+/, "")}`;
@@ -55,7 +55,7 @@ export function configChange(root: string, stack: string, app: string): ConfigCh
   const web = Object.values(processes).find((p) => p.wsgi !== undefined)!;
   raw.maxBodySize = newMax;
   web.workers = old.app.gunicorn!.workers + 1;
-  const changed = loadEnvironment({ project: project.name, stack, projectLayer: { ...project.layer, values }, stackLayers: [stackLayer(root, project, stack)] });
+  const changed = loadEnvironment({ project: project.name, stack, projectLayer: { ...project.layer, values }, recipe: readRecipe(root, []), stackLayers: [stackLayer(root, project, stack)] });
   const now = webApp(changed, app);
   const files = (s: EnvironmentSpec) => renderEnvironment(planEnvironment(s));
   const [was, is] = [files(base), files(changed)];

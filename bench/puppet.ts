@@ -12,10 +12,10 @@ import type { EnvLayout, HostSlot } from "../src/local/layout.ts";
 import type { HostPlan } from "../src/model/index.ts";
 import type { RenderedFile } from "../src/render/index.ts";
 
-/** The recipe's image plus Debian's puppet (7.23 in bookworm): built once, cached by its hash. */
+/** The recipe's image plus Debian's puppet (8 in trixie): built once, cached by its hash. */
 export function puppetImage(spec: EnvironmentSpec): GoldenImage {
   const r = spec.catalogue.image;
-  return imageOf({ distribution: r.distribution, packages: [...r.packages, "puppet"] });
+  return imageOf({ ...r, packages: [...r.packages, "puppet"] });
 }
 
 /** One extra web slot of the environment, named so that `localDown` finds and removes it. */

@@ -14,15 +14,16 @@ python3-* packages its Debian package depends on; the wheel's METADATA lists bot
 
 Wheels are pure (py3-none-any) where possible. A distribution with compiled extensions
 (python3-psycopg2, python3-yaml) becomes a platform wheel tagged for the running interpreter
-(cp311-cp311-linux_x86_64 on Debian 12), with Root-Is-Purelib: false and its .so files: the venv
-is built in the golden image, which is the same Debian release as this machine (fawkes build warns
-when it is not), so the same Python loads them, and the Debian packages they link against
+(cp313-cp313-linux_x86_64 on Debian 13), with Root-Is-Purelib: false and its .so files: fawkes
+build runs this script in the golden image, where the venv is built too, so the same Python loads
+them, and the Debian packages they link against
 (libpq5, ...) are reported as needsDebianPackages for the image to install. A compiled file
 built for another Python fails the build. An optional accelerator with a pure-Python fallback
 (OPTIONAL_ACCELERATORS) is left out instead, so that package stays pure, and reported. Every
 wheel is byte-for-byte reproducible: fixed timestamps, sorted entries, fixed modes.
 
-Run it with Debian's /usr/bin/python3 (it reads Debian's dist-packages and asks dpkg-query):
+fawkes build runs it in the golden image; by hand, with a Debian's /usr/bin/python3 (it reads
+Debian's dist-packages and asks dpkg-query):
   /usr/bin/python3 scripts/build-wheelhouse.py --requirements examples/flask-shop/requirements.txt \
       --lib examples/libs/fawkes-greeting-1 --lib examples/libs/fawkes-greeting-2 --out /tmp/wh
 Prints a JSON report (also written to --report FILE); exit 1 with a message on any problem.
@@ -83,7 +84,7 @@ def dpkg(*args: str) -> str:
 
 @functools.cache
 def platform_tag() -> str:
-    """The running interpreter's tag for its plain platform: cp311-cp311-linux_x86_64.
+    """The running interpreter's tag for its plain platform: cp313-cp313-linux_x86_64.
 
     Not the first of sys_tags() (manylinux_2_36_x86_64): Debian's extensions link against Debian's
     shared libraries (libpq.so.5) instead of bundling them, so they run on this Debian release only.

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { appPaths } from "../model/index.ts";
-import { ensureImage, fawkesHome, imageOf, SUITES } from "../local/image.ts";
+import { ensureImage, fawkesHome, imageOf } from "../local/image.ts";
 import { withLock } from "../local/lock.ts";
 import { runSteps, type Progress, type Step } from "../local/steps.ts";
 import { digestTree, manifestJson, manifestOf, MANIFEST, pythonVersionOf, type WheelEntry } from "./manifest.ts";
@@ -69,13 +69,6 @@ function pruneStaleBuilds(builds: string): void {
   }
 }
 
-/** The wheels come from this machine's Debian packages: say so when it is not the image's Debian release. */
-function debianMismatch(distribution: string): string | undefined {
-  const want = SUITES[distribution as keyof typeof SUITES];
-  const have = existsSync("/etc/os-release") ? /^VERSION_CODENAME=(.*)$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] : undefined;
-  return want && have !== want ? `this machine is Debian ${have ?? "(unknown)"}, the image ${want}: the wheelhouse holds this machine's Python packages` : undefined;
-}
-
 /**
  * Builds one app's release artifact from committed source into the store: source, wheelhouse, the
  * venv built in the golden image at the hosts' path, build hooks, manifest, a reproducible tar.gz
@@ -99,8 +92,6 @@ export async function buildArtifact(opts: BuildOptions): Promise<BuildResult> {
 
   const dirty = release.ref === "HEAD" ? await uncommittedChanges(opts.root, app.source) : [];
   if (dirty.length > 0) progress(`${app.source} has ${dirty.length} uncommitted change(s); the release is built from ${release.ref} (${release.commit.slice(0, 12)}) without them`);
-  const mismatch = debianMismatch(opts.spec.catalogue.image.distribution);
-  if (mismatch) progress(`warning: ${mismatch}`);
   const image = await ensureImage(imageOf(opts.spec.catalogue.image), progress);
   mkdirSync(paths.dir, { recursive: true });
   return withLock(

@@ -30,10 +30,8 @@ export function buildDirs(work: string): BuildDirs {
 }
 
 export const WHEELHOUSE_SCRIPT = fileURLToPath(new URL("../../scripts/build-wheelhouse.py", import.meta.url));
-/** Debian's interpreter: the wheels come from its dist-packages (another python3 may be first on PATH). */
-export const DEBIAN_PYTHON = "/usr/bin/python3";
-
-const HOST_ENV = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8"];
+/** Where the build's scratch dir (libraries, the script, its report) appears inside the image. */
+export const BUILD_MOUNT = "/var/lib/fawkes-build";
 
 export function isWebApp(app: Pick<ResolvedApp, "processes">): boolean {
   return Object.values(app.processes).some((p) => p.wsgi !== undefined);
@@ -76,16 +74,18 @@ export function sourceSteps(ctx: BuildContext): Step[] {
   ];
 }
 
-/** The wheelhouse, by scripts/build-wheelhouse.py with Debian's python3 and a clean environment. */
+/**
+ * The wheelhouse, by scripts/build-wheelhouse.py run in the golden image with the image's own
+ * Debian python3: its wheels come from the Debian packages the image carries (the hosts' Debian
+ * release, whatever this machine runs) and from the repository's libraries.
+ */
 export function wheelhouseSteps(ctx: BuildContext): Step[] {
-  const dirs = buildDirs(ctx.work);
-  const libs = ctx.release.libraries.flatMap((_, i) => ["--lib", join(dirs.libs, `${i}`)]);
+  const libs = ctx.release.libraries.flatMap((_, i) => ["--lib", `${BUILD_MOUNT}/libs/${i}`]);
   return [
-    {
-      kind: "run",
-      title: "wheelhouse from Debian's Python packages and the repository's libraries",
-      argv: ["env", "-i", ...HOST_ENV, DEBIAN_PYTHON, "-B", WHEELHOUSE_SCRIPT, "--requirements", join(dirs.staging, "requirements.txt"), "--out", join(dirs.staging, "wheelhouse"), "--report", dirs.report, ...libs],
-    },
+    { kind: "run", title: "copy build-wheelhouse.py into the build dir", argv: ["cp", WHEELHOUSE_SCRIPT, join(ctx.work, "build-wheelhouse.py")] },
+    inImage(ctx, "wheelhouse from the image's Debian Python packages and the repository's libraries", { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" }, [
+      "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse", "--report", `${BUILD_MOUNT}/wheelhouse.json`, ...libs,
+    ]),
   ];
 }
 
@@ -93,15 +93,17 @@ export function wheelhouseSteps(ctx: BuildContext): Step[] {
  * Enters the golden image with the staging dir at the release path, in its own mount namespace
  * (run under `unshare --mount`): the overlay, the bind mount and /proc vanish with the namespace
  * when the command ends, failed or not, and never appear in the machine's mount table.
- * $1 rootfs, $2 overlay dir, $3 staging dir, $4 release path; the rest: env assignments + argv.
+ * The build's scratch dir is bound at BUILD_MOUNT.
+ * $1 rootfs, $2 overlay dir, $3 staging dir, $4 release path, $5 scratch dir; the rest: env assignments + argv.
  */
 export const ENTER_IMAGE = `set -eu
-rootfs=$1 overlay=$2 staging=$3 release=$4
-shift 4
+rootfs=$1 overlay=$2 staging=$3 release=$4 scratch=$5
+shift 5
 mkdir -p "$overlay/upper" "$overlay/work" "$overlay/root"
 mount -t overlay fawkes-build -o "lowerdir=$rootfs,upperdir=$overlay/upper,workdir=$overlay/work" "$overlay/root"
-mkdir -p "$overlay/root$release"
+mkdir -p "$overlay/root$release" "$overlay/root${BUILD_MOUNT}"
 mount --bind "$staging" "$overlay/root$release"
+mount --bind "$scratch" "$overlay/root${BUILD_MOUNT}"
 mount -t proc proc "$overlay/root/proc"
 exec chroot "$overlay/root" /usr/bin/env -i -C "$release" "$@"
 `;
@@ -115,7 +117,7 @@ export function inImage(ctx: BuildContext, title: string, env: Record<string, st
   return {
     kind: "run",
     title,
-    argv: ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", ENTER_IMAGE, "fawkes-enter-image", ctx.rootfs, dirs.overlay, dirs.staging, ctx.releasePath, ...assignments, ...argv],
+    argv: ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", ENTER_IMAGE, "fawkes-enter-image", ctx.rootfs, dirs.overlay, dirs.staging, ctx.releasePath, ctx.work, ...assignments, ...argv],
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AppName, DebianPackage, DnsLabel, EnvName, HttpPath, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
+import { AppName, DnsLabel, EnvName, HttpPath, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
 
 export const ProcessSchema = z
   .strictObject({
@@ -64,8 +64,6 @@ export type GitHub = z.infer<typeof GitHubSchema>;
 
 /** The secret holding an app's database password: added to the secrets of every app with `database: true`. */
 export const DATABASE_PASSWORD = "DATABASE_PASSWORD";
-/** Debian packages an image gains when an app has a database: server, psql and pg_dump of one major version. */
-export const DATABASE_PACKAGES: readonly string[] = ["postgresql"];
 /** Names fawkes gives an app with a database: its password (a secret) and the URL built from it at boot. */
 export const DATABASE_RESERVED: readonly string[] = [DATABASE_PASSWORD, "DATABASE_URL"];
 
@@ -135,32 +133,10 @@ export const AppSchema = z
   });
 export type App = z.infer<typeof AppSchema>;
 
-/** Packages every host needs whatever the recipe says. */
-export const BASE_PACKAGES = [
-  "ca-certificates",
-  "cloud-init",
-  "curl",
-  "iproute2",
-  "nginx-light",
-  "python3",
-  "python3-venv",
-  "supervisor",
-] as const;
-
-export const ImageRecipeSchema = z.strictObject({
-  distribution: z.enum(["debian-12"]).default("debian-12").describe("Base distribution of every host (local rootfs and AMI)."),
-  packages: z.array(DebianPackage).default([]).describe("Debian packages added to the base packages."),
-  ami: z
-    .strictObject({ owners: z.array(z.string().regex(/^(\d{12}|self|amazon)$/)).min(1), namePattern: z.string().min(1) })
-    .default({ owners: ["136693071363"], namePattern: "debian-12-amd64-*" })
-    .describe("AMI lookup on AWS; default Debian's official images."),
-});
-export type ImageRecipe = z.infer<typeof ImageRecipeSchema>;
 
 export const CatalogueSchema = z
   .strictObject({
     apps: z.array(AppSchema).min(1, "must declare at least one app"),
-    image: ImageRecipeSchema.default(ImageRecipeSchema.parse({})),
     loadBalancer: z
       .strictObject({
         idleTimeoutSeconds: Seconds(1, 4000).default(60),

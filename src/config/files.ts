@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { ConfigError, type Problem } from "./errors.ts";
 import { loadEnvironment, type ConfigLayer } from "./load.ts";
+import { RECIPE_FILE } from "./recipe.ts";
 import { templateOf, type EnvironmentSpec } from "./spec.ts";
 
 export const PROJECT_FILE = "Pulumi.yaml";
@@ -18,7 +19,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function readYaml(root: string, file: string, problems: Problem[]): Record<string, unknown> | undefined {
+function readYaml(root: string, file: string, problems: Problem[], needs = "a `config:` map"): Record<string, unknown> | undefined {
   const full = join(root, file);
   if (!existsSync(full)) {
     problems.push({ file, path: "", message: "file not found" });
@@ -26,7 +27,7 @@ function readYaml(root: string, file: string, problems: Problem[]): Record<strin
   }
   const text = readFileSync(full, "utf8");
   if (text.trim() === "") {
-    problems.push({ file, path: "", message: "is empty; it needs a `config:` map" });
+    problems.push({ file, path: "", message: `is empty; it needs ${needs}` });
     return undefined;
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -40,11 +41,11 @@ function readYaml(root: string, file: string, problems: Problem[]): Record<strin
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) {
-    problems.push({ file, path: "", message: "is empty; it needs a `config:` map" });
+    problems.push({ file, path: "", message: `is empty; it needs ${needs}` });
     return undefined;
   }
   if (!isPlainObject(value)) {
-    problems.push({ file, path: "", message: "must be a YAML map with a `config:` key" });
+    problems.push({ file, path: "", message: `must be a YAML map: it needs ${needs}` });
     return undefined;
   }
   return value;
@@ -71,6 +72,11 @@ export function readProject(root: string, problems: Problem[] = []): ProjectFile
     shown[key] = isPlainObject(v) && "value" in v ? `config.${k}.value` : `config.${k}`;
   }
   return { root, name, stackConfigDir, layer: { file: PROJECT_FILE, values, display: (key) => shown[key] ?? `config.${key}` } };
+}
+
+/** The project's image recipe (image/recipe.yaml): one file for the local golden image and the AMI. */
+export function readRecipe(root: string, problems: Problem[]): { file: string; values: unknown } {
+  return { file: RECIPE_FILE, values: readYaml(root, RECIPE_FILE, problems, "the image recipe: distribution, parentImage, packages, steps") };
 }
 
 export function stackFile(project: ProjectFile, stack: string): string {
@@ -131,7 +137,7 @@ export function loadStack(root: string, stack: string): EnvironmentSpec {
     const layer = readStackLayer(project, name, problems);
     if (layer) layers.push(name === stack ? layer : { ...layer, template: true });
   }
-  return loadEnvironment({ project: project.name, stack, projectLayer: project.layer, stackLayers: layers, problems });
+  return loadEnvironment({ project: project.name, stack, projectLayer: project.layer, recipe: readRecipe(root, problems), stackLayers: layers, problems });
 }
 
 /**

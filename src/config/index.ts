@@ -1,8 +1,9 @@
 // src/config: catalogue and knob schemas, layering, the two ways in (files, Pulumi config), and the
 // one way out: writing a release pin into a stack file.
-export { BASE_PACKAGES, CatalogueSchema, DATABASE_PASSWORD, DATABASE_RESERVED, type App, type Catalogue, type ImageRecipe, type Process } from "./catalogue.ts";
+export { CatalogueSchema, DATABASE_PASSWORD, DATABASE_RESERVED, type App, type Catalogue, type Process } from "./catalogue.ts";
+export { DATABASE_PACKAGES, DISTRIBUTIONS, ImageRecipeSchema, RECIPE_FILE, REQUIRED_PACKAGES, type Distribution, type ImageRecipe, type RecipeStep } from "./recipe.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
-export { listStacks, loadAllStacks, loadStack, readProject, stackFile, PROJECT_FILE, type ProjectFile } from "./files.ts";
+export { listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type ProjectFile } from "./files.ts";
 export { DatabaseKnobsSchema, KNOB_NAMES, KnobsSchema, RolloutSchema, type DatabaseKnobs, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";
 export { setReleasePin, writeAtomically, type PinResult } from "./pin.ts";

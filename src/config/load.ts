@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { CATALOGUE_KEYS, CatalogueSchema, DATABASE_PACKAGES, DATABASE_PASSWORD, type ImageRecipe } from "./catalogue.ts";
+import { CATALOGUE_KEYS, CatalogueSchema, DATABASE_PASSWORD } from "./catalogue.ts";
+import { DATABASE_PACKAGES, ImageRecipeSchema, RECIPE_FILE, type ImageRecipe } from "./recipe.ts";
 import { ProblemList, type Problem } from "./errors.ts";
 import { KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
 import { knownKeysAt } from "./schema-walk.ts";
@@ -24,6 +25,8 @@ export interface LoadInput {
   projectLayer: ConfigLayer;
   /** Stack-level layers, lowest first: the environment template, then the stack itself. */
   stackLayers: ConfigLayer[];
+  /** The image recipe (image/recipe.yaml): packages and steps of every host's image, on both targets. */
+  recipe: { file: string; values: unknown };
   /** Problems already found while reading the files (YAML syntax, missing files). */
   problems?: Problem[];
 }
@@ -35,7 +38,7 @@ const CATALOGUE_KEY = "catalogue";
 
 function pathText(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
-  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : `.${String(seg)}`;
+  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : `${out === "" ? "" : "."}${String(seg)}`;
   return out;
 }
 
@@ -173,7 +176,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
       problems.add({
         file: pl.file,
         path: show(pl, key),
-        message: `unknown key; the project config holds only "${CATALOGUE_KEY}" (apps and image recipe)`,
+        message: `unknown key; the project config holds only "${CATALOGUE_KEY}" (apps, load balancer, gunicorn)`,
         hint: KNOB_NAMES.includes(bare) ? undefined : didYouMean(bare, [CATALOGUE_KEY]),
       });
     }
@@ -215,7 +218,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
   const catalogueDisplay = show(pl, ns + CATALOGUE_KEY);
   if (catalogueRaw === undefined) {
     if (!input.problems?.some((p) => p.file === pl.file)) {
-      problems.add({ file: pl.file, path: catalogueDisplay, message: "missing; Pulumi.yaml must declare the catalogue under config.catalogue.value (apps, image)" });
+      problems.add({ file: pl.file, path: catalogueDisplay, message: "missing; Pulumi.yaml must declare the catalogue under config.catalogue.value (apps)" });
     }
   } else {
     if (isPlainObject(catalogueRaw)) {
@@ -223,10 +226,21 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
         if (KNOB_NAMES.includes(k)) problems.add(knobMisplacedInCatalogue(k, pl.file, `${catalogueDisplay}.${k}`));
       }
     }
-    const raw = isPlainObject(catalogueRaw) ? Object.fromEntries(Object.entries(catalogueRaw).filter(([k]) => !KNOB_NAMES.includes(k))) : catalogueRaw;
+    if (isPlainObject(catalogueRaw) && "image" in catalogueRaw) {
+      problems.add({ file: pl.file, path: `${catalogueDisplay}.image`, message: `the image recipe lives in ${RECIPE_FILE} (distribution, packages and steps, one file for the local image and the AMI); move it there` });
+    }
+    const raw = isPlainObject(catalogueRaw) ? Object.fromEntries(Object.entries(catalogueRaw).filter(([k]) => !KNOB_NAMES.includes(k) && k !== "image")) : catalogueRaw;
     const parsed = CatalogueSchema.safeParse(raw, { reportInput: true });
     if (parsed.success) catalogue = parsed.data;
     else for (const p of zodProblems(parsed.error, CatalogueSchema, (path) => ({ file: pl.file, prefix: catalogueDisplay, path }))) problems.add(p);
+  }
+
+  // The image recipe, its own file.
+  let recipe: ImageRecipe | undefined;
+  if (input.recipe.values !== undefined) {
+    const parsed = ImageRecipeSchema.safeParse(input.recipe.values, { reportInput: true });
+    if (parsed.success) recipe = parsed.data;
+    else for (const p of zodProblems(parsed.error, ImageRecipeSchema, (path) => ({ file: input.recipe.file, prefix: "", path }))) problems.add(p);
   }
 
   // Knobs: merge layers, remember which layer set which path for messages.
@@ -250,7 +264,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     return { file, prefix: lastStack ? show(lastStack, key) : `config.${key}`, path: rest };
   };
   // A stack file that could not be read would only add noise ("domain: missing"): skip its knobs.
-  const unreadableStack = (input.problems ?? []).some((p) => p.file !== pl.file);
+  const unreadableStack = (input.problems ?? []).some((p) => p.file !== pl.file && p.file !== input.recipe.file);
   const knobsParsed = unreadableStack ? undefined : KnobsSchema.safeParse(merged, { reportInput: true });
   if (knobsParsed && !knobsParsed.success) for (const p of zodProblems(knobsParsed.error, KnobsSchema, locateKnob)) problems.add(p);
 
@@ -311,19 +325,18 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
       }
     }
   }
+  const missing = recipe && apps.some((a) => a.database) ? DATABASE_PACKAGES.filter((p) => !recipe.packages.includes(p)) : [];
+  if (missing.length > 0) {
+    const app = apps.find((a) => a.database)!.name;
+    problems.add({ file: input.recipe.file, path: "packages", message: `lacks ${missing.map((p) => `"${p}"`).join(" and ")}: app "${app}" has database: true (the local db host runs PostgreSQL from the image; every host runs psql and pg_dump)` });
+  }
 
   problems.throwIfAny();
   return deepFreeze({
     project: input.project,
     stack: input.stack,
     template: templateOf(input.stack),
-    catalogue: { ...catalogue!, image: withDatabasePackages(catalogue!.image, apps), apps },
+    catalogue: { ...catalogue!, image: recipe!, apps },
     knobs: knobsParsed!.data!,
   });
-}
-
-/** Debian's PostgreSQL joins the image once an app has a database: the local db host's server, and every host's psql and pg_dump. */
-function withDatabasePackages(image: ImageRecipe, apps: readonly ResolvedApp[]): ImageRecipe {
-  if (!apps.some((a) => a.database)) return image;
-  return { ...image, packages: [...new Set([...image.packages, ...DATABASE_PACKAGES])] };
 }

@@ -1,4 +1,4 @@
-import { templateLayer } from "./files.ts";
+import { readRecipe, templateLayer } from "./files.ts";
 import { loadEnvironment } from "./load.ts";
 import type { EnvironmentSpec } from "./spec.ts";
 
@@ -26,11 +26,14 @@ export function loadFromPulumiConfig(project: string, stack: string, all: Record
     else stackValues[k] = decode(v);
   }
   const template = templateLayer(root, stack);
+  const problems = [...template.problems];
+  const recipe = readRecipe(root, problems);
   return loadEnvironment({
     project,
     stack,
     projectLayer: { file: "Pulumi.yaml", values: projectValues },
     stackLayers: [...(template.layer ? [template.layer] : []), { file: `stack config of ${stack}`, values: stackValues }],
-    problems: template.problems,
+    recipe,
+    problems,
   });
 }

@@ -1,5 +1,6 @@
 import type { App, Catalogue } from "./catalogue.ts";
 import type { Knobs } from "./knobs.ts";
+import type { ImageRecipe } from "./recipe.ts";
 
 /** An app with every default the catalogue left open filled in. */
 export interface ResolvedApp extends Omit<App, "domains" | "uid" | "port"> {
@@ -10,6 +11,8 @@ export interface ResolvedApp extends Omit<App, "domains" | "uid" | "port"> {
 
 export interface ResolvedCatalogue extends Omit<Catalogue, "apps"> {
   apps: ResolvedApp[];
+  /** The image recipe, read from its own file (image/recipe.yaml). */
+  image: ImageRecipe;
 }
 
 /** One environment, fully typed and frozen: the catalogue plus this stack's knobs. */

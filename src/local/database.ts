@@ -92,6 +92,7 @@ export async function ensureDatabaseHost(env: Env, state: LocalState, opts: { pr
   opts.progress(`${slot.name}: booting PostgreSQL ${env.plan.database!.majorVersion} (${slot.ip})`);
   const boot = await waitForBoot(pids.init);
   record.bootSeconds = boot.seconds;
+  if (boot.stages) record.bootStages = boot.stages;
   record.healthy = boot.ok;
   if (boot.ok) delete record.failedStep;
   else {

@@ -96,6 +96,7 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
     userDataSha: sha256(img.userDataBytes),
     startedAt,
     bootSeconds: boot.seconds,
+    ...(boot.stages ? { bootStages: boot.stages } : {}),
     healthy: boot.ok,
     releases: Object.fromEntries(plan.apps.map((a) => [a.name, a.release])),
   };

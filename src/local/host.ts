@@ -17,7 +17,18 @@ cloud_config_modules: [runcmd]
 cloud_final_modules: [write-files-deferred, scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message]
 `;
 
-/** pid 1 of a local host: cloud-init's four stages, then it reaps orphans until told to stop. */
+/** cloud-init's stages in the order systemd releases them on Debian 13 (cloud-init-{local,network}, cloud-config, cloud-final). */
+export const CLOUD_INIT_STAGES = ["local", "network", "config", "final"] as const;
+export type CloudInitStage = (typeof CLOUD_INIT_STAGES)[number];
+
+/**
+ * pid 1 of a local host: cloud-init's single process (`cloud-init --all-stages`, as Debian 13's
+ * cloud-init-main.service starts it), each stage released in turn the way Debian's stage units do
+ * it (a `start` datagram to the stage's socket, from the stage's return socket, whose answer is a
+ * line of shell ending in `exit N`); then it reaps orphans until told to stop. Its boot record
+ * (first line: status, start, end; then per stage: name, released, answered, exit status) is
+ * written whole and renamed into place: the machine polls for it and must never read half of it.
+ */
 export const LOCAL_INIT = `#!/bin/bash
 # fawkes local host: pid 1 in its own pid namespace.
 stop() {
@@ -32,12 +43,42 @@ stop() {
 }
 trap stop TERM INT
 mkdir -p /run/fawkes-local /run/lock
-start=$(date +%s.%N)
-{
-  cloud-init init --local && cloud-init init && cloud-init modules --mode=config && cloud-init modules --mode=final
-} >/var/log/fawkes-local-boot.log 2>&1
-# Written whole, then renamed: the machine polls for it and must never read half a record.
-printf '%s %s %s\\n' "$?" "$start" "$(date +%s.%N)" >/run/fawkes-local/booted.partial
+readonly LOG=/var/log/fawkes-local-boot.log SHARE=/run/cloud-init/share
+start=$EPOCHREALTIME
+cloud-init --all-stages </dev/null >>"$LOG" 2>&1 &
+ci=$!
+# Releases one stage and waits for its answer; exit status: the stage's (1 when cloud-init died first).
+release() {
+  local stage=$1 nc guard n
+  for ((n = 0; n < 3000; n++)); do
+    [[ -S $SHARE/$stage.sock ]] && break
+    [[ -e /proc/$ci && $(</proc/$ci/stat) != *") Z "* ]] || break
+    sleep 0.005
+  done
+  echo start | nc -Uu -W1 "$SHARE/$stage.sock" -s "$SHARE/$stage-return.sock" >"/run/fawkes-local/$stage.answer" 2>>"$LOG" &
+  nc=$!
+  wait -n "$nc" "$ci" 2>/dev/null
+  if [[ -e /proc/$nc && $(</proc/$nc/stat) != *") Z "* ]]; then
+    # cloud-init ended: its answer may still be on its way to nc, for at most a second.
+    sleep 1 & guard=$!
+    wait -n "$nc" "$guard" 2>/dev/null
+    kill "$nc" "$guard" 2>/dev/null
+  fi
+  wait "$nc" 2>/dev/null
+  [[ -s /run/fawkes-local/$stage.answer ]] || { echo "cloud-init ended before its $stage stage answered" >>"$LOG"; return 1; }
+  sh "/run/fawkes-local/$stage.answer" >>"$LOG" 2>&1
+}
+status=0
+stages=
+for stage in local network config final; do
+  released=$EPOCHREALTIME
+  release "$stage"
+  rc=$?
+  ((rc == 0 || status != 0)) || status=$rc
+  stages+="$stage $released $EPOCHREALTIME $rc"$'\n'
+done
+wait "$ci" 2>/dev/null
+printf '%s %s %s\n%s' "$status" "$start" "$EPOCHREALTIME" "$stages" >/run/fawkes-local/booted.partial
 mv /run/fawkes-local/booted.partial /run/fawkes-local/booted
 while :; do wait -n 2>/dev/null || sleep 1; done
 `;
@@ -166,6 +207,8 @@ export function inHost(init: number, argv: string[], opts: { timeoutMs?: number 
 export interface BootResult {
   ok: boolean;
   seconds?: number;
+  /** Seconds of each of cloud-init's stages, from its release to its answer. */
+  stages?: Partial<Record<CloudInitStage, number>>;
   /** The bootstrap step that failed, from /run/fawkes/bootstrap.failed. */
   failedStep?: string;
   detail: string;
@@ -173,7 +216,7 @@ export interface BootResult {
 
 /**
  * Waits for cloud-init to finish in the host and reads what failed where. Finished is pid 1's
- * record that cloud-init's four stages have exited (with their status), then cloud-init's own
+ * record that cloud-init's four stages have answered (with their status), then cloud-init's own
  * verdict, /run/cloud-init/result.json, the file `cloud-init status` reads: done, with the
  * errors of every stage. Read from the machine, it costs nothing; `cloud-init status --wait`
  * starts a Python of its own and polls 4 times a second, sleeping once more after it saw the
@@ -189,32 +232,54 @@ export async function waitForBoot(init: number, timeoutMs = 120_000): Promise<Bo
     }
   };
   const deadline = Date.now() + timeoutMs;
-  // "<exit status of the stages> <start> <end>": pid 1 renames it into place whole.
-  const record = () => {
-    const text = read("run/fawkes-local/booted");
-    return text !== undefined && /^\d+ \d+\.\d+ \d+\.\d+$/.test(text) ? text : undefined;
-  };
-  let booted = record();
+  let booted = parseBootRecord(read("run/fawkes-local/booted"));
   while (booted === undefined && existsSync(`/proc/${init}`) && Date.now() < deadline) {
     await sleep(20);
-    booted = record();
+    booted = parseBootRecord(read("run/fawkes-local/booted"));
   }
-  const [stages, start, end] = (booted ?? "").split(" ");
-  const seconds = booted !== undefined ? Number(end) - Number(start) : undefined;
+  const status = booted?.status;
+  const seconds = booted?.seconds;
+  const stageSeconds = booted?.stages;
   const errors = cloudInitErrors(read("run/cloud-init/result.json"));
   const failedStep = read("run/fawkes/bootstrap.failed");
-  const ok = stages === "0" && errors !== undefined && errors.length === 0 && failedStep === undefined && existsSync(join(root, "run/fawkes/bootstrap.done"));
-  if (ok) return { ok, seconds, detail: "status: done" };
+  const ok = status === 0 && errors !== undefined && errors.length === 0 && failedStep === undefined && existsSync(join(root, "run/fawkes/bootstrap.done"));
+  if (ok) return { ok, seconds, stages: stageSeconds, detail: "status: done" };
   // What a person needs first: the bootstrap's own last words, then cloud-init's summary (its
   // progress dots left out).
   const lastWords = failedStep === undefined ? [] : (read("var/log/fawkes/bootstrap.log") ?? "").split("\n").slice(-3);
   const r = booted === undefined && !existsSync(`/proc/${init}`) ? undefined : await inHost(init, ["cloud-init", "status", "--long"], { timeoutMs: 30_000 });
   const summary = [
     ...(booted === undefined ? [existsSync(`/proc/${init}`) ? `cloud-init did not finish within ${timeoutMs / 1000} s` : "the host stopped before cloud-init finished"] : []),
-    ...(booted !== undefined && stages !== "0" ? [`a cloud-init stage exited ${stages}`] : []),
+    ...(booted !== undefined && status !== 0 ? [`a cloud-init stage exited ${status}`] : []),
     ...(r?.all ?? "").split("\n").filter((l) => !/^\.+$/.test(l.trim())),
   ];
-  return { ok, seconds, failedStep, detail: [...lastWords, ...summary].join("\n").trim() };
+  return { ok, seconds, stages: stageSeconds, failedStep, detail: [...lastWords, ...summary].join("\n").trim() };
+}
+
+export interface BootRecord {
+  /** The first non-zero exit status of cloud-init's stages, 0 when every stage succeeded. */
+  status: number;
+  start: number;
+  end: number;
+  seconds: number;
+  /** Seconds from each stage's release to its answer. */
+  stages: Partial<Record<CloudInitStage, number>>;
+}
+
+/** pid 1's boot record, or undefined while it is not there whole (it is renamed into place complete). */
+export function parseBootRecord(text: string | undefined): BootRecord | undefined {
+  const lines = (text ?? "").trim().split("\n");
+  const head = /^(\d+) (\d+\.\d+) (\d+\.\d+)$/.exec(lines[0] ?? "");
+  if (!head) return undefined;
+  const stages: BootRecord["stages"] = {};
+  for (const line of lines.slice(1)) {
+    const m = /^(local|network|config|final) (\d+\.\d+) (\d+\.\d+) (\d+)$/.exec(line);
+    if (!m) return undefined;
+    stages[m[1] as CloudInitStage] = Number(m[3]) - Number(m[2]);
+  }
+  if (Object.keys(stages).length !== CLOUD_INIT_STAGES.length) return undefined;
+  const [start, end] = [Number(head[2]), Number(head[3])];
+  return { status: Number(head[1]), start, end, seconds: end - start, stages };
 }
 
 /** The errors cloud-init's result.json lists (written when its final stage ends), or undefined without one. */

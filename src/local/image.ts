@@ -1,14 +1,12 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import type { ImageRecipe } from "../config/index.ts";
+import { DISTRIBUTIONS, type Distribution, type ImageRecipe, type RecipeStep } from "../config/index.ts";
 import { imagePackages, recipeHash } from "../model/index.ts";
 import { withLock } from "./lock.ts";
 import { pids, procFile } from "./proc.ts";
 import { debianMirror } from "./mirror.ts";
 import { runSteps, type Progress, type Step } from "./steps.ts";
-
-export const SUITES: Record<ImageRecipe["distribution"], string> = { "debian-12": "bookworm" };
 
 /** Where fawkes keeps golden images, hosts and local stores. */
 export function fawkesHome(): string {
@@ -19,14 +17,15 @@ export interface GoldenImage {
   hash: string;
   dir: string;
   rootfs: string;
-  distribution: string;
+  distribution: Distribution;
   packages: string[];
+  steps: readonly RecipeStep[];
 }
 
-export function imageOf(recipe: Pick<ImageRecipe, "distribution" | "packages">, home = fawkesHome()): GoldenImage {
+export function imageOf(recipe: Pick<ImageRecipe, "distribution" | "packages" | "steps">, home = fawkesHome()): GoldenImage {
   const hash = recipeHash(recipe);
   const dir = join(home, "images", hash);
-  return { hash, dir, rootfs: join(dir, "rootfs"), distribution: recipe.distribution, packages: imagePackages(recipe) };
+  return { hash, dir, rootfs: join(dir, "rootfs"), distribution: recipe.distribution, packages: imagePackages(recipe), steps: recipe.steps };
 }
 
 /** A built image has its marker file; a half-built one (crash, ^C) never does. */
@@ -39,10 +38,11 @@ const NO_DAEMONS = "#!/bin/sh\n# fawkes: packages installed into the golden imag
 /**
  * The steps that build a golden image in `work` (then renamed into place): a minimal Debian by
  * debootstrap, the recipe's packages by apt inside it (apt follows virtual packages, debootstrap
- * does not), then apt's caches removed.
+ * does not), the recipe's steps, then apt's caches removed. The AMI gets the same packages and
+ * steps from the Image Builder component rendered from the same recipe.
  */
 export function buildSteps(image: GoldenImage, mirror: string, work: string): Step[] {
-  const suite = SUITES[image.distribution as ImageRecipe["distribution"]];
+  const suite = DISTRIBUTIONS[image.distribution].suite;
   const chroot = (title: string, ...argv: string[]): Step => ({
     kind: "run",
     title,
@@ -53,6 +53,7 @@ export function buildSteps(image: GoldenImage, mirror: string, work: string): St
     { kind: "run", title: `debootstrap ${suite} (minbase)`, argv: ["debootstrap", "--variant=minbase", suite, work, mirror] },
     { kind: "write", title: "keep daemons from starting during the build", path: join(work, "usr/sbin/policy-rc.d"), content: NO_DAEMONS, mode: 0o755 },
     chroot(`apt-get install ${image.packages.length} packages`, "apt-get", "install", "-y", "-q", "--no-install-recommends", ...image.packages),
+    ...image.steps.map((s) => chroot(`recipe step ${s.name}`, "/bin/bash", "-euo", "pipefail", "-c", s.run)),
     chroot("apt-get clean", "apt-get", "clean"),
     { kind: "run", title: "remove apt lists and the build's policy", argv: ["rm", "-rf", join(work, "var/lib/apt/lists"), join(work, "usr/sbin/policy-rc.d")] },
     {
@@ -82,7 +83,7 @@ export async function ensureImage(image: GoldenImage, progress: Progress = () =>
     `${image.dir}.lock`,
     async () => {
       if (isBuilt(image)) return image;
-      const mirror = process.env.FAWKES_DEBIAN_MIRROR ?? debianMirror(SUITES[image.distribution as ImageRecipe["distribution"]]);
+      const mirror = process.env.FAWKES_DEBIAN_MIRROR ?? debianMirror(DISTRIBUTIONS[image.distribution].suite);
       const work = join(home, `.build-${image.hash}-${process.pid}`);
       rmSync(work, { recursive: true, force: true });
       progress(`building golden image ${image.hash} (${image.distribution}, ${image.packages.length} packages); once per recipe`);

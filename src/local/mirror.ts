@@ -55,12 +55,19 @@ export function readAptSources(aptDir = "/etc/apt"): DebianSource[] {
   return out;
 }
 
-/** The archive to debootstrap `suite` from: the machine's source that carries `suite` with `main`. */
+/** Debian's release names: a source carrying one of them with `main` is a Debian archive, which carries every release. */
+const DEBIAN_SUITES = /^(buster|bullseye|bookworm|trixie|forky|duke|sid)(-updates|-backports)?$/;
+
+/**
+ * The archive to debootstrap `suite` from: the machine's source that carries `suite` with `main`,
+ * else the machine's Debian archive (a Debian 12 machine's archive serves Debian 13 too).
+ */
 export function debianMirror(suite: string, sources = readAptSources()): string {
-  const hit = sources.find((s) => s.suites.includes(suite) && s.components.includes("main") && !/security/.test(s.uri));
+  const usable = sources.filter((s) => s.components.includes("main") && !/security/.test(s.uri));
+  const hit = usable.find((s) => s.suites.includes(suite)) ?? usable.find((s) => s.suites.some((x) => DEBIAN_SUITES.test(x)));
   if (!hit) {
     const seen = sources.map((s) => `${s.file}: ${s.suites.join(" ")}`).join("; ") || "none";
-    throw new Error(`no apt source of this machine carries "${suite} main" (sources: ${seen}); add one to /etc/apt/sources.list.d/ or set FAWKES_DEBIAN_MIRROR`);
+    throw new Error(`no apt source of this machine is a Debian archive with "main" to fetch ${suite} from (sources: ${seen}); add one to /etc/apt/sources.list.d/ or set FAWKES_DEBIAN_MIRROR`);
   }
   return hit.uri;
 }

@@ -14,6 +14,8 @@ export interface HostState {
   userDataSha: string;
   startedAt: string;
   bootSeconds?: number;
+  /** Seconds of each of cloud-init's stages (local, network, config, final) in that boot. */
+  bootStages?: Record<string, number>;
   healthy: boolean;
   failedStep?: string;
   detail?: string;

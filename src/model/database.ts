@@ -3,8 +3,8 @@
 import type { DatabaseKnobs, EnvironmentSpec } from "../config/index.ts";
 import { parameterPrefixOf } from "./operations.ts";
 
-/** Debian 12's PostgreSQL: the local db host runs it, RDS runs the same major, and the hosts' pg_dump matches both. */
-export const DATABASE_MAJOR_VERSION = "15";
+/** Debian 13's PostgreSQL: the local db host runs it, RDS runs the same major, and the hosts' pg_dump matches both. */
+export const DATABASE_MAJOR_VERSION = "17";
 export const DATABASE_PORT = 5432;
 /** The administrator the release hook creates roles and databases with: RDS's master user, the local db host's alike (CREATEROLE, CREATEDB, not a superuser). */
 export const DATABASE_MASTER_USER = "fawkes_admin";

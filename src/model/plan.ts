@@ -1,5 +1,4 @@
 import type { EnvironmentSpec, FleetSize, ResolvedApp } from "../config/index.ts";
-import { BASE_PACKAGES } from "../config/index.ts";
 import { budgetName, shortHash } from "../names/index.ts";
 import { appDatabase, DATABASE_PASSWORD_RULE, databasePlan, type AppDatabase, type DatabasePlan } from "./database.ts";
 import { parameterPrefixOf } from "./operations.ts";
@@ -132,13 +131,14 @@ export function appPaths(app: string): AppPaths {
   };
 }
 
-/** Packages of every host: the base set plus the recipe's, sorted and unique. */
+/** Packages of every host, as the recipe names them: sorted and unique. */
 export function imagePackages(recipe: { packages: readonly string[] }): string[] {
-  return [...new Set([...BASE_PACKAGES, ...recipe.packages])].sort();
+  return [...new Set(recipe.packages)].sort();
 }
 
-export function recipeHash(recipe: { distribution: string; packages: readonly string[] }): string {
-  return shortHash(JSON.stringify([recipe.distribution, imagePackages(recipe)]), 8);
+/** What an image is made of, named by a hash: the same recipe gives the same hash on both targets. */
+export function recipeHash(recipe: { distribution: string; packages: readonly string[]; steps: readonly { name: string; run: string }[] }): string {
+  return shortHash(JSON.stringify([recipe.distribution, imagePackages(recipe), recipe.steps.map((s) => [s.name, s.run])]), 8);
 }
 
 function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnRole: number, vcpus: number): AppOnHost {

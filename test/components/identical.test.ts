@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { loadEnvironment, readProject, stackFile, type EnvironmentSpec } from "../../src/config/index.ts";
+import { loadEnvironment, readProject, readRecipe, stackFile, type EnvironmentSpec } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { renderEnvironment } from "../../src/render/index.ts";
 import { compareGraphs, KNOB_DERIVED } from "../../src/plan/stack-graph.ts";
@@ -37,7 +37,7 @@ function withCatalogue(stack: string, change: (catalogue: Record<string, unknown
   change(catalogue);
   const file = stackFile(project, stack);
   const values = (parseYaml(readFileSync(join(ROOT, file), "utf8")) as { config: Record<string, unknown> }).config;
-  return loadEnvironment({ project: project.name, stack, projectLayer: { file: "Pulumi.yaml (changed in memory)", values: { [key]: catalogue } }, stackLayers: [{ file, values }] });
+  return loadEnvironment({ project: project.name, stack, projectLayer: { file: "Pulumi.yaml (changed in memory)", values: { [key]: catalogue } }, recipe: readRecipe(ROOT, []), stackLayers: [{ file, values }] });
 }
 
 let graphs: StackGraph[];

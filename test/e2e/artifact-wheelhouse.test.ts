@@ -1,28 +1,36 @@
-// scripts/build-wheelhouse.py, run for real with Debian's python3 on the sample apps' requirements:
-// reproducible pure wheels with Debian's stripped dependencies restored, the repository's library
-// in the version each app pins, platform wheels for compiled distributions (PyYAML, psycopg2) that
-// install offline into a fresh venv and import, and clear refusals. Needs no root (the golden
-// image's venv proof is artifact.test.ts).
+// scripts/build-wheelhouse.py, run for real with the golden image's Debian python3 (where fawkes
+// build runs it) on the sample apps' requirements: reproducible pure wheels with Debian's stripped
+// dependencies restored, the repository's library in the version each app pins, platform wheels for
+// compiled distributions (PyYAML, psycopg2) that install offline into a fresh venv and import, and
+// clear refusals. Root builds the golden image (the venv at the hosts' path is artifact.test.ts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WHEELHOUSE_SCRIPT, type WheelEntry } from "../../src/artifact/index.ts";
+import type { GoldenImage } from "../../src/local/index.ts";
+import { goldenImage, inImageRoot, requireImageTools } from "../helpers/image-root.ts";
 import { ROOT } from "../helpers/rendered-hosts.ts";
-import { requirePythonModules, requireTools, TOOLS } from "../helpers/tools.ts";
+import { TOOLS } from "../helpers/tools.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "fawkes-wheelhouse-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const LIBS = ["--lib", join(ROOT, "examples/libs/fawkes-greeting-1"), "--lib", join(ROOT, "examples/libs/fawkes-greeting-2")];
+let image: GoldenImage;
+let runs = 0;
+
+/** Runs argv in the golden image (the repository and this test's dir bound at their paths); never throws for its exit. */
+function inImage(argv: string[], opts: { env?: Record<string, string>; timeout?: number } = {}) {
+  const [file, ...args] = inImageRoot(image, join(tmp, `image-${++runs}`), [ROOT, tmp], ["/usr/bin/env", "-i", ...Object.entries(opts.env ?? { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" }).map(([k, v]) => `${k}=${v}`), ...argv]);
+  return execa(file!, args, { reject: false, all: true, timeout: opts.timeout ?? 60_000 });
+}
 
 async function wheelhouse(requirements: string, name: string) {
   const req = join(tmp, `${name}.txt`);
   writeFileSync(req, requirements);
   const out = join(tmp, name);
-  const r = await execa(TOOLS.python3.path, ["-B", WHEELHOUSE_SCRIPT, "--requirements", req, "--out", out, ...LIBS], {
-    reject: false, env: { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" }, extendEnv: false, timeout: 60_000,
-  });
+  const r = await inImage([TOOLS.python3.path, "-B", WHEELHOUSE_SCRIPT, "--requirements", req, "--out", out, ...LIBS]);
   const wheels = r.exitCode === 0 ? (JSON.parse(r.stdout) as { wheels: WheelEntry[] }).wheels : [];
   return { ...r, out, wheels };
 }
@@ -44,10 +52,10 @@ print(json.dumps(out))
 
 async function inspect(dir: string): Promise<Record<string, { names: string[]; times: number[][]; badRecord: string[]; wheel: string; metadata: string; entryPoints: boolean }>> {
   const files = readdirSync(dir).sort().map((f) => join(dir, f));
-  return JSON.parse((await execa(TOOLS.python3.path, ["-c", INSPECT, ...files])).stdout);
+  return JSON.parse((await inImage([TOOLS.python3.path, "-c", INSPECT, ...files])).stdout);
 }
 
-/** A fresh venv of Debian's python3 with `requirements` installed from `wheelhouse` only; returns its python. */
+/** A fresh venv of the image's python3 with `requirements` installed from `wheelhouse` only; returns its python. */
 async function venvWith(wheelhouse: string, requirements: string, name: string): Promise<string> {
   const venv = join(tmp, `venv-${name}`);
   const env = { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8", HOME: tmp, PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_CACHE_DIR: "1" };
@@ -56,24 +64,24 @@ async function venvWith(wheelhouse: string, requirements: string, name: string):
     [join(venv, "bin/pip"), "install", "--no-index", "--find-links", wheelhouse, "-r", requirements],
   ];
   for (const [file, ...args] of steps) {
-    const r = await execa(file!, args, { reject: false, all: true, env, extendEnv: false, timeout: 120_000 });
+    const r = await inImage([file!, ...args], { env, timeout: 120_000 });
     expect(r.exitCode, `${r.command}\n${r.all}`).toBe(0);
   }
   return join(venv, "bin/python");
 }
 
-/** The interpreter's wheel tag for its plain platform, derived here apart from the script: cp311-cp311-linux_x86_64. */
+/** The interpreter's wheel tag for its plain platform, derived here apart from the script: cp313-cp313-linux_x86_64. */
 async function interpreterTag(): Promise<string> {
   const script = "import sys, sysconfig; v = '%d%d' % sys.version_info[:2]; print(f\"cp{v}-cp{v}-{sysconfig.get_platform().replace('-', '_').replace('.', '_')}\")";
-  return (await execa(TOOLS.python3.path, ["-c", script])).stdout.trim();
+  return (await inImage([TOOLS.python3.path, "-c", script])).stdout.trim();
 }
 
 let shop: Awaited<ReturnType<typeof wheelhouse>>;
 let blog: Awaited<ReturnType<typeof wheelhouse>>;
 let tag: string;
 beforeAll(async () => {
-  requireTools(TOOLS.python3);
-  await requirePythonModules("packaging", "flask", "django", "gunicorn", "yaml", "psycopg2", "venv");
+  image = await goldenImage();
+  requireImageTools(image, TOOLS.python3);
   tag = await interpreterTag();
   shop = await wheelhouse(`${readFileSync(join(ROOT, "examples/flask-shop/requirements.txt"), "utf8")}gunicorn\n`, "shop");
   blog = await wheelhouse(`${readFileSync(join(ROOT, "examples/django-blog/requirements.txt"), "utf8")}gunicorn\n`, "blog");
@@ -85,11 +93,11 @@ describe("wheelhouses of the sample apps", () => {
   it("hold each app's requirements, their dependencies and gunicorn, each app its own library version", () => {
     const files = (w: typeof shop) => w.wheels.map((x) => x.file);
     expect(files(shop)).toEqual(expect.arrayContaining([
-      "flask-2.2.2-py3-none-any.whl", "werkzeug-2.2.2-py3-none-any.whl", "jinja2-3.1.2-py3-none-any.whl", "markupsafe-2.1.2-py3-none-any.whl",
-      "itsdangerous-2.1.2-py3-none-any.whl", "click-8.1.3-py3-none-any.whl", "gunicorn-20.1.0-py3-none-any.whl", "setuptools-66.1.1-py3-none-any.whl",
+      "flask-3.1.1-py3-none-any.whl", "werkzeug-3.1.3-py3-none-any.whl", "jinja2-3.1.6-py3-none-any.whl", "markupsafe-2.1.5-py3-none-any.whl",
+      "itsdangerous-2.2.0-py3-none-any.whl", "click-8.1.8-py3-none-any.whl", "gunicorn-23.0.0-py3-none-any.whl", "setuptools-78.1.1-py3-none-any.whl",
     ]));
     expect(files(blog)).toEqual(expect.arrayContaining([
-      "django-3.2.25-py3-none-any.whl", "asgiref-3.6.0-py3-none-any.whl", "sqlparse-0.4.2-py3-none-any.whl", "pytz-2022.7.1-py3-none-any.whl", `psycopg2-2.9.5-${tag}.whl`,
+      "django-4.2.28-py3-none-any.whl", "asgiref-3.8.1-py3-none-any.whl", "sqlparse-0.5.3-py3-none-any.whl", `psycopg2-2.9.10-${tag}.whl`,
     ]));
     expect(shop.wheels.find((w) => w.name === "fawkes-greeting")).toMatchObject({ version: "1.4.0", source: "repository" });
     expect(blog.wheels.find((w) => w.name === "fawkes-greeting")).toMatchObject({ version: "2.1.0", source: "repository" });
@@ -109,12 +117,12 @@ describe("wheelhouses of the sample apps", () => {
       const body = w.names.filter((n) => !n.includes(".dist-info/"));
       expect(body, file).toEqual([...body].sort());
     }
-    const flask = wheels["flask-2.2.2-py3-none-any.whl"]!.metadata;
+    const flask = wheels["flask-3.1.1-py3-none-any.whl"]!.metadata;
     for (const dep of ["Werkzeug", "Jinja2", "itsdangerous", "click"]) expect(flask).toContain(`\nRequires-Dist: ${dep}\n`);
     expect(flask).toContain('Requires-Dist: asgiref>=3.2; extra == "async"');
-    expect(wheels["jinja2-3.1.2-py3-none-any.whl"]!.metadata).toContain("\nRequires-Dist: MarkupSafe\n");
-    expect(wheels["gunicorn-20.1.0-py3-none-any.whl"]!.entryPoints).toBe(true);
-    expect(wheels["gunicorn-20.1.0-py3-none-any.whl"]!.metadata).toContain("\nRequires-Dist: setuptools\n");
+    expect(wheels["jinja2-3.1.6-py3-none-any.whl"]!.metadata).toContain("\nRequires-Dist: MarkupSafe\n");
+    expect(wheels["gunicorn-23.0.0-py3-none-any.whl"]!.entryPoints).toBe(true);
+    expect(wheels["gunicorn-23.0.0-py3-none-any.whl"]!.metadata).toContain("\nRequires-Dist: setuptools\n");
   });
 
   it("leave out MarkupSafe's optional compiled speedups, and say so", () => {
@@ -136,17 +144,17 @@ describe("compiled distributions", () => {
 
   it("become platform wheels for this interpreter, with their .so files and Root-Is-Purelib: false", async () => {
     expect(yaml.wheels).toEqual([expect.objectContaining({
-      name: "PyYAML", file: `pyyaml-6.0-${tag}.whl`, source: "debian", debianPackage: "python3-yaml", tag,
+      name: "PyYAML", file: `pyyaml-6.0.2-${tag}.whl`, source: "debian", debianPackage: "python3-yaml", tag,
       compiled: [expect.stringMatching(/^yaml\/_yaml\.cpython-.*\.so$/)], needsDebianPackages: expect.arrayContaining(["libyaml-0-2"]),
     })]);
-    const w = (await inspect(yaml.out))[`pyyaml-6.0-${tag}.whl`]!;
+    const w = (await inspect(yaml.out))[`pyyaml-6.0.2-${tag}.whl`]!;
     expect(w.badRecord).toEqual([]);
     expect(w.times).toEqual([[1980, 1, 1, 0, 0, 0]]);
     expect(w.wheel).toContain(`Root-Is-Purelib: false\nTag: ${tag}\n`);
     expect(w.names).toEqual(expect.arrayContaining(["yaml/__init__.py", expect.stringMatching(/^yaml\/_yaml\.cpython-.*\.so$/)]));
     const blogPsycopg = blog.wheels.find((x) => x.name === "psycopg2");
-    expect(blogPsycopg).toMatchObject({ file: `psycopg2-2.9.5-${tag}.whl`, debianPackage: "python3-psycopg2", needsDebianPackages: expect.arrayContaining(["libpq5"]) });
-    const psycopg = (await inspect(blog.out))[`psycopg2-2.9.5-${tag}.whl`]!;
+    expect(blogPsycopg).toMatchObject({ file: `psycopg2-2.9.10-${tag}.whl`, debianPackage: "python3-psycopg2", needsDebianPackages: expect.arrayContaining(["libpq5"]) });
+    const psycopg = (await inspect(blog.out))[`psycopg2-2.9.10-${tag}.whl`]!;
     expect(psycopg.badRecord).toEqual([]);
     expect(psycopg.wheel).toContain(`Root-Is-Purelib: false\nTag: ${tag}\n`);
     expect(psycopg.names).toContainEqual(expect.stringMatching(/^psycopg2\/_psycopg\.cpython-.*\.so$/));
@@ -159,14 +167,16 @@ describe("compiled distributions", () => {
 
   it("install offline into a fresh venv and import their compiled modules: PyYAML with libyaml", async () => {
     const python = await venvWith(yaml.out, join(tmp, "compiled.txt"), "yaml");
-    const r = await execa(python, ["-c", "import yaml; from yaml import CLoader; assert yaml.__with_libyaml__; print(yaml.load('a: [1, 2]', Loader=CLoader), yaml.__file__)"]);
+    const r = await inImage([python, "-c", "import yaml; from yaml import CLoader; assert yaml.__with_libyaml__; print(yaml.load('a: [1, 2]', Loader=CLoader), yaml.__file__)"]);
+    expect(r.exitCode, r.all).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^\\{'a': \\[1, 2\\]\\} ${tmp}/venv-yaml/lib/python3\\.\\d+/site-packages/yaml/__init__\\.py$`));
   });
 
   it("install offline into a fresh venv and import their compiled modules: the blog's requirements with psycopg2", async () => {
     const python = await venvWith(blog.out, join(tmp, "blog.txt"), "blog");
-    const r = await execa(python, ["-c", "import django, psycopg2, psycopg2.extensions as e; print(psycopg2.__version__.split()[0], e.libpq_version() > 0, psycopg2.__file__)"]);
-    expect(r.stdout).toMatch(new RegExp(`^2\\.9\\.5 True ${tmp}/venv-blog/lib/python3\\.\\d+/site-packages/psycopg2/__init__\\.py$`));
+    const r = await inImage([python, "-c", "import django, psycopg2, psycopg2.extensions as e; print(psycopg2.__version__.split()[0], e.libpq_version() > 0, psycopg2.__file__)"]);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^2\\.9\\.10 True ${tmp}/venv-blog/lib/python3\\.\\d+/site-packages/psycopg2/__init__\\.py$`));
   });
 });
 
@@ -186,7 +196,7 @@ describe("refusals", () => {
   it("a Debian version outside the requirement's range", async () => {
     const r = await wheelhouse("Flask>=99\n", "tooold");
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/requires Flask>=99; Debian has Flask 2\.2\.2 \(python3-flask\), which does not fit/);
+    expect(r.stderr).toMatch(/requires Flask>=99; Debian has Flask 3\.1\.1 \(python3-flask\), which does not fit/);
   });
 
   it("pip options in requirements.txt", async () => {

@@ -49,13 +49,13 @@ export function shellify(items: unknown): string | undefined {
   return `#!/bin/sh\n${lines.join("\n")}\n`;
 }
 
-/** Users that exist on a Debian 12 host before cloud-init's users-groups module runs. */
+/** Users that exist on a Debian 13 host before cloud-init's users-groups module runs. */
 export const DEBIAN_BASE_USERS = [
   "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
   "www-data", "backup", "list", "irc", "_apt", "nobody",
 ];
 
-/** Groups of Debian 12's base-passwd, present before users-groups runs. */
+/** Groups of Debian 13's base-passwd, present before users-groups runs. */
 export const DEBIAN_BASE_GROUPS = [
   "root", "daemon", "bin", "sys", "adm", "tty", "disk", "lp", "mail", "news", "uucp", "man", "proxy",
   "kmem", "dialout", "fax", "voice", "cdrom", "floppy", "tape", "sudo", "audio", "dip", "www-data",

@@ -1,11 +1,13 @@
-// A booted host's layout, laid over this machine inside a private mount namespace, so that the
-// real tools can check the rendered files as they are, without rewriting a path in them and
-// without changing the machine: what a host has at boot (its app users, /var/log/fawkes/<app>,
-// /run/fawkes/<app>, /srv/apps/<app>/current, the rendered /etc) exists only for the one command
-// run inside.
+// A booted host's layout, laid over a throw-away copy of the golden image inside a private mount
+// namespace, so that the hosts' own tools (Debian 13's) check the rendered files as they are,
+// without rewriting a path in them and without changing the machine: what a host has at boot (its
+// app users, /var/log/fawkes/<app>, /run/fawkes/<app>, /srv/apps/<app>/current, the rendered /etc)
+// exists only for the one command run inside.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { appSource, type HostTree, type RenderedHost, type RenderedStack } from "./rendered-hosts.ts";
+import type { GoldenImage } from "../../src/local/index.ts";
+import { inImageRoot } from "./image-root.ts";
+import { appSource, ROOT, type HostTree, type RenderedHost, type RenderedStack } from "./rendered-hosts.ts";
 import { TOOLS, requireTools } from "./tools.ts";
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -27,18 +29,19 @@ function passwdLines(file: string, entries: string[]): string {
 }
 
 /**
- * Prepares (under `workDir`) a sandbox for one host: /var/log, /run and /srv become fresh tmpfs
- * with the host's dirs, each app's `current` points at its source in examples/, and /etc is a read-only
- * overlay of the app users' passwd/group over the rendered /etc over the machine's /etc.
- * Needs root, or unprivileged user namespaces (then `unshare --map-root-user`).
+ * Prepares (under `workDir`) a sandbox for one host in the golden image: /var/log, /run and /srv
+ * become fresh tmpfs with the host's dirs, each app's `current` points at its source in examples/,
+ * and /etc is a read-only overlay of the app users' passwd/group over the rendered /etc over the
+ * image's /etc. Needs root, or unprivileged user namespaces (then `unshare --map-root-user`).
  */
-export function hostSandbox(stack: RenderedStack, host: RenderedHost, tree: HostTree, workDir: string): HostSandbox {
+export function hostSandbox(stack: RenderedStack, host: RenderedHost, tree: HostTree, workDir: string, image: GoldenImage): HostSandbox {
   requireTools(TOOLS.unshare, TOOLS.mount);
   const etcTop = join(workDir, "sandbox-etc");
   mkdirSync(etcTop, { recursive: true });
   const apps = host.plan.apps;
-  writeFileSync(join(etcTop, "passwd"), passwdLines("/etc/passwd", apps.map((a) => `${a.user}:x:${a.uid}:${a.gid}:fawkes app ${a.name}:${a.paths.root}:/usr/sbin/nologin`)));
-  writeFileSync(join(etcTop, "group"), passwdLines("/etc/group", apps.map((a) => `${a.user}:x:${a.gid}:`)));
+  const imageEtc = (f: string) => join(image.rootfs, "etc", f);
+  writeFileSync(join(etcTop, "passwd"), passwdLines(imageEtc("passwd"), apps.map((a) => `${a.user}:x:${a.uid}:${a.gid}:fawkes app ${a.name}:${a.paths.root}:/usr/sbin/nologin`)));
+  writeFileSync(join(etcTop, "group"), passwdLines(imageEtc("group"), apps.map((a) => `${a.user}:x:${a.gid}:`)));
 
   const lines = ["set -eu", "mount -t tmpfs -o mode=0755 fawkes-sandbox-log /var/log"];
   const logDirs = [...DEBIAN_LOG_DIRS, ...apps.map((a) => a.paths.logs)];
@@ -60,7 +63,6 @@ export function hostSandbox(stack: RenderedStack, host: RenderedHost, tree: Host
   const script = join(workDir, "sandbox.sh");
   writeFileSync(script, `${lines.join("\n")}\n`);
 
-  const unshare = [TOOLS.unshare.path, "--mount", "--propagation", "private"];
-  if (process.getuid?.() !== 0) unshare.push("--map-root-user");
-  return { wrap: (argv) => [...unshare, "--", "/bin/sh", script, ...argv] };
+  const root = join(workDir, "image");
+  return { wrap: (argv) => inImageRoot(image, root, [ROOT, workDir], ["/bin/sh", script, ...argv]) };
 }

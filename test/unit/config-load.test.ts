@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, loadAllStacks, loadEnvironment, loadFromPulumiConfig, loadStack, readProject } from "../../src/config/index.ts";
+import { ConfigError, loadAllStacks, loadEnvironment, loadFromPulumiConfig, loadStack, readProject, readRecipe } from "../../src/config/index.ts";
 import { projectWith } from "./fixture-project.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -178,6 +178,7 @@ describe("loadEnvironment with in-memory layers", () => {
         project: "p",
         stack: "dev",
         projectLayer: { file: "Pulumi.yaml", values: { "p:catalogue": { apps: [{ name: "a", source: "a", processes: { web: { wsgi: "bad" } } }] } } },
+        recipe: readRecipe(ROOT, []),
         stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "p:domain": "dev.p.test", "p:releases": { a: "r1" }, "p:qaTtl": "3 days" } }],
       }),
     ).toThrow(/2 configuration problems:\n.*apps\[0\]\.processes\.web\.wsgi: must be a WSGI entry point.*\n.*p:qaTtl: must be a duration/);

@@ -3,7 +3,7 @@
 // that makes its role and database and dumps it before a release's hooks unless the knob says no.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadEnvironment, loadStack, type ConfigLayer } from "../../src/config/index.ts";
+import { loadEnvironment, loadStack, readRecipe, type ConfigLayer } from "../../src/config/index.ts";
 import { databaseNameOf, planEnvironment } from "../../src/model/index.ts";
 import { renderEnvironment } from "../../src/render/index.ts";
 
@@ -12,7 +12,7 @@ const ROOT = join(import.meta.dirname, "../..");
 function env(apps: unknown[], knobs: Record<string, unknown> = {}) {
   const projectLayer: ConfigLayer = { file: "Pulumi.yaml", values: { "p:catalogue": { apps } } };
   const releases = Object.fromEntries((apps as Array<{ name: string }>).map((a) => [a.name, "r1"]));
-  return loadEnvironment({ project: "p", stack: "dev", projectLayer, stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "p:domain": "dev.p.test", "p:releases": releases, ...knobs } }] });
+  return loadEnvironment({ project: "p", stack: "dev", projectLayer, recipe: readRecipe(ROOT, []), stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "p:domain": "dev.p.test", "p:releases": releases, ...knobs } }] });
 }
 
 const web = (name: string, extra: Record<string, unknown> = {}) => ({ name, source: name, processes: { web: { wsgi: "app:app" } }, ...extra });

@@ -32,9 +32,14 @@ describe("the Debian mirror comes from the machine's apt configuration", () => {
     expect(debianMirror("bookworm", s)).toBe("http://one.example/debian");
   });
 
-  it("says which sources it saw when none carries the suite", () => {
-    expect(() => debianMirror("bookworm", parseDeb822("Types: deb\nURIs: http://x.example/debian\nSuites: trixie\nComponents: main\n", "x.sources"))).toThrow(
-      'no apt source of this machine carries "bookworm main" (sources: x.sources: trixie)',
+  it("takes the machine's Debian archive for a release its sources do not name (Debian 13 hosts on a Debian 12 machine)", () => {
+    const s = parseDeb822(deb822, "debian.sources");
+    expect(debianMirror("trixie", s)).toBe("http://archive.example/debian");
+  });
+
+  it("says which sources it saw when none is a Debian archive", () => {
+    expect(() => debianMirror("trixie", parseDeb822("Types: deb\nURIs: http://x.example/pg\nSuites: bookworm-pgdg\nComponents: main\n", "x.sources"))).toThrow(
+      'no apt source of this machine is a Debian archive with "main" to fetch trixie from (sources: x.sources: bookworm-pgdg)',
     );
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadEnvironment, loadStack } from "../../src/config/index.ts";
+import { loadEnvironment, loadStack, readRecipe } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { ENCODED_FILE_BYTES, userDataBytes } from "../../src/render/host-image.ts";
 import { renderEnvironment, USER_DATA_LIMIT, type HostImage } from "../../src/render/index.ts";
@@ -37,6 +37,7 @@ function catalogueOf(count: number, envOrder: "ab" | "ba" = "ab") {
     project: "fawkes",
     stack: "dev",
     projectLayer: { file: "Pulumi.yaml", values: { "fawkes:catalogue": { apps } } },
+    recipe: readRecipe(ROOT, []),
     stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "fawkes:domain": "dev.example.com", "fawkes:releases": Object.fromEntries(apps.map((a) => [a.name, "r1"])) } }],
   });
   return renderEnvironment(planEnvironment(spec));

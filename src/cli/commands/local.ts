@@ -9,6 +9,11 @@ import { findProjectRoot } from "../project-root.ts";
 const stackOption = { stack: { type: "string" as const } };
 const stackOf = (values: Record<string, unknown>) => (typeof values.stack === "string" ? values.stack : "dev");
 const progress = (io: Io) => (m: string) => io.err(`${m}\n`);
+/** ", booted in 1.2 s (local 0.05, network 0.10, config 0.02, final 0.95)": cloud-init's stages, as the host's pid 1 released them. */
+const booted = (h: { bootSeconds?: number; bootStages?: Record<string, number> }) =>
+  h.bootSeconds === undefined
+    ? ""
+    : `, booted in ${h.bootSeconds.toFixed(1)} s${h.bootStages ? ` (${Object.entries(h.bootStages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")})` : ""}`;
 
 export const localUpCmd: Command = {
   name: "local up",
@@ -77,14 +82,14 @@ export const localStatusCmd: Command = {
     for (const h of s.hosts) {
       const health = h.healthy ? (h.running ? "healthy" : "STOPPED") : `FAILED at ${h.failedStep}${h.running ? "" : " (stopped; its logs are kept)"}`;
       const rotation = Object.entries(h.rotation).map(([a, st]) => `${a} ${st}`).join(", ");
-      io.out(`  ${h.name.padEnd(20)} ${h.role.padEnd(7)} ${h.ip.padEnd(15)} ${health}${h.bootSeconds !== undefined ? `, booted in ${h.bootSeconds.toFixed(1)} s` : ""}\n`);
+      io.out(`  ${h.name.padEnd(20)} ${h.role.padEnd(7)} ${h.ip.padEnd(15)} ${health}${booted(h)}\n`);
       io.out(`    releases: ${Object.entries(h.releases).map(([a, r]) => `${a}@${r}`).join(", ")}${rotation ? `; rotation: ${rotation}` : ""}\n`);
       if (!h.healthy && h.detail) io.out(`    ${h.detail.split("\n").join("\n    ")}\n`);
     }
     const db = s.database;
     if (db) {
       const health = db.healthy ? (db.running ? "healthy" : "STOPPED") : `FAILED at ${db.failedStep}`;
-      io.out(`  ${db.name.padEnd(20)} ${"db".padEnd(7)} ${db.ip.padEnd(15)} ${health}${db.bootSeconds !== undefined ? `, booted in ${db.bootSeconds.toFixed(1)} s` : ""}\n`);
+      io.out(`  ${db.name.padEnd(20)} ${"db".padEnd(7)} ${db.ip.padEnd(15)} ${health}${booted(db)}\n`);
       io.out(`    PostgreSQL; its data outlives the host: ${envLayout(s.stack).databaseDir}\n`);
       if (!db.healthy && db.detail) io.out(`    ${db.detail.split("\n").join("\n    ")}\n`);
     }

@@ -6,8 +6,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { AppOnHost } from "../../../src/model/index.ts";
 import { hostSandbox } from "../host-sandbox.ts";
+import { goldenImage, requireImageTools } from "../image-root.ts";
 import { appSource, fileAt, writeHostTree, type RenderedHost, type RenderedStack } from "../rendered-hosts.ts";
-import { BASE_ENV, TOOLS, describeRun, requirePythonModules, requireTools, run, type RunResult } from "../tools.ts";
+import { BASE_ENV, TOOLS, describeRun, run, type RunResult } from "../tools.ts";
 
 /** `name = value` lines of `gunicorn --print-config`. */
 function printedConfig(output: string): Map<string, string> {
@@ -41,8 +42,8 @@ function inputKey(host: RenderedHost, app: AppOnHost, conf: string, source: stri
 }
 
 export async function gunicornCheckConfig(stack: RenderedStack, host: RenderedHost, app: AppOnHost, dir: string): Promise<string[]> {
-  requireTools(TOOLS.gunicorn, TOOLS.unshare);
-  await requirePythonModules("gunicorn", "flask", "django");
+  const image = await goldenImage();
+  requireImageTools(image, TOOLS.gunicorn);
   if (!app.gunicorn) return [`${app.name} runs no gunicorn on ${host.label}`];
   const confPath = `${app.paths.config}/gunicorn.conf.py`;
   if (!fileAt(host.image, confPath)) return [`${confPath} is not rendered; files: ${host.image.files.map((f) => f.path).join(", ")}`];
@@ -51,7 +52,7 @@ export async function gunicornCheckConfig(stack: RenderedStack, host: RenderedHo
   let pending = runs.get(key);
   if (!pending) {
     const tree = writeHostTree(host.image, join(dir, "root"));
-    const sandbox = hostSandbox(stack, host, tree, dir);
+    const sandbox = hostSandbox(stack, host, tree, dir, image);
     const argv = [TOOLS.gunicorn.path, "--check-config", "--print-config", "-c", tree.at(confPath), "--chdir", source, app.gunicorn.wsgi];
     // In the sandbox /run/fawkes/<app> exists, so a bind would work: look for sockets afterwards.
     const thenLookForSockets = `"$@"; rc=$?; find /run/fawkes -type s -printf '${SOCKET_LEFT} %p\n' >&2; exit $rc`;

@@ -5,8 +5,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AppOnHost } from "../../../src/model/index.ts";
 import { hostSandbox } from "../host-sandbox.ts";
+import { goldenImage, requireImageTools } from "../image-root.ts";
 import { filesMatching, webApps, writeHostTree, type RenderedHost, type RenderedStack } from "../rendered-hosts.ts";
-import { BASE_ENV, TOOLS, describeRun, requireTools, run } from "../tools.ts";
+import { BASE_ENV, TOOLS, describeRun, run } from "../tools.ts";
 
 export const SITES = /^\/etc\/nginx\/sites-enabled\/[^/]+$/;
 const siteOf = (app: string) => `/etc/nginx/sites-enabled/${app}.conf`;
@@ -27,7 +28,8 @@ function mainConf(dir: string, root: string): string {
 
 /** One site per web app, nothing else, and `nginx -t` says ok with no warning. */
 export async function nginxTest(stack: RenderedStack, host: RenderedHost, dir: string): Promise<string[]> {
-  requireTools(TOOLS.nginx, TOOLS.unshare);
+  const image = await goldenImage();
+  requireImageTools(image, TOOLS.nginx);
   const problems: string[] = [];
   const sites = filesMatching(host.image, SITES).map((f) => f.path).sort();
   const want = webApps(host.plan).map((a) => siteOf(a.name)).sort();
@@ -36,7 +38,7 @@ export async function nginxTest(stack: RenderedStack, host: RenderedHost, dir: s
   const tree = writeHostTree(host.image, join(dir, "root"));
   const conf = join(dir, "nginx.conf");
   writeFileSync(conf, mainConf(dir, tree.root));
-  const sandbox = hostSandbox(stack, host, tree, dir);
+  const sandbox = hostSandbox(stack, host, tree, dir, image);
   const r = await run(sandbox.wrap([TOOLS.nginx.path, "-t", "-c", conf, "-p", `${dir}/`, "-e", `${dir}/nginx-error.log`]), { timeoutMs: 20_000, env: BASE_ENV });
   const ok = r.exitCode === 0 && r.output.includes("syntax is ok") && r.output.includes("test is successful");
   if (!ok) return [...problems, `nginx rejects the sites: ${describeRun(r)}`];

@@ -1,11 +1,13 @@
 // supervisord's own config loader over a host's program files (test/helpers/supervisor_load.py):
 // every section accepted, exactly the planned programs loaded, each stopped as a process group,
 // given longer to stop than gunicorn's graceful shutdown and at least the app's boot time to start.
-import { accessSync, constants, writeFileSync } from "node:fs";
+import { lstatSync, writeFileSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import type { GoldenImage } from "../../../src/local/index.ts";
 import { hostSandbox } from "../host-sandbox.ts";
+import { goldenImage, requireImageTools } from "../image-root.ts";
 import { fileAt, writeHostTree, type RenderedHost, type RenderedStack } from "../rendered-hosts.ts";
-import { BASE_ENV, TOOLS, describeRun, requirePythonModules, requireTools, run } from "../tools.ts";
+import { BASE_ENV, TOOLS, describeRun, run } from "../tools.ts";
 
 const LOADER = join(import.meta.dirname, "../supervisor_load.py");
 
@@ -44,30 +46,36 @@ function supervisordConf(dir: string, includeDir: string): string {
   ].join("\n");
 }
 
-/** A command's program must exist on the host: rendered executable, shipped in a release, or Debian's. */
-function commandProblem(host: RenderedHost, command: string): string | undefined {
+/** A command's program must exist on the host: rendered executable, shipped in a release, or the image's. */
+function commandProblem(host: RenderedHost, image: GoldenImage, command: string): string | undefined {
   const exe = command.trim().split(/\s+/)[0] ?? "";
   if (!exe.startsWith("/")) return undefined; // supervisord resolves it through PATH at spawn time
   const rendered = fileAt(host.image, exe);
   if (rendered) return (Number.parseInt(rendered.mode, 8) & 0o111) === 0 ? `${exe} is rendered with mode ${rendered.mode}, not executable` : undefined;
   if (host.plan.apps.some((a) => exe.startsWith(`${a.paths.root}/`))) return undefined; // in the release artifact
+  // Read without following links: an absolute link in the image points into the image, not this machine.
+  const st = lstatOrUndefined(join(image.rootfs, exe));
+  if (st && (st.isSymbolicLink() || (st.isFile() && (st.mode & 0o111) !== 0))) return undefined;
+  return `${exe} is neither rendered into the image, in an app's release, nor a program of the golden image ${image.hash}`;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
   try {
-    accessSync(exe, constants.X_OK);
-    return undefined;
+    return lstatSync(path);
   } catch {
-    return `${exe} is neither rendered into the image, in an app's release, nor a program of this Debian system`;
+    return undefined;
   }
 }
 
 export async function supervisordLoad(stack: RenderedStack, host: RenderedHost, dir: string): Promise<string[]> {
-  requireTools(TOOLS.python3, TOOLS.supervisord, TOOLS.unshare);
-  await requirePythonModules("supervisor", "gunicorn");
+  const image = await goldenImage();
+  requireImageTools(image, TOOLS.python3, TOOLS.supervisord);
   const tree = writeHostTree(host.image, join(dir, "root"));
   const conf = join(dir, "supervisord.conf");
   writeFileSync(conf, supervisordConf(dir, tree.at("/etc/supervisor/conf.d")));
   const confs: Record<string, string> = {};
   for (const a of host.plan.apps) if (a.gunicorn && fileAt(host.image, gunicornConfPath(a.name))) confs[a.name] = tree.at(gunicornConfPath(a.name));
-  const sandbox = hostSandbox(stack, host, tree, dir);
+  const sandbox = hostSandbox(stack, host, tree, dir, image);
   const r = await run(sandbox.wrap([TOOLS.python3.path, LOADER, conf, JSON.stringify(confs)]), { timeoutMs: 30_000, env: BASE_ENV });
   if (r.exitCode !== 0 || r.timedOut) return [`supervisord's loader fails: ${describeRun(r)}`];
   const loaded = JSON.parse(r.stdout) as Loaded;
@@ -86,7 +94,7 @@ export async function supervisordLoad(stack: RenderedStack, host: RenderedHost, 
     if (!prog.stopasgroup) problems.push(`${p.program}: stopasgroup is false; supervisord would signal only the first process, not its children`);
     if (!prog.killasgroup) problems.push(`${p.program}: killasgroup is false; a SIGKILL would leave its children running`);
     if (prog.startsecs < p.startSecs) problems.push(`${p.program}: startsecs=${prog.startsecs} is under the app's boot time (${p.startSecs}s)`);
-    const bad = commandProblem(host, prog.command);
+    const bad = commandProblem(host, image, prog.command);
     if (bad) problems.push(`${p.program}: command ${JSON.stringify(prog.command)}: ${bad}`);
     if (p.kind !== "gunicorn") continue;
     const g = loaded.gunicorn[p.app];
