@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests use (scripts/debian-packages.txt), from the machine's own
-# apt sources. Services these packages ship (nginx, haproxy) are not started by the install.
+# Installs the machine's Debian packages that fawkes needs, from the machine's own apt sources,
+# saying what it installs. Lists: the files given (default: debian-packages-run.txt and
+# debian-packages.txt, what the tests need). Not root: says what is missing and how to install it,
+# and exits 0 (fawkes then says what it cannot do without root). Services these packages ship
+# (haproxy, postgresql) are not started by the install.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-mapfile -t packages < <(grep -v '^\s*#' "$here/debian-packages.txt" | sed '/^\s*$/d')
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "error: installing Debian packages needs root; run: sudo $0" >&2
-  exit 1
-fi
+lists=("$@")
+[ "${#lists[@]}" -gt 0 ] || lists=("$here/debian-packages-run.txt" "$here/debian-packages.txt")
+mapfile -t packages < <(cat "${lists[@]}" | grep -v '^\s*#' | sed '/^\s*$/d' | sort -u)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,6 +16,10 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "debian packages: all ${#packages[@]} installed"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "debian packages: missing ${missing[*]}; as root: sudo apt-get install ${missing[*]} (or run this as root: $0)" >&2
   exit 0
 fi
 

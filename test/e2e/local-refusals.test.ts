@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +42,13 @@ describe("the local target refuses clearly and changes nothing", () => {
   });
 
   it("not root: says so, and what still works", async () => {
-    const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, join(ROOT, "bin/fawkes.mjs"), "local", "up", "--stack", "qa"], { cwd: ROOT, reject: false, all: true, env: { HOME: "/tmp" } });
+    // A clone may sit under a private dir (mktemp -d) that nobody cannot enter: nobody runs a copy
+    // of the project (hard links where the file system allows) in a dir every user may read.
+    const copy = mkdtempSync(join(tmpdir(), "fawkes-not-root-"));
+    chmodSync(copy, 0o755);
+    const linked = await execa("cp", ["-al", `${ROOT}/.`, copy], { reject: false });
+    if (linked.exitCode !== 0) await execa("cp", ["-a", `${ROOT}/.`, copy]);
+    const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, join(copy, "bin/fawkes.mjs"), "local", "up", "--stack", "qa"], { cwd: copy, reject: false, all: true, env: { HOME: "/tmp" } }).finally(() => rmSync(copy, { recursive: true, force: true }));
     expect(r.exitCode).toBe(1);
     expect(r.all).toContain("error: the local target needs root (namespaces, overlay mounts, bridges); run it with sudo. Without root, check, render and diff-stacks still work");
     expect(r.all).not.toMatch(/\n\s+at /);

@@ -10,14 +10,14 @@ import type { RenderedHost } from "../rendered-hosts.ts";
 import { goldenImage, inImageRoot, requireImageTools } from "../image-root.ts";
 import { BASE_ENV, TOOLS, describeRun, run } from "../tools.ts";
 
-/** The image's `cloud-init schema --config-file`: exit 0, "Valid cloud-config", no deprecated key. */
+/** The image's `cloud-init schema --config-file`: exit 0, "Valid schema", no deprecated key. */
 export async function cloudInitSchema(host: { image: Pick<RenderedHost["image"], "userData"> }, dir: string): Promise<string[]> {
   const image = await goldenImage();
   requireImageTools(image, TOOLS.cloudInit);
   const file = join(dir, "user-data");
   writeFileSync(file, host.image.userData);
   const r = await run(inImageRoot(image, join(dir, "image"), [dir], [TOOLS.cloudInit.path, "schema", "--config-file", file]), { timeoutMs: 30_000, env: BASE_ENV });
-  if (r.exitCode !== 0 || !r.stdout.includes("Valid cloud-config")) return [`cloud-init rejects the user-data: ${describeRun(r)}`];
+  if (r.exitCode !== 0 || !r.stdout.includes("Valid schema")) return [`cloud-init rejects the user-data: ${describeRun(r)}`];
   const deprecations = /Cloud config schema deprecations:(.*)/.exec(r.output)?.[1]?.trim() ?? "";
   return deprecations === "" ? [] : [`deprecated cloud-config keys: ${deprecations}`];
 }
