@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, type EnvironmentSpec } from "../src/config/index.ts";
+import { architectureOf, ConfigError, type EnvironmentSpec } from "../src/config/index.ts";
 import { appLogGroup, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
 import { ec2UserDataProblems, renderEnvironment } from "../src/render/index.ts";
 import { AccessRoles } from "./access-roles.ts";
@@ -11,6 +11,7 @@ import { Database } from "./database.ts";
 import { Firewall } from "./firewall.ts";
 import { Fleet } from "./fleet.ts";
 import { QUEUE_ACTIONS } from "./host-role.ts";
+import { ImagePipeline } from "./image-pipeline.ts";
 import { LoadBalancer } from "./load-balancer.ts";
 import { Network } from "./network.ts";
 import { Observability } from "./observability.ts";
@@ -43,9 +44,25 @@ export function gitHubEnvironmentOf(spec: Pick<EnvironmentSpec, "project" | "sta
 }
 
 /**
+ * The AMI hosts boot: the stack's pinned one. A stack without a pin is fine on the local target,
+ * but AWS hosts would have nothing to boot, and fawkes never looks one up for them.
+ */
+export function pinnedImageOf(spec: EnvironmentSpec): string {
+  if (spec.knobs.image) return spec.knobs.image.ami;
+  throw new ConfigError([
+    {
+      file: `stack config of ${spec.stack}`,
+      path: `config.${spec.project}:image`,
+      message: "missing; AWS hosts boot only a pinned AMI: set image: { ami, architecture, recipe } to an AMI of the stack's Image Builder pipeline (`fawkes image list` shows the pins)",
+    },
+  ]);
+}
+
+/**
  * One environment (one stack) on AWS, from its EnvironmentSpec alone: plans and renders the
  * hosts itself, then builds network, stores, shared storage, the database (when an app has one),
- * load balancer, a fleet per role, the apps' log groups and queues, alarms, backups and the access roles.
+ * load balancer, a fleet per role on the pinned AMI, the Image Builder pipeline that makes AMIs
+ * from the recipe, the apps' log groups and queues, alarms, backups and the access roles.
  */
 export class Environment extends pulumi.ComponentResource {
   /** Per app: `https://<first host name>` (`http://` without a certificate). */
@@ -73,6 +90,7 @@ export function buildEnvironment(
   const images = renderEnvironment(plan);
   const tooBig = ec2UserDataProblems(images);
   if (tooBig.length > 0) throw new ConfigError(tooBig);
+  const imageId = pinnedImageOf(spec);
   const tags = baseTags(spec.project, spec.stack);
   const nameParts: NameParts = [spec.project, spec.stack];
   const common = { nameParts, tags };
@@ -102,6 +120,19 @@ export function buildEnvironment(
       deregistrationDelaySeconds: spec.catalogue.loadBalancer.deregistrationDelaySeconds,
       ...(spec.knobs.certificateArn ? { certificateArn: spec.knobs.certificateArn } : {}),
       maintenance: spec.knobs.maintenance,
+    },
+    opts,
+  );
+
+  new ImagePipeline(
+    `${name}-image`,
+    {
+      ...common,
+      recipe: spec.catalogue.image,
+      architecture: spec.knobs.image?.architecture ?? architectureOf(spec.knobs.instanceType),
+      region: spec.knobs.region,
+      subnetId: network.privateSubnetIds[0]!,
+      vpcId: network.vpcId,
     },
     opts,
   );
@@ -136,7 +167,7 @@ export function buildEnvironment(
         ...common,
         host,
         userDataBytes: image.userDataBytes,
-        ami: spec.catalogue.image.ami,
+        imageId,
         rollout: spec.knobs.rollout,
         subnetIds: network.privateSubnetIds,
         securityGroupId: firewall.hostsSecurityGroupId,

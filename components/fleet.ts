@@ -11,13 +11,22 @@ import { launchTags, nameOf, tagged, type NameParts, type Tags } from "./tags.ts
 export const BOOT_GRACE_SECONDS = 300;
 export const ROOT_VOLUME_GIB = 20;
 
+/**
+ * The root device of Debian's AMIs, and so of every AMI Image Builder makes from them: Debian's
+ * cloud team registers each EC2 image with RootDeviceName /dev/xvda (debian-cloud-images,
+ * src/debian_cloud_images/cli/upload_ec2.py), and an AMI made from an instance keeps the root
+ * device name of the AMI that instance booted. Under another name the launch template would add a
+ * second, empty volume instead of sizing and encrypting the root one.
+ */
+export const ROOT_DEVICE_NAME = "/dev/xvda";
+
 export interface FleetArgs {
   /** The hosts of one role: role, fleet size, instance type, store names. */
   host: HostPlan;
   /** The rendered user-data of this role, byte for byte what cloud-init gets. */
   userDataBytes: Uint8Array;
-  /** AMI lookup of the catalogue's image recipe. */
-  ami: { owners: readonly string[]; namePattern: string };
+  /** The stack's pinned AMI (knob image.ami): hosts boot exactly this image, never a lookup's latest. */
+  imageId: string;
   rollout: Rollout;
   subnetIds: pulumi.Input<string>[];
   securityGroupId: pulumi.Input<string>;
@@ -60,14 +69,13 @@ export class Fleet extends pulumi.ComponentResource {
 }
 
 export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args: FleetArgs, profile: aws.iam.InstanceProfile): aws.ec2.LaunchTemplate {
-  const ami = aws.ec2.getAmiOutput({ owners: [...args.ami.owners], mostRecent: true, filters: [{ name: "name", values: [args.ami.namePattern] }] }, { parent });
   const ltName = nameOf("launchTemplate", args.nameParts, args.host.role);
   return new aws.ec2.LaunchTemplate(
     `${name}-template`,
     {
       name: ltName,
       description: `fawkes ${args.host.role} hosts`,
-      imageId: ami.id,
+      imageId: args.imageId,
       instanceType: args.host.instanceType,
       userData: userDataBase64(args.userDataBytes),
       iamInstanceProfile: { arn: profile.arn },
@@ -75,7 +83,7 @@ export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args:
       networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [args.securityGroupId] }],
       blockDeviceMappings: [
         {
-          deviceName: ami.rootDeviceName,
+          deviceName: ROOT_DEVICE_NAME,
           ebs: { volumeSize: ROOT_VOLUME_GIB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
         },
       ],

@@ -29,9 +29,9 @@ export {
   type DatabaseArgs,
   type DatabaseParts,
 } from "./database.ts";
-export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, servedApps, type EnvironmentArgs } from "./environment.ts";
+export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, pinnedImageOf, servedApps, type EnvironmentArgs } from "./environment.ts";
 export { buildFirewall, Firewall, HTTP_PORT, HTTPS_PORT, type FirewallArgs } from "./firewall.ts";
-export { BOOT_GRACE_SECONDS, buildFleet, buildLaunchTemplate, Fleet, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
+export { BOOT_GRACE_SECONDS, buildFleet, buildLaunchTemplate, Fleet, ROOT_DEVICE_NAME, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
 export {
   buildHostRole,
   EC2_ASSUME_ROLE_POLICY,
@@ -45,6 +45,17 @@ export {
   type HostRoleArgs,
   type QueueGrants,
 } from "./host-role.ts";
+export {
+  BUILD_INSTANCE_TYPES,
+  buildBuilderProfile,
+  buildBuilderSecurityGroup,
+  buildImagePipeline,
+  IMAGE_BUILDER_POLICY_ARN,
+  IMAGE_TEST_TIMEOUT_MINUTES,
+  ImagePipeline,
+  RECIPE_TAG,
+  type ImagePipelineArgs,
+} from "./image-pipeline.ts";
 export { buildLoadBalancer, buildTargetGroup, LoadBalancer, TLS_POLICY, type LoadBalancerArgs, type RoutedApp } from "./load-balancer.ts";
 export { buildNetwork, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts } from "./network.ts";
 export {

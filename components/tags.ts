@@ -5,7 +5,7 @@ export type Tags = Record<string, string>;
 
 /** Tag telling what a subnet, security group or rule is for; the policy pack reads it. */
 export const TIER_TAG = "fawkes:tier";
-export type Tier = "public" | "private" | "alb" | "hosts" | "efs" | "db";
+export type Tier = "public" | "private" | "alb" | "hosts" | "efs" | "db" | "build";
 
 /** Where every AWS name of one environment starts: `[project, stack]`. */
 export type NameParts = readonly string[];

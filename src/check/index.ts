@@ -1,6 +1,6 @@
 // src/check: what `fawkes check` proves about a project: every stack loads, plans and renders.
-import { ConfigError, listStacks, loadStack, readProject, type EnvironmentSpec, type Problem } from "../config/index.ts";
-import { planEnvironment } from "../model/index.ts";
+import { ConfigError, listStacks, loadStack, readProject, RECIPE_FILE, type EnvironmentSpec, type Problem } from "../config/index.ts";
+import { planEnvironment, recipeHash } from "../model/index.ts";
 import { ec2UserDataProblems, renderEnvironment, USER_DATA_LIMIT, type HostImage } from "../render/index.ts";
 
 export interface StackReport {
@@ -15,8 +15,17 @@ export interface CheckReport {
   problems: Problem[];
 }
 
+/** The pinned AMI against the recipe: a stale pin is a warning, since a new AMI is pinned only after the recipe changed. */
+function imageWarnings(spec: EnvironmentSpec): string[] {
+  const image = spec.knobs.image;
+  if (!image) return ["no image pinned: AWS hosts boot only a pinned AMI, so this stack runs on the local target only until image: { ami, architecture, recipe } is set"];
+  const current = recipeHash(spec.catalogue.image);
+  if (image.recipe === current) return [];
+  return [`image ${image.ami} was built from recipe ${image.recipe}, not from the current ${RECIPE_FILE} (${current}): AWS hosts would boot the old packages and steps; run the stack's Image Builder pipeline and pin its AMI`];
+}
+
 function warningsOf(spec: EnvironmentSpec, images: HostImage[]): string[] {
-  const w: string[] = [];
+  const w: string[] = [...imageWarnings(spec)];
   if (spec.knobs.certificateArn === undefined) w.push("no certificateArn: the load balancer serves plain HTTP");
   for (const img of images) {
     if (spec.knobs.fleet[img.role].desired === 0) {

@@ -5,6 +5,7 @@ export { DATABASE_PACKAGES, DISTRIBUTIONS, ImageRecipeSchema, RECIPE_FILE, REQUI
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
 export { listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type ProjectFile } from "./files.ts";
 export { DatabaseKnobsSchema, KNOB_NAMES, KnobsSchema, RolloutSchema, type DatabaseKnobs, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
+export { AMI_ID, ARCHITECTURES, architectureMismatch, architectureOf, ImageKnobSchema, type Architecture, type ImageKnob } from "./image-knob.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";
 export { setReleasePin, writeAtomically, type PinResult } from "./pin.ts";
 export { durationSeconds } from "./primitives.ts";

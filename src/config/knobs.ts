@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { architectureMismatch, ImageKnobSchema } from "./image-knob.ts";
 import { AppName, DnsName, Duration, ReleaseId, Seconds } from "./primitives.ts";
 
 export const FleetSizeSchema = z
@@ -100,7 +101,15 @@ export const KnobsSchema = z.strictObject({
     })
     .default([])
     .describe("Apps the load balancer answers with a 503 maintenance page while their hosts keep running; set by `fawkes maintenance on|off`."),
-});
+  image: ImageKnobSchema.optional().describe("The pinned AMI of the AWS target (ami, architecture, recipe); the local target builds its own image from the recipe."),
+}).superRefine(
+  (k, ctx) => {
+    const message = k.image && architectureMismatch(k.instanceType, k.image.architecture);
+    if (message) ctx.addIssue({ code: "custom", path: ["image", "architecture"], message });
+  },
+  // Checked whenever both knobs are well-formed, even if other knobs are not: every problem at once.
+  { when: (p) => !p.issues.some((i) => i.path?.[0] === "image" || i.path?.[0] === "instanceType") },
+);
 export type Knobs = z.infer<typeof KnobsSchema>;
 export const KNOB_NAMES: readonly string[] = Object.keys(KnobsSchema.shape);
 

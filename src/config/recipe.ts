@@ -36,7 +36,11 @@ const StepName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a step n
 
 export const RecipeStepSchema = z.strictObject({
   name: StepName.describe("What the step does, in a name: the Image Builder step and the local build's progress line."),
-  run: z.string().min(1).describe("A bash script run as root inside the image after its packages are installed."),
+  run: z
+    .string()
+    .min(1)
+    .refine((s) => !s.includes("{{"), "must not contain \"{{\": EC2 Image Builder reads {{ ... }} in a component as its own variables, so the AMI would not run the script as written")
+    .describe("A bash script run as root inside the image after its packages are installed."),
 });
 export type RecipeStep = z.infer<typeof RecipeStepSchema>;
 
@@ -46,7 +50,7 @@ export const ImageRecipeSchema = z
     parentImage: z
       .strictObject({
         owners: z.array(z.string().regex(/^(\d{12}|self|amazon)$/, "must be an AWS account id (12 digits), \"self\" or \"amazon\"")).min(1),
-        namePattern: z.string().min(1).regex(/^[A-Za-z0-9*?._()\/ -]+$/, "must be an AMI name pattern, like \"debian-13-amd64-*\""),
+        namePattern: z.string().min(1).regex(/^[A-Za-z0-9*?._()/ -]+$/, "must be an AMI name pattern, like \"debian-13-amd64-*\""),
       })
       .describe("The AMI EC2 Image Builder starts from on AWS: Debian's official one, found by owner and name."),
     packages: z.array(DebianPackage).min(1).describe("Every Debian package of the image, on both targets."),

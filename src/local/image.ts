@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { DISTRIBUTIONS, type Distribution, type ImageRecipe, type RecipeStep } from "../config/index.ts";
 import { imagePackages, recipeHash } from "../model/index.ts";
+import { BUILD_ENV, IMAGE_MARKER_PATH, imageMarker, installArgv } from "../render/index.ts";
 import { withLock } from "./lock.ts";
 import { pids, procFile } from "./proc.ts";
 import { debianMirror } from "./mirror.ts";
@@ -19,7 +20,7 @@ export interface GoldenImage {
   rootfs: string;
   distribution: Distribution;
   packages: string[];
-  steps: readonly RecipeStep[];
+  steps: RecipeStep[];
 }
 
 export function imageOf(recipe: Pick<ImageRecipe, "distribution" | "packages" | "steps">, home = fawkesHome()): GoldenImage {
@@ -30,7 +31,7 @@ export function imageOf(recipe: Pick<ImageRecipe, "distribution" | "packages" | 
 
 /** A built image has its marker file; a half-built one (crash, ^C) never does. */
 export function isBuilt(image: GoldenImage): boolean {
-  return existsSync(join(image.rootfs, "etc/fawkes/image.json"));
+  return existsSync(join(image.rootfs, IMAGE_MARKER_PATH.slice(1)));
 }
 
 const NO_DAEMONS = "#!/bin/sh\n# fawkes: packages installed into the golden image never start services.\nexit 101\n";
@@ -47,20 +48,20 @@ export function buildSteps(image: GoldenImage, mirror: string, work: string): St
     kind: "run",
     title,
     argv: ["chroot", work, ...argv],
-    env: { DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C.UTF-8", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    env: { ...BUILD_ENV, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
   });
   return [
     { kind: "run", title: `debootstrap ${suite} (minbase)`, argv: ["debootstrap", "--variant=minbase", suite, work, mirror] },
     { kind: "write", title: "keep daemons from starting during the build", path: join(work, "usr/sbin/policy-rc.d"), content: NO_DAEMONS, mode: 0o755 },
-    chroot(`apt-get install ${image.packages.length} packages`, "apt-get", "install", "-y", "-q", "--no-install-recommends", ...image.packages),
+    chroot(`apt-get install ${image.packages.length} packages`, ...installArgv(image)),
     ...image.steps.map((s) => chroot(`recipe step ${s.name}`, "/bin/bash", "-euo", "pipefail", "-c", s.run)),
     chroot("apt-get clean", "apt-get", "clean"),
     { kind: "run", title: "remove apt lists and the build's policy", argv: ["rm", "-rf", join(work, "var/lib/apt/lists"), join(work, "usr/sbin/policy-rc.d")] },
     {
       kind: "write",
       title: "mark the image built",
-      path: join(work, "etc/fawkes/image.json"),
-      content: `${JSON.stringify({ hash: image.hash, distribution: image.distribution, packages: image.packages }, null, 2)}\n`,
+      path: join(work, IMAGE_MARKER_PATH.slice(1)),
+      content: imageMarker(image),
       mode: 0o644,
     },
   ];
@@ -116,7 +117,7 @@ export function listImages(home = fawkesHome()): ImageListing[] {
     .filter((d) => /^[0-9a-f]{8}$/.test(d))
     .sort()
     .map((hash) => {
-      const marker = join(dir, hash, "rootfs/etc/fawkes/image.json");
+      const marker = join(dir, hash, "rootfs", IMAGE_MARKER_PATH.slice(1));
       if (!existsSync(marker)) return { hash, built: false };
       const m = JSON.parse(readFileSync(marker, "utf8")) as { distribution: string; packages: string[] };
       return { hash, built: true, distribution: m.distribution, packages: m.packages.length, createdAt: statSync(marker).mtime.toISOString() };

@@ -25,6 +25,10 @@ export const NAME_LIMITS = {
   rdsSnapshot: 255,
   /** A KMS alias after its `alias/` prefix (256 in all). */
   kmsAlias: 250,
+  /** EC2 Image Builder components, recipes, infrastructure and distribution configurations, pipelines. */
+  imageBuilder: 128,
+  /** What fawkes names an AMI before Image Builder appends `-{{imagebuilder:buildDate}}` (128 in all). */
+  amiName: 100,
   dnsLabel: 63,
   /** Value of a tag, e.g. `Name` of a VPC or subnet. */
   tag: 256,

@@ -166,7 +166,7 @@ export function formatMarkdown(result: PlanResult, allowed: readonly DangerKind[
   const removed = result.stacks.filter((s) => s.status === "removed").map((s) => s.stack);
   if (removed.length > 0) head.push(`Stack files removed: ${removed.join(", ")}. Removing a stack file destroys nothing: its resources stay until \`pulumi destroy\`.`, "");
   const foot = [
-    `<sub>Offline preview: each side's Pulumi program run under mocks (no cloud account); replacements read from the fields AWS cannot change in place. AMI lookups are mocked: a new AMI shows only in \`pulumi preview\`. Secret values are never shown. Stacks are held identical to ${result.reference}.</sub>`,
+    `<sub>Offline preview: each side's Pulumi program run under mocks (no cloud account); replacements read from the fields AWS cannot change in place. Hosts boot the AMI pinned in the stack files; the Image Builder parent image's lookup is mocked (a new Debian AMI shows only in \`pulumi preview\`). Secret values are never shown. Stacks are held identical to ${result.reference}.</sub>`,
     "",
   ];
   // Everything but the diffs first; the diffs get what room is left.

@@ -134,6 +134,16 @@ function roleOf(group: CapturedResource, project: string): string {
 /** Launch-template inputs that make no new version: changing them starts no instance refresh. */
 const NOT_A_VERSION = ["tags", "tagsAll", "description", "updateDefaultVersion", "defaultVersion"];
 
+/** The launch-template input that boots the stack's pinned AMI (knob image.ami). */
+const IMAGE_ID = "imageId";
+
+/** Why a fleet's hosts are replaced, as the reviewer knows it: the pinned AMI by its ids. */
+function reasonOf(c: PropertyChange): string {
+  if (c.path === USER_DATA) return "user-data";
+  if (c.path === IMAGE_ID) return `the pinned AMI (${String(c.before ?? "none")} → ${String(c.after ?? "none")})`;
+  return topLevel(c.path);
+}
+
 /** The launch template a group runs: the mocks' id is `lt-<logical name>`. */
 function templateOf(group: CapturedResource, resources: readonly CapturedResource[]): CapturedResource | undefined {
   const id = (group.inputs.launchTemplate as { id?: unknown } | undefined)?.id;
@@ -181,7 +191,7 @@ function fleetChanges(project: string, spec: EnvironmentSpec | undefined, base: 
     const versionChanges = (ltChange?.changes ?? []).filter((c) => !NOT_A_VERSION.includes(topLevel(c.path)));
     const replaced = versionChanges.length > 0 || lt?.name !== oldLt?.name;
     if (!replaced && !groupReplaced && oldHosts === hosts) continue;
-    const reasons = versionChanges.length > 0 ? versionChanges.map((c) => (c.path === USER_DATA ? "user-data" : topLevel(c.path))) : lt?.name !== oldLt?.name ? ["a different launch template"] : [];
+    const reasons = versionChanges.length > 0 ? versionChanges.map(reasonOf) : lt?.name !== oldLt?.name ? ["a different launch template"] : [];
     let policy = { steps: [] as RolloutStep[], surge: 0, maxUnavailable: 0 };
     let rolloutProblem: string | undefined;
     if (spec && replaced) {

@@ -36,7 +36,8 @@ export interface CapturedInvoke {
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "eu-west-1";
 export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
-export const MOCK_AMI = { id: "ami-0f00d00000000fa3e", rootDeviceName: "/dev/xvda", name: "debian-12-amd64-20261101-1234" };
+/** What the mock answers to an AMI lookup: only the Image Builder pipeline's parent image is looked up. */
+export const MOCK_AMI = { id: "ami-0f00d00000000fa3e", rootDeviceName: "/dev/xvda", name: "debian-13-amd64-20261101-1234" };
 /** What the mock answers as `latestVersion` of every launch template. */
 export const MOCK_LATEST_VERSION = 1;
 

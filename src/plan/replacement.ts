@@ -28,6 +28,12 @@ export const REPLACED_BY: Readonly<Record<string, readonly string[]>> = {
   "aws:efs/accessPoint:AccessPoint": ["fileSystemId", "posixUser", "rootDirectory"],
   "aws:efs/fileSystem:FileSystem": ["creationToken", "encrypted", "kmsKeyId", "performanceMode", "availabilityZoneName"],
   "aws:efs/mountTarget:MountTarget": ["fileSystemId", "subnetId", "ipAddress"],
+  // Image Builder components and recipes are immutable versions: every input but the tags makes a new one.
+  "aws:imagebuilder/component:Component": ["name", "version", "data", "uri", "platform", "description", "changeDescription", "kmsKeyId", "supportedOsVersions"],
+  "aws:imagebuilder/distributionConfiguration:DistributionConfiguration": ["name"],
+  "aws:imagebuilder/imagePipeline:ImagePipeline": ["name"],
+  "aws:imagebuilder/imageRecipe:ImageRecipe": ["name", "version", "parentImage", "components", "blockDeviceMappings", "description", "systemsManagerAgent", "userDataBase64", "workingDirectory"],
+  "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration": ["name"],
   "aws:iam/instanceProfile:InstanceProfile": ["name", "namePrefix", "path"],
   "aws:iam/role:Role": ["name", "namePrefix", "path"],
   "aws:iam/rolePolicy:RolePolicy": ["name", "namePrefix", "role"],

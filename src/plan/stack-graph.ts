@@ -21,6 +21,8 @@ const BACKUP_PLAN = "aws:backup/plan:Plan";
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 const DATABASE = "aws:rds/instance:Instance";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+const BUILD_INFRASTRUCTURE = "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration";
+const DISTRIBUTION = "aws:imagebuilder/distributionConfiguration:DistributionConfiguration";
 
 /** A property that may differ between stacks, and the knob it comes from. */
 export interface KnobDerived {
@@ -34,6 +36,9 @@ export interface KnobDerived {
 /** The explicit allow-list. Anything else that differs is a catalogue difference, which stacks may not have. */
 export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: LT, path: /^instanceType$/, knob: "instanceType" },
+  { type: LT, path: /^imageId$/, knob: "image.ami (stacks promote a new AMI one after the other)" },
+  { type: BUILD_INFRASTRUCTURE, path: /^(instanceTypes\[0\]|description)$/, knob: "image.architecture (builds run on the AMI's CPU)" },
+  { type: DISTRIBUTION, path: /^distributions\[0\]\.region$/, knob: "region (the AMI is made where the stack runs)" },
   { type: LT, path: /^userData$/, knob: "user-data (stack, domain, release pins): compared byte for byte on its own" },
   { type: ASG, path: /^(minSize|maxSize|desiredCapacity)$/, knob: "fleet" },
   {

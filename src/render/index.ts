@@ -4,3 +4,4 @@ export { appLogFiles, CLOUDWATCH_AGENT_CONFIG_PATH, cloudWatchAgentFile, cloudWa
 export { ec2UserDataProblems } from "./limits.ts";
 export { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
 export { DB_BOOTSTRAP_PATH, DB_DATA_ROOT, DB_LOCAL_ENV, renderDatabaseHost, type DatabaseHostImage } from "./database-host.ts";
+export { BUILD_ENV, FAWKES_STEPS, IMAGE_MARKER_PATH, imageBuilderComponent, imageMarker, installArgv, STEP_SHELL_OPTIONS } from "./image-builder.ts";

@@ -1,7 +1,7 @@
 // Every stack's resource graph has the resources fawkes promises, with the properties that make
 // it secure and the knobs' values where knobs apply.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BOOT_GRACE_SECONDS, HTTP_PORT, HTTPS_PORT, LOG_ACTIONS, NFS_PORT, QUEUE_ACTIONS, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
+import { BOOT_GRACE_SECONDS, HTTP_PORT, ROOT_DEVICE_NAME, HTTPS_PORT, LOG_ACTIONS, NFS_PORT, QUEUE_ACTIONS, servedApps, SSM_CORE_POLICY_ARN, TLS_POLICY, TIER_TAG } from "../../components/index.ts";
 import { appLogGroup, checkpointPercentages, hostLogGroup, planEnvironment, queuePlans, type EnvironmentPlan } from "../../src/model/index.ts";
 import { ACCOUNT, AMI, captureEnvironment, LATEST_VERSION, ofType, one, specOf, stacksOfTheRepository, ZONES, type StackGraph } from "./harness.ts";
 
@@ -103,23 +103,25 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     expect(ofType(g, T.ingress).some((r) => r.inputs.fromPort === 22 || r.inputs.toPort === 22)).toBe(false);
   });
 
-  it("gives each role a locked-down launch template with the knob's instance type", () => {
+  it("gives each role a locked-down launch template with the knob's instance type, booting the stack's pinned AMI", () => {
     for (const host of plan.hosts) {
       const lt = one(g, T.lt, `fawkes-${host.role}-template`).inputs;
       expect(lt).toMatchObject({
-        imageId: AMI.id,
+        imageId: g.spec.knobs.image!.ami,
         instanceType: g.spec.knobs.instanceType,
         metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
         networkInterfaces: [{ associatePublicIpAddress: "false", securityGroups: [id("fawkes-firewall-hosts")] }],
-        blockDeviceMappings: [{ deviceName: AMI.rootDeviceName, ebs: { encrypted: "true", volumeType: "gp3" } }],
+        blockDeviceMappings: [{ deviceName: ROOT_DEVICE_NAME, ebs: { encrypted: "true", volumeType: "gp3" } }],
         iamInstanceProfile: { arn: expect.stringContaining(":instance-profile/") },
       });
       expect(lt.keyName).toBeUndefined();
     }
-    const ami = g.spec.catalogue.image.ami;
+    // The only AMI lookup left is the Image Builder pipeline's parent: no host image is ever looked up.
+    const parent = g.spec.catalogue.image.parentImage;
     const amiCalls = g.invokes.filter((i) => i.token === "aws:ec2/getAmi:getAmi");
-    expect(amiCalls.length).toBe(plan.hosts.length);
-    for (const c of amiCalls) expect(c.inputs).toMatchObject({ owners: ami.owners, mostRecent: true, filters: [{ name: "name", values: [ami.namePattern] }] });
+    expect(amiCalls).toHaveLength(1);
+    expect(amiCalls[0]!.inputs).toMatchObject({ owners: parent.owners, mostRecent: true, filters: [{ name: "name", values: [parent.namePattern] }, { name: "architecture", values: ["x86_64"] }] });
+    expect(AMI.id).not.toBe(g.spec.knobs.image!.ami);
   });
 
   it("grants each host role only its parameters, artifacts, lock table, file system, its apps' queues, its log groups and its database, plus Session Manager", () => {

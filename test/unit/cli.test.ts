@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -151,6 +151,132 @@ describe("EC2's user-data limit", () => {
       const r = await run(["check"], p.root);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/Pulumi\.yaml: config\.catalogue\.value\.apps: dev: the web hosts' user-data is \d+ bytes gzipped, over EC2's 16384-byte limit \(30 apps on one role\)/);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
+describe("fawkes image list", () => {
+  /** The base fixture with four stacks: two pin the current recipe's AMI, one an AMI of an older recipe, one none. */
+  async function projectWithImages() {
+    const p = projectWith();
+    const pin = (ami: string, architecture: string, recipe: string, instanceType = "t3.small") =>
+      `  acme:instanceType: ${instanceType}\n  acme:image: { ami: ${ami}, architecture: ${architecture}, recipe: "${recipe}" }\n`;
+    const stackFile = (stack: string, extra = "") => writeFileSync(join(p.root, `stacks/Pulumi.${stack}.yaml`), `config:\n  acme:domain: ${stack}.acme.test\n  acme:releases: { shop: r1, blog: r1 }\n${extra}`);
+    const { loadStack } = await import("../../src/config/index.ts");
+    const { recipeHash } = await import("../../src/model/index.ts");
+    const current = recipeHash(loadStack(p.root, "dev").catalogue.image);
+    stackFile("dev", pin("ami-0123456789abcdef0", "x86_64", current));
+    stackFile("production", pin("ami-0123456789abcdef0", "x86_64", current));
+    stackFile("staging", pin("ami-0fedcba9876543210", "arm64", "0badc0de", "t4g.medium"));
+    stackFile("qa");
+    // Golden images: the current recipe's, an older one, and one whose build never finished.
+    const home = mkdtempSync(join(tmpdir(), "fawkes-images-"));
+    const image = (hash: string, packages: string[] | undefined) => {
+      const dir = join(home, "images", hash, "rootfs/etc/fawkes");
+      mkdirSync(dir, { recursive: true });
+      if (packages) writeFileSync(join(dir, "image.json"), JSON.stringify({ hash, distribution: "debian-13", packages }));
+    };
+    image(current, ["cloud-init", "nginx-light"]);
+    image("0badc0de", ["cloud-init"]);
+    image("deadbeef", undefined);
+    const saved = process.env.FAWKES_HOME;
+    process.env.FAWKES_HOME = home;
+    return {
+      root: p.root,
+      current,
+      cleanup: () => {
+        if (saved === undefined) delete process.env.FAWKES_HOME;
+        else process.env.FAWKES_HOME = saved;
+        rmSync(home, { recursive: true, force: true });
+        p.cleanup();
+      },
+    };
+  }
+
+  it("lists each pinned AMI once with its stacks and whether its recipe is current, and marks the current local image", async () => {
+    const p = await projectWithImages();
+    try {
+      const r = await run(["image", "list"], p.root);
+      expect(r.code).toBe(0);
+      expect(r.err).toBe("");
+      const lines = r.out.split("\n");
+      expect(lines[0]).toMatch(new RegExp(`^current recipe ${p.current} \\(image/recipe\\.yaml: debian-13, \\d+ packages, \\d+ steps?\\)$`));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^  ${p.current}  current  debian-13, 2 packages, built `)));
+      expect(lines).toContainEqual(expect.stringMatching(/^ {2}0badc0de {11}debian-13, 1 packages, built /));
+      expect(lines).toContain("  deadbeef           incomplete");
+      expect(lines).toContain(`  ami-0123456789abcdef0  x86_64  recipe ${p.current}  current  dev, production`);
+      expect(lines).toContain("  ami-0fedcba9876543210  arm64   recipe 0badc0de  stale    staging");
+      expect(lines).toContain("  no AMI pinned: qa (local target only)");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("--json gives machines the same inventory", async () => {
+    const p = await projectWithImages();
+    try {
+      const r = await run(["image", "list", "--json"], p.root);
+      expect(r.code).toBe(0);
+      const inv = JSON.parse(r.out);
+      expect(inv.recipe).toMatchObject({ hash: p.current, file: "image/recipe.yaml", distribution: "debian-13" });
+      expect(inv.local.map((i: { hash: string; current: boolean; built: boolean }) => [i.hash, i.built, i.current])).toEqual([
+        ["0badc0de", true, false],
+        [p.current, true, true],
+        ["deadbeef", false, false],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+      expect(inv.amis).toEqual([
+        { ami: "ami-0123456789abcdef0", architecture: "x86_64", recipe: p.current, stacks: ["dev", "production"], current: true },
+        { ami: "ami-0fedcba9876543210", architecture: "arm64", recipe: "0badc0de", stacks: ["staging"], current: false },
+      ]);
+      expect(inv.unpinned).toEqual(["qa"]);
+      expect(inv.problems).toEqual([]);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("says which stack it could not read, and still lists the others", async () => {
+    const p = await projectWithImages();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.staging.yaml"), "config:\n  acme:domain: Not_A_Domain\n");
+      const r = await run(["image", "list", "--json"], p.root);
+      expect(r.code).toBe(0);
+      expect(r.err).toContain("warning: stacks/Pulumi.staging.yaml: could not be read (");
+      expect(r.err).toContain("fawkes check --stack staging");
+      expect(JSON.parse(r.out).amis.map((a: { ami: string }) => a.ami)).toEqual(["ami-0123456789abcdef0"]);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("outside a project lists the local images only", async () => {
+    const p = await projectWithImages();
+    const dir = mkdtempSync(join(tmpdir(), "fawkes-empty-"));
+    try {
+      const r = await run(["image", "list", "--json"], dir);
+      expect(r.code).toBe(0);
+      const inv = JSON.parse(r.out);
+      expect(inv.recipe).toBeUndefined();
+      expect(inv.local).toHaveLength(3);
+      expect(inv.local.every((i: { current: boolean }) => !i.current)).toBe(true);
+      expect(inv.amis).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      p.cleanup();
+    }
+  });
+
+  it("fawkes check warns of a stack whose AMI was built from another recipe, and of one that pins none", async () => {
+    const p = await projectWithImages();
+    try {
+      const r = await run(["check"], p.root);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`ok staging:`);
+      expect(r.out).toContain(`warning: image ami-0fedcba9876543210 was built from recipe 0badc0de, not from the current image/recipe.yaml (${p.current}): AWS hosts would boot the old packages and steps`);
+      expect(r.out).toContain("warning: no image pinned: AWS hosts boot only a pinned AMI");
+      expect(r.out.match(/warning: image /g)).toHaveLength(1);
     } finally {
       p.cleanup();
     }

@@ -1,7 +1,7 @@
 // The comparison at the heart of `fawkes plan`, on resources built by hand: what is a
 // replacement, what is a danger, when a fleet is replaced, what a removed stack means.
 import { describe, expect, it } from "vitest";
-import { formatMarkdown } from "../../src/plan/format.ts";
+import { formatMarkdown, formatText } from "../../src/plan/format.ts";
 import { planStack } from "../../src/plan/preview.ts";
 import type { CapturedResource, Props } from "../../src/plan/program.ts";
 import type { PlanResult } from "../../src/plan/run.ts";
@@ -31,6 +31,23 @@ describe("planStack", () => {
     expect(tagsOnly.fleets).toEqual([]);
     const bigger = planStack("acme", "dev", { resources: fleet({ instanceType: "t3.small" }) }, { resources: fleet({ instanceType: "t3.large" }) });
     expect(bigger.fleets).toMatchObject([{ role: "web", group: "acme-dev-web", hosts: 2, replaced: true, reasons: ["instanceType"], groupReplaced: false }]);
+  });
+
+  it("shows a new pinned AMI as the replacement of every host of the stack, naming both AMIs", () => {
+    const pinned = (ami: string) => [...fleet({ imageId: ami, instanceType: "t3.small" }), r(LT, "acme-worker-template", { imageId: ami }, "lt-2"), r(ASG, "acme-worker-group", { name: "acme-dev-worker", desiredCapacity: 1, launchTemplate: { id: "lt-2", version: "1" } })];
+    const plan = planStack("acme", "dev", { resources: pinned("ami-0123456789abcdef0") }, { resources: pinned("ami-0fedcba9876543210") });
+    expect(plan.resources.map((c) => [c.name, c.action])).toEqual([["acme-web-template", "update"], ["acme-worker-template", "update"]]);
+    const reason = "the pinned AMI (ami-0123456789abcdef0 → ami-0fedcba9876543210)";
+    expect(plan.fleets).toMatchObject([
+      { role: "web", hosts: 2, replaced: true, groupReplaced: false, reasons: [reason] },
+      { role: "worker", hosts: 1, replaced: true, groupReplaced: false, reasons: [reason] },
+    ]);
+    const result: PlanResult = { base: { ref: "main", commit: "0".repeat(40) }, head: { uncommitted: true }, reference: "production", stacks: [plan] };
+    const text = formatText(result);
+    expect(text).toContain(`fleet web (acme-dev-web): its 2 hosts are replaced by an instance refresh`);
+    expect(text).toContain(`because ${reason} changed`);
+    expect(text).toContain('imageId: "ami-0123456789abcdef0" -> "ami-0fedcba9876543210"');
+    expect(formatMarkdown(result)).toContain("| dev | 0 | 2 | 0 | 0 | 0 | web 2, worker 1 | none |");
   });
 
   it("says a removed stack file destroys nothing", () => {

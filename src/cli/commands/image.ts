@@ -1,5 +1,6 @@
-import { listStacks, loadStack, readProject } from "../../config/index.ts";
-import { ensureImage, imageOf, listImages, pruneImages } from "../../local/index.ts";
+import { formatProblem, listStacks, loadStack, readProject } from "../../config/index.ts";
+import { imageInventory, type ImageInventory } from "../../image/index.ts";
+import { ensureImage, imageOf, pruneImages } from "../../local/index.ts";
 import { UsageError, type Command } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
@@ -30,18 +31,49 @@ Exit codes: 0 built or already there; 1 the build failed (the failing step and i
 
 export const imageList: Command = {
   name: "image list",
-  summary: "List the golden images on this machine.",
+  summary: "List the golden images on this machine and the AMIs the stack files pin, each with the recipe hash it carries.",
   usage: "fawkes image list [--json]",
-  help: "Exit codes: 0 listed; 2 usage.",
+  help: `Both targets name an image by the hash of image/recipe.yaml it was built from. Local golden
+images are those under $FAWKES_HOME/images (default /var/lib/fawkes); "current" marks the one built
+from the recipe as it is now. AMIs are those the stack files pin (knob image: ami, architecture,
+recipe), with the stacks that pin each; "current" when the recipe hash they carry is the current
+recipe's, "stale" when the stack's Image Builder pipeline must make a new one to pin. Outside a
+project only local images are listed.
+
+Exit codes: 0 listed (problems reading a stack are printed on stderr); 2 usage.`,
   options: { json: { type: "boolean" } },
   async run({ values }, io) {
-    const images = listImages();
-    if (values.json) io.out(`${JSON.stringify(images, null, 2)}\n`);
-    else if (images.length === 0) io.out("no golden images (fawkes image build makes one)\n");
-    else for (const i of images) io.out(`${i.hash}  ${i.built ? `${i.distribution}, ${i.packages} packages, built ${i.createdAt}` : "incomplete"}\n`);
+    const inventory = imageInventory(projectRootOrNone(io.cwd, values.project));
+    for (const p of inventory.problems) io.err(`warning: ${formatProblem(p)}\n`);
+    if (values.json) io.out(`${JSON.stringify(inventory, null, 2)}\n`);
+    else io.out(formatInventory(inventory));
     return 0;
   },
 };
+
+function formatInventory(inv: ImageInventory): string {
+  const out: string[] = [];
+  const r = inv.recipe;
+  if (r) out.push(`current recipe ${r.hash} (${r.file}: ${r.distribution}, ${r.packages} packages, ${r.steps} step${r.steps === 1 ? "" : "s"})`, "");
+  out.push("local golden images:");
+  if (inv.local.length === 0) out.push("  none (fawkes image build makes one)");
+  for (const i of inv.local) out.push(`  ${i.hash}  ${(i.current ? "current" : "").padEnd(7)}  ${i.built ? `${i.distribution}, ${i.packages} packages, built ${i.createdAt}` : "incomplete"}`);
+  out.push("", "AMIs pinned in stack files:");
+  if (inv.amis.length === 0) out.push("  none (the knob image of a stack pins one)");
+  for (const a of inv.amis) out.push(`  ${a.ami}  ${a.architecture.padEnd(6)}  recipe ${a.recipe}  ${a.current ? "current" : r ? "stale  " : "       "}  ${a.stacks.join(", ")}`);
+  if (inv.unpinned.length > 0) out.push(`  no AMI pinned: ${inv.unpinned.join(", ")} (local target only)`);
+  return `${out.join("\n")}\n`;
+}
+
+/** The project, when there is one: listing local images needs none. */
+function projectRootOrNone(cwd: string, flag: unknown): string | undefined {
+  try {
+    return findProjectRoot(cwd, flag);
+  } catch (e) {
+    if (e instanceof UsageError && flag === undefined) return undefined;
+    throw e;
+  }
+}
 
 export const imagePrune: Command = {
   name: "image prune",
