@@ -3,7 +3,7 @@
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { alternate } from "./local.ts";
+import { alternate } from "./measure.ts";
 import { syntheticProject } from "./synthetic-project.ts";
 
 const REPO = join(import.meta.dirname, "..");

@@ -1,13 +1,16 @@
 // Rollout figures: a release of the blog (v1 -> v2) over 1, 2 and 4 web hosts, under load on
 // every app through HAProxy; failed requests and latency during the rollout against the steady
-// state just before it, measured side by side in one run.
+// state just before it; and at 1 web host, the same change deployed by Capistrano to a host of
+// its own under the same load (bench/capistrano.ts). Measured side by side in one run.
 import { rmSync } from "node:fs";
 import { loadStack } from "../src/config/index.ts";
-import { envLayout, localDown, localUp } from "../src/local/index.ts";
+import { ensureImage, envLayout, localDown, localUp } from "../src/local/index.ts";
 import { runLoad, startLoad, type LoadOptions, type LoadReport } from "../src/local/load.ts";
 import { readState } from "../src/local/state.ts";
 import { historyFile, lockFile, readHistory } from "../src/release/index.ts";
 import { makeRolloutProject } from "../test/helpers/rollout-project.ts";
+import { capistranoImage, prepareCapistrano, type CapistranoDeploy, type CapistranoTarget } from "./capistrano.ts";
+import { goal, say } from "./measure.ts";
 
 const STACK = "benchroll";
 const SIZES = [1, 2, 4];
@@ -15,7 +18,6 @@ const STEADY_SECONDS = 5;
 /** The same pacing at every size: a canary, then batches of half the fleet, a surge of half. */
 const ROLLOUT = { canaryPercent: 25, batchPercent: 50, minHealthyPercent: 100, maxHealthyPercent: 150, warmupSeconds: 2, checkpointDelaySeconds: 2 };
 
-const say = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const ms = (x: number) => x.toFixed(1);
 
 function loadOptions(port: number): LoadOptions {
@@ -37,6 +39,8 @@ interface SizeRun {
   steady: LoadReport;
   during: LoadReport;
   batches: number;
+  /** Checkpoints the rollout held (its progress says each). */
+  checkpoints: number;
 }
 
 export async function benchRollout(): Promise<void> {
@@ -44,16 +48,27 @@ export async function benchRollout(): Promise<void> {
   const project = await makeRolloutProject();
   const layout = envLayout(STACK);
   const runs: SizeRun[] = [];
+  let cap: { target: CapistranoTarget; deploy: CapistranoDeploy } | undefined;
   try {
+    say("not timed: the golden image's capistrano variant (built once, cached)");
+    project.writeStack(STACK, { web: 1, worker: 1 }, ROLLOUT);
+    const capImage = await ensureImage(capistranoImage(loadStack(project.root, STACK)), say);
     for (const hosts of SIZES) {
       await localDown(layout);
       rmSync(historyFile(STACK), { force: true });
       rmSync(lockFile(STACK), { force: true });
       project.writeStack(STACK, { web: hosts, worker: 1 }, ROLLOUT);
       say(`${hosts} web hosts: local up (not timed)`);
-      const up = await localUp(loadStack(project.root, STACK));
+      const spec = loadStack(project.root, STACK);
+      const up = await localUp(spec);
       if (up.failed.length > 0) throw new Error(`local up ${STACK}: ${up.failed.map((f) => `${f.name} at ${f.failedStep}`).join(", ")}`);
       const opts = loadOptions(readState(layout.state)!.port);
+      let target: CapistranoTarget | undefined;
+      if (hosts === 1) {
+        say("capistrano: booting its host (the web user-data, image + capistrano), its HAProxy, a first deploy of blog v1 (not timed)");
+        target = await prepareCapistrano(spec, capImage, up.state.subnet, "blog", [project.ids.blog1, project.ids.blog2]);
+        await target.inRotation(false);
+      }
       const steady = await runLoad({ ...opts, maxSeconds: STEADY_SECONDS });
       say(`${hosts} web hosts: release blog ${project.ids.blog1} -> ${project.ids.blog2} under load`);
       const traffic = startLoad(opts);
@@ -64,10 +79,19 @@ export async function benchRollout(): Promise<void> {
       if (r.code !== 0) throw new Error(`release on ${hosts} web hosts failed (exit ${r.code}):\n${r.out}\n${r.err.split("\n").slice(-15).join("\n")}`);
       const log = readHistory(STACK).at(-1)!;
       const batches = (r.err.match(/^web (canary|batch \d+\/\d+): replacing/gm) ?? []).length;
-      runs.push({ hosts, seconds, steady, during, batches });
+      const checkpoints = (r.err.match(/^web checkpoint: watching/gm) ?? []).length;
+      runs.push({ hosts, seconds, steady, during, batches, checkpoints });
       say(`${hosts} web hosts: ${seconds.toFixed(1)} s, ${during.failed} failed of ${during.requests}; logs ${log.logs}`);
+      if (target) {
+        say(`capistrano: deploy blog ${project.ids.blog2} under load`);
+        await target.inRotation(true);
+        cap = { target, deploy: await target.deployUnderLoad((port) => loadOptions(port)) };
+        target.remove();
+        say(`capistrano: ${cap.deploy.capSeconds.toFixed(1)} s, ${cap.deploy.load.failed} failed of ${cap.deploy.load.requests}`);
+      }
     }
   } finally {
+    cap?.target.remove();
     await localDown(layout);
     rmSync(historyFile(STACK), { force: true });
     project.remove();
@@ -82,4 +106,23 @@ export async function benchRollout(): Promise<void> {
   }
   const first = runs[0]!;
   for (const r of runs.slice(1)) console.log(`  duration ${r.hosts} hosts / 1 host: ${(r.seconds / first.seconds).toFixed(2)}`);
+  if (cap) printCapistrano(first, cap.target, cap.deploy);
+}
+
+/** fawkes' rollout at 1 web host beside Capistrano's deploy of the same change, under the same load. */
+function printCapistrano(fawkes: SizeRun, target: CapistranoTarget, cap: CapistranoDeploy): void {
+  const waits = fawkes.batches * ROLLOUT.warmupSeconds + fawkes.checkpoints * ROLLOUT.checkpointDelaySeconds;
+  const beyond = fawkes.seconds - waits;
+  const s = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(1));
+  console.log(`\nrelease of the blog (v1 -> v2, its migration included) to 1 web host under the same load (4 connections, both apps, through HAProxy): fawkes beside ${target.version}`);
+  console.log(
+    `  fawkes release: ${s(fawkes.seconds)} s, of which pacing waits ${waits} s (warm-up ${ROLLOUT.warmupSeconds} s x ${fawkes.batches} batch${fawkes.batches === 1 ? "" : "es"}, ` +
+      `checkpoint ${ROLLOUT.checkpointDelaySeconds} s x ${fawkes.checkpoints}): ${s(beyond)} s beyond them; failed requests ${fawkes.during.failed} of ${fawkes.during.requests}; ${goal("0 failed", fawkes.during.failed === 0)}`,
+  );
+  console.log(
+    `  capistrano deploy + supervisorctl restart (cap production deploy, on the host, SSHKit local backend): ${s(cap.capSeconds)} s (migrate ${s(cap.migrateSeconds)} s, restart ${s(cap.restartSeconds)} s); ` +
+      `to the new release answering through HAProxy ${s(cap.liveSeconds)} s; failed requests ${cap.load.failed} of ${cap.load.requests} (blog ${cap.load.byTarget.blog?.failed ?? 0}, shop ${cap.load.byTarget.shop?.failed ?? 0})`,
+  );
+  const ratio = beyond / cap.capSeconds;
+  console.log(`  ratio fawkes beyond its waits / capistrano deploy + restart: ${ratio.toFixed(2)}; ${goal("<= 1.0", ratio <= 1)}`);
 }

@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { RECIPE_FILE } from "../src/config/index.ts";
 
 export const BENCH_STACKS = ["dev", "qa", "staging", "production"] as const;
 
@@ -39,6 +40,8 @@ export function syntheticProject(apps: number, opts: SyntheticOptions = {}): { r
     }),
   };
   writeFileSync(join(root, "Pulumi.yaml"), stringify({ name: "bench", runtime: "nodejs", stackConfigDir: "stacks", config: { catalogue: { value: catalogue } } }));
+  mkdirSync(join(root, "image"), { recursive: true });
+  cpSync(join(import.meta.dirname, "..", RECIPE_FILE), join(root, RECIPE_FILE));
   mkdirSync(join(root, "stacks"), { recursive: true });
   BENCH_STACKS.forEach((stack, i) => {
     const config = {

@@ -4,7 +4,7 @@
 // behind one interface, and their retention.
 export { buildArtifact, BuildNeedsRootError, needsRootMessage, type BuildOptions, type BuildResult } from "./build.ts";
 export { digestTree, manifestJson, manifestOf, MANIFEST, verifyTree, type Manifest, type WheelEntry } from "./manifest.ts";
-export { buildDirs, ENTER_IMAGE, hookEnv, imageEnv, inImage, isWebApp, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "./plan.ts";
+export { BUILD_MOUNT, buildDirs, ENTER_IMAGE, hookEnv, imageEnv, inImage, isWebApp, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "./plan.ts";
 export {
   canonicalName, librariesUsed, parseProjectTable, releaseIdFrom, releaseIdOf, releaseSourceOf, ReleaseSourceError, requirementNames, treeIdOf,
   uncommittedChanges, type ReleaseSource, type RepoLibrary,

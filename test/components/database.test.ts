@@ -117,8 +117,8 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
 
   it("forces TLS through a parameter group of the plan's major version", () => {
     expect(one(g, T.parameterGroup, "fawkes-database-parameters").inputs).toMatchObject({
-      name: `fawkes-${stack}-db-postgres15`,
-      family: "postgres15",
+      name: `fawkes-${stack}-db-postgres17`,
+      family: "postgres17",
       parameters: [{ name: "rds.force_ssl", value: "1" }],
     });
   });

@@ -1,6 +1,6 @@
 // The artifact build is a plan of argv arrays: checked here as data; test/e2e/artifact.test.ts runs it.
 import { describe, expect, it } from "vitest";
-import { buildDirs, ENTER_IMAGE, hookEnv, inImage, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "../../src/artifact/index.ts";
+import { BUILD_MOUNT, buildDirs, ENTER_IMAGE, hookEnv, inImage, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "../../src/artifact/index.ts";
 import type { Step } from "../../src/local/steps.ts";
 
 const web = { web: { wsgi: "shop.app:app", role: "web" as const }, mailer: { command: "python -m shop.worker", role: "worker" as const } };
@@ -17,9 +17,9 @@ const ctx = (over: Partial<BuildContext["app"]> = {}): BuildContext => ({
   releasePath: "/srv/apps/shop/releases/r0123456789ab",
 });
 const argv = (s: Step) => (s.kind === "run" ? s.argv : []);
-/** The command an inImage step runs in the chroot, after the script's 4 positional parameters and the env. */
-const inner = (s: Step) => argv(s).slice(argv(s).indexOf("fawkes-enter-image") + 5).filter((a) => !/^[A-Z_]+=/.test(a));
-const envOf = (s: Step) => Object.fromEntries(argv(s).slice(argv(s).indexOf("fawkes-enter-image") + 5).filter((a) => /^[A-Z_]+=/.test(a)).map((a) => [a.split("=")[0], a.slice(a.indexOf("=") + 1)]));
+/** The command an inImage step runs in the chroot, after the script's 5 positional parameters and the env. */
+const inner = (s: Step) => argv(s).slice(argv(s).indexOf("fawkes-enter-image") + 6).filter((a) => !/^[A-Z_]+=/.test(a));
+const envOf = (s: Step) => Object.fromEntries(argv(s).slice(argv(s).indexOf("fawkes-enter-image") + 6).filter((a) => /^[A-Z_]+=/.test(a)).map((a) => [a.split("=")[0], a.slice(a.indexOf("=") + 1)]));
 
 describe("requirements.txt that ships", () => {
   it("adds gunicorn for an app with a web process, once", () => {
@@ -44,13 +44,17 @@ describe("source and wheelhouse steps", () => {
     expect(steps.at(-1)).toMatchObject({ kind: "write", path: `${dirs.staging}/requirements.txt`, content: expect.stringContaining("gunicorn") });
   });
 
-  it("runs the wheelhouse script with Debian's python3, a clean environment and the libraries", () => {
-    const [step] = wheelhouseSteps(ctx());
+  it("runs the wheelhouse script in the golden image with its Debian python3, a clean environment and the libraries", () => {
+    const [copy, step] = wheelhouseSteps(ctx());
     const dirs = buildDirs(ctx().work);
-    expect(argv(step!)).toEqual([
-      "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", "/usr/bin/python3", "-B", WHEELHOUSE_SCRIPT,
-      "--requirements", `${dirs.staging}/requirements.txt`, "--out", `${dirs.staging}/wheelhouse`, "--report", dirs.report, "--lib", `${dirs.libs}/0`,
+    expect(argv(copy!)).toEqual(["cp", WHEELHOUSE_SCRIPT, `${ctx().work}/build-wheelhouse.py`]);
+    expect(inner(step!)).toEqual([
+      "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse",
+      "--report", `${BUILD_MOUNT}/wheelhouse.json`, "--lib", `${BUILD_MOUNT}/libs/0`,
     ]);
+    expect(envOf(step!)).toEqual({ PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" });
+    // The report the build reads is the one the script writes, through the bind of the scratch dir.
+    expect(dirs.report).toBe(`${ctx().work}/wheelhouse.json`);
     expect(WHEELHOUSE_SCRIPT).toMatch(/\/scripts\/build-wheelhouse\.py$/);
   });
 });
@@ -61,8 +65,9 @@ describe("venv steps in the golden image", () => {
     const dirs = buildDirs(ctx().work);
     expect(argv(s)).toEqual([
       "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", ENTER_IMAGE, "fawkes-enter-image",
-      ctx().rootfs, dirs.overlay, dirs.staging, "/srv/apps/shop/releases/r0123456789ab", "A=1", "B=2", "python3", "-V",
+      ctx().rootfs, dirs.overlay, dirs.staging, "/srv/apps/shop/releases/r0123456789ab", ctx().work, "A=1", "B=2", "python3", "-V",
     ]);
+    expect(ENTER_IMAGE).toContain(`mount --bind "$scratch" "$overlay/root${BUILD_MOUNT}"`);
     expect(ENTER_IMAGE).toContain('mount -t overlay fawkes-build -o "lowerdir=$rootfs,upperdir=$overlay/upper,workdir=$overlay/work" "$overlay/root"');
     expect(ENTER_IMAGE).toContain('mount --bind "$staging" "$overlay/root$release"');
     expect(ENTER_IMAGE).toContain('exec chroot "$overlay/root" /usr/bin/env -i -C "$release" "$@"');

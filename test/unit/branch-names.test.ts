@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { withRecipe } from "../helpers/recipe.ts";
 import { nameOf, type NameParts } from "../../components/tags.ts";
 import { loadStack, setReleasePin } from "../../src/config/index.ts";
 import { DnsLabel } from "../../src/config/primitives.ts";
@@ -184,6 +185,7 @@ describe("QA stack names from branch names", () => {
     const root = mkdtempSync(join(tmpdir(), "fawkes-branch-"));
     try {
       cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
+      withRecipe(root);
       cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
       for (const b of ["feature/login", "JIRA-123_fix-Thing", "refs/heads/main", "x".repeat(255), "Ünïcode/ÄÖÜ.test"]) {
         const stack = qaStackName(b);

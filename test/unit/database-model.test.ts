@@ -1,5 +1,5 @@
 // The database from catalogue to host: `database: true` gives an app its DATABASE_PASSWORD secret,
-// the image Debian's PostgreSQL, the environment a DatabasePlan, and the app's hosts a bootstrap
+// needs Debian's PostgreSQL in the image recipe, gives the environment a DatabasePlan, and the app's hosts a bootstrap
 // that makes its role and database and dumps it before a release's hooks unless the knob says no.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,32 +9,40 @@ import { renderEnvironment } from "../../src/render/index.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
-function env(apps: unknown[], knobs: Record<string, unknown> = {}) {
+function env(apps: unknown[], knobs: Record<string, unknown> = {}, recipe = readRecipe(ROOT, [])) {
   const projectLayer: ConfigLayer = { file: "Pulumi.yaml", values: { "p:catalogue": { apps } } };
   const releases = Object.fromEntries((apps as Array<{ name: string }>).map((a) => [a.name, "r1"]));
-  return loadEnvironment({ project: "p", stack: "dev", projectLayer, recipe: readRecipe(ROOT, []), stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "p:domain": "dev.p.test", "p:releases": releases, ...knobs } }] });
+  return loadEnvironment({ project: "p", stack: "dev", projectLayer, recipe, stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "p:domain": "dev.p.test", "p:releases": releases, ...knobs } }] });
 }
 
 const web = (name: string, extra: Record<string, unknown> = {}) => ({ name, source: name, processes: { web: { wsgi: "app:app" } }, ...extra });
 const bootstrapOf = (spec: ReturnType<typeof env>, role: string) => renderEnvironment(planEnvironment(spec)).find((i) => i.role === role)!.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
 
 describe("an app with database: true", () => {
-  it("gets the secret DATABASE_PASSWORD, the image PostgreSQL, the environment one database plan", () => {
+  it("gets the secret DATABASE_PASSWORD and the environment one database plan", () => {
     const spec = env([web("shop"), web("blog-api", { database: true, secrets: ["KEY"] })]);
     expect(spec.catalogue.apps.find((a) => a.name === "blog-api")!.secrets).toEqual(["KEY", "DATABASE_PASSWORD"]);
     expect(spec.catalogue.apps.find((a) => a.name === "shop")!.secrets).toEqual([]);
-    expect(spec.catalogue.image.packages).toContain("postgresql");
     const plan = planEnvironment(spec);
-    expect(plan.database).toMatchObject({ majorVersion: "15", port: 5432, masterUser: "fawkes_admin", apps: [{ app: "blog-api", name: "blog_api", role: "blog_api" }] });
+    expect(plan.database).toMatchObject({ majorVersion: "17", port: 5432, masterUser: "fawkes_admin", apps: [{ app: "blog-api", name: "blog_api", role: "blog_api" }] });
     expect(plan.database!.parameters).toEqual({ endpoint: "/p/dev/database/endpoint", masterSecret: "/p/dev/database/master-secret" });
     expect(plan.hosts[0]!.apps.find((a) => a.name === "blog-api")!.database).toEqual({ app: "blog-api", name: "blog_api", role: "blog_api" });
     expect(plan.hosts[0]!.apps.find((a) => a.name === "shop")!.database).toBeUndefined();
   });
 
-  it("without one, no database plan, no PostgreSQL in the image, no database code in the bootstrap", () => {
+  it("needs PostgreSQL's server and client in the image recipe, and says so with the file, the key and the app", () => {
+    const repo = readRecipe(ROOT, []);
+    const values = repo.values as { packages: string[] };
+    const without = { ...repo, values: { ...values, packages: values.packages.filter((p) => !p.startsWith("postgresql")) } };
+    expect(() => env([web("blog-api", { database: true })], {}, without)).toThrow(
+      'image/recipe.yaml: packages: lacks "postgresql" and "postgresql-client": app "blog-api" has database: true (the local db host runs PostgreSQL from the image; every host runs psql and pg_dump)',
+    );
+    expect(env([web("shop")], {}, without).catalogue.image.packages).not.toContain("postgresql");
+  });
+
+  it("without one, no database plan, no database code in the bootstrap", () => {
     const spec = env([web("shop")]);
     expect(planEnvironment(spec).database).toBeUndefined();
-    expect(spec.catalogue.image.packages).not.toContain("postgresql");
     expect(bootstrapOf(spec, "web")).not.toContain("write_database");
   });
 

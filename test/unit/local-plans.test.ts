@@ -7,7 +7,7 @@ import { loadStack } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { renderHaproxyConfig } from "../../src/local/haproxy-config.ts";
 import { parseStat } from "../../src/local/haproxy.ts";
-import { cloudInitErrors, launchScript, LOCAL_CLOUD_CFG } from "../../src/local/host.ts";
+import { CLOUD_INIT_STAGES, cloudInitErrors, launchScript, LOCAL_CLOUD_CFG, LOCAL_INIT, parseBootRecord } from "../../src/local/host.ts";
 import { buildSteps, imageOf } from "../../src/local/image.ts";
 import { chooseSubnet, envLayout, gatewayOf, hostSlots } from "../../src/local/layout.ts";
 import { bridgeUpSteps, hostNetworkSteps } from "../../src/local/network.ts";
@@ -48,10 +48,10 @@ describe("plans of commands", () => {
   it("builds the golden image with debootstrap from the given mirror, then apt inside it", () => {
     const img = imageOf(spec.catalogue.image, "/var/lib/fawkes");
     const steps = buildSteps(img, "http://mirror.invalid/debian", "/w/rootfs");
-    expect(steps[0]).toMatchObject({ kind: "run", argv: ["debootstrap", "--variant=minbase", "bookworm", "/w/rootfs", "http://mirror.invalid/debian"] });
+    expect(steps[0]).toMatchObject({ kind: "run", argv: ["debootstrap", "--variant=minbase", "trixie", "/w/rootfs", "http://mirror.invalid/debian"] });
     const install = steps.find((s) => s.kind === "run" && s.argv.includes("install"));
     expect(install && install.kind === "run" ? install.argv.slice(0, 2) : []).toEqual(["chroot", "/w/rootfs"]);
-    for (const p of ["cloud-init", "nginx-light", "supervisor", "python3-venv", ...spec.catalogue.image.packages]) expect(install && install.kind === "run" ? install.argv : []).toContain(p);
+    for (const p of ["cloud-init", "nginx-light", "supervisor", "python3-venv", "netcat-openbsd", ...spec.catalogue.image.packages]) expect(install && install.kind === "run" ? install.argv : []).toContain(p);
     expect(steps.at(-1)).toMatchObject({ kind: "write", path: "/w/rootfs/etc/fawkes/image.json" });
   });
 
@@ -135,5 +135,32 @@ describe("the boot gate's reading of cloud-init's result.json", () => {
     expect(cloudInitErrors(failed)).toEqual(["('scripts-user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))"]);
     // No file yet, a half-written one, or another shape: not done, never "no errors".
     for (const text of [undefined, '{"v1": {"errors": [', '{"v1": {}}', "[]"]) expect(cloudInitErrors(text)).toBeUndefined();
+  });
+});
+
+describe("a local host's pid 1 and cloud-init's single process", () => {
+  it("starts cloud-init --all-stages once and releases the four stages in systemd's order, as Debian's stage units do", () => {
+    expect(LOCAL_INIT.match(/cloud-init --all-stages/g)).toHaveLength(1);
+    expect(LOCAL_INIT).not.toMatch(/cloud-init (init|modules)/);
+    expect(LOCAL_INIT).toContain("for stage in local network config final; do");
+    expect(CLOUD_INIT_STAGES).toEqual(["local", "network", "config", "final"]);
+    // The datagram and the return socket of Debian 13's cloud-init-{local,network}, cloud-config and cloud-final units.
+    expect(LOCAL_INIT).toContain('echo start | nc -Uu -W1 "$SHARE/$stage.sock" -s "$SHARE/$stage-return.sock"');
+    // cloud-init skips the protocol when its stdin is a terminal: never the case here.
+    expect(LOCAL_INIT).toContain("cloud-init --all-stages </dev/null");
+  });
+
+  it("reads its boot record only whole: status, start, end, then each stage's release, answer and exit status", () => {
+    const record = "0 100.000 101.500\nlocal 100.100 100.400 0\nnetwork 100.400 100.500 0\nconfig 100.500 100.550 0\nfinal 100.550 101.450 0\n";
+    const r = parseBootRecord(record)!;
+    expect(r).toMatchObject({ status: 0, start: 100, end: 101.5, seconds: 1.5 });
+    expect(Object.keys(r.stages)).toEqual(["local", "network", "config", "final"]);
+    expect(r.stages.local).toBeCloseTo(0.3, 6);
+    expect(r.stages.final).toBeCloseTo(0.9, 6);
+    expect(parseBootRecord(record.replace("final 100.550 101.450 0", "final 100.550 101.450 1").replace(/^0 /, "1 "))!.status).toBe(1);
+    // Not there yet, the first line only, a stage missing, or a torn line: not booted.
+    for (const text of [undefined, "", "0 100.000 101.500", record.split("\n").slice(0, 4).join("\n"), record.replace("config 100.500", "config 100.")]) {
+      expect(parseBootRecord(text), JSON.stringify(text)).toBeUndefined();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withRecipe } from "../helpers/recipe.ts";
 import { parse } from "yaml";
 import { main } from "../../src/cli/main.ts";
 import { maintenanceDeps } from "../../src/cli/commands/maintenance.ts";
@@ -35,6 +36,7 @@ function project(): string {
   const root = mkdtempSync(join(tmpdir(), "fawkes-maint-"));
   roots.push(root);
   cpSync(join(REPO, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
+  withRecipe(root);
   cpSync(join(REPO, "stacks"), join(root, "stacks"), { recursive: true });
   cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
   return root;

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { withRecipe } from "../helpers/recipe.ts";
 import { parse } from "yaml";
 import { ConfigError, loadStack, setReleasePin } from "../../src/config/index.ts";
 import { FIXTURES } from "./fixture-project.ts";
@@ -29,6 +30,7 @@ function project(stacks: Record<string, string>, projectFile = PROJECT): string 
   const root = mkdtempSync(join(tmpdir(), "fawkes-pin-"));
   roots.push(root);
   writeFileSync(join(root, "Pulumi.yaml"), projectFile);
+  withRecipe(root);
   mkdirSync(join(root, "stacks"));
   for (const [name, text] of Object.entries(stacks)) writeFileSync(join(root, "stacks", `Pulumi.${name}.yaml`), text);
   return root;

@@ -11,6 +11,7 @@ import { delimiter, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { withRecipe } from "../helpers/recipe.ts";
 import { artifactPaths, localStore, type ArtifactFiles, type ArtifactStore, type BuildOptions, type BuildResult } from "../../src/artifact/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
@@ -184,6 +185,7 @@ beforeAll(async () => {
   mkdirSync(join(root, "stacks"), { recursive: true });
   // The repository's catalogue and stacks: the project name and the qa template are the real ones.
   writeFileSync(join(root, "Pulumi.yaml"), readFileSync(join(REPO, "Pulumi.yaml")));
+  withRecipe(root);
   for (const s of ["dev", "qa", "staging", "production"]) writeFileSync(join(root, `stacks/Pulumi.${s}.yaml`), readFileSync(join(REPO, `stacks/Pulumi.${s}.yaml`)));
   await git("init", "-q", "-b", "master");
   await git("add", "-A");
