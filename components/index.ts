@@ -79,5 +79,5 @@ export {
 } from "./observability.ts";
 export { LOCK_KEY, ReleaseLocks, type ReleaseLocksArgs } from "./release-locks.ts";
 export { instanceRefresh, type InstanceRefreshSettings } from "./rollout.ts";
-export { APP_DIR_MODE, buildSharedStorage, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";
+export { buildSharedStorage, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";
 export { baseTags, launchTags, nameOf, tagged, TIER_TAG, type NameParts, type Tags, type Tier } from "./tags.ts";

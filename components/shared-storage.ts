@@ -3,8 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
 
 export const NFS_PORT = 2049;
-/** Mode of each app's root dir on EFS: the app's user and group only. */
-export const APP_DIR_MODE = "0750";
 
 export interface SharedStorageArgs {
   vpcId: pulumi.Input<string>;
@@ -12,31 +10,31 @@ export interface SharedStorageArgs {
   subnetIds: pulumi.Input<string>[];
   /** The only group allowed to mount (NFS 2049). */
   hostsSecurityGroupId: pulumi.Input<string>;
-  /** Apps with their unix uid (= gid): one access point each, rooted at `/<app>`. */
+  /** Apps with shared storage: each gets `/apps/<app>` on the file system, made by the first host that mounts it. */
   apps: ReadonlyArray<{ name: string; uid: number }>;
-  /** Hosts read `<parameterPrefix>/<app>/efs` (`fs-...:fsap-...`) at boot to mount `shared/`. */
+  /** Hosts read `<parameterPrefix>/<app>/efs` (`fs-...`) at boot to mount `shared/`. */
   parameterPrefix: string;
   nameParts: NameParts;
   tags: Tags;
 }
 
 /**
- * EFS for the apps' `shared/` dirs: encrypted, reachable only from the hosts' security group,
- * an access point per app that forces the app's uid/gid and roots it at `/<app>`, and an SSM
- * parameter per app that tells hosts what to mount.
+ * EFS for the apps' `shared/` dirs: encrypted, reachable only from the hosts' security group, and
+ * an SSM parameter per app that tells hosts what to mount. Hosts mount `/apps/<app>` over TLS with
+ * the image's nfs-common and stunnel4 (the bootstrap's aws_shared_mount): EFS access points can be
+ * mounted only by the EFS mount helper, which Debian does not package, so there are none; the
+ * bootstrap makes each app's dir, owned by the app, through the file system's root.
  */
 export class SharedStorage extends pulumi.ComponentResource {
   readonly fileSystemId: pulumi.Output<string>;
   readonly fileSystemArn: pulumi.Output<string>;
-  readonly accessPointIds: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: SharedStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fawkes:storage:SharedStorage", name, {}, opts);
-    const { fileSystem, accessPoints } = buildSharedStorage(this, name, args);
+    const fileSystem = buildSharedStorage(this, name, args);
     this.fileSystemId = fileSystem.id;
     this.fileSystemArn = fileSystem.arn;
-    this.accessPointIds = Object.fromEntries(Object.entries(accessPoints).map(([app, ap]) => [app, ap.id]));
-    this.registerOutputs({ fileSystemId: this.fileSystemId, fileSystemArn: this.fileSystemArn, accessPointIds: this.accessPointIds });
+    this.registerOutputs({ fileSystemId: this.fileSystemId, fileSystemArn: this.fileSystemArn });
   }
 }
 
@@ -44,7 +42,7 @@ export function buildSharedStorage(
   parent: pulumi.Resource,
   name: string,
   args: SharedStorageArgs,
-): { fileSystem: aws.efs.FileSystem; accessPoints: Record<string, aws.efs.AccessPoint> } {
+): aws.efs.FileSystem {
   const opts = { parent };
   const sgName = nameOf("securityGroup", args.nameParts, "efs");
   const sg = new aws.ec2.SecurityGroup(`${name}-nfs`, { name: sgName, description: "fawkes EFS: NFS from the hosts only", vpcId: args.vpcId, tags: tagged(args.tags, sgName, "efs") }, opts);
@@ -64,25 +62,13 @@ export function buildSharedStorage(
     (subnetId, i) => new aws.efs.MountTarget(`${name}-mount-${i}`, { fileSystemId: fileSystem.id, subnetId, securityGroups: [sg.id] }, opts),
   );
 
-  const accessPoints: Record<string, aws.efs.AccessPoint> = {};
   for (const app of args.apps) {
-    const ap = new aws.efs.AccessPoint(
-      `${name}-${app.name}`,
-      {
-        fileSystemId: fileSystem.id,
-        posixUser: { uid: app.uid, gid: app.uid },
-        rootDirectory: { path: `/${app.name}`, creationInfo: { ownerUid: app.uid, ownerGid: app.uid, permissions: APP_DIR_MODE } },
-        tags: tagged(args.tags, nameOf("tag", args.nameParts, "shared", app.name)),
-      },
-      opts,
-    );
-    accessPoints[app.name] = ap;
     // Published once the mount targets exist: a host that reads it can mount at once.
     new aws.ssm.Parameter(
       `${name}-${app.name}-efs`,
-      { name: `${args.parameterPrefix}/${app.name}/efs`, type: "String", insecureValue: pulumi.interpolate`${fileSystem.id}:${ap.id}`, description: `EFS file system and access point of ${app.name}'s shared/`, tags: args.tags },
+      { name: `${args.parameterPrefix}/${app.name}/efs`, type: "String", insecureValue: fileSystem.id, description: `EFS file system of ${app.name}'s shared/ (its dir /apps/${app.name})`, tags: args.tags },
       { parent, dependsOn: mountTargets },
     );
   }
-  return { fileSystem, accessPoints };
+  return fileSystem;
 }

@@ -16,7 +16,6 @@ const T = {
   table: "aws:dynamodb/table:Table",
   fs: "aws:efs/fileSystem:FileSystem",
   mount: "aws:efs/mountTarget:MountTarget",
-  ap: "aws:efs/accessPoint:AccessPoint",
   param: "aws:ssm/parameter:Parameter",
   lt: "aws:ec2/launchTemplate:LaunchTemplate",
   asg: "aws:autoscaling/group:Group",
@@ -69,19 +68,15 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
     });
   });
 
-  it("shares an encrypted EFS with one access point and one SSM parameter per app, NFS open to the hosts only", () => {
+  it("shares an encrypted EFS with one SSM parameter per app and no access point (only the EFS mount helper mounts those), NFS open to the hosts only", () => {
     expect(one(g, T.fs, "fawkes-shared-fs").inputs.encrypted).toBe(true);
     expect(ofType(g, T.mount).map((m) => m.inputs.subnetId).sort()).toEqual([id("fawkes-network-private-0"), id("fawkes-network-private-1")]);
     const nfs = ofType(g, T.ingress).filter((r) => r.inputs.securityGroupId === id("fawkes-shared-nfs"));
     expect(nfs.map((r) => r.inputs)).toEqual([expect.objectContaining({ fromPort: NFS_PORT, toPort: NFS_PORT, ipProtocol: "tcp", referencedSecurityGroupId: id("fawkes-firewall-hosts") })]);
+    expect(ofType(g, "aws:efs/accessPoint:AccessPoint")).toEqual([]);
     for (const app of g.spec.catalogue.apps) {
-      expect(one(g, T.ap, `fawkes-shared-${app.name}`).inputs).toMatchObject({
-        fileSystemId: "fs-fawkes-shared-fs",
-        posixUser: { uid: app.uid, gid: app.uid },
-        rootDirectory: { path: `/${app.name}`, creationInfo: { ownerUid: app.uid, ownerGid: app.uid, permissions: "0750" } },
-      });
       expect(one(g, T.param, `fawkes-shared-${app.name}-efs`).inputs).toMatchObject({
-        name: `${plan.hosts[0]!.stores.parameterPrefix}/${app.name}/efs`, insecureValue: `fs-fawkes-shared-fs:fsap-fawkes-shared-${app.name}`,
+        name: `${plan.hosts[0]!.stores.parameterPrefix}/${app.name}/efs`, insecureValue: "fs-fawkes-shared-fs",
       });
     }
   });

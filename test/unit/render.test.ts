@@ -170,6 +170,26 @@ describe("bootstrap and exec wrapper", () => {
     }
   });
 
+  it("mounts EFS on AWS with the image's own tools, over TLS, and writes it to /etc/fstab so that a reboot mounts it again", () => {
+    const script = file(devWeb.image, "/usr/local/sbin/fawkes-bootstrap");
+    const mount = script.slice(script.indexOf("aws_efs_tunnel() {"), script.indexOf("\n}\n", script.indexOf("aws_shared_mount() {")));
+    // No EFS mount helper: Debian does not package amazon-efs-utils, so the image cannot have it.
+    expect(script).not.toMatch(/mount\.efs|-t efs|accesspoint=/);
+    expect(script).toContain("ADAPTER_PACKAGES=(awscli nfs-common stunnel4)");
+    // stunnel: TLS 1.2 or later to the file system's own name on 2049, its certificate checked.
+    for (const line of ['"client = yes"', '"connect = $name:2049"', '"sslVersionMin = TLSv1.2"', '"verifyChain = yes"', '"checkHost = $name"']) expect(mount).toContain(line);
+    expect(mount).toContain('name="$fs.efs.$AWS_DEFAULT_REGION.amazonaws.com"');
+    expect(mount).toContain('systemctl enable --now "stunnel@$EFS_TUNNEL.service"');
+    // NFSv4.1 through the tunnel, in /etc/fstab with _netdev and the tunnel's unit first.
+    expect(mount).toContain('line="127.0.0.1:/apps/$app $dir nfs4 $EFS_NFS_OPTIONS,port=$EFS_TUNNEL_PORT,_netdev,x-systemd.requires=stunnel@$EFS_TUNNEL.service 0 0"');
+    expect(mount).toContain('>>/etc/fstab');
+    expect(mount).toContain('mount "$dir"');
+    expect(script).toContain("readonly EFS_NFS_OPTIONS=nfsvers=4.1,");
+    // The app owns its own dir, never /apps; a link planted there is refused, never followed.
+    expect(mount).toContain('install -d -o root -g root -m 0755 "$root/apps"');
+    expect(mount).toContain('[[ -L $root/apps/$app ]] && die');
+  });
+
   it("names the stores, the recipe's packages and each app's release, paths and hooks", () => {
     const script = file(devWeb.image, "/usr/local/sbin/fawkes-bootstrap");
     const { stores, image } = devWeb.plan;
