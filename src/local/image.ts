@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { DISTRIBUTIONS, type Distribution, type ImageRecipe, type RecipeStep } from "../config/index.ts";
@@ -36,14 +36,26 @@ export function isBuilt(image: GoldenImage): boolean {
 
 const NO_DAEMONS = "#!/bin/sh\n# fawkes: packages installed into the golden image never start services.\nexit 101\n";
 
+/** The minimal Debian every image of a distribution starts from: debootstrapped once, kept beside the images. */
+export function baseOf(distribution: Distribution, home = fawkesHome()): { dir: string; rootfs: string; marker: string } {
+  const dir = join(home, "images", `base-${DISTRIBUTIONS[distribution].suite}`);
+  return { dir, rootfs: join(dir, "rootfs"), marker: join(dir, "debootstrapped") };
+}
+
+/** debootstrap of the distribution's minimal Debian into `work`: once per machine, not once per recipe. */
+export function baseSteps(distribution: Distribution, mirror: string, work: string): Step[] {
+  const suite = DISTRIBUTIONS[distribution].suite;
+  return [{ kind: "run", title: `debootstrap ${suite} (minbase, once per machine)`, argv: ["debootstrap", "--variant=minbase", suite, work, mirror] }];
+}
+
 /**
- * The steps that build a golden image in `work` (then renamed into place): a minimal Debian by
- * debootstrap, the recipe's packages by apt inside it (apt follows virtual packages, debootstrap
- * does not), the recipe's steps, then apt's caches removed. The AMI gets the same packages and
- * steps from the Image Builder component rendered from the same recipe.
+ * The steps that build a golden image in `work` (then renamed into place): a copy of the
+ * distribution's minimal Debian, the recipe's packages by apt inside it (apt follows virtual
+ * packages, debootstrap does not), the recipe's steps, then apt's caches removed and the marker
+ * written last. The AMI gets the same packages and steps from the Image Builder component rendered
+ * from the same recipe.
  */
-export function buildSteps(image: GoldenImage, mirror: string, work: string): Step[] {
-  const suite = DISTRIBUTIONS[image.distribution].suite;
+export function buildSteps(image: GoldenImage, base: string, work: string): Step[] {
   const chroot = (title: string, ...argv: string[]): Step => ({
     kind: "run",
     title,
@@ -51,8 +63,10 @@ export function buildSteps(image: GoldenImage, mirror: string, work: string): St
     env: { ...BUILD_ENV, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
   });
   return [
-    { kind: "run", title: `debootstrap ${suite} (minbase)`, argv: ["debootstrap", "--variant=minbase", suite, work, mirror] },
+    { kind: "run", title: `copy of ${base}`, argv: ["cp", "-a", "--reflink=auto", base, work] },
     { kind: "write", title: "keep daemons from starting during the build", path: join(work, "usr/sbin/policy-rc.d"), content: NO_DAEMONS, mode: 0o755 },
+    // The base may be weeks old: its package lists would name versions the archive no longer has.
+    chroot("apt-get update", "apt-get", "update", "-q"),
     chroot(`apt-get install ${image.packages.length} packages`, ...installArgv(image)),
     ...image.steps.map((s) => chroot(`recipe step ${s.name}`, "/bin/bash", "-euo", "pipefail", "-c", s.run)),
     chroot("apt-get clean", "apt-get", "clean"),
@@ -65,6 +79,29 @@ export function buildSteps(image: GoldenImage, mirror: string, work: string): St
       mode: 0o644,
     },
   ];
+}
+
+/** The distribution's base, debootstrapped once; a second caller waits for the first. */
+async function ensureBase(distribution: Distribution, progress: Progress, home: string): Promise<string> {
+  const base = baseOf(distribution, home);
+  if (existsSync(base.marker)) return base.rootfs;
+  mkdirSync(join(home, "images"), { recursive: true });
+  return withLock(`${base.dir}.lock`, async () => {
+    if (existsSync(base.marker)) return base.rootfs;
+    const mirror = process.env.FAWKES_DEBIAN_MIRROR ?? debianMirror(DISTRIBUTIONS[distribution].suite);
+    const work = join(home, "images", `.build-base-${process.pid}`);
+    rmSync(work, { recursive: true, force: true });
+    try {
+      if ((await execa("sh", ["-c", "command -v debootstrap"], { reject: false })).exitCode !== 0) await runSteps(installDebootstrapSteps(), progress);
+      await runSteps(baseSteps(distribution, mirror, join(work, "rootfs")), progress);
+      writeFileSync(join(work, "debootstrapped"), `${mirror}\n`);
+      rmSync(base.dir, { recursive: true, force: true });
+      renameSync(work, base.dir);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return base.rootfs;
+  });
 }
 
 /** debootstrap itself comes from Debian, through this machine's apt, when it is missing. */
@@ -84,13 +121,13 @@ export async function ensureImage(image: GoldenImage, progress: Progress = () =>
     `${image.dir}.lock`,
     async () => {
       if (isBuilt(image)) return image;
-      const mirror = process.env.FAWKES_DEBIAN_MIRROR ?? debianMirror(DISTRIBUTIONS[image.distribution].suite);
       const work = join(home, `.build-${image.hash}-${process.pid}`);
       rmSync(work, { recursive: true, force: true });
       progress(`building golden image ${image.hash} (${image.distribution}, ${image.packages.length} packages); once per recipe`);
       try {
-        if ((await execa("sh", ["-c", "command -v debootstrap"], { reject: false })).exitCode !== 0) await runSteps(installDebootstrapSteps(), progress);
-        await runSteps(buildSteps(image, mirror, join(work, "rootfs")), progress);
+        const base = await ensureBase(image.distribution, progress, join(home, ".."));
+        mkdirSync(work, { recursive: true });
+        await runSteps(buildSteps(image, base, join(work, "rootfs")), progress);
         rmSync(image.dir, { recursive: true, force: true });
         renameSync(work, image.dir);
       } finally {

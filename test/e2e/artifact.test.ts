@@ -25,9 +25,9 @@ let spec: EnvironmentSpec;
 let image: GoldenImage;
 let shop: BuildResult;
 
-/** The project's catalogue, stacks and sample apps, as the working tree has them, committed at a fixed time. */
+/** The project's catalogue, image recipe, stacks and sample apps, as the working tree has them, committed at a fixed time. */
 function snapshotProject(): void {
-  const files = execFileSync("git", ["-C", ROOT, "ls-files", "-co", "--exclude-standard", "--", "Pulumi.yaml", "stacks", "examples"], { encoding: "utf8" })
+  const files = execFileSync("git", ["-C", ROOT, "ls-files", "-co", "--exclude-standard", "--", "Pulumi.yaml", "image", "stacks", "examples"], { encoding: "utf8" })
     .split("\n")
     .filter((f) => f !== "" && existsSync(join(ROOT, f)));
   for (const f of files) {

@@ -90,6 +90,7 @@ beforeAll(async () => {
   // A project of its own: this repository's catalogue and a stack `maint` with dev's pins.
   root = mkdtempSync(join(tmpdir(), "fawkes-maint-e2e-"));
   cpSync(join(REPO, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
+  cpSync(join(REPO, "image"), join(root, "image"), { recursive: true });
   cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
   mkdirSync(join(root, "stacks"));
   const pins = loadStack(REPO, "dev").knobs.releases;

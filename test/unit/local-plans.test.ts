@@ -8,7 +8,7 @@ import { planEnvironment } from "../../src/model/index.ts";
 import { renderHaproxyConfig } from "../../src/local/haproxy-config.ts";
 import { parseStat } from "../../src/local/haproxy.ts";
 import { CLOUD_INIT_STAGES, cloudInitErrors, launchScript, LOCAL_CLOUD_CFG, LOCAL_INIT, parseBootRecord } from "../../src/local/host.ts";
-import { buildSteps, imageOf } from "../../src/local/image.ts";
+import { baseOf, baseSteps, buildSteps, imageOf } from "../../src/local/image.ts";
 import { chooseSubnet, envLayout, gatewayOf, hostSlots } from "../../src/local/layout.ts";
 import { bridgeUpSteps, hostNetworkSteps } from "../../src/local/network.ts";
 
@@ -45,10 +45,16 @@ describe("local environment layout", () => {
 });
 
 describe("plans of commands", () => {
-  it("builds the golden image with debootstrap from the given mirror, then apt inside it", () => {
+  it("builds the golden image from a copy of the distribution's debootstrapped base, then apt inside it", () => {
     const img = imageOf(spec.catalogue.image, "/var/lib/fawkes");
-    const steps = buildSteps(img, "http://mirror.invalid/debian", "/w/rootfs");
-    expect(steps[0]).toMatchObject({ kind: "run", argv: ["debootstrap", "--variant=minbase", "trixie", "/w/rootfs", "http://mirror.invalid/debian"] });
+    expect(baseSteps(img.distribution, "http://mirror.invalid/debian", "/b/rootfs")).toMatchObject([{ kind: "run", argv: ["debootstrap", "--variant=minbase", "trixie", "/b/rootfs", "http://mirror.invalid/debian"] }]);
+    expect(baseOf(img.distribution, "/var/lib/fawkes").rootfs).toBe("/var/lib/fawkes/images/base-trixie/rootfs");
+    const steps = buildSteps(img, "/b/rootfs", "/w/rootfs");
+    expect(steps[0]).toMatchObject({ kind: "run", argv: ["cp", "-a", "--reflink=auto", "/b/rootfs", "/w/rootfs"] });
+    // A base debootstrapped weeks ago has stale package lists: apt reads the archive again before installing.
+    const update = steps.findIndex((s) => s.kind === "run" && s.argv.join(" ") === "chroot /w/rootfs apt-get update -q");
+    expect(update).toBeGreaterThan(0);
+    expect(update).toBeLessThan(steps.findIndex((s) => s.kind === "run" && s.argv.includes("install")));
     const install = steps.find((s) => s.kind === "run" && s.argv.includes("install"));
     expect(install && install.kind === "run" ? install.argv.slice(0, 2) : []).toEqual(["chroot", "/w/rootfs"]);
     for (const p of ["cloud-init", "nginx-light", "supervisor", "python3-venv", "netcat-openbsd", ...spec.catalogue.image.packages]) expect(install && install.kind === "run" ? install.argv : []).toContain(p);

@@ -71,8 +71,11 @@ def postgresql_from_url(url):
         "HOST": unquote(host),
         "PORT": str(port or ""),
         "OPTIONS": {"sslmode": sslmode[-1]} if sslmode else {},
-        # A worker keeps its connection for a minute instead of opening one per request.
+        # A worker keeps its connection for a minute instead of opening one per request, and checks
+        # it before reusing it: a connection the server ended (a restore, a failover) is replaced
+        # instead of failing the request.
         "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
     }
 
 
