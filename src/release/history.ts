@@ -99,7 +99,9 @@ export function stacksWithHistory(home = fawkesHome()): string[] {
 /**
  * The release an app ran before its current one in this stack, like Capistrano's previous
  * release dir: successful releases stack up, a rollback goes back down the stack, so two
- * rollbacks in a row go two releases back (r1, r2, r3, rollback, rollback: r1).
+ * rollbacks in a row go two releases back (r1, r2, r3, rollback, rollback: r1). A release from
+ * a release that is not the last one recorded (the pin moved outside fawkes: a stack file edited
+ * by hand, an environment of the same name made again) starts the stack anew from there.
  */
 export function previousRelease(entries: readonly HistoryEntry[], app: string, current: string): string | undefined {
   const stack: string[] = [];
@@ -109,7 +111,7 @@ export function previousRelease(entries: readonly HistoryEntry[], app: string, c
     if (e.kind === "rollback" && stack.includes(e.to)) {
       while (stack.at(-1) !== e.to) stack.pop();
     } else if (stack.at(-1) !== e.to) {
-      if (stack.length === 0 && e.from !== undefined && e.from !== e.to) stack.push(e.from);
+      if (e.from !== undefined && e.from !== e.to && stack.at(-1) !== e.from) stack.splice(0, stack.length, e.from);
       stack.push(e.to);
     }
   }

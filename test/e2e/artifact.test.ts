@@ -80,8 +80,8 @@ describe("fawkes build of the sample apps", () => {
     for (const p of ["shop/app.py", "requirements.txt", "wheelhouse", "venv/bin/python", "venv/bin/gunicorn", "manifest.json"]) expect(existsSync(join(dir, p)), p).toBe(true);
     expect(readFileSync(join(dir, "venv/bin/gunicorn"), "utf8").split("\n")[0]).toBe(`#!${ctx.releasePath}/venv/bin/python3`);
     const out = await inRelease(ctx, {}, ["venv/bin/python", "-c", "import sys, flask, fawkes_greeting; print(sys.prefix, flask.__version__, fawkes_greeting.__version__)"]);
-    expect(out).toBe(`${ctx.releasePath}/venv 2.2.2 1.4.0`);
-    expect(await inRelease(ctx, {}, ["venv/bin/gunicorn", "--version"])).toMatch(/^gunicorn \(version 20\.1\.0\)$/);
+    expect(out).toBe(`${ctx.releasePath}/venv 3.1.1 1.4.0`);
+    expect(await inRelease(ctx, {}, ["venv/bin/gunicorn", "--version"])).toMatch(/^gunicorn \(version 23\.0\.0\)$/);
     const version = await inRelease(ctx, {}, ["venv/bin/python", "-c", "from shop.app import app; print(app.test_client().get('/version').get_data(as_text=True))"]);
     expect(JSON.parse(version)).toEqual({ app: "shop", library: "fawkes-greeting", version: "1.4.0", greeting: "Hello, shop!" });
   });
@@ -90,7 +90,7 @@ describe("fawkes build of the sample apps", () => {
     if (!isRoot) throw new Error(NEEDS_ROOT);
     const dir = join(tmp, "unpacked-shop/release");
     const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
-    expect(m).toMatchObject({ app: "shop", release: shop.release, image: image.hash, gitSha: shop.gitSha, python: "3.11.2", releasePath: `/srv/apps/shop/releases/${shop.release}`, sourceDate: "2026-01-02T03:04:05.000Z" });
+    expect(m).toMatchObject({ app: "shop", release: shop.release, image: image.hash, gitSha: shop.gitSha, python: "3.13.5", releasePath: `/srv/apps/shop/releases/${shop.release}`, sourceDate: "2026-01-02T03:04:05.000Z" });
     expect(m.requirements).toEqual(["Flask>=2.2,<4", "fawkes-greeting>=1,<2", "gunicorn"]);
     expect(m.wheels.map((w) => w.file)).toEqual(readdirSync(join(dir, "wheelhouse")).sort());
     expect(m.libraries.map((l) => l.dir)).toEqual(["examples/libs/fawkes-greeting-1", "examples/libs/fawkes-greeting-2"]);

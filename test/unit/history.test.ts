@@ -115,6 +115,15 @@ describe("previousRelease", () => {
     expect(previousRelease(entries, "shop", "r0")).toBe("r1");
   });
 
+  it("starts again from a release's own 'from' when the pin moved outside the history (an environment of the same name made again)", () => {
+    // An earlier environment called dbt ran r1 -> r2 and was taken down; the new one came up on r5.
+    const entries = [entry({ from: "r1", to: "r2" }), entry({ from: "r5", to: "r6" })];
+    expect(previousRelease(entries, "shop", "r6")).toBe("r5");
+    // A stack file edited by hand to r8, then a release to r9: back goes to r8, not to r6.
+    entries.push(entry({ from: "r8", to: "r9" }));
+    expect(previousRelease(entries, "shop", "r9")).toBe("r8");
+  });
+
   it("is undefined for a first release or an unknown one", () => {
     expect(previousRelease([entry({ from: undefined, to: "r1" })], "shop", "r1")).toBeUndefined();
     expect(previousRelease([entry()], "shop", "r7")).toBeUndefined();
