@@ -121,6 +121,11 @@ export async function ensureImage(image: GoldenImage, progress: Progress = () =>
     `${image.dir}.lock`,
     async () => {
       if (isBuilt(image)) return image;
+      // What earlier builds of this recipe left when they were killed: their processes are gone.
+      for (const d of readdirSync(home)) {
+        const pid = new RegExp(`^\\.build-${image.hash}-(\\d+)$`).exec(d)?.[1];
+        if (pid !== undefined && !existsSync(`/proc/${pid}`)) rmSync(join(home, d), { recursive: true, force: true });
+      }
       const work = join(home, `.build-${image.hash}-${process.pid}`);
       rmSync(work, { recursive: true, force: true });
       progress(`building golden image ${image.hash} (${image.distribution}, ${image.packages.length} packages); once per recipe`);
