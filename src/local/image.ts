@@ -113,6 +113,12 @@ export function installDebootstrapSteps(): Step[] {
   ];
 }
 
+/** A build's scratch dir (`.build-<what>-<pid>`) whose process is gone: killed mid-build, never to be an image. */
+function isDeadBuild(entry: string): boolean {
+  const pid = /^\.build-.*-(\d+)$/.exec(entry)?.[1];
+  return pid !== undefined && !existsSync(`/proc/${pid}`);
+}
+
 /** Builds the image once; a second caller waits for the first and then finds it built. */
 export async function ensureImage(image: GoldenImage, progress: Progress = () => {}): Promise<GoldenImage> {
   if (isBuilt(image)) return image;
@@ -121,11 +127,8 @@ export async function ensureImage(image: GoldenImage, progress: Progress = () =>
     `${image.dir}.lock`,
     async () => {
       if (isBuilt(image)) return image;
-      // What earlier builds of this recipe left when they were killed: their processes are gone.
-      for (const d of readdirSync(home)) {
-        const pid = new RegExp(`^\\.build-${image.hash}-(\\d+)$`).exec(d)?.[1];
-        if (pid !== undefined && !existsSync(`/proc/${pid}`)) rmSync(join(home, d), { recursive: true, force: true });
-      }
+      // What earlier builds of this recipe left when they were killed.
+      for (const d of readdirSync(home)) if (d.startsWith(`.build-${image.hash}-`) && isDeadBuild(d)) rmSync(join(home, d), { recursive: true, force: true });
       const work = join(home, `.build-${image.hash}-${process.pid}`);
       rmSync(work, { recursive: true, force: true });
       progress(`building golden image ${image.hash} (${image.distribution}, ${image.packages.length} packages); once per recipe`);
@@ -188,8 +191,7 @@ export function pruneImages(keep: readonly string[], home = fawkesHome()): { rem
   const kept: string[] = [];
   for (const entry of readdirSync(dir)) {
     const hash = /^([0-9a-f]{8})$/.exec(entry)?.[1];
-    const leftover = /^\.build-/.test(entry) && !existsSync(`/proc/${entry.split("-").pop()}`);
-    if (leftover || (hash && !keep.includes(hash) && !used.has(hash))) {
+    if (isDeadBuild(entry) || (hash && !keep.includes(hash) && !used.has(hash))) {
       rmSync(join(dir, entry), { recursive: true, force: true });
       removed.push(entry);
     } else if (hash) kept.push(hash);
