@@ -93,7 +93,7 @@ describe("fawkes plan --base main, on a branch with a real change", () => {
     await expect(md).toMatchFileSnapshot("__snapshots__/plan-staging.md");
     // What the reviewer relies on, said apart from the snapshot.
     expect(md.startsWith("<!-- fawkes-plan -->\n")).toBe(true);
-    expect(md).toContain("| staging | 9 | 5 | 0 | 0 | 15 |");
+    expect(md).toContain("| staging | 8 | 5 | 0 | 0 | 15 |");
     expect(md).toContain("-graceful_timeout = 30\n+graceful_timeout = 45");
     expect(md).toMatch(/web: <code>\/etc\/fawkes\/apps\/notes\/gunicorn.conf.py<\/code> \(added, \+\d+ −0\)/);
     expect(md).toContain("desired 2 → 3");
@@ -109,7 +109,7 @@ describe("fawkes plan --base main, on a branch with a real change", () => {
     for (const s of plan.stacks) {
       expect(s.dangers, s.stack).toEqual([]);
       expect(s.files.some((f) => f.path === "/etc/fawkes/apps/shop/gunicorn.conf.py" && f.diff.includes("+graceful_timeout = 45")), s.stack).toBe(true);
-      // The new app: its target group, listener rule, security-group rules, access point and SSM parameter.
+      // The new app: its target group, listener rule, security-group rules and SSM parameter.
       expect(s.resources.filter((c) => c.action === "create").map((c) => c.type), s.stack).toContain("aws:lb/targetGroup:TargetGroup");
       expect(s.fleets.find((f) => f.role === "web")?.replaced, s.stack).toBe(true);
     }
