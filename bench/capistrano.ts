@@ -8,12 +8,8 @@
 // comparison favours it. The host is booted from the stack's web user-data over the recipe's
 // image plus capistrano and git, and serves behind an HAProxy of its own (the fawkes stack's
 // HAProxy config, rendered for this one host): the same load reaches it the same way.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { execa } from "execa";
-import { artifactPaths, defaultStore } from "../src/artifact/index.ts";
 import type { EnvironmentSpec } from "../src/config/index.ts";
 import { envOf, putInRotation, servedBackends } from "../src/local/fleet.ts";
 import { renderHaproxyConfig } from "../src/local/haproxy-config.ts";
@@ -100,35 +96,45 @@ export function putCapistranoProject(host: ToolHost, files: Record<string, strin
   for (const [path, content] of Object.entries(files)) putFile(host, `${CAP_DIR}/${path}`, content);
 }
 
+/** The artifact store as the local target mounts it in a host. */
+const STORE_IN_HOST = "/var/lib/fawkes/store";
+
 /**
  * The "repository": a commit per release of the app, each the built artifact's tree (source,
  * static files, venv, wheelhouse) as `fawkes build` made it, in a bare repository in the host.
+ * Made in the host with its own git (the overlay is mounted in the host's mount namespace only).
  * `push(n)` moves its master to the n-th release, as a developer's push would.
  */
-export async function artifactRepository(host: ToolHost, app: string, releases: readonly string[]): Promise<{ push(n: number): Promise<void>; remove(): void }> {
-  const work = mkdtempSync(join(tmpdir(), "fawkes-bench-cap-"));
-  const git = (...args: string[]) => execa("git", ["-c", "user.name=fawkes bench", "-c", "user.email=bench@fawkes.test", "-C", work, ...args]);
-  const bare = `/proc/${host.init}/root${REPO}`;
-  try {
-    await git("init", "-q", "-b", "master");
-    const commits: string[] = [];
-    for (const release of releases) {
-      await execa("sh", ["-c", "find . -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +"], { cwd: work });
-      await execa("tar", ["-xzf", artifactPaths(defaultStore(), app, release).tarball, "-C", work, "--no-same-owner"]);
-      // -f: the venv carries a .gitignore of "*" (python -m venv writes one); the tree is shipped whole.
-      await git("add", "-A", "-f", ".");
-      await git("commit", "-q", "-m", `release ${release}`);
-      commits.push((await git("rev-parse", "HEAD")).stdout.trim());
-    }
-    await execa("git", ["init", "-q", "--bare", "-b", "master", bare]);
-    return {
-      push: async (n) => void (await git("push", "-q", "--force", bare, `${commits[n]!}:refs/heads/master`)),
-      remove: () => rmSync(work, { recursive: true, force: true }),
-    };
-  } catch (e) {
-    rmSync(work, { recursive: true, force: true });
-    throw e;
-  }
+export async function artifactRepository(host: ToolHost, app: string, releases: readonly string[]): Promise<{ push(n: number): Promise<void> }> {
+  const work = `${BENCH_DIR}/${app}-work`;
+  const script = putFile(
+    host,
+    `${BENCH_DIR}/make-repository.sh`,
+    [
+      "set -euo pipefail",
+      `rm -rf ${work} ${REPO} && mkdir -p ${work} && cd ${work}`,
+      "git init -q -b master",
+      `for release in ${releases.join(" ")}; do`,
+      "  find . -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +",
+      `  tar -xzf ${STORE_IN_HOST}/${app}/$release.tar.gz --no-same-owner`,
+      '  # -f: the venv carries a .gitignore of "*" (python -m venv writes one); the tree is shipped whole.',
+      "  git add -A -f .",
+      '  git -c user.name="fawkes bench" -c user.email=bench@fawkes.test commit -q -m "release $release"',
+      "  git rev-parse HEAD",
+      "done",
+      `git init -q --bare -b master ${REPO}`,
+      "",
+    ].join("\n"),
+  );
+  const made = await inHost(host.init, ["bash", script], { timeoutMs: 300_000 });
+  if (made.exitCode !== 0) throw new Error(`capistrano: making the repository failed:\n${made.all}`);
+  const commits = made.stdout.trim().split("\n");
+  return {
+    push: async (n) => {
+      const r = await inHost(host.init, ["git", "-C", work, "push", "-q", "--force", REPO, `${commits[n]!}:refs/heads/master`]);
+      if (r.exitCode !== 0) throw new Error(`capistrano: git push of release ${releases[n]} failed:\n${r.all}`);
+    },
+  };
 }
 
 /** `cap production deploy` in the host, as the shell of a deploy would run it. */
@@ -159,7 +165,6 @@ export interface CapistranoTarget {
   inRotation(on: boolean): Promise<void>;
   /** A deploy of the next release under load, to the new release answering through HAProxy. */
   deployUnderLoad(load: (port: number) => LoadOptions): Promise<CapistranoDeploy>;
-  remove(): void;
 }
 
 export interface CapistranoDeploy {
@@ -226,6 +231,5 @@ export async function prepareCapistrano(spec: EnvironmentSpec, image: GoldenImag
       if (!(await live())) throw new Error("capistrano: 30 s after the deploy the new release does not answer through HAProxy");
       return { capSeconds, restartSeconds: taskSeconds(output, `${app}:restart`), migrateSeconds: taskSeconds(output, `${app}:migrate`), liveSeconds, load: report };
     },
-    remove: () => repo.remove(),
   };
 }

@@ -33,35 +33,43 @@ interface Side {
   run(input: string, live: () => Promise<boolean>, expectChanges: boolean): Promise<Run>;
 }
 
-async function puppetSide(host: ToolHost, change: ConfigChange, spec: EnvironmentSpec): Promise<Side> {
-  const plan = planEnvironment(spec).hosts.find((h) => h.role === "web")!;
-  const put = (reload: Reload, d: Direction) => putFile(host, `${BENCH_DIR}/${reload}-${d}.pp`, puppetManifest(d === "fwd" ? change.after : change.before, plan, reload));
-  return {
-    tool: "puppet",
-    host,
-    version: await toolVersion(host, "puppet-agent"),
+/** What differs between the tools: their input's file type and renderer, their packages, one timed run. */
+const TOOLS = {
+  puppet: {
+    ext: "pp",
+    render: puppetManifest,
+    packages: ["puppet-agent"],
     label: "puppet apply",
-    inputs: { "restart-fwd": put("restart", "fwd"), "restart-back": put("restart", "back"), "hup-fwd": put("hup", "fwd"), "hup-back": put("hup", "back") },
-    run: async (input, live, expectChanges) => {
+    run: async (host: ToolHost, input: string, live: () => Promise<boolean>, expectChanges: boolean): Promise<Run> => {
       const r = await timedPuppetApply(host, input, live, expectChanges);
       return { ...r, detail: `catalog compile ${sec(r.compile ?? NaN)} s, catalog apply (files + reloads) ${sec(r.apply ?? NaN)} s` };
     },
-  };
-}
-
-async function ansibleSide(host: ToolHost, change: ConfigChange, spec: EnvironmentSpec): Promise<Side> {
-  const plan = planEnvironment(spec).hosts.find((h) => h.role === "web")!;
-  const put = (reload: Reload, d: Direction) => putFile(host, `${BENCH_DIR}/${reload}-${d}.yml`, ansiblePlaybook(d === "fwd" ? change.after : change.before, plan, reload));
-  return {
-    tool: "ansible",
-    host,
-    version: `${await toolVersion(host, "ansible")}, ${await toolVersion(host, "ansible-core")}`,
+  },
+  ansible: {
+    ext: "yml",
+    render: ansiblePlaybook,
+    packages: ["ansible", "ansible-core"],
     label: "ansible-playbook -c local",
-    inputs: { "restart-fwd": put("restart", "fwd"), "restart-back": put("restart", "back"), "hup-fwd": put("hup", "fwd"), "hup-back": put("hup", "back") },
-    run: async (input, live, expectChanges) => {
+    run: async (host: ToolHost, input: string, live: () => Promise<boolean>, expectChanges: boolean): Promise<Run> => {
       const r = await timedAnsiblePlaybook(host, input, live, expectChanges);
       return { ...r, detail: `${r.changed} tasks and handlers changed` };
     },
+  },
+} as const;
+
+/** A tool's side: its four inputs (restart or HUP, forward or back) written into its host. */
+async function sideOf(tool: Side["tool"], host: ToolHost, change: ConfigChange, spec: EnvironmentSpec): Promise<Side> {
+  const t = TOOLS[tool];
+  const plan = planEnvironment(spec).hosts.find((h) => h.role === "web")!;
+  const put = (reload: Reload, d: Direction) => putFile(host, `${BENCH_DIR}/${reload}-${d}.${t.ext}`, t.render(d === "fwd" ? change.after : change.before, plan, reload));
+  const versions = await Promise.all(t.packages.map((p) => toolVersion(host, p)));
+  return {
+    tool,
+    host,
+    version: versions.join(", "),
+    label: t.label,
+    inputs: { "restart-fwd": put("restart", "fwd"), "restart-back": put("restart", "back"), "hup-fwd": put("hup", "fwd"), "hup-back": put("hup", "back") },
+    run: (input, live, expectChanges) => t.run(host, input, live, expectChanges),
   };
 }
 
@@ -77,7 +85,7 @@ export async function compareInPlace(spec: EnvironmentSpec, change: ConfigChange
   for (const tool of ["puppet", "ansible"] as const) {
     say(`booting the ${tool} host (same user-data as the web host, image + ${tool})`);
     const host = await bootToolHost(spec, images[tool], subnet, tool);
-    const side = await (tool === "puppet" ? puppetSide : ansibleSide)(host, change, spec);
+    const side = await sideOf(tool, host, change, spec);
     if (!(await live(host, false)())) throw new Error(`the ${tool} host does not serve the unchanged configuration`);
     // Warm the tool's runtime, its facts and the page cache: the files are in place, nothing changes.
     const warm = await side.run(side.inputs["restart-back"], live(host, false), false);
@@ -124,7 +132,7 @@ export async function compareInPlace(spec: EnvironmentSpec, change: ConfigChange
       const target = GOAL_RATIO[s.tool];
       const g = reload === "restart" || s.tool === "ansible" ? `; ${goal(`<= ${target.toFixed(1)}`, ratio <= target)}` : "";
       const label = `ratio rebuild / ${s.tool} (${reload === "hup" ? "HUP" : reload}):`;
-      console.log(`  ${label.padEnd(34)}${ratio.toFixed(2)}${g}`);
+      console.log(`  ${label.padEnd(36)}${ratio.toFixed(2)}${g}`);
     }
   }
 }

@@ -71,7 +71,7 @@ export function bootBreakdown(stack: string, host: string): Record<string, numbe
   const booted = state?.init !== undefined ? join(`/proc/${state.init}/root`, "run/fawkes-local/booted") : "";
   const log = join(dirs.upper, "var/log/cloud-init.log");
   if (!existsSync(booted) || !existsSync(log)) return undefined;
-  const [, start, end] = readFileSync(booted, "utf8").trim().split(" ").map(Number);
+  const [, start, end] = readFileSync(booted, "utf8").split("\n")[0]!.trim().split(" ").map(Number);
   const lines = readFileSync(log, "utf8").split("\n");
   const when = (needle: string) => {
     const l = lines.find((x) => x.includes(needle));
@@ -79,7 +79,7 @@ export function bootBreakdown(stack: string, host: string): Record<string, numbe
     return m ? Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`) / 1000 : NaN;
   };
   // One cloud-init process runs every stage (--all-stages): its start-up is before the first stage.
-  const firstStage = when("start: init-local");
+  const firstStage = when("running 'init-local'");
   const userStart = when("start: modules-final/config-scripts-user");
   const userEnd = when("finish: modules-final/config-scripts-user");
   const startup = firstStage - start!;

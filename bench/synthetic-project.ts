@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { RECIPE_FILE } from "../src/config/index.ts";
 
 export const BENCH_STACKS = ["dev", "qa", "staging", "production"] as const;
@@ -24,7 +24,6 @@ export function syntheticProject(apps: number, opts: SyntheticOptions = {}): { r
   const root = opts.dir ?? mkdtempSync(join(tmpdir(), `fawkes-bench-${apps}-`));
   const names = Array.from({ length: apps }, (_, i) => `app${String(i + 1).padStart(2, "0")}`);
   const catalogue = {
-    image: { packages: ["libpq5", "sqlite3"] },
     gunicorn: { gracefulTimeoutSeconds: opts.gracefulTimeoutSeconds ?? 30 },
     apps: names.map((name, i) =>
       opts.lean ? { name, source: `apps/${name}`, processes: i % 2 === 0 ? { web: { wsgi: `${name}.wsgi:application` } } : { jobs: { command: `python -m ${name}.jobs` } } } : {
@@ -43,9 +42,12 @@ export function syntheticProject(apps: number, opts: SyntheticOptions = {}): { r
   mkdirSync(join(root, "image"), { recursive: true });
   cpSync(join(import.meta.dirname, "..", RECIPE_FILE), join(root, RECIPE_FILE));
   mkdirSync(join(root, "stacks"), { recursive: true });
+  // Every stack pins an AMI: the one this repository's dev stack pins (same recipe).
+  const image = (parse(readFileSync(join(import.meta.dirname, "..", "stacks", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }).config["fawkes:image"];
   BENCH_STACKS.forEach((stack, i) => {
     const config = {
       "bench:domain": `${stack}.bench.test`,
+      "bench:image": image,
       "bench:instanceType": ["t3.small", "t3.small", "t3.medium", "m6i.xlarge"][i],
       "bench:fleet": { web: { min: 1 + i, max: 2 + 2 * i, desired: 1 + i }, worker: { min: 1, max: 2, desired: 1 } },
       "bench:releases": Object.fromEntries(names.map((n) => [n, "r1"])),
