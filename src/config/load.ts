@@ -3,7 +3,7 @@ import { CATALOGUE_KEYS, CatalogueSchema, DATABASE_PASSWORD } from "./catalogue.
 import { DATABASE_PACKAGES, ImageRecipeSchema, RECIPE_FILE, type ImageRecipe } from "./recipe.ts";
 import { ProblemList, type Problem } from "./errors.ts";
 import { KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
-import { knownKeysAt } from "./schema-walk.ts";
+import { pathText, zodProblems } from "./problems.ts";
 import { deepFreeze, derivedUid, FIRST_APP_PORT, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -36,12 +36,6 @@ const PASSTHROUGH_KEYS = /^aws:(profile|skip[A-Za-z]+|sharedCredentialsFiles|sha
 
 const CATALOGUE_KEY = "catalogue";
 
-function pathText(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : `${out === "" ? "" : "."}${String(seg)}`;
-  return out;
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -69,64 +63,6 @@ interface KnobSource {
   layer: ConfigLayer;
   key: string;
   value: unknown;
-}
-
-function zodProblems(
-  error: z.ZodError,
-  schema: z.ZodType,
-  locate: (path: readonly PropertyKey[]) => { file: string; prefix: string; path: readonly PropertyKey[] },
-): Problem[] {
-  const out: Problem[] = [];
-  for (const issue of error.issues) {
-    const loc = locate(issue.path);
-    if (issue.code === "unrecognized_keys") {
-      const known = knownKeysAt(schema, issue.path);
-      for (const key of issue.keys) {
-        out.push({
-          file: loc.file,
-          path: pathText(loc.prefix, [...loc.path, key]),
-          message: `unknown key; valid keys here: ${known.join(", ")}`,
-          hint: didYouMean(key, known),
-        });
-      }
-      continue;
-    }
-    out.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message: issueMessage(issue) });
-  }
-  return out;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "a map";
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-/** zod's messages, said the way a config file's reader needs them. Custom messages pass through. */
-function issueMessage(issue: z.core.$ZodIssue): string {
-  const i = issue as z.core.$ZodIssue & { input?: unknown; minimum?: number | bigint; maximum?: number | bigint; origin?: string; inclusive?: boolean; values?: unknown[] };
-  switch (i.code) {
-    case "invalid_type":
-      return i.input === undefined ? `missing; required: ${article(i.expected)}` : `must be ${article(i.expected)}, got ${describe(i.input)}`;
-    case "too_small":
-      if (i.origin === "number") return `must be at least ${String(i.minimum)}${i.input !== undefined ? `, got ${String(i.input)}` : ""}`;
-      return i.message;
-    case "too_big":
-      if (i.origin === "number") return `must be at most ${String(i.maximum)}${i.input !== undefined ? `, got ${String(i.input)}` : ""}`;
-      if (i.origin === "string") return `must be at most ${String(i.maximum)} characters`;
-      return i.message;
-    case "invalid_value":
-      return `must be one of ${(i.values ?? []).map((v) => JSON.stringify(v)).join(", ")}${i.input !== undefined ? `, got ${describe(i.input)}` : ""}`;
-    case "invalid_format":
-      return i.message.startsWith("Invalid") && i.input !== undefined ? `${i.message}, got ${describe(i.input)}` : i.message;
-    default:
-      return i.message;
-  }
-}
-
-function article(type: string): string {
-  return type === "object" ? "a map" : type === "array" ? "a list" : type === "int" ? "a whole number" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 function knobMisplacedInCatalogue(key: string, file: string, display: string): Problem {
