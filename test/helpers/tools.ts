@@ -7,7 +7,7 @@ import { execa } from "execa";
 export interface Tool {
   name: string;
   path: string;
-  /** The Debian package that installs it (scripts/debian-packages.txt). */
+  /** The Debian package that installs it: scripts/debian-packages.txt for the machine's own tools, image/recipe.yaml for the hosts' (checked in the golden image). */
   debianPackage: string;
 }
 
