@@ -49,7 +49,10 @@ export interface ServerStat {
   total: number;
   /** Answers with a 5xx status this server has given since HAProxy started. */
   http5xx: number;
+  /** The last health check's result (L7OK, L4CON, ...). */
   checkStatus: string;
+  /** A health check is running right now (HAProxy's `* ` before check_status; the result above is the last one's). */
+  checking: boolean;
 }
 
 /** `show stat` (CSV) parsed to the per-server rows. */
@@ -61,7 +64,12 @@ export function parseStat(csv: string): ServerStat[] {
   return rows
     .map((r) => r.split(","))
     .filter((r) => at(r, "svname") !== "FRONTEND" && at(r, "svname") !== "BACKEND")
-    .map((r) => ({ backend: at(r, "pxname"), server: at(r, "svname"), status: at(r, "status"), current: Number(at(r, "scur")), total: Number(at(r, "stot")), http5xx: Number(at(r, "hrsp_5xx")), checkStatus: at(r, "check_status") }));
+    .map((r) => ({ backend: at(r, "pxname"), server: at(r, "svname"), status: at(r, "status"), current: Number(at(r, "scur")), total: Number(at(r, "stot")), http5xx: Number(at(r, "hrsp_5xx")), ...checkStatusOf(at(r, "check_status")) }));
+}
+
+/** check_status "* L7OK": a check in progress, the last one L7OK. Sampled at 5 checks a second, a reader often sees the star. */
+function checkStatusOf(raw: string): { checkStatus: string; checking: boolean } {
+  return raw.startsWith("* ") ? { checkStatus: raw.slice(2), checking: true } : { checkStatus: raw, checking: false };
 }
 
 export async function serverStats(socket: string): Promise<ServerStat[]> {
