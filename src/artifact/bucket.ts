@@ -10,8 +10,7 @@ export function artifactBucketName(spec: EnvironmentSpec): string {
   return bucket;
 }
 
-/** The stack's bucket as an ArtifactStore, in the stack's region; FAWKES_S3_ENDPOINT for S3-compatible stores. */
+/** The stack's bucket as an ArtifactStore, in the stack's region (an S3-compatible store through AWS_ENDPOINT_URL_S3). */
 export function stackArtifactBucket(spec: EnvironmentSpec): ArtifactStore {
-  const endpoint = process.env.FAWKES_S3_ENDPOINT || undefined;
-  return s3Store({ bucket: artifactBucketName(spec), region: spec.knobs.region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+  return s3Store({ bucket: artifactBucketName(spec), region: spec.knobs.region });
 }

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { s3Client } from "../aws/clients.ts";
 import { releasesToPrune, removeStoredArtifact, storedReleases, type StoredRelease } from "./retention.ts";
 import { artifactPaths, CorruptArtifactError, sha256OfFile } from "./store.ts";
 
@@ -83,11 +84,9 @@ export interface S3StoreOptions {
   bucket: string;
   /** Key prefix before `<app>/`; hosts fetch from the bucket's top, so none by default. */
   prefix?: string;
-  region?: string;
-  /** An S3-compatible endpoint (tests, emulators); usually with `forcePathStyle`. */
-  endpoint?: string;
-  forcePathStyle?: boolean;
-  /** A ready client; the options above are then ignored but `bucket` and `prefix`. */
+  /** The bucket's region; the endpoint is the SDK's own setting (src/aws/clients.ts). */
+  region: string;
+  /** A ready client; `region` is then ignored. */
   client?: S3Client;
 }
 
@@ -115,9 +114,9 @@ export function s3Store(opts: S3StoreOptions): ArtifactStore {
   const key = (app: string, release: string, ext: "tar.gz" | "sha256" | "build.json") => `${prefix}${app}/${release}.${ext}`;
   let ready: Promise<{ sdk: typeof import("@aws-sdk/client-s3"); client: S3Client }> | undefined;
   const s3 = () =>
-    (ready ??= import("@aws-sdk/client-s3").then((sdk) => ({
+    (ready ??= import("@aws-sdk/client-s3").then(async (sdk) => ({
       sdk,
-      client: opts.client ?? new sdk.S3Client({ region: opts.region, endpoint: opts.endpoint, forcePathStyle: opts.forcePathStyle }),
+      client: opts.client ?? (await s3Client(sdk.S3Client, opts.region)),
     })));
   const call = async <T>(op: string, k: string, send: (s: Awaited<ReturnType<typeof s3>>) => Promise<T>): Promise<T> => {
     const s = await s3();

@@ -4,6 +4,7 @@
 // last timestamp on (rows seen twice dropped by @ptr). The SDK loads on first use.
 // Unverified against AWS: written against the SDK's types, tested with a recording double.
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { awsClient } from "../aws/clients.ts";
 import type { Occurrence } from "./digest.ts";
 import { ErrorsError, occurrencesIn, type ErrorSource } from "./source.ts";
 
@@ -15,7 +16,8 @@ export interface LogsSender {
 export interface CloudWatchSourceOptions {
   /** The app's log group: `appLogGroup(spec, app)`. */
   groupOf: (app: string) => string;
-  region?: string;
+  region: string;
+  /** A ready client (tests); `region` then only names where the logs are. */
   client?: LogsSender;
   sleep?: (ms: number) => Promise<void>;
   /** Between GetQueryResults polls; 1 s. */
@@ -68,7 +70,7 @@ export function cloudWatchErrorSource(opts: CloudWatchSourceOptions): ErrorSourc
   const logs = () =>
     (ready ??= import("@aws-sdk/client-cloudwatch-logs").then((sdk) => ({
       sdk,
-      client: opts.client ?? (new sdk.CloudWatchLogsClient({ region: opts.region }) as CloudWatchLogsClient as LogsSender),
+      client: opts.client ?? (awsClient(sdk.CloudWatchLogsClient, opts.region) as CloudWatchLogsClient as LogsSender),
     })));
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pollMs = opts.pollMs ?? 1000;
@@ -107,7 +109,7 @@ export function cloudWatchErrorSource(opts: CloudWatchSourceOptions): ErrorSourc
   }
 
   return {
-    where: `CloudWatch Logs ${opts.groupOf("*")}${opts.region ? ` (${opts.region})` : ""}`,
+    where: `CloudWatch Logs ${opts.groupOf("*")} (${opts.region})`,
     async collect(q) {
       const occurrences: Occurrence[] = [];
       let cutShort = 0;

@@ -4,6 +4,7 @@
 // (alias/aws/ssm), which the instance role may use through SSM without a KMS grant. Listing reads
 // metadata only (DescribeParameters): fawkes never asks for a value back. The SDK loads on first use.
 import type { SSMClient } from "@aws-sdk/client-ssm";
+import { awsClient } from "../aws/clients.ts";
 import { planEnvironment } from "../model/index.ts";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { SecretsError, type SecretState, type SecretStore } from "./store.ts";
@@ -16,10 +17,9 @@ export interface SsmSender {
 export interface SsmStoreOptions {
   /** `/fawkes/<stack>`: HostPlan.stores.parameterPrefix. */
   prefix: string;
-  region?: string;
-  /** An SSM-compatible endpoint (emulators). */
-  endpoint?: string;
-  /** A ready client (tests); the options above but `prefix` are then ignored. */
+  /** The parameters' region; the endpoint is the SDK's own setting (src/aws/clients.ts). */
+  region: string;
+  /** A ready client (tests); `region` is then ignored. */
   client?: SsmSender;
 }
 
@@ -58,12 +58,12 @@ export function ssmSecretStore(opts: SsmStoreOptions): SecretStore {
   const ssm = () =>
     (ready ??= import("@aws-sdk/client-ssm").then((sdk) => ({
       sdk,
-      client: opts.client ?? (new sdk.SSMClient({ region: opts.region, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) }) as SSMClient as SsmSender),
+      client: opts.client ?? (awsClient(sdk.SSMClient, opts.region) as SSMClient as SsmSender),
     })));
   const dir = (app: string) => `${opts.prefix}/${app}`;
 
   return {
-    where: `ssm:${opts.prefix}${opts.region ? ` (${opts.region})` : ""}`,
+    where: `ssm:${opts.prefix} (${opts.region})`,
     async list(app) {
       const { sdk, client } = await ssm();
       const found = new Map<string, SecretState>();
@@ -112,8 +112,7 @@ export function ssmSecretStore(opts: SsmStoreOptions): SecretStore {
   };
 }
 
-/** The stack's parameters, in its region; FAWKES_SSM_ENDPOINT for an SSM-compatible endpoint. */
+/** The stack's parameters, in its region (an SSM-compatible endpoint through AWS_ENDPOINT_URL_SSM). */
 export function stackSecretParameters(spec: EnvironmentSpec, client?: SsmSender): SecretStore {
-  const endpoint = process.env.FAWKES_SSM_ENDPOINT || undefined;
-  return ssmSecretStore({ prefix: parameterPrefixOf(spec), region: spec.knobs.region, ...(endpoint ? { endpoint } : {}), ...(client ? { client } : {}) });
+  return ssmSecretStore({ prefix: parameterPrefixOf(spec), region: spec.knobs.region, ...(client ? { client } : {}) });
 }

@@ -1,6 +1,7 @@
 // The S3 artifact store against a real S3 API (s3rver, in process on 127.0.0.1, a random port):
 // the layout hosts fetch (`<app>/<release>.tar.gz` and `.sha256`), the .sha256 uploaded last and
-// deleted first, pruning, and `fawkes build shop --push --stack dev` through FAWKES_S3_ENDPOINT.
+// deleted first, pruning, and `fawkes build shop --push --stack dev`, all through the SDK's own
+// endpoint setting (AWS_ENDPOINT_URL_S3) and the one client factory (src/aws/clients.ts).
 // No other network: the endpoint is 127.0.0.1 and the credentials come from the environment.
 // A test that cannot run fails with the reason; none is skipped.
 import { createHash } from "node:crypto";
@@ -15,12 +16,17 @@ import { artifactPaths, defaultStore, localStore, pruneStore, s3Store, type Arti
 import { loadStack } from "../../src/config/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { planEnvironment } from "../../src/model/index.ts";
+import { s3Client } from "../../src/aws/clients.ts";
 import { ROOT } from "../helpers/rendered-hosts.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "fawkes-s3-e2e-"));
 // s3rver knows one access key id, its default (it does not check SigV4 signatures).
 const CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 const BUCKET = "fawkes-e2e-artifacts";
+const REGION = "eu-west-1";
+/** What the SDK reads from the environment here: the endpoint and s3rver's keys; restored after. */
+const ENV_KEYS = ["AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] as const;
+const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 let server: S3rver;
 let endpoint: string;
 let client: S3Client;
@@ -32,7 +38,11 @@ beforeAll(async () => {
   server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: join(tmp, "s3") });
   const { address, port } = await server.run();
   endpoint = `http://${address}:${port}`;
-  client = new S3Client({ region: "eu-west-1", endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  // The factory's client: the endpoint from the environment, path-style because one is set.
+  client = await s3Client(S3Client, REGION);
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const verb = /^(Put|Delete)Object/.exec(context.commandName ?? "")?.[1];
@@ -44,6 +54,10 @@ beforeAll(async () => {
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 afterAll(async () => {
+  for (const k of ENV_KEYS) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
   await server?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -74,7 +88,7 @@ async function text(bucket: string, key: string): Promise<string> {
 
 describe("s3Store", () => {
   it("puts an artifact where hosts fetch it, the .sha256 last; has and list see it", async () => {
-    const store = s3Store({ bucket: BUCKET, client });
+    const store = s3Store({ bucket: BUCKET, region: REGION, client });
     expect(store.where).toBe(`s3://${BUCKET}/`);
     expect(await store.has("shop", "r1")).toBe(false);
     expect(await store.list("shop")).toEqual([]);
@@ -92,7 +106,7 @@ describe("s3Store", () => {
   });
 
   it("is incomplete without its .sha256: a put that fails half way is neither `has` nor listed", async () => {
-    const store = s3Store({ bucket: BUCKET, client });
+    const store = s3Store({ bucket: BUCKET, region: REGION, client });
     const files = artifact("r2", day(2));
     rmSync(files.buildInfo);
     writes.length = 0;
@@ -104,7 +118,7 @@ describe("s3Store", () => {
   });
 
   it("removes the .sha256 first and leaves nothing of the release", async () => {
-    const store = s3Store({ bucket: BUCKET, client });
+    const store = s3Store({ bucket: BUCKET, region: REGION, client });
     writes.length = 0;
     await store.remove("shop", "r1");
     await store.remove("shop", "r2");
@@ -114,7 +128,7 @@ describe("s3Store", () => {
   });
 
   it("lists builtAt from the build info, else the .sha256's LastModified; a prefix goes before <app>/", async () => {
-    const store = s3Store({ bucket: BUCKET, prefix: "elsewhere", client });
+    const store = s3Store({ bucket: BUCKET, region: REGION, prefix: "elsewhere", client });
     await store.put("shop", "r1", artifact("r1", undefined));
     expect(await keys(BUCKET, "elsewhere/")).toEqual(["elsewhere/shop/r1.build.json", "elsewhere/shop/r1.sha256", "elsewhere/shop/r1.tar.gz"]);
     const [listed] = await store.list("shop");
@@ -125,13 +139,13 @@ describe("s3Store", () => {
   });
 
   it("names the bucket and key when S3 says no (a missing bucket, an unknown access key)", async () => {
-    await expect(s3Store({ bucket: "no-such-bucket", client }).list("shop")).rejects.toThrow(/ListObjectsV2 s3:\/\/no-such-bucket\/shop\/ failed: NoSuchBucket/);
-    const badKeys = new S3Client({ region: "eu-west-1", endpoint, forcePathStyle: true, credentials: { accessKeyId: "NOBODY", secretAccessKey: "wrong" } });
-    await expect(s3Store({ bucket: BUCKET, client: badKeys }).has("shop", "r1")).rejects.toThrow(new RegExp(`HeadObject s3://${BUCKET}/shop/r1\\.sha256 failed`));
+    await expect(s3Store({ bucket: "no-such-bucket", region: REGION, client }).list("shop")).rejects.toThrow(/ListObjectsV2 s3:\/\/no-such-bucket\/shop\/ failed: NoSuchBucket/);
+    const badKeys = new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: { accessKeyId: "NOBODY", secretAccessKey: "wrong" } });
+    await expect(s3Store({ bucket: BUCKET, region: REGION, client: badKeys }).has("shop", "r1")).rejects.toThrow(new RegExp(`HeadObject s3://${BUCKET}/shop/r1\\.sha256 failed`));
   });
 
   it("pruneStore keeps the newest N and a protected old one", async () => {
-    const store = s3Store({ bucket: BUCKET, client });
+    const store = s3Store({ bucket: BUCKET, region: REGION, client });
     for (const d of [1, 2, 3, 4, 5]) await store.put("blog", `r${d}`, artifact(`r${d}`, day(d)));
     await store.put("shop", "r1", artifact("r1", day(1)));
     expect(await pruneStore(store, "blog", 2, new Set(["r1"]))).toEqual(["r3", "r2"]);
@@ -162,8 +176,8 @@ describe("fawkes build --push", () => {
     if (await localStore(defaultStore()).has("shop", pin)) await localStore(store).put("shop", pin, machine);
     else if (process.getuid?.() !== 0) throw new Error(`shop ${pin} is not in ${defaultStore()} and building it needs root: run the e2e tests as root`);
     const env = {
-      FAWKES_S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_EC2_METADATA_DISABLED: "true", AWS_REGION: "eu-west-1",
+      AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_EC2_METADATA_DISABLED: "true", AWS_REGION: REGION,
     };
     const push = () => execa("node", ["bin/fawkes.mjs", "build", "shop", "--store", store, "--push", "--stack", "dev"], { cwd: ROOT, env, reject: false, all: true, timeout: 900_000 });
 

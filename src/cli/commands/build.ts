@@ -59,8 +59,8 @@ with "pruned <app> <id> from s3://..." on stderr. A push names its environment: 
 AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, or the instance's role), with s3:GetObject,
 PutObject, DeleteObject and ListBucket on the bucket; the region is the stack's aws:region. The
 network it uses is S3 (and whatever credential source the chain reaches); nothing else.
-FAWKES_S3_ENDPOINT=URL sends the S3 calls to an S3-compatible endpoint instead, path-style (an
-emulator, a test).
+The SDK's own endpoint setting, AWS_ENDPOINT_URL_S3=URL (or AWS_ENDPOINT_URL for every service),
+sends the S3 calls to an S3-compatible endpoint instead, path-style (an emulator, the twin).
 
 Flags:
   --all          build every app of the catalogue
