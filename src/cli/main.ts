@@ -14,7 +14,7 @@ import { qaDownCmd, qaGcCmd, qaListCmd, qaUpCmd } from "./commands/qa.ts";
 import { render } from "./commands/render.ts";
 import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
 import { LocalTargetError } from "../local/index.ts";
-import { DeployLockedError } from "../release/index.ts";
+import { DeployLockedError, RefreshInProgressError } from "../release/index.ts";
 
 const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
@@ -67,7 +67,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.err(`error: ${e.message}\nusage: ${cmd.usage}\n`);
       return 2;
     }
-    if (e instanceof DeployLockedError) {
+    if (e instanceof DeployLockedError || e instanceof RefreshInProgressError) {
       io.err(`error: ${e.message}\n`);
       return 3;
     }

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ACCOUNT_ID } from "../names/aws-rules.ts";
+import { HEALTHY_PERCENT_LIMITS } from "./aws-limits.ts";
 import { architectureMismatch, ImageKnobSchema } from "./image-knob.ts";
 import { AppName, DnsName, Duration, ReleaseId, Seconds } from "./primitives.ts";
 
@@ -15,6 +17,9 @@ export const FleetSizeSchema = z
   });
 export type FleetSize = z.infer<typeof FleetSizeSchema>;
 
+/** rollout.bootSeconds: below 180 s no host boots (cloud-init, fetch, unpack, hooks); above 2 h a broken host idles too long. */
+export const BOOT_SECONDS = { min: 180, max: 7200, default: 600 } as const;
+
 export const RolloutSchema = z
   .strictObject({
     canaryPercent: z.number().int().min(1).max(100).default(10).describe("Share of hosts replaced first, then held at a checkpoint."),
@@ -23,10 +28,24 @@ export const RolloutSchema = z
     maxHealthyPercent: z.number().int().min(100).max(200).default(200).describe("Capacity allowed during a rollout (launch before terminate)."),
     warmupSeconds: Seconds(0, 3600).default(60),
     checkpointDelaySeconds: Seconds(0, 172800).default(120).describe("Pause at each checkpoint while health is watched."),
+    bootSeconds: z
+      .number()
+      .int("must be a whole number of seconds")
+      .superRefine((n, ctx) => {
+        if (n < BOOT_SECONDS.min || n > BOOT_SECONDS.max) {
+          ctx.addIssue({ code: "custom", message: `must be between ${BOOT_SECONDS.min} and ${BOOT_SECONDS.max} seconds (the time a new host has to boot and report healthy), got ${n}` });
+        }
+      })
+      .default(BOOT_SECONDS.default)
+      .describe("Seconds a new host has to boot and report healthy: the auto scaling group's health check grace period; the bootstrap fails itself 90 s before it, and waits at most that long for another host's release hooks."),
   })
   .superRefine((r, ctx) => {
     if (r.minHealthyPercent === 100 && r.maxHealthyPercent === 100) {
       ctx.addIssue({ code: "custom", path: ["maxHealthyPercent"], message: "with minHealthyPercent 100 it must be above 100, or no host can ever be replaced" });
+    }
+    const spread = r.maxHealthyPercent - r.minHealthyPercent;
+    if (spread > HEALTHY_PERCENT_LIMITS.maxSpread) {
+      ctx.addIssue({ code: "custom", path: ["maxHealthyPercent"], message: `is ${spread} above minHealthyPercent ${r.minHealthyPercent}; Auto Scaling refuses a difference over ${HEALTHY_PERCENT_LIMITS.maxSpread}: set maxHealthyPercent to at most ${r.minHealthyPercent + HEALTHY_PERCENT_LIMITS.maxSpread} or minHealthyPercent to at least ${r.maxHealthyPercent - HEALTHY_PERCENT_LIMITS.maxSpread}` });
     }
   });
 export type Rollout = z.infer<typeof RolloutSchema>;
@@ -52,8 +71,35 @@ export const DatabaseKnobsSchema = z.strictObject({
   allocatedStorageGb: z.number().int().min(20).max(65536).default(20).describe("Storage of the RDS instance in GiB (AWS only)."),
   deletionProtection: z.boolean().default(false).describe("RDS deletion protection, and a final snapshot when the instance is deleted: set it for production."),
   backupBeforeRelease: z.boolean().default(true).describe("Dump each affected app's database before a release's hooks run; `fawkes backup list` shows the dump with its release id."),
+  multiAz: z.boolean().default(false).describe("A standby RDS instance in a second zone that takes over on failure (AWS only): set it for production; it doubles the instance's cost."),
+  shareParentServer: z
+    .boolean()
+    .default(false)
+    .describe("A QA stack's databases live on its parent stack's RDS server (one database and role per app and stack) instead of an instance of its own (AWS only)."),
 });
 export type DatabaseKnobs = z.infer<typeof DatabaseKnobsSchema>;
+
+export const NetworkKnobsSchema = z.strictObject({
+  natPerZone: z
+    .boolean()
+    .default(false)
+    .describe("A NAT gateway (and Elastic IP) in each zone, so hosts of one zone keep their way out when the other zone fails: set it for production; off, one NAT serves both zones."),
+});
+export type NetworkKnobs = z.infer<typeof NetworkKnobsSchema>;
+
+export const ArtifactKnobsSchema = z.strictObject({
+  noncurrentDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(30)
+    .describe("Days the artifact bucket keeps an object version after a newer one replaced it (pinned releases are current versions and never expire)."),
+});
+export type ArtifactKnobs = z.infer<typeof ArtifactKnobsSchema>;
+
+/** The stack a QA stack shares its network with when its files name none. */
+export const DEFAULT_PARENT = "staging";
 
 const DEFAULT_FLEET = { web: { min: 1, max: 2, desired: 1 }, worker: { min: 0, max: 1, desired: 0 } };
 
@@ -64,6 +110,14 @@ export const KnobsSchema = z.strictObject({
     .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/, "must be an AWS region like \"eu-west-1\"")
     .default("eu-west-1")
     .describe("AWS region (the stack key is aws:region)."),
+  accountId: z
+    // Pulumi's config reader parses "123456789012" as JSON, a number: the digits are the id.
+    .preprocess(
+      (v) => (typeof v === "number" && Number.isSafeInteger(v) ? String(v) : v),
+      z.string().regex(ACCOUNT_ID, { error: (i) => `must be a 12-digit AWS account id in quotes, like "123456789012", got ${JSON.stringify(i.input)}` }),
+    )
+    .optional()
+    .describe("The AWS account the stack deploys to: part of the artifact bucket's globally unique name; `up` refuses credentials of another account (and refuses to run without it)."),
   instanceType: z
     .string()
     .regex(/^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$/, "must be an EC2 instance type like \"t3.small\" or \"m6i.xlarge\"")
@@ -90,6 +144,13 @@ export const KnobsSchema = z.strictObject({
     .default(7)
     .describe("Days AWS Backup keeps each daily recovery point of the shared storage and the database (RDS's own automated backups keep at most 35)."),
   database: DatabaseKnobsSchema.default(DatabaseKnobsSchema.parse({})).describe("The environment's PostgreSQL, for the apps with database: true."),
+  parent: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,52}$/, "must be a stack name like \"staging\"")
+    .optional()
+    .describe(`QA stacks only (default "${DEFAULT_PARENT}"): the stack whose VPC, subnets and NAT the QA stack uses through a stack reference, instead of a network of its own.`),
+  network: NetworkKnobsSchema.default(NetworkKnobsSchema.parse({})).describe("The stack's own VPC (stacks without a parent)."),
+  artifacts: ArtifactKnobsSchema.default(ArtifactKnobsSchema.parse({})).describe("Lifecycle of the artifact bucket; database dumps in it expire after backupRetentionDays."),
   logRetentionDays: LogRetentionDays.default(30).describe("Days CloudWatch Logs keeps the apps' and hosts' logs."),
   alarmEmail: z.email("must be an email address").optional().describe("Subscribed by email to the environment's alarm topic; without it the topic has no subscriber."),
   qaTtl: Duration.default("3d").describe("A QA stack with no push for this long is destroyed by `fawkes qa gc`."),

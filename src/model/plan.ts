@@ -2,6 +2,7 @@ import type { EnvironmentSpec, FleetSize, ResolvedApp } from "../config/index.ts
 import { budgetName, shortHash } from "../names/index.ts";
 import { appDatabase, DATABASE_PASSWORD_RULE, databasePlan, type AppDatabase, type DatabasePlan } from "./database.ts";
 import { parameterPrefixOf } from "./operations.ts";
+import { bootTimes, type BootTimes } from "./rollout.ts";
 
 export type Role = "web" | "worker";
 /** Hash key of the release-lock table: the table and the hosts' bootstrap both read it from here. */
@@ -90,6 +91,8 @@ export interface HostPlan {
   /** Names the host uses at boot to reach the environment's stores, the same on every target. */
   stores: { artifactBucket: string; parameterPrefix: string; lockTable: string; lockKey: string };
   loadBalancerIdleTimeout: number;
+  /** From rollout.bootSeconds: the group's grace period, the bootstrap's own deadline and its lock wait. */
+  boot: BootTimes;
   /** What the bootstrap needs of the environment's database, when an app of this role has one. */
   database?: { masterUser: string; port: number; backupBeforeRelease: boolean; passwordRule: string; dumpPrefix: string; parameters: DatabasePlan["parameters"] };
 }
@@ -194,7 +197,7 @@ function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnR
     hooks: [...app.hooks.release],
     secrets: [...app.secrets],
     queues: app.queues.map((q) => q.name),
-    ...(app.database ? { database: appDatabase(app.name) } : {}),
+    ...(app.database ? { database: appDatabase(app.name, spec) } : {}),
     env: { ...app.env },
     maxBodySize: app.maxBodySize,
     requestTimeout: app.requestTimeoutSeconds,
@@ -208,7 +211,8 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
   const vcpus = vcpusOf(spec.knobs.instanceType);
   const image = spec.catalogue.image;
   const stores = {
-    artifactBucket: budgetName("s3Bucket", spec.project, spec.stack, "artifacts"),
+    // Bucket names are global across all accounts: the account and region make it unique.
+    artifactBucket: budgetName("s3Bucket", spec.project, spec.stack, "artifacts", spec.knobs.accountId ?? "", spec.knobs.region),
     parameterPrefix: parameterPrefixOf(spec.project, spec.stack),
     lockTable: budgetName("autoScalingGroup", spec.project, spec.stack, "locks"),
     lockKey: LOCK_KEY,
@@ -230,6 +234,7 @@ export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
       image: { distribution: image.distribution, packages: imagePackages(image), recipeHash: recipeHash(image) },
       stores,
       loadBalancerIdleTimeout: spec.catalogue.loadBalancer.idleTimeoutSeconds,
+      boot: bootTimes(spec.knobs.rollout.bootSeconds),
       ...(database && apps.some((a) => a.database)
         ? { database: { masterUser: database.masterUser, port: database.port, backupBeforeRelease: database.knobs.backupBeforeRelease, passwordRule: DATABASE_PASSWORD_RULE, dumpPrefix: database.dumpPrefix, parameters: database.parameters } }
         : {}),

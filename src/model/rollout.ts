@@ -76,3 +76,27 @@ export function batchesOf(count: number, policy: RolloutPolicy): number[] {
   for (let left = count; left > 0; left -= cap) out.push(Math.min(left, cap));
   return out;
 }
+
+/** What `rollout.bootSeconds` sets, in one place, so that the group, the bootstrap and its locks agree. */
+export interface BootTimes {
+  /** The auto scaling group's health check grace period: a new host has this long to boot and report healthy. */
+  graceSeconds: number;
+  /** The bootstrap marks itself failed (and on AWS its instance Unhealthy) past this many seconds. */
+  selfTimeoutSeconds: number;
+  /** How long a host waits for another's release hooks, and how long a lock outlives a host that died holding it. */
+  lockSeconds: number;
+}
+
+/** Seconds kept between the bootstrap's own deadline and the grace period: its failure report lands before the group would judge. */
+export const BOOT_REPORT_MARGIN_SECONDS = 90;
+
+/**
+ * A host that has not finished its bootstrap by bootSeconds − 90 fails itself and says so, so the
+ * group replaces it on the host's word and not on a guess. No lock is held longer than a holder's
+ * own deadline, and waiting longer for one than that would outlive the waiter: both are that deadline.
+ */
+export function bootTimes(bootSeconds: number): BootTimes {
+  const selfTimeoutSeconds = bootSeconds - BOOT_REPORT_MARGIN_SECONDS;
+  if (!(Number.isInteger(bootSeconds) && selfTimeoutSeconds > 0)) throw new RangeError(`bootSeconds must be a whole number above ${BOOT_REPORT_MARGIN_SECONDS}, got ${bootSeconds}`);
+  return { graceSeconds: bootSeconds, selfTimeoutSeconds, lockSeconds: selfTimeoutSeconds };
+}

@@ -1,12 +1,17 @@
-// `fawkes release --target aws`: the pin, then `pulumi up`. The new user-data makes a new
-// launch-template version, and the auto scaling group's instance refresh replaces hosts with the
-// stack's rollout knobs and auto-rollback on (components/fleet.ts).
+// `fawkes release --target aws`: the pin, `pulumi up` (a new launch-template version per role whose
+// user-data changed; no host is replaced by it), then fawkes drives each role's instance refresh to
+// that version through the SDK and records how it ended (src/release/refresh.ts).
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { execa } from "execa";
+import { awsClient } from "../aws/clients.ts";
 import { loadStack, setReleasePin } from "../config/index.ts";
 import { LocalTargetError } from "../local/fleet.ts";
+import { autoScalingFleet, type FleetApi } from "./auto-scaling.ts";
 import type { HistoryEntry } from "./history.ts";
 import { pinUnchanged, type ReleaseRequest } from "./local.ts";
-import { recorded } from "./record.ts";
+import { recorded, type WorkOutcome } from "./record.ts";
+import { refreshRoles, untilGroupsIdle, type DriveOptions, type RoleRefresh } from "./refresh.ts";
+import { readStackOutputs, refreshTargets, type StackOutputsReader } from "./stack-outputs.ts";
 
 /** The command that applies a stack: no prompt, no interactive display, its own diff printed. */
 export function pulumiUpArgv(stack: string): string[] {
@@ -31,22 +36,68 @@ export function pulumiFailure(r: { exitCode?: number; error?: string }): string 
   return r.error !== undefined ? `could not run pulumi (${r.error}); install the Pulumi CLI` : `pulumi up exited ${r.exitCode}`;
 }
 
-export async function awsRelease(req: ReleaseRequest): Promise<HistoryEntry> {
+/** What an AWS release talks to; tests pass doubles (the fleet: the real edge over a mocked SDK client). */
+export interface AwsReleaseDeps {
+  pulumi?: PulumiRunner;
+  outputs?: StackOutputsReader;
+  fleet?: FleetApi;
+  clock?: Pick<DriveOptions, "now" | "sleep">;
+}
+
+/**
+ * The history's outcome of a release's refreshes. When the role that did not succeed runs what it
+ * ran before (rolled back, or never started) and no role before it moved, the pin goes back to
+ * `from`: the stack file says what serves. Otherwise the pin stays, and the message says which
+ * role runs what (a failed or cancelled refresh leaves the hosts it already replaced).
+ */
+export function releaseOutcome(results: readonly RoleRefresh[], from: string | undefined, to: string, restorePin: () => void, rollbackCommand: string): WorkOutcome {
+  const hostsReplaced = results.flatMap((r) => r.replaced);
+  const bad = results.find((r) => r.outcome !== "succeeded" && r.outcome !== "unchanged");
+  if (!bad) {
+    const note = results.every((r) => r.outcome === "unchanged") ? { failure: "no role's launch template changed: no host was replaced" } : {};
+    return { hostsReplaced, result: "succeeded", ...note };
+  }
+  const result = bad.outcome as Exclude<RoleRefresh["outcome"], "succeeded" | "unchanged">;
+  const moved = results.filter((r) => r.outcome === "succeeded");
+  if (moved.length === 0 && bad.previousServes) {
+    restorePin();
+    return { hostsReplaced, result, failure: `${bad.message}. The pin is restored to ${from ?? "(none)"}; the ${bad.role} hosts run what they ran before` };
+  }
+  const already = moved.length > 0 ? ` ${moved.map((r) => r.role).join(", ")} run ${to} (${moved.map((r) => r.message).join("; ")}).` : "";
+  const mixed = bad.previousServes ? "" : ` The ${bad.role} hosts it replaced before it stopped run ${to}, the others ${from ?? "what they ran"}.`;
+  return {
+    hostsReplaced,
+    result,
+    failure: `${bad.message}.${already}${mixed} The pin stays at ${to}: release again, or go back everywhere with ${rollbackCommand}`,
+  };
+}
+
+export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } = {}, deps: AwsReleaseDeps = {}): Promise<HistoryEntry> {
   const spec = loadStack(req.root, req.stack);
   if (!spec.catalogue.apps.some((a) => a.name === req.app)) throw new LocalTargetError(`no app "${req.app}" in the catalogue`);
   const from = spec.knobs.releases[req.app];
-  return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release }, req.echo ?? (() => {}), async (log) => {
+  const rollout = spec.knobs.rollout;
+  const readOutputs = deps.outputs ?? readStackOutputs;
+  const fleet = deps.fleet ?? autoScalingFleet(awsClient(AutoScalingClient, spec.knobs.region));
+  const echo = req.echo ?? (() => {});
+  const drive = (progress: (l: string) => void): DriveOptions => ({ wait: opts.wait === true, progress, ...deps.clock });
+  // Before anything changes: AWS runs one refresh per group, so refuse (or --wait) while another runs.
+  const before = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
+  await untilGroupsIdle(fleet, before.map((t) => t.groupName), rollout, drive(echo));
+  return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release }, echo, async (log) => {
     pinUnchanged(req, from);
+    const restorePin = () => {
+      if (from !== undefined) setReleasePin(req.root, req.stack, req.app, from);
+    };
     const pin = setReleasePin(req.root, req.stack, req.app, req.release);
     log.progress(`${pin.file}: ${req.app} pinned to ${req.release}`);
-    const r = await runPulumi(pulumiUpArgv(req.stack), req.root, log.progress);
-    if (r.exitCode === 0) return { hostsReplaced: [], result: "succeeded" };
-    if (from !== undefined) setReleasePin(req.root, req.stack, req.app, from);
-    const why = pulumiFailure(r);
-    return {
-      hostsReplaced: [],
-      result: "failed",
-      failure: `${why}. The pin is restored to ${from}; an instance refresh that failed its health checks rolls back by itself (autoRollback). Its state: aws autoscaling describe-instance-refreshes; the run's output: ${log.dir}/rollout.log`,
-    };
+    const r = await (deps.pulumi ?? runPulumi)(pulumiUpArgv(req.stack), req.root, log.progress);
+    if (r.exitCode !== 0) {
+      restorePin();
+      return { hostsReplaced: [], result: "failed", failure: `${pulumiFailure(r)}. The pin is restored to ${from}; no host was replaced (pulumi up makes launch-template versions, fawkes replaces hosts). The run's output: ${log.dir}/rollout.log` };
+    }
+    const targets = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
+    const results = await refreshRoles(fleet, targets, rollout, drive(log.progress));
+    return releaseOutcome(results, from, req.release, restorePin, `fawkes rollback ${req.app} --to ${from ?? "RELEASE_ID"} --stack ${req.stack} --target aws`);
   });
 }

@@ -6,8 +6,8 @@ import { fawkesHome } from "../local/image.ts";
 
 /** maintenance: `fawkes maintenance on|off`, which changes what the load balancer answers, no host. */
 export type HistoryKind = "release" | "rollback" | "rebuild" | "maintenance";
-/** succeeded; rolled-back: failed and the previous release serves again; failed: stopped where it failed. */
-export type HistoryResult = "succeeded" | "rolled-back" | "failed";
+/** succeeded; rolled-back: failed and the previous release serves again; failed: stopped where it failed; cancelled: stopped by someone else (an instance refresh cancelled outside fawkes). */
+export type HistoryResult = "succeeded" | "rolled-back" | "failed" | "cancelled";
 
 /** One line of an environment's history: who did what, when, to which hosts, how it ended. */
 export interface HistoryEntry {

@@ -1,7 +1,10 @@
 // src/release: rollouts of releases. The deploy lock and history of an environment, and
 // `release` / `rollback` on the local target (hosts replaced by the rollout policy) and on AWS
-// (pulumi up and the instance refresh).
-export { awsRelease, pulumiFailure, pulumiUpArgv, runPulumi, type PulumiRunner } from "./aws.ts";
+// (pulumi up, then the instance refreshes fawkes drives).
+export { awsRelease, pulumiFailure, pulumiUpArgv, releaseOutcome, runPulumi, type AwsReleaseDeps, type PulumiRunner } from "./aws.ts";
+export { autoScalingFleet, RefreshBusyError, type FleetApi, type GroupView } from "./auto-scaling.ts";
+export { RefreshInProgressError, refreshRole, refreshRoles, untilGroupsIdle, type DriveOptions, type RoleRefresh } from "./refresh.ts";
+export { LAUNCH_TEMPLATES_OUTPUT, readStackOutputs, refreshTargets, type StackOutputsReader } from "./stack-outputs.ts";
 export { acquireDeployLock, breakDeployLock, DeployLockedError, lockFile, readDeployLock, withDeployLock, type DeployLock } from "./deploy-lock.ts";
 export { appendHistory, historyDir, historyFile, previousRelease, readHistory, stacksWithHistory, whoAmI, type HistoryEntry, type HistoryKind, type HistoryResult } from "./history.ts";
 export { localRelease, rollbackTarget, type ReleaseRequest } from "./local.ts";

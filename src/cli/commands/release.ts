@@ -30,32 +30,41 @@ export function printOutcome(io: Io, e: HistoryEntry, json: boolean): void {
 
 /** A release or rollback on the target the flags name; the exit code from its outcome. */
 async function rollOut(io: Io, values: Record<string, unknown>, req: ReleaseRequest): Promise<number> {
-  const entry = targetOf(values) === "aws" ? await awsRelease(req) : await localRelease(req);
+  const entry = targetOf(values) === "aws" ? await awsRelease(req, { wait: values.wait === true }) : await localRelease(req);
   printOutcome(io, entry, values.json === true);
   return entry.result === "succeeded" ? 0 : 1;
 }
 
 const RELEASE_EXIT = `Exit codes: 0 the release serves on every host; 1 the rollout failed (rolled back to the
-previous release, or stopped: the message says which and where the logs are), or the release
-is not built, or the stack is not up; 2 usage; 3 refused: another rollout holds the stack's
-deploy lock (nothing changed).`;
+previous release, stopped, or on AWS cancelled by someone else: the message says which and where
+the logs are), or the release is not built, or the stack is not up; 2 usage; 3 refused: another
+rollout holds the stack's deploy lock, or on AWS another instance refresh runs on one of the
+stack's groups (nothing changed).`;
 
 const RELEASE_FLAGS = `  --stack S         the environment (required)
-  --target T        local (default: the stack's hosts on this machine) or aws (pulumi up)
+  --target T        local (default: the stack's hosts on this machine) or aws (pulumi up, then
+                    fawkes drives each role's instance refresh)
+  --wait            aws: wait for another instance refresh of the stack's groups to end (at most
+                    as long as the rollout knobs allow one) instead of refusing
   --json            print the history entry as JSON`;
 
 export const release: Command = {
   name: "release",
   summary: "Pin APP to RELEASE_ID in a stack and roll it out: canary, health gate, batches, drain; automatic rollback.",
-  usage: "fawkes release APP RELEASE_ID --stack S [--target local|aws] [--json]",
+  usage: "fawkes release APP RELEASE_ID --stack S [--target local|aws] [--wait] [--json]",
   help: `Writes the pin to stacks/Pulumi.<S>.yaml and replaces every host that runs APP, never
 patching one. Locally, by the stack's rollout knobs: a canary host first, then batches; each new
 host boots beside an old one (maxHealthyPercent), runs the release hooks once per release under
 a lock on shared storage, must boot healthy, enter HAProxy and pass warmupSeconds without a 5xx;
 then the old host is drained (in-flight requests finish) and stopped. checkpointDelaySeconds
 holds the rollout after the canary. A failing batch rolls the stack back to the previous release
-the same way and restores the pin. On AWS (--target aws): pulumi up, whose new launch-template
-version starts the auto scaling group's instance refresh with the same knobs and auto-rollback.
+the same way and restores the pin. On AWS (--target aws): pulumi up makes a new launch-template
+version per role (it replaces no host); then fawkes starts each role's instance refresh to that
+version, web then worker, with the same knobs (canary and batches as checkpoints, healthy
+percentages, warmup) and auto-rollback to the version the group ran; it shows progress while it
+polls, asks AWS to roll back at a deadline the knobs give (bootSeconds, warmup, checkpoints), and
+records the ending: succeeded, rolled back (pin restored), failed or cancelled. A role that does
+not succeed stops the next.
 
 One rollout per stack at a time (deploy lock); each is appended to fawkes history.
 
@@ -63,7 +72,7 @@ Flags:
 ${RELEASE_FLAGS}
 
 ${RELEASE_EXIT}`,
-  options: { stack: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string" }, target: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } },
   positionals: { min: 2, max: 2 },
   async run({ values, positionals }, io) {
     const [app, id] = positionals as [string, string];
@@ -76,7 +85,7 @@ ${RELEASE_EXIT}`,
 export const rollback: Command = {
   name: "rollback",
   summary: "Roll APP back to the release before the current one (or --to one), as a rollout.",
-  usage: "fawkes rollback APP [--to RELEASE_ID] --stack S [--target local|aws] [--json]",
+  usage: "fawkes rollback APP [--to RELEASE_ID] --stack S [--target local|aws] [--wait] [--json]",
   help: `The previous release comes from the stack's history: each rollback goes one release further
 back, like Capistrano's release dirs. --to names any built release. The rollback is a rollout
 like any other: new hosts, health gate, drain, automatic rollback if it fails.
@@ -86,7 +95,7 @@ Flags:
 ${RELEASE_FLAGS}
 
 ${RELEASE_EXIT}`,
-  options: { stack: { type: "string" }, to: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string" }, to: { type: "string" }, target: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }, io) {
     const [app] = positionals as [string];
