@@ -23,4 +23,10 @@ const environment = userErrors(() => new Environment(spec.project, { spec }, { p
 export const urls = environment.urls;
 /** Per role: the Auto Scaling group's name (for `aws autoscaling describe-instance-refreshes`). */
 export const fleets = environment.fleets;
+/** Per role: launch template id, its newest version and the group: what `fawkes release --target aws` refreshes. */
+export const launchTemplates = environment.launchTemplates;
 export const loadBalancerDnsName = environment.loadBalancerDnsName;
+/** The VPC and subnets (and region) of a stack with a network of its own: its QA stacks' parent reads them. */
+export const network = environment.network;
+/** The database server (endpoint, master secret's ARN, security group) QA stacks with database.shareParentServer use. */
+export const database = environment.database;

@@ -1,19 +1,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { architectureOf, ConfigError, type EnvironmentSpec } from "../src/config/index.ts";
-import { appLogGroup, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
+import { architectureOf, ConfigError, isQaEnvironment, type EnvironmentSpec } from "../src/config/index.ts";
+import { appLogGroup, dumpPrefixOf, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
 import { ec2UserDataProblems, renderEnvironment } from "../src/render/index.ts";
 import { AccessRoles } from "./access-roles.ts";
 import { AppResources } from "./app-resources.ts";
 import { ArtifactStore } from "./artifact-store.ts";
 import { Backups } from "./backups.ts";
-import { Database } from "./database.ts";
+import { Database, SharedDatabase } from "./database.ts";
 import { Firewall } from "./firewall.ts";
 import { Fleet } from "./fleet.ts";
 import { QUEUE_ACTIONS } from "./host-role.ts";
 import { ImagePipeline } from "./image-pipeline.ts";
 import { LoadBalancer } from "./load-balancer.ts";
-import { Network } from "./network.ts";
+import { Network, type SharedNetwork } from "./network.ts";
+import { parentStack, type DatabaseOutput, type NetworkOutput } from "./parent-stack.ts";
 import { Observability } from "./observability.ts";
 import { ReleaseLocks } from "./release-locks.ts";
 import { SharedStorage } from "./shared-storage.ts";
@@ -69,23 +70,44 @@ export class Environment extends pulumi.ComponentResource {
   readonly urls: Record<string, string>;
   /** Per role: the Auto Scaling group's name. */
   readonly fleets: pulumi.Output<Record<string, string>>;
+  /** Per role: what `fawkes release` refreshes (src/release/stack-outputs.ts reads it). */
+  readonly launchTemplates: pulumi.Output<Record<string, LaunchTemplateOutput>>;
   readonly loadBalancerDnsName: pulumi.Output<string>;
+  /** The stack's own network, for the QA stacks whose parent it is; absent in a stack that uses its parent's. */
+  readonly network?: pulumi.Output<NetworkOutput>;
+  /** The stack's own database server, for the QA stacks that share it; absent without one. */
+  readonly database?: pulumi.Output<DatabaseOutput>;
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fawkes:index:Environment", name, {}, opts);
     const built = buildEnvironment(this, name, args.spec);
     this.urls = built.urls;
     this.fleets = built.fleets;
+    this.launchTemplates = built.launchTemplates;
     this.loadBalancerDnsName = built.loadBalancerDnsName;
-    this.registerOutputs({ urls: this.urls, fleets: this.fleets, loadBalancerDnsName: this.loadBalancerDnsName });
+    if (built.network) this.network = built.network;
+    if (built.database) this.database = built.database;
+    this.registerOutputs({ urls: this.urls, fleets: this.fleets, launchTemplates: this.launchTemplates, loadBalancerDnsName: this.loadBalancerDnsName, network: this.network, database: this.database });
   }
 }
 
-export function buildEnvironment(
-  parent: pulumi.Resource,
-  name: string,
-  spec: EnvironmentSpec,
-): { urls: Record<string, string>; fleets: pulumi.Output<Record<string, string>>; loadBalancerDnsName: pulumi.Output<string> } {
+/** A role's launch template, its newest version and its group: the stack output `launchTemplates`. */
+export interface LaunchTemplateOutput {
+  launchTemplateId: string;
+  groupName: string;
+  version: string;
+}
+
+export interface BuiltEnvironment {
+  urls: Record<string, string>;
+  fleets: pulumi.Output<Record<string, string>>;
+  launchTemplates: pulumi.Output<Record<string, LaunchTemplateOutput>>;
+  loadBalancerDnsName: pulumi.Output<string>;
+  network?: pulumi.Output<NetworkOutput>;
+  database?: pulumi.Output<DatabaseOutput>;
+}
+
+export function buildEnvironment(parent: pulumi.Resource, name: string, spec: EnvironmentSpec): BuiltEnvironment {
   const plan = planEnvironment(spec);
   const images = renderEnvironment(plan);
   const tooBig = ec2UserDataProblems(images);
@@ -99,9 +121,23 @@ export function buildEnvironment(
   const served = servedApps(plan);
   const accountId = aws.getCallerIdentityOutput({}, { parent }).accountId;
 
-  const network = new Network(`${name}-network`, common, opts);
+  // A QA stack lives in its parent's network (and, by knob, on its database server); every other stack has its own.
+  const qa = isQaEnvironment(spec);
+  const parentRef = spec.knobs.parent !== undefined ? parentStack(parent, name, { project: spec.project, parent: spec.knobs.parent, region: spec.knobs.region }) : undefined;
+  const ownNetwork = parentRef ? undefined : new Network(`${name}-network`, { ...common, region: spec.knobs.region, natPerZone: spec.knobs.network.natPerZone }, opts);
+  const network: SharedNetwork = ownNetwork ?? parentRef!.network;
   const firewall = new Firewall(`${name}-firewall`, { ...common, vpcId: network.vpcId, apps: served, https: spec.knobs.certificateArn !== undefined }, opts);
-  const artifacts = new ArtifactStore(`${name}-artifacts`, { bucketName: stores.artifactBucket, tags }, opts);
+  const artifacts = new ArtifactStore(
+    `${name}-artifacts`,
+    {
+      bucketName: stores.artifactBucket,
+      forceDestroy: qa,
+      noncurrentDays: spec.knobs.artifacts.noncurrentDays,
+      dumps: { prefix: dumpPrefixOf(spec.stack), days: spec.knobs.backupRetentionDays },
+      tags,
+    },
+    opts,
+  );
   const locks = new ReleaseLocks(`${name}-locks`, { tableName: stores.lockTable, tags }, opts);
   const storage = new SharedStorage(
     `${name}-shared`,
@@ -124,7 +160,8 @@ export function buildEnvironment(
     opts,
   );
 
-  new ImagePipeline(
+  // A QA stack boots the AMI its parent's pipeline made from the same recipe: no pipeline of its own.
+  if (!qa) new ImagePipeline(
     `${name}-image`,
     {
       ...common,
@@ -149,15 +186,23 @@ export function buildEnvironment(
     opts,
   );
 
-  const database = plan.database
-    ? new Database(
-        `${name}-database`,
-        { ...common, plan: plan.database, vpcId: network.vpcId, subnetIds: network.privateSubnetIds, hostsSecurityGroupId: firewall.hostsSecurityGroupId, accountId },
-        opts,
-      )
-    : undefined;
+  const sharedServer = plan.database !== undefined && spec.knobs.database.shareParentServer && parentRef !== undefined;
+  const database =
+    plan.database && !sharedServer
+      ? new Database(
+          `${name}-database`,
+          { ...common, plan: plan.database, vpcId: network.vpcId, subnetIds: network.privateSubnetIds, hostsSecurityGroupId: firewall.hostsSecurityGroupId, accountId },
+          opts,
+        )
+      : undefined;
+  const onParentServer =
+    plan.database && sharedServer
+      ? new SharedDatabase(`${name}-database`, { ...common, plan: plan.database, server: parentRef!.database(), hostsSecurityGroupId: firewall.hostsSecurityGroupId }, opts)
+      : undefined;
+  const databaseServer = database ?? onParentServer;
 
   const fleets: Record<string, pulumi.Output<string>> = {};
+  const launchTemplates: Record<string, pulumi.Output<LaunchTemplateOutput>> = {};
   const launchTemplateArns: pulumi.Output<string>[] = [];
   for (const host of plan.hosts) {
     const image = images.find((i) => i.role === host.role)!;
@@ -167,19 +212,21 @@ export function buildEnvironment(
         ...common,
         host,
         userDataBytes: image.userDataBytes,
+        bundle: image.bundle,
+        artifactBucket: artifacts.bucketName,
         imageId,
-        rollout: spec.knobs.rollout,
         subnetIds: network.privateSubnetIds,
         securityGroupId: firewall.hostsSecurityGroupId,
         targetGroupArns: host.role === "web" ? served.map((a) => lb.targetGroupArns[a.name]!) : [],
         grants: { parameterPrefix: stores.parameterPrefix, artifactBucketArn: artifacts.bucketArn, lockTableArn: locks.tableArn, fileSystemArn: storage.fileSystemArn },
         queues: { arns: host.apps.flatMap((a) => apps.queueArns[a.name] ?? []), actions: QUEUE_ACTIONS[host.role] },
-        ...(database && host.database ? { database: { masterSecretArn: database.masterSecretArn, dumpPrefix: host.database.dumpPrefix } } : {}),
+        ...(databaseServer && host.database ? { database: { masterSecretArn: databaseServer.masterSecretArn, dumpPrefix: host.database.dumpPrefix } } : {}),
       },
       // Hosts boot against the stores, shared storage, queue URLs, NAT route and database: all must exist first.
-      { parent, dependsOn: [network, artifacts, locks, storage, apps, ...(database ? [database] : [])] },
+      { parent, dependsOn: [...(ownNetwork ? [ownNetwork] : []), artifacts, locks, storage, apps, ...(databaseServer ? [databaseServer] : [])] },
     );
     fleets[host.role] = fleet.groupName;
+    launchTemplates[host.role] = pulumi.all([fleet.launchTemplateId, fleet.groupName, fleet.launchTemplateVersion]).apply(([launchTemplateId, groupName, version]) => ({ launchTemplateId, groupName, version }));
     launchTemplateArns.push(fleet.launchTemplateArn);
   }
 
@@ -197,7 +244,8 @@ export function buildEnvironment(
     },
     opts,
   );
-  new Backups(
+  // A QA stack's data goes with it: no backup vault whose recovery points would outlive it (and stop its teardown).
+  if (!qa) new Backups(
     `${name}-backups`,
     { ...common, retentionDays: spec.knobs.backupRetentionDays, resourceArns: [storage.fileSystemArn, ...(database ? [database.instanceArn] : [])] },
     opts,
@@ -209,14 +257,25 @@ export function buildEnvironment(
       accountId,
       ...(spec.catalogue.github ? { githubRepository: spec.catalogue.github.repository } : {}),
       githubEnvironment: gitHubEnvironmentOf(spec),
-      parameterPrefix: stores.parameterPrefix,
-      artifactBucketArn: artifacts.bucketArn,
+      scope: {
+        parameterPrefix: stores.parameterPrefix,
+        artifactBucket: stores.artifactBucket,
+        dumpPrefix: dumpPrefixOf(spec.stack),
+        lockTable: stores.lockTable,
+        logGroups: [...spec.catalogue.apps.map((a) => appLogGroup(spec, a.name)), ...plan.hosts.map((h) => hostLogGroup(spec, h.role))],
+        groupNames: Object.values(groupNames),
+        hostRoleNames: plan.hosts.map((h) => nameOf("iamRole", nameParts, h.role)),
+      },
       launchTemplateArns,
-      groupNames: Object.values(groupNames),
-      hostRoleNames: plan.hosts.map((h) => nameOf("iamRole", nameParts, h.role)),
-      ...(database ? { databaseSecretArn: database.masterSecretArn } : {}),
     },
     opts,
   );
-  return { urls: appUrls(plan), fleets: pulumi.output(fleets), loadBalancerDnsName: lb.dnsName };
+  return {
+    urls: appUrls(plan),
+    fleets: pulumi.output(fleets),
+    launchTemplates: pulumi.output(launchTemplates),
+    loadBalancerDnsName: lb.dnsName,
+    ...(ownNetwork ? { network: pulumi.output({ region: spec.knobs.region, vpcId: ownNetwork.vpcId, publicSubnetIds: ownNetwork.publicSubnetIds, privateSubnetIds: ownNetwork.privateSubnetIds }) } : {}),
+    ...(database ? { database: database.output } : {}),
+  };
 }

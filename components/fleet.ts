@@ -1,14 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Rollout } from "../src/config/index.ts";
 import type { HostPlan } from "../src/model/index.ts";
-import { cloudWatchLogGroups } from "../src/render/index.ts";
+import { cloudWatchLogGroups, type HostBundle } from "../src/render/index.ts";
 import { buildHostRole, type HostRoleArgs } from "./host-role.ts";
-import { instanceRefresh } from "./rollout.ts";
 import { launchTags, nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
 
-/** Seconds a new host has to boot (cloud-init, fetch, unpack, hooks) before health counts. */
-export const BOOT_GRACE_SECONDS = 300;
 export const ROOT_VOLUME_GIB = 20;
 
 /**
@@ -23,11 +19,14 @@ export const ROOT_DEVICE_NAME = "/dev/xvda";
 export interface FleetArgs {
   /** The hosts of one role: role, fleet size, instance type, store names. */
   host: HostPlan;
-  /** The rendered user-data of this role, byte for byte what cloud-init gets. */
+  /** The rendered user-data of this role, byte for byte what cloud-init gets: the stage-1 script. */
   userDataBytes: Uint8Array;
+  /** The role's bundle (every other file), stored in the artifact bucket under its sha256 key. */
+  bundle: HostBundle;
+  /** The artifact bucket's name (HostPlan.stores.artifactBucket, made by ArtifactStore). */
+  artifactBucket: pulumi.Input<string>;
   /** The stack's pinned AMI (knob image.ami): hosts boot exactly this image, never a lookup's latest. */
   imageId: string;
-  rollout: Rollout;
   subnetIds: pulumi.Input<string>[];
   securityGroupId: pulumi.Input<string>;
   /** Target groups the hosts join (web: one per app); none for workers. */
@@ -48,8 +47,9 @@ export function userDataBase64(bytes: Uint8Array): string {
 
 /**
  * The hosts of one role: a launch template carrying the role's user-data, and an Auto Scaling
- * group pinned to the template's latest version number, so a new user-data is a new version and
- * starts an instance refresh: canary, checkpoints, health gate, automatic rollback.
+ * group pinned to an explicit version of it. A new user-data is a new version and replaces no host:
+ * `fawkes release` starts and watches the instance refresh to it (src/release/refresh.ts), so that
+ * AWS's rollback returns to the version the group ran. `launchTemplateVersion` is the newest.
  */
 export class Fleet extends pulumi.ComponentResource {
   readonly groupName: pulumi.Output<string>;
@@ -68,7 +68,29 @@ export class Fleet extends pulumi.ComponentResource {
   }
 }
 
-export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args: FleetArgs, profile: aws.iam.InstanceProfile): aws.ec2.LaunchTemplate {
+/**
+ * The bundle as an S3 object. Binary content goes as contentBase64 (`content` is UTF-8 text and
+ * diffs forever on a tarball: hashicorp/terraform issue 15594). A new bundle is a new key, so a
+ * replacement; the old object is retained (retainOnDelete), because the launch template's earlier
+ * versions, which a rollback boots, still fetch it.
+ */
+export function buildBundleObject(parent: pulumi.Resource, name: string, args: FleetArgs): aws.s3.BucketObjectv2 {
+  return new aws.s3.BucketObjectv2(
+    `${name}-bundle`,
+    {
+      bucket: args.artifactBucket,
+      key: args.bundle.key,
+      contentBase64: Buffer.from(args.bundle.bytes).toString("base64"),
+      contentType: "application/gzip",
+      // S3 checks the upload against this and refuses a body damaged on the way.
+      checksumAlgorithm: "SHA256",
+      tags: tagged(args.tags, args.bundle.key),
+    },
+    { parent, retainOnDelete: true },
+  );
+}
+
+export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args: FleetArgs, profile: aws.iam.InstanceProfile, bundle: aws.s3.BucketObjectv2): aws.ec2.LaunchTemplate {
   const ltName = nameOf("launchTemplate", args.nameParts, args.host.role);
   return new aws.ec2.LaunchTemplate(
     `${name}-template`,
@@ -88,16 +110,18 @@ export function buildLaunchTemplate(parent: pulumi.Resource, name: string, args:
         },
       ],
       tagSpecifications: [{ resourceType: "volume", tags: tagged(args.tags, ltName) }],
-      updateDefaultVersion: true,
+      // The group names its version; the default version serves nobody and stays put.
+      updateDefaultVersion: false,
       tags: tagged(args.tags, ltName),
     },
-    { parent },
+    // A host boots from this template only once its bundle is in the bucket.
+    { parent, dependsOn: [bundle] },
   );
 }
 
 export function buildFleet(parent: pulumi.Resource, name: string, args: FleetArgs): { template: aws.ec2.LaunchTemplate; group: aws.autoscaling.Group } {
   const profile = buildHostRole(parent, name, { role: args.host.role, grants: args.grants, ...(args.queues ? { queues: args.queues } : {}), ...(args.database ? { database: args.database } : {}), logGroups: cloudWatchLogGroups(args.host), nameParts: args.nameParts, tags: args.tags });
-  const template = buildLaunchTemplate(parent, name, args, profile);
+  const template = buildLaunchTemplate(parent, name, args, profile, buildBundleObject(parent, name, args));
   const groupName = nameOf("autoScalingGroup", args.nameParts, args.host.role);
   const behindLoadBalancer = args.targetGroupArns.length > 0;
   const group = new aws.autoscaling.Group(
@@ -111,15 +135,16 @@ export function buildFleet(parent: pulumi.Resource, name: string, args: FleetArg
       // A web host that fails the load balancer's health check is replaced; workers have no
       // target group, so EC2 status is all the group can see.
       healthCheckType: behindLoadBalancer ? "ELB" : "EC2",
-      healthCheckGracePeriod: BOOT_GRACE_SECONDS,
+      // rollout.bootSeconds: how long a new host has to boot before health counts.
+      healthCheckGracePeriod: args.host.boot.graceSeconds,
       targetGroupArns: args.targetGroupArns,
-      // An explicit version number: a refresh never starts on $Latest, and rollback needs one.
+      // An explicit version number (rollback needs one), set at creation; later versions reach the
+      // group only through a refresh fawkes starts, which moves it when it succeeds.
       launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
-      instanceRefresh: instanceRefresh(args.rollout),
       terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
       tags: launchTags(tagged(args.tags, groupName)),
     },
-    { parent },
+    { parent, ignoreChanges: ["launchTemplate.version"] },
   );
   return { template, group };
 }

@@ -1,19 +1,23 @@
 // components: the AWS side of fawkes, one ComponentResource per concern, composed by Environment.
 export {
-  AccessRoles,
   ACCESS_TAG,
   ACCESSES,
   ADMINISTRATOR_POLICY_ARN,
-  buildAccessRoles,
+  DESCRIBE_ACTIONS,
   deployerPolicy,
+  environmentSubject,
   GITHUB_OIDC_HOST,
-  READ_ONLY_POLICY_ARN,
+  PARAMETER_VALUE_ACTIONS,
+  planPolicy,
+  PREVIEW_READ_ACTIONS,
+  pullRequestSubject,
   trustPolicy,
   viewerPolicy,
   type Access,
-  type AccessRolesArgs,
-  type DeployerScope,
-} from "./access-roles.ts";
+  type AccessScope,
+  type GitHubTrust,
+} from "./access-policies.ts";
+export { AccessRoles, buildAccessRoles, type AccessRolesArgs } from "./access-roles.ts";
 export { AppResources, buildLogGroups, buildQueues, DEAD_LETTER_RETENTION_SECONDS, QUEUE_RETENTION_SECONDS, type AppResourcesArgs, type QueueParts } from "./app-resources.ts";
 export { ArtifactStore, buildArtifactStore, tlsOnlyPolicy, type ArtifactStoreArgs } from "./artifact-store.ts";
 export { BACKUP_ASSUME_ROLE_POLICY, BACKUP_POLICY_ARNS, BACKUP_SCHEDULE, BACKUP_WINDOW_MINUTES, Backups, buildBackups, type BackupsArgs } from "./backups.ts";
@@ -31,7 +35,7 @@ export {
 } from "./database.ts";
 export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, pinnedImageOf, servedApps, type EnvironmentArgs } from "./environment.ts";
 export { buildFirewall, Firewall, HTTP_PORT, HTTPS_PORT, type FirewallArgs } from "./firewall.ts";
-export { BOOT_GRACE_SECONDS, buildFleet, buildLaunchTemplate, Fleet, ROOT_DEVICE_NAME, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
+export { buildFleet, buildLaunchTemplate, Fleet, ROOT_DEVICE_NAME, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
 export {
   buildHostRole,
   EC2_ASSUME_ROLE_POLICY,
@@ -57,7 +61,8 @@ export {
   type ImagePipelineArgs,
 } from "./image-pipeline.ts";
 export { buildLoadBalancer, buildTargetGroup, LoadBalancer, TLS_POLICY, type LoadBalancerArgs, type RoutedApp } from "./load-balancer.ts";
-export { buildNetwork, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts } from "./network.ts";
+export { buildNetwork, GATEWAY_ENDPOINT_SERVICES, Network, VPC_CIDR, ZONE_COUNT, type NetworkArgs, type NetworkParts, type SharedNetwork } from "./network.ts";
+export { checkedDatabase, checkedNetwork, PARENT_OUTPUTS, parentStack, parentStackName, type DatabaseOutput, type NetworkOutput, type ParentStack } from "./parent-stack.ts";
 export {
   alarmKeyPolicy,
   alarmTopicPolicy,
@@ -78,6 +83,5 @@ export {
   type ObservedDatabase,
 } from "./observability.ts";
 export { LOCK_KEY, ReleaseLocks, type ReleaseLocksArgs } from "./release-locks.ts";
-export { instanceRefresh, type InstanceRefreshSettings } from "./rollout.ts";
-export { buildSharedStorage, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";
+export { buildSharedStorage, fileSystemPolicy, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";
 export { baseTags, launchTags, nameOf, tagged, TIER_TAG, type NameParts, type Tags, type Tier } from "./tags.ts";

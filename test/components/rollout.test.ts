@@ -1,9 +1,8 @@
 // The pure pieces of the components: rollout checkpoints, the host policy, user-data encoding.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hostPolicyDocument, instanceRefresh, userDataBase64 } from "../../components/index.ts";
+import { hostPolicyDocument, userDataBase64 } from "../../components/index.ts";
 import { checkpointPercentages } from "../../src/model/index.ts";
-import { KnobsSchema } from "../../src/config/index.ts";
 
 describe("checkpointPercentages", () => {
   it.each([
@@ -31,14 +30,6 @@ describe("checkpointPercentages", () => {
   it("refuses what is no percentage", () => {
     expect(() => checkpointPercentages(0, 10)).toThrow(RangeError);
     expect(() => checkpointPercentages(10, 101)).toThrow(RangeError);
-  });
-
-  it("turns the rollout knobs into instance refresh preferences, durations as strings", () => {
-    const r = KnobsSchema.parse({ domain: "acme.test", rollout: { canaryPercent: 20, batchPercent: 40, warmupSeconds: 90, checkpointDelaySeconds: 600 } }).rollout;
-    expect(instanceRefresh(r)).toEqual({
-      strategy: "Rolling",
-      preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, instanceWarmup: "90", checkpointPercentages: [20, 60, 100], checkpointDelay: "600", autoRollback: true, skipMatching: false },
-    });
   });
 });
 
