@@ -12,6 +12,8 @@ export interface HostGrants {
   artifactBucketArn: string;
   lockTableArn: string;
   fileSystemArn: string;
+  /** The host's own auto scaling group: the only one whose instances it may mark Unhealthy. */
+  groupName: string;
 }
 
 /** Web hosts enqueue jobs; worker hosts also receive, finish (delete) and extend them. */
@@ -69,6 +71,8 @@ export function hostPolicyDocument(g: HostGrants, queues?: QueueGrants, logGroup
         Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         Resource: g.lockTableArn,
       },
+      // A host whose bootstrap failed says so (set-instance-health Unhealthy): only in its own group.
+      { Sid: "OwnHealth", Effect: "Allow", Action: "autoscaling:SetInstanceHealth", Resource: `arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/${g.groupName}` },
       { Sid: "SharedStorage", Effect: "Allow", Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], Resource: g.fileSystemArn },
       ...queueStatement,
       ...logStatement,
@@ -84,7 +88,7 @@ export const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
 
 export interface HostRoleArgs {
   role: string;
-  grants: { [K in keyof HostGrants]: pulumi.Input<string> };
+  grants: { [K in Exclude<keyof HostGrants, "groupName">]: pulumi.Input<string> };
   /** The queues of the apps on these hosts, and what the role may do with them. */
   queues?: { arns: pulumi.Input<string>[]; actions: readonly string[] };
   /** The log groups the hosts' CloudWatch agent writes to: `cloudWatchLogGroups(host)`. */
@@ -115,7 +119,7 @@ export function buildHostRole(parent: pulumi.Resource, name: string, args: HostR
         .apply(([parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn, queueArns, masterSecretArn]) =>
           JSON.stringify(
             hostPolicyDocument(
-              { parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn },
+              { parameterPrefix, artifactBucketArn, lockTableArn, fileSystemArn, groupName: nameOf("autoScalingGroup", args.nameParts, args.role) },
               { arns: queueArns, actions: args.queues?.actions ?? [] },
               args.logGroups ?? [],
               args.database && masterSecretArn !== undefined ? { masterSecretArn, dumpPrefix: args.database.dumpPrefix } : undefined,

@@ -19,9 +19,33 @@ export interface SharedStorageArgs {
 }
 
 /**
- * EFS for the apps' `shared/` dirs: encrypted, reachable only from the hosts' security group, and
- * an SSM parameter per app that tells hosts what to mount. Hosts mount `/apps/<app>` over TLS with
- * the image's nfs-common and stunnel4 (the bootstrap's aws_shared_mount): EFS access points can be
+ * The file system's policy: no client without TLS, and mounts only through a mount target (which
+ * only the hosts' security group reaches), with the root access the bootstrap needs to make each
+ * app's dir. The principal is any (`*`): the hosts mount through stunnel without IAM
+ * authorisation, which only the EFS mount helper (absent from Debian) performs, and EFS treats
+ * such a client as anonymous; an allow naming the hosts' roles would refuse their mounts.
+ */
+export function fileSystemPolicy(fileSystemArn: string): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "NoPlainNfs", Effect: "Deny", Principal: { AWS: "*" }, Action: "*", Resource: fileSystemArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+      {
+        Sid: "MountTargetsOnly",
+        Effect: "Allow",
+        Principal: { AWS: "*" },
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+        Resource: fileSystemArn,
+        Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+      },
+    ],
+  };
+}
+
+/**
+ * EFS for the apps' `shared/` dirs: encrypted, reachable only from the hosts' security group,
+ * TLS required by its policy, and an SSM parameter per app that tells hosts what to mount. Hosts
+ * mount `/apps/<app>` over TLS with the image's nfs-common and stunnel4 (the bootstrap's aws_shared_mount): EFS access points can be
  * mounted only by the EFS mount helper, which Debian does not package, so there are none; the
  * bootstrap makes each app's dir, owned by the app, through the file system's root.
  */
@@ -58,6 +82,7 @@ export function buildSharedStorage(
     { encrypted: true, performanceMode: "generalPurpose", throughputMode: "elastic", tags: tagged(args.tags, fsName) },
     opts,
   );
+  new aws.efs.FileSystemPolicy(`${name}-policy`, { fileSystemId: fileSystem.id, policy: fileSystem.arn.apply((arn) => JSON.stringify(fileSystemPolicy(arn))) }, opts);
   const mountTargets = args.subnetIds.map(
     (subnetId, i) => new aws.efs.MountTarget(`${name}-mount-${i}`, { fileSystemId: fileSystem.id, subnetId, securityGroups: [sg.id] }, opts),
   );

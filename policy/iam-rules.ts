@@ -1,6 +1,7 @@
-// Rules on who may do what: `*` on `*` belongs to the environment's admin role and nobody else.
-import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { ACCESS_TAG, list, refersTo, TYPES, type Props } from "./resources";
+// Rules on who may do what: `*` on `*` belongs to the environment's admin role and nobody else, no
+// role reads everything (ReadOnlyAccess), and a pull request's GitHub token reaches the plan role only.
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ACCESS_TAG, forTypes, list, refersTo, TYPES, type Props } from "./resources";
 
 const ADMINISTRATOR_ACCESS = /^arn:aws[a-z-]*:iam::aws:policy\/AdministratorAccess$/;
 
@@ -84,4 +85,56 @@ export const noAdminOutsideAdminRole: StackValidationPolicy = {
       }
     }
   },
+};
+
+const READ_ONLY_ACCESS = /^arn:aws[a-z-]*:iam::aws:policy\/ReadOnlyAccess$/;
+
+export const noReadOnlyAccess: ResourceValidationPolicy = {
+  name: "no-read-only-access",
+  description:
+    "No role, user or group gets AWS's ReadOnlyAccess: it reads every environment's SecureString parameters (GetParametersByPath) and every bucket's objects, database dumps included. Give the role fawkes makes for looking (fawkes:access=viewer) instead.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const fix = `attach nothing of AWS's; use the environment's viewer role (${ACCESS_TAG}=viewer), whose inline policy denies parameter values, secrets and dumps`;
+    const arns =
+      args.type === TYPES.role
+        ? list(args.props?.managedPolicyArns)
+        : [TYPES.rolePolicyAttachment, TYPES.userPolicyAttachment, TYPES.groupPolicyAttachment, TYPES.policyAttachment].includes(args.type as never)
+          ? [args.props?.policyArn]
+          : [];
+    if (arns.some((a) => READ_ONLY_ACCESS.test(String(a)))) report(`${args.name} attaches ReadOnlyAccess, which reads every stack's secrets (ssm:GetParametersByPath) and dumps; ${fix}`);
+  },
+};
+
+/** GitHub Actions' OIDC issuer (components/access-policies.ts). */
+const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+const PULL_REQUEST_SUBJECT = /:pull_request$/;
+
+export const githubTrustScoped: ResourceValidationPolicy = {
+  name: "github-trust-scoped",
+  description:
+    `A role GitHub Actions may assume names the audience sts.amazonaws.com and exact subjects (StringEquals, no pattern); only the role tagged ${ACCESS_TAG}=plan may trust pull requests (sub repo:OWNER/REPO:pull_request), so a pull request's code never gets a role that deploys.`,
+  enforcementLevel: "mandatory",
+  validateResource: forTypes([TYPES.role], (props, report) => {
+    const name = String(props.name ?? "?");
+    const access = props.tags?.[ACCESS_TAG];
+    for (const st of statementsOf(props.assumeRolePolicy)) {
+      const federated = asList((st.Principal as Props | undefined)?.Federated).map(String);
+      if (st.Effect !== "Allow" || !federated.some((f) => f.endsWith(`oidc-provider/${GITHUB_OIDC_HOST}`))) continue;
+      const equals = (st.Condition?.StringEquals ?? {}) as Props;
+      const aud = asList(equals[`${GITHUB_OIDC_HOST}:aud`]);
+      const sub = asList(equals[`${GITHUB_OIDC_HOST}:sub`]).map(String);
+      const patterns = Object.entries((st.Condition ?? {}) as Props).filter(([op, keys]) => op !== "StringEquals" && Object.keys(keys ?? {}).some((k) => k.startsWith(`${GITHUB_OIDC_HOST}:`)));
+      if (aud.length !== 1 || aud[0] !== "sts.amazonaws.com") report(`role ${name} trusts GitHub tokens without StringEquals ${GITHUB_OIDC_HOST}:aud = sts.amazonaws.com; add it`);
+      if (sub.length === 0 || patterns.length > 0 || sub.some((s) => /[*?]/.test(s))) {
+        report(`role ${name} trusts GitHub tokens by a pattern or without a subject (${patterns.map(([op]) => op).join(", ") || sub.join(", ") || "no sub"}); name each subject with StringEquals ${GITHUB_OIDC_HOST}:sub, like repo:OWNER/REPO:environment:NAME`);
+      }
+      const pullRequests = sub.filter((s) => PULL_REQUEST_SUBJECT.test(s));
+      if (pullRequests.length > 0 && access !== "plan") {
+        report(
+          `role ${name} (${ACCESS_TAG}=${String(access ?? "none")}) trusts pull requests (sub ${pullRequests.join(", ")}): any pull request's code would get it; only the role tagged ${ACCESS_TAG}=plan may, and a deploy role trusts its GitHub environment only (repo:OWNER/REPO:environment:NAME)`,
+        );
+      }
+    }
+  }),
 };

@@ -139,6 +139,8 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
         ArtifactList: ["s3:ListBucket", `arn:aws:s3:::${stores.artifactBucket}`],
         ReleaseLocks: [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], expect.stringMatching(new RegExp(`:table/${stores.lockTable}$`))],
         SharedStorage: [["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], expect.stringContaining(":file-system/fs-fawkes-shared-fs")],
+        // A host whose bootstrap failed marks itself Unhealthy: in its own role's group only.
+        OwnHealth: ["autoscaling:SetInstanceHealth", `arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/fawkes-${stack}-${host.role}`],
         ...(queues.length > 0 ? { Queues: [[...QUEUE_ACTIONS[host.role]], queues] } : {}),
         // Its apps' groups and its role's, never another role's or environment's.
         Logs: [[...LOG_ACTIONS], [hostLogGroup(g.spec, host.role), ...host.apps.map((a) => appLogGroup(g.spec, a.name))].map((n) => `arn:aws:logs:*:*:log-group:${n}:*`)],

