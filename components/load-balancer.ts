@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { maintenancePage } from "../src/maintenance/page.ts";
-import type { AppOnHost } from "../src/model/index.ts";
+import { listenerRules, type AppOnHost, type ListenerRulePlan } from "../src/model/index.ts";
 import { HTTP_PORT, HTTPS_PORT } from "./firewall.ts";
 import { nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
 
@@ -122,39 +122,39 @@ export function buildLoadBalancer(parent: pulumi.Resource, name: string, args: L
   const routing = https ?? http;
 
   const targetGroups: Record<string, aws.lb.TargetGroup> = {};
-  args.apps.forEach((app, i) => {
-    const tg = buildTargetGroup(parent, name, app, args);
-    targetGroups[app.name] = tg;
-    new aws.lb.ListenerRule(
-      `${name}-${app.name}`,
-      {
-        listenerArn: routing.arn,
-        // Rule order follows the catalogue; host names never overlap (the catalogue checks).
-        priority: 10 * (i + 1),
-        conditions: [{ hostHeader: { values: [...app.hostnames] } }],
-        actions: [{ type: "forward", targetGroupArn: tg.arn }],
-        tags: args.tags,
-      },
-      opts,
-    );
-    if (args.maintenance?.includes(app.name)) buildMaintenanceRule(parent, name, app, 10 * (i + 1) - 5, routing, args);
-  });
+  for (const app of args.apps) targetGroups[app.name] = buildTargetGroup(parent, name, app, args);
+  // Rule order follows the catalogue; host names never overlap (the catalogue checks).
+  for (const rule of listenerRules(args.apps, args.maintenance)) {
+    if (rule.kind === "maintenance") buildMaintenanceRule(parent, `${name}-${rule.key}`, rule, routing, args);
+    else {
+      new aws.lb.ListenerRule(
+        `${name}-${rule.key}`,
+        {
+          listenerArn: routing.arn,
+          priority: rule.priority,
+          conditions: [{ hostHeader: { values: rule.hostnames } }],
+          actions: [{ type: "forward", targetGroupArn: targetGroups[rule.app]!.arn }],
+          tags: args.tags,
+        },
+        opts,
+      );
+    }
+  }
   return { alb, targetGroups };
 }
 
 /**
- * The rule of an app in maintenance: the same host names as its forward rule, a lower number (ALB
- * rules are evaluated from the lowest), a fixed 503 with the maintenance page. Its logical name
- * has a "." no app name has, so it never collides with an app's own rule.
+ * A rule of an app in maintenance: the same host names as its forward rule, a lower number (ALB
+ * rules are evaluated from the lowest), a fixed 503 with the maintenance page.
  */
-export function buildMaintenanceRule(parent: pulumi.Resource, name: string, app: RoutedApp, priority: number, listener: aws.lb.Listener, args: LoadBalancerArgs): aws.lb.ListenerRule {
+export function buildMaintenanceRule(parent: pulumi.Resource, logicalName: string, rule: ListenerRulePlan, listener: aws.lb.Listener, args: LoadBalancerArgs): aws.lb.ListenerRule {
   return new aws.lb.ListenerRule(
-    `${name}-${app.name}.maintenance`,
+    logicalName,
     {
       listenerArn: listener.arn,
-      priority,
-      conditions: [{ hostHeader: { values: [...app.hostnames] } }],
-      actions: [{ type: "fixed-response", fixedResponse: { contentType: "text/html", messageBody: maintenancePage(app.name), statusCode: "503" } }],
+      priority: rule.priority,
+      conditions: [{ hostHeader: { values: rule.hostnames } }],
+      actions: [{ type: "fixed-response", fixedResponse: { contentType: "text/html", messageBody: maintenancePage(rule.app), statusCode: "503" } }],
       tags: args.tags,
     },
     { parent },

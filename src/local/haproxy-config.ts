@@ -17,6 +17,8 @@ export interface HaproxyInput {
   slots: readonly HostSlot[];
   port: number;
   socket: string;
+  /** The map of each server's address (serverAddressFile), which health checks send as their Host. */
+  addresses: string;
   /** Without it, no rule answers a maintenance page (the files must exist for `haproxy -c`). */
   maintenance?: MaintenanceFiles;
 }
@@ -38,6 +40,20 @@ export function renderMaintenanceFiles(plan: EnvironmentPlan, files: Maintenance
 }
 
 /**
+ * Where HAProxy finds each server's address: a map from server name to IPv4 address, read at
+ * (re)load. A health check has no sample fetch of its server's address (`dst` is empty there), only
+ * `srv_name`: the map turns it into the Host the ALB sends, the target's address and port.
+ */
+export function serverAddressFile(haproxyDir: string): string {
+  return join(haproxyDir, "servers.map");
+}
+
+/** Its contents: `<server> <address>` for every host slot (servers are named after their slots). */
+export function renderServerAddresses(slots: readonly HostSlot[]): string {
+  return slots.map((s) => `${s.name} ${s.ip}\n`).join("");
+}
+
+/**
  * An app's names on the local target: each of its host names with the stack's domain replaced
  * by `<stack>.localhost`, which browsers and curl resolve to 127.0.0.1 by themselves.
  */
@@ -47,11 +63,12 @@ export function localHostnames(app: Pick<AppOnHost, "hostnames">, domain: string
 
 /**
  * HAProxy as the local stand-in for the ALB: one frontend on 127.0.0.1, Host-header routing to a
- * backend per app, HTTP health checks on the app's health path, every server starting in
- * maintenance so that only a host fawkes has seen boot is ever put in rotation. With maintenance
- * files, each app's backend answers its maintenance page (503) while the list names the app.
+ * backend per app, HTTP health checks on the app's health path with the server's address as Host
+ * (as the ALB's), every server starting in maintenance so that only a host fawkes has seen boot is
+ * ever put in rotation. With maintenance files, each app's backend answers its maintenance page
+ * (503) while the list names the app.
  */
-export function renderHaproxyConfig({ plan, slots, port, socket, maintenance }: HaproxyInput): string {
+export function renderHaproxyConfig({ plan, slots, port, socket, addresses, maintenance }: HaproxyInput): string {
   const { spec } = plan;
   const apps = servedApps(plan);
   const lb = spec.catalogue.loadBalancer;
@@ -91,7 +108,8 @@ export function renderHaproxyConfig({ plan, slots, port, socket, maintenance }: 
       `backend app_${app.name}`,
       "    balance leastconn",
       "    option httpchk",
-      `    http-check send meth GET uri ${app.health.path} ver HTTP/1.1 hdr Host ${app.hostnames[0]}`,
+      // As the ALB checks a target: Host is the server's address and port, never a name of the app.
+      `    http-check send meth GET uri ${app.health.path} ver HTTP/1.1 hdr Host %[srv_name,map(${addresses})]:${app.port}`,
       "    http-check expect status 200",
       // Checks run five times a second here (the ALB's interval is the catalogue's), ten times while a
       // server is down or changing: a new host is UP a fifth of a second after its first good check.

@@ -165,8 +165,8 @@ async function waitForSocket(socket: string, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Writes the maintenance files (pages, list) whole, each by a rename: HAProxy never reads half of one. */
-export function writeMaintenanceFiles(files: Record<string, string>): void {
+/** Writes the files HAProxy reads beside its config (maintenance pages and list, server addresses) whole, each by a rename: HAProxy never reads half of one. */
+export function writeHaproxyFiles(files: Record<string, string>): void {
   for (const [path, text] of Object.entries(files)) {
     if (existsSync(path) && readFileSync(path, "utf8") === text) continue;
     mkdirSync(dirname(path), { recursive: true });
@@ -188,7 +188,7 @@ export async function maintenanceList(socket: string, list: string): Promise<str
 /**
  * Makes the running HAProxy's maintenance list exactly `apps` through its runtime API: no reload,
  * so no connection of any app is dropped and no server leaves rotation. The list file on disk is
- * what a reload reads; write it first (writeMaintenanceFiles).
+ * what a reload reads; write it first (writeHaproxyFiles).
  */
 export async function syncMaintenance(socket: string, list: string, apps: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
   const now = await maintenanceList(socket, list);

@@ -15,10 +15,13 @@ export function httpStatus(ip: string, port: number, path: string, host: string,
   });
 }
 
-/** Polls until the app answers 200, at most `tries` times: bounded in count and time. */
-export async function waitHealthy(ip: string, port: number, path: string, host: string, tries = 20): Promise<boolean> {
+/**
+ * Polls until the app answers 200, at most `tries` times: bounded in count and time. Asked as the
+ * ALB asks a target, with Host = its address and port, never a name of the app.
+ */
+export async function waitHealthy(ip: string, port: number, path: string, tries = 20): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
-    if ((await httpStatus(ip, port, path, host)).status === 200) return true;
+    if ((await httpStatus(ip, port, path, `${ip}:${port}`)).status === 200) return true;
     await sleep(250);
   }
   return false;

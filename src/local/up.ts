@@ -8,8 +8,8 @@ import type { EnvironmentSpec } from "../config/index.ts";
 import { artifactPaths } from "../artifact/store.ts";
 import { ROLES, rolloutPolicy } from "../model/index.ts";
 import { appUrls, envOf, LocalTargetError, type Env } from "./fleet.ts";
-import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles } from "./haproxy-config.ts";
-import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy, syncMaintenance, writeMaintenanceFiles } from "./haproxy.ts";
+import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles, renderServerAddresses, serverAddressFile } from "./haproxy-config.ts";
+import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy, syncMaintenance, writeHaproxyFiles } from "./haproxy.ts";
 import { ensureDatabaseHost } from "./database.ts";
 import { ensureImage } from "./image.ts";
 import { chooseSubnet, hostSlots, type EnvLayout } from "./layout.ts";
@@ -137,8 +137,9 @@ export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions 
   // Maintenance mode is the stack's `maintenance` knob: written where a (re)start reads it, and
   // applied to a running HAProxy through its runtime API, so it survives up, rebuild and releases.
   const maintenance = maintenanceFiles(hp.dir, env.plan);
-  writeMaintenanceFiles(renderMaintenanceFiles(env.plan, maintenance, spec.knobs.maintenance));
-  const config = renderHaproxyConfig({ plan: env.plan, slots, port, socket: hp.socket, maintenance });
+  const addresses = serverAddressFile(hp.dir);
+  writeHaproxyFiles({ ...renderMaintenanceFiles(env.plan, maintenance, spec.knobs.maintenance), [addresses]: renderServerAddresses(slots) });
+  const config = renderHaproxyConfig({ plan: env.plan, slots, port, socket: hp.socket, addresses, maintenance });
   const lb = await startOrReloadHaproxy(hp, config);
   if (lb !== "unchanged") progress(`load balancer ${lb} on 127.0.0.1:${port}`);
   const toggled = await syncMaintenance(hp.socket, maintenance.list, spec.knobs.maintenance.filter((a) => Object.hasOwn(maintenance.pages, a)));

@@ -6,7 +6,7 @@ import { loadStack, type EnvironmentSpec } from "../config/index.ts";
 import { didYouMean } from "../config/suggest.ts";
 import { LocalTargetError } from "../local/fleet.ts";
 import { maintenanceFiles, renderMaintenanceFiles } from "../local/haproxy-config.ts";
-import { haproxyPaths, haproxyPid, maintenanceList, syncMaintenance, writeMaintenanceFiles } from "../local/haproxy.ts";
+import { haproxyPaths, haproxyPid, maintenanceList, syncMaintenance, writeHaproxyFiles } from "../local/haproxy.ts";
 import { fawkesHome } from "../local/image.ts";
 import { envLayout } from "../local/layout.ts";
 import { readState } from "../local/state.ts";
@@ -71,7 +71,7 @@ export async function applyLocalMaintenance(spec: EnvironmentSpec, home = fawkes
   const hp = haproxyPaths(envLayout(spec.stack, home).haproxyDir);
   const plan = planEnvironment(spec);
   const files = maintenanceFiles(hp.dir, plan);
-  writeMaintenanceFiles(renderMaintenanceFiles(plan, files, spec.knobs.maintenance));
+  writeHaproxyFiles(renderMaintenanceFiles(plan, files, spec.knobs.maintenance));
   return syncMaintenance(hp.socket, files.list, spec.knobs.maintenance.filter((a) => Object.hasOwn(files.pages, a)));
 }
 

@@ -50,6 +50,8 @@ interface NginxView {
   static: { url: string; path: string } | null;
   media: { url: string; path: string } | null;
   healthPath: string;
+  /** The Host the health path is proxied with, whatever Host the checker sent: the app's first name. */
+  healthHost: string;
 }
 
 interface AppEnvView {
@@ -114,6 +116,16 @@ export function nginxLogFiles(plan: HostPlan, app: AppOnHost): { accessLog: stri
   return { accessLog: `${app.paths.logs}/nginx-access.log`, errorLog: `${app.paths.logs}/nginx-error.log` };
 }
 
+/**
+ * The Host nginx proxies an app's health path with, whatever Host the checker sent (the ALB sends
+ * the host's address and port): the app's first name, one it always accepts.
+ */
+const healthHostOf = (app: Pick<AppOnHost, "name" | "hostnames">): string => {
+  const host = app.hostnames[0];
+  if (host === undefined) throw new Error(`app ${app.name} serves HTTP but has no host name`);
+  return host;
+};
+
 /** nginx variable and upstream names allow no "-". */
 const ident = (app: string) => app.replace(/-/g, "_");
 
@@ -142,6 +154,7 @@ export function nginxSiteFile(plan: HostPlan, app: AppOnHost): RenderedFile | un
       static: app.static ? { url: app.static.url, path: trim(`${app.paths.current}/${app.static.dir}`) } : null,
       media: app.media ? { url: app.media.url, path: trim(`${app.paths.shared}/${app.media.dir}`) } : null,
       healthPath: app.health.path,
+      healthHost: healthHostOf(app),
     }),
   );
 }

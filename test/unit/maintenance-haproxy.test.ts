@@ -8,8 +8,8 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { httpStatus } from "../../src/local/health.ts";
-import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles } from "../../src/local/haproxy-config.ts";
-import { haproxyPaths, maintenanceList, runtimeCommand, syncMaintenance, writeMaintenanceFiles } from "../../src/local/haproxy.ts";
+import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles, renderServerAddresses, serverAddressFile } from "../../src/local/haproxy-config.ts";
+import { haproxyPaths, maintenanceList, runtimeCommand, syncMaintenance, writeHaproxyFiles } from "../../src/local/haproxy.ts";
 import { chooseSubnet, envLayout, hostSlots } from "../../src/local/layout.ts";
 import { ALB_FIXED_RESPONSE_MAX_BYTES, maintenancePage } from "../../src/maintenance/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
@@ -41,7 +41,8 @@ describe("HAProxy's config with maintenance files", () => {
   const dir = mkdtempSync(join(tmpdir(), "fawkes-maint-cfg-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const files = maintenanceFiles(dir, plan);
-  const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: join(dir, "admin.sock"), maintenance: files });
+  const addresses = serverAddressFile(dir);
+  const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: join(dir, "admin.sock"), addresses, maintenance: files });
   const contents = renderMaintenanceFiles(plan, files, ["shop"]);
 
   it("lists only the app in maintenance, gives every served app its page", () => {
@@ -64,11 +65,11 @@ describe("HAProxy's config with maintenance files", () => {
   });
 
   it("renders no maintenance rule without maintenance files (the config stays as it was)", () => {
-    expect(renderHaproxyConfig({ plan, slots, port: 18080, socket: join(dir, "admin.sock") })).not.toContain("status 503");
+    expect(renderHaproxyConfig({ plan, slots, port: 18080, socket: join(dir, "admin.sock"), addresses })).not.toContain("status 503");
   });
 
   it("is accepted by haproxy -c", async () => {
-    writeMaintenanceFiles({ ...contents, [join(dir, "haproxy.cfg")]: cfg });
+    writeHaproxyFiles({ ...contents, [addresses]: renderServerAddresses(slots), [join(dir, "haproxy.cfg")]: cfg });
     const r = await execa("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { reject: false, all: true });
     expect(r.all).toContain("Configuration file is valid");
     expect(r.exitCode).toBe(0);
@@ -86,8 +87,9 @@ describe("a running HAProxy, toggled through its runtime API", () => {
   beforeAll(async () => {
     port = await freePort();
     // No servers: nothing leaves 127.0.0.1; an app out of maintenance gets HAProxy's own 503.
-    const cfg = renderHaproxyConfig({ plan, slots: [], port, socket: hp.socket, maintenance: files });
-    writeMaintenanceFiles({ ...renderMaintenanceFiles(plan, files, ["shop"]), [hp.config]: cfg });
+    const addresses = serverAddressFile(dir);
+    const cfg = renderHaproxyConfig({ plan, slots: [], port, socket: hp.socket, addresses, maintenance: files });
+    writeHaproxyFiles({ ...renderMaintenanceFiles(plan, files, ["shop"]), [addresses]: renderServerAddresses([]), [hp.config]: cfg });
     haproxy = execa("haproxy", ["-db", "-f", hp.config], { reject: false, all: true, stdin: "ignore", timeout: 60_000 });
     for (let i = 0; i < 50; i++) {
       if (await runtimeCommand(hp.socket, "show info", 500).then(() => true, () => false)) return;
