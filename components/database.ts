@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabasePlan } from "../src/model/index.ts";
+import type { DatabaseOutput } from "./parent-stack.ts";
 import { nameOf, tagged, type NameParts, type Tags } from "./tags.ts";
 
 /** The parameter group family of the plan's major version: `postgres15`. */
@@ -27,6 +28,7 @@ export interface DatabaseParts {
   instance: aws.rds.Instance;
   /** The ARN of RDS's secret of the master user (JSON username/password), never its value. */
   masterSecretArn: pulumi.Output<string>;
+  securityGroup: aws.ec2.SecurityGroup;
 }
 
 /**
@@ -41,15 +43,68 @@ export class Database extends pulumi.ComponentResource {
   /** Known before anything exists (the name budget's), for alarm dimensions. */
   readonly identifier: string;
   readonly masterSecretArn: pulumi.Output<string>;
+  /** What a QA stack that shares this server reads from the stack output `database`. */
+  readonly output: pulumi.Output<DatabaseOutput>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fawkes:data:Database", name, {}, opts);
-    const { instance, masterSecretArn } = buildDatabase(this, name, args);
+    const { instance, masterSecretArn, securityGroup } = buildDatabase(this, name, args);
     this.instanceArn = instance.arn;
     this.identifier = databaseIdentifier(args.nameParts);
     this.masterSecretArn = masterSecretArn;
-    this.registerOutputs({ instanceArn: this.instanceArn, identifier: this.identifier, masterSecretArn: this.masterSecretArn });
+    this.output = pulumi.output({ endpoint: pulumi.interpolate`${instance.address}:${instance.port}`, masterSecretArn, securityGroupId: securityGroup.id });
+    this.registerOutputs({ instanceArn: this.instanceArn, identifier: this.identifier, masterSecretArn: this.masterSecretArn, output: this.output });
   }
+}
+
+export interface SharedDatabaseArgs {
+  plan: DatabasePlan;
+  /** The parent stack's output `database`. */
+  server: pulumi.Input<DatabaseOutput>;
+  /** This stack's hosts: let in to the parent's server on PostgreSQL's port. */
+  hostsSecurityGroupId: pulumi.Input<string>;
+  nameParts: NameParts;
+  tags: Tags;
+}
+
+/**
+ * A QA stack's databases on its parent's server (knob database.shareParentServer): no instance,
+ * key or parameter group of its own; an ingress rule that lets this stack's hosts into the
+ * parent's server (destroyed with the stack), and the same two SSM parameters an own server
+ * has, so hosts boot the same way. Its hosts create their per-stack databases and roles with the
+ * parent's master user, whose secret they may read.
+ */
+export class SharedDatabase extends pulumi.ComponentResource {
+  readonly masterSecretArn: pulumi.Output<string>;
+
+  constructor(name: string, args: SharedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fawkes:data:SharedDatabase", name, {}, opts);
+    const server = pulumi.output(args.server);
+    const sgName = nameOf("securityGroup", args.nameParts, "db");
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-from-hosts`,
+      { securityGroupId: server.securityGroupId, referencedSecurityGroupId: args.hostsSecurityGroupId, ipProtocol: "tcp", fromPort: args.plan.port, toPort: args.plan.port, description: "PostgreSQL from the hosts", tags: tagged(args.tags, sgName, "db") },
+      { parent: this },
+    );
+    publishDatabaseParameters(this, name, args.plan, server.endpoint, server.masterSecretArn, args.tags);
+    this.masterSecretArn = server.masterSecretArn;
+    this.registerOutputs({ masterSecretArn: this.masterSecretArn });
+  }
+}
+
+/** The two SSM parameters the hosts read at boot: where the server is, and which secret holds its master password. */
+function publishDatabaseParameters(parent: pulumi.Resource, name: string, plan: DatabasePlan, endpoint: pulumi.Input<string>, masterSecretArn: pulumi.Input<string>, tags: Tags): void {
+  const opts = { parent };
+  new aws.ssm.Parameter(
+    `${name}-endpoint`,
+    { name: plan.parameters.endpoint, type: "String", insecureValue: endpoint, description: "Address and port of the environment's PostgreSQL", tags },
+    opts,
+  );
+  new aws.ssm.Parameter(
+    `${name}-master-secret`,
+    { name: plan.parameters.masterSecret, type: "String", insecureValue: masterSecretArn, description: "ARN of the Secrets Manager secret of the database's master user (RDS keeps its value)", tags },
+    opts,
+  );
 }
 
 export const databaseIdentifier = (parts: NameParts) => nameOf("rdsInstance", parts, "db");
@@ -124,6 +179,8 @@ export function buildDatabase(parent: pulumi.Resource, name: string, args: Datab
       vpcSecurityGroupIds: [sg.id],
       parameterGroupName: parameters.name,
       publiclyAccessible: false,
+      // A standby in another zone (knob database.multiAz): RDS fails over to it when the primary's zone fails.
+      multiAz: plan.knobs.multiAz,
       backupRetentionPeriod: plan.automatedBackupDays,
       backupWindow: DATABASE_WINDOWS.backup,
       maintenanceWindow: DATABASE_WINDOWS.maintenance,
@@ -139,15 +196,6 @@ export function buildDatabase(parent: pulumi.Resource, name: string, args: Datab
   );
 
   const masterSecretArn = instance.masterUserSecrets.apply(masterSecretArnOf);
-  new aws.ssm.Parameter(
-    `${name}-endpoint`,
-    { name: plan.parameters.endpoint, type: "String", insecureValue: pulumi.interpolate`${instance.address}:${instance.port}`, description: "Address and port of the environment's PostgreSQL", tags: args.tags },
-    opts,
-  );
-  new aws.ssm.Parameter(
-    `${name}-master-secret`,
-    { name: plan.parameters.masterSecret, type: "String", insecureValue: masterSecretArn, description: "ARN of the Secrets Manager secret of the database's master user (RDS keeps its value)", tags: args.tags },
-    opts,
-  );
-  return { instance, masterSecretArn };
+  publishDatabaseParameters(parent, name, plan, pulumi.interpolate`${instance.address}:${instance.port}`, masterSecretArn, args.tags);
+  return { instance, masterSecretArn, securityGroup: sg };
 }

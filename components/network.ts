@@ -9,7 +9,14 @@ export const VPC_CIDR = "10.40.0.0/16";
 const PUBLIC_CIDRS = ["10.40.0.0/24", "10.40.1.0/24"];
 const PRIVATE_CIDRS = ["10.40.64.0/19", "10.40.96.0/19"];
 
+/** AWS services reached through free gateway endpoints: artifacts (S3) and release locks (DynamoDB) never cross the NAT. */
+export const GATEWAY_ENDPOINT_SERVICES = ["s3", "dynamodb"] as const;
+
 export interface NetworkArgs {
+  /** The stack's region: gateway endpoints are named `com.amazonaws.<region>.<service>`. */
+  region: string;
+  /** The `network.natPerZone` knob: a NAT gateway, its Elastic IP and a private route table per zone, or one of each. */
+  natPerZone: boolean;
   nameParts: NameParts;
   tags: Tags;
 }
@@ -18,12 +25,22 @@ export interface NetworkParts {
   vpc: aws.ec2.Vpc;
   publicSubnets: aws.ec2.Subnet[];
   privateSubnets: aws.ec2.Subnet[];
-  natGateway: aws.ec2.NatGateway;
+  natGateways: aws.ec2.NatGateway[];
+  privateRouteTables: aws.ec2.RouteTable[];
+}
+
+/** What a stack without a network of its own (a QA stack) needs of its parent's: the parent exports it as `network`. */
+export interface SharedNetwork {
+  vpcId: pulumi.Input<string>;
+  publicSubnetIds: pulumi.Input<string>[];
+  privateSubnetIds: pulumi.Input<string>[];
 }
 
 /**
  * A VPC over ZONE_COUNT zones: public subnets (load balancer, NAT) routed to an internet gateway,
- * private subnets (hosts, EFS) routed through one NAT gateway. No subnet maps public IPs.
+ * private subnets (hosts, EFS) routed through one NAT gateway, or one per zone (knob
+ * network.natPerZone), with S3 and DynamoDB gateway endpoints on the private route tables.
+ * No subnet maps public IPs.
  */
 export class Network extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
@@ -65,19 +82,42 @@ export function buildNetwork(parent: pulumi.Resource, name: string, args: Networ
   const privateSubnets = PRIVATE_CIDRS.slice(0, ZONE_COUNT).map((c, i) => subnet("private", i, c));
 
   const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tagged(args.tags, label("igw")) }, opts);
-  const eip = new aws.ec2.Eip(`${name}-nat`, { domain: "vpc", tags: tagged(args.tags, label("nat")) }, { parent, dependsOn: [igw] });
-  const natGateway = new aws.ec2.NatGateway(
-    `${name}-nat`,
-    { allocationId: eip.id, subnetId: publicSubnets[0]!.id, connectivityType: "public", tags: tagged(args.tags, label("nat")) },
-    { parent, dependsOn: [igw] },
-  );
+  // Zone 0's resources keep the names they had before natPerZone existed: turning it on adds, never replaces them.
+  const zoneSuffix = (i: number) => (i === 0 ? "" : `-${i}`);
+  const natGateways = Array.from({ length: args.natPerZone ? ZONE_COUNT : 1 }, (_, i) => {
+    const eip = new aws.ec2.Eip(`${name}-nat${zoneSuffix(i)}`, { domain: "vpc", tags: tagged(args.tags, label("nat", ...(i === 0 ? [] : [String(i)]))) }, { parent, dependsOn: [igw] });
+    return new aws.ec2.NatGateway(
+      `${name}-nat${zoneSuffix(i)}`,
+      { allocationId: eip.id, subnetId: publicSubnets[i]!.id, connectivityType: "public", tags: tagged(args.tags, label("nat", ...(i === 0 ? [] : [String(i)]))) },
+      { parent, dependsOn: [igw] },
+    );
+  });
 
-  const routeTable = (tier: Tier, subnets: aws.ec2.Subnet[], route: Omit<aws.ec2.RouteArgs, "routeTableId">) => {
-    const rt = new aws.ec2.RouteTable(`${name}-${tier}`, { vpcId: vpc.id, tags: tagged(args.tags, label(tier), tier) }, opts);
-    new aws.ec2.Route(`${name}-${tier}-default`, { ...route, routeTableId: rt.id }, opts);
-    subnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-${tier}-${i}`, { routeTableId: rt.id, subnetId: s.id }, opts));
+  const routeTable = (tier: Tier, suffix: string, route: Omit<aws.ec2.RouteArgs, "routeTableId">) => {
+    const rt = new aws.ec2.RouteTable(`${name}-${tier}${suffix}`, { vpcId: vpc.id, tags: tagged(args.tags, label(tier, ...(suffix ? [suffix.slice(1)] : [])), tier) }, opts);
+    new aws.ec2.Route(`${name}-${tier}${suffix}-default`, { ...route, routeTableId: rt.id }, opts);
+    return rt;
   };
-  routeTable("public", publicSubnets, { destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
-  routeTable("private", privateSubnets, { destinationCidrBlock: "0.0.0.0/0", natGatewayId: natGateway.id });
-  return { vpc, publicSubnets, privateSubnets, natGateway };
+  const associate = (tier: Tier, rt: aws.ec2.RouteTable, s: aws.ec2.Subnet, i: number) =>
+    new aws.ec2.RouteTableAssociation(`${name}-${tier}-${i}`, { routeTableId: rt.id, subnetId: s.id }, opts);
+  const publicTable = routeTable("public", "", { destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+  publicSubnets.forEach((s, i) => associate("public", publicTable, s, i));
+  // Each zone's hosts leave through their own zone's NAT when there is one per zone.
+  const privateRouteTables = natGateways.map((nat, i) => routeTable("private", zoneSuffix(i), { destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }));
+  privateSubnets.forEach((s, i) => associate("private", privateRouteTables[Math.min(i, privateRouteTables.length - 1)]!, s, i));
+
+  for (const service of GATEWAY_ENDPOINT_SERVICES) {
+    new aws.ec2.VpcEndpoint(
+      `${name}-${service}`,
+      {
+        vpcId: vpc.id,
+        serviceName: `com.amazonaws.${args.region}.${service}`,
+        vpcEndpointType: "Gateway",
+        routeTableIds: privateRouteTables.map((rt) => rt.id),
+        tags: tagged(args.tags, label(service)),
+      },
+      opts,
+    );
+  }
+  return { vpc, publicSubnets, privateSubnets, natGateways, privateRouteTables };
 }

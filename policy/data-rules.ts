@@ -36,13 +36,24 @@ function selects(selection: PolicyResource, target: PolicyResource): boolean {
   return (selection.propertyDependencies?.resources ?? []).some((d) => d.urn === target.urn);
 }
 
+/**
+ * A resource of a QA environment (its `Stack` tag is `qa` or `qa-<branch>`: src/config's
+ * templateOf, which this pack cannot import): `qa down` removes it whole, so it keeps no backups.
+ */
+function ofQaEnvironment(r: PolicyResource): boolean {
+  const stack = (r.props?.tags as Record<string, unknown> | undefined)?.Stack;
+  return typeof stack === "string" && (stack === "qa" || stack.startsWith("qa-"));
+}
+
 export const fileSystemsBackedUp: StackValidationPolicy = {
   name: "file-systems-backed-up",
-  description: "Every EFS file system is in an AWS Backup selection (by ARN), so the apps' shared data has recovery points.",
+  description:
+    "Every EFS file system is in an AWS Backup selection (by ARN), so the apps' shared data has recovery points; except a QA stack's (qa, qa-<branch>), whose data goes with it and whose backup vault would stop qa down.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const selections = args.resources.filter((r) => r.type === TYPES.backupSelection);
     for (const fs of args.resources.filter((r) => r.type === TYPES.fileSystem)) {
+      if (ofQaEnvironment(fs)) continue;
       if (!selections.some((s) => selects(s, fs))) {
         report(`file system ${fs.name} is in no AWS Backup selection; add its ARN to the environment's backup selection (components/backups.ts)`, fs.urn);
       }

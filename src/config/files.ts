@@ -119,8 +119,16 @@ function readStackLayer(project: ProjectFile, stack: string, problems: Problem[]
   return { file, values };
 }
 
+export interface LoadStackOptions {
+  /**
+   * For AWS (check, qa up and release on AWS): a QA stack's parent must be one of the project's
+   * stacks, since the QA stack runs in its network. The local target has no parent to find.
+   */
+  parentMustExist?: boolean;
+}
+
 /** Loads one stack from the files on disk: the CLI's way in. */
-export function loadStack(root: string, stack: string): EnvironmentSpec {
+export function loadStack(root: string, stack: string, opts: LoadStackOptions = {}): EnvironmentSpec {
   const problems: Problem[] = [];
   const project = readProject(root, problems);
   const template = templateOf(stack);
@@ -137,7 +145,7 @@ export function loadStack(root: string, stack: string): EnvironmentSpec {
     const layer = readStackLayer(project, name, problems);
     if (layer) layers.push(name === stack ? layer : { ...layer, template: true });
   }
-  return loadEnvironment({ project: project.name, stack, projectLayer: project.layer, recipe: readRecipe(root, problems), stackLayers: layers, problems });
+  return loadEnvironment({ project: project.name, stack, projectLayer: project.layer, recipe: readRecipe(root, problems), stackLayers: layers, problems, ...(opts.parentMustExist ? { stacks: listStacks(project) } : {}) });
 }
 
 /**

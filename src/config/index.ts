@@ -3,11 +3,11 @@
 export { CatalogueSchema, DATABASE_PASSWORD, DATABASE_RESERVED, type App, type Catalogue, type Process } from "./catalogue.ts";
 export { DATABASE_PACKAGES, DISTRIBUTIONS, ImageRecipeSchema, RECIPE_FILE, REQUIRED_PACKAGES, type Distribution, type ImageRecipe, type RecipeStep } from "./recipe.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
-export { listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type ProjectFile } from "./files.ts";
-export { DatabaseKnobsSchema, KNOB_NAMES, KnobsSchema, RolloutSchema, type DatabaseKnobs, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
+export { listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type LoadStackOptions, type ProjectFile } from "./files.ts";
+export { ArtifactKnobsSchema, DatabaseKnobsSchema, DEFAULT_PARENT, KNOB_NAMES, KnobsSchema, NetworkKnobsSchema, RolloutSchema, type ArtifactKnobs, type DatabaseKnobs, type NetworkKnobs, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
 export { AMI_ID, ARCHITECTURES, architectureMismatch, architectureOf, ImageKnobSchema, type Architecture, type ImageKnob } from "./image-knob.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";
 export { setReleasePin, writeAtomically, type PinResult } from "./pin.ts";
 export { durationSeconds } from "./primitives.ts";
 export { loadFromPulumiConfig } from "./pulumi-config.ts";
-export { deepFreeze, derivedUid, templateOf, type EnvironmentSpec, type ResolvedApp, type ResolvedCatalogue } from "./spec.ts";
+export { deepFreeze, derivedUid, isQaEnvironment, templateOf, type EnvironmentSpec, type ResolvedApp, type ResolvedCatalogue } from "./spec.ts";

@@ -117,7 +117,7 @@ export const KnobsSchema = z.strictObject({
       z.string().regex(ACCOUNT_ID, { error: (i) => `must be a 12-digit AWS account id in quotes, like "123456789012", got ${JSON.stringify(i.input)}` }),
     )
     .optional()
-    .describe("The AWS account the stack deploys to: part of the artifact bucket's globally unique name; `up` refuses credentials of another account (and refuses to run without it)."),
+    .describe("The AWS account the stack deploys to: part of the artifact bucket's globally unique name; `fawkes check --target aws` (run first by release and qa up) refuses credentials of another account, and `fawkes check` warns when it is not set."),
   instanceType: z
     .string()
     .regex(/^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$/, "must be an EC2 instance type like \"t3.small\" or \"m6i.xlarge\"")

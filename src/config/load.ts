@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { CATALOGUE_KEYS, CatalogueSchema, DATABASE_PASSWORD } from "./catalogue.ts";
 import { DATABASE_PACKAGES, ImageRecipeSchema, RECIPE_FILE, type ImageRecipe } from "./recipe.ts";
 import { ProblemList, type Problem } from "./errors.ts";
-import { KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
+import { DEFAULT_PARENT, KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
 import { pathText, zodProblems } from "./problems.ts";
 import { deepFreeze, derivedUid, FIRST_APP_PORT, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
@@ -29,6 +29,8 @@ export interface LoadInput {
   recipe: { file: string; values: unknown };
   /** Problems already found while reading the files (YAML syntax, missing files). */
   problems?: Problem[];
+  /** The project's stacks (their stack files): a QA stack's parent must be one of them. Unchecked when absent (the local target, which has no parent). */
+  stacks?: readonly string[];
 }
 
 /** Provider settings a stack may carry that change nothing fawkes declares. */
@@ -83,6 +85,51 @@ function withBranchDomain(stack: string, merged: Record<string, unknown>, domain
   if (template === stack || typeof merged.domain !== "string") return merged;
   if (domainSources.some((s) => !s.layer.template)) return merged;
   return { ...merged, domain: `${stack.slice(template.length + 1)}.${merged.domain}` };
+}
+
+type Locate = (path: readonly PropertyKey[]) => { file: string; prefix: string; path: readonly PropertyKey[] };
+
+/**
+ * The parent knob and what hangs on it: only QA stacks have a parent; it is a stack of the project
+ * with a network of its own (not a QA stack); sharing its database server needs one.
+ */
+function parentProblems(input: LoadInput, merged: Record<string, unknown>, locateKnob: Locate): Problem[] {
+  const problems: Problem[] = [];
+  const at = (path: readonly PropertyKey[], message: string, hint?: string): void => {
+    const loc = locateKnob(path);
+    problems.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message, ...(hint ? { hint } : {}) });
+  };
+  const qa = templateOf(input.stack) === "qa";
+  const parent = merged.parent;
+  const database = isPlainObject(merged.database) ? merged.database : {};
+  if (!qa && parent !== undefined) {
+    at(["parent"], `only QA stacks (qa, qa-<branch>) have a parent; ${input.stack} makes its own network, so remove the key`);
+  }
+  if (!qa && database.shareParentServer === true) {
+    at(["database", "shareParentServer"], `only a QA stack shares its parent's database server; ${input.stack} has no parent, so set it to false or remove it`);
+  }
+  if (!qa || typeof parent !== "string") return problems;
+  if (templateOf(parent) === "qa") {
+    at(["parent"], `"${parent}" is a QA stack, which has no network of its own to share; name a stack that has one, like "${DEFAULT_PARENT}"`);
+  } else if (input.stacks && !input.stacks.includes(parent)) {
+    const candidates = input.stacks.filter((s) => templateOf(s) !== "qa");
+    const byDefault = !hasParentKey(input);
+    const message =
+      `"${parent}"${byDefault ? " (the default)" : ""} is not a stack of this project (it has no stack file); on AWS a QA stack runs in its parent's network, so the parent is a stack with a network of its own: ` +
+      (candidates.length > 0 ? `set parent to one of ${candidates.join(", ")}, or add the ${parent} stack` : `add the ${parent} stack (or another stack that is not a QA stack) and deploy it first`);
+    if (byDefault) {
+      // No file names it: the fix belongs in the qa template, which every branch stack inherits.
+      const template = input.stackLayers[0];
+      const key = `${input.project}:parent`;
+      const hint = didYouMean(parent, candidates);
+      problems.push({ file: template?.file ?? "stack", path: template?.display ? template.display(key) : `config.${key}`, message, ...(hint ? { hint } : {}) });
+    } else at(["parent"], message, didYouMean(parent, candidates));
+  }
+  return problems;
+}
+
+function hasParentKey(input: LoadInput): boolean {
+  return input.stackLayers.some((l) => `${input.project}:parent` in l.values);
 }
 
 /**
@@ -185,6 +232,8 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     for (const s of sources) merged = deepMerge(merged, { [knob]: s.value }) as Record<string, unknown>;
   }
   merged = withBranchDomain(input.stack, merged, knobSources.get("domain") ?? []);
+  // A QA stack always lives in a parent's network: staging's unless its files name another.
+  if (templateOf(input.stack) === "qa" && merged.parent === undefined) merged = { ...merged, parent: DEFAULT_PARENT };
   const lastStack = input.stackLayers[input.stackLayers.length - 1];
   const locateKnob = (path: readonly PropertyKey[]) => {
     const [knob, ...rest] = path;
@@ -261,6 +310,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
       }
     }
   }
+  for (const p of parentProblems(input, merged, locateKnob)) problems.add(p);
   const missing = recipe && apps.some((a) => a.database) ? DATABASE_PACKAGES.filter((p) => !recipe.packages.includes(p)) : [];
   if (missing.length > 0) {
     const app = apps.find((a) => a.database)!.name;

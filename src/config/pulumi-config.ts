@@ -1,4 +1,4 @@
-import { readRecipe, templateLayer } from "./files.ts";
+import { listStacks, readProject, readRecipe, templateLayer } from "./files.ts";
 import { loadEnvironment } from "./load.ts";
 import type { EnvironmentSpec } from "./spec.ts";
 
@@ -28,6 +28,7 @@ export function loadFromPulumiConfig(project: string, stack: string, all: Record
   const template = templateLayer(root, stack);
   const problems = [...template.problems];
   const recipe = readRecipe(root, problems);
+  const stacks = problems.length === 0 ? listStacks(readProject(root, problems)) : undefined;
   return loadEnvironment({
     project,
     stack,
@@ -35,5 +36,6 @@ export function loadFromPulumiConfig(project: string, stack: string, all: Record
     stackLayers: [...(template.layer ? [template.layer] : []), { file: `stack config of ${stack}`, values: stackValues }],
     recipe,
     problems,
+    ...(stacks ? { stacks } : {}),
   });
 }

@@ -39,6 +39,15 @@ export function templateOf(stack: string): string {
 }
 
 /**
+ * A QA environment (the `qa` stack and its branch stacks): torn down whole by `qa down` and `qa gc`,
+ * so it keeps nothing that would outlive it (buckets force-destroyed, no backup vault) and builds
+ * no AMI (its parent's pipeline makes the one it pins).
+ */
+export function isQaEnvironment(spec: Pick<EnvironmentSpec, "template">): boolean {
+  return spec.template === "qa";
+}
+
+/**
  * Stable uid/gid of an app's unix user, derived from its name so that reordering the catalogue
  * never changes who owns the files on shared storage. FNV-1a into 20000..59999.
  */

@@ -1,6 +1,7 @@
 // The environment's PostgreSQL, named once for every target: RDS on AWS, the `db` host locally.
 // Each app with `database: true` owns one database and one role of the same name there. Pure.
 import type { DatabaseKnobs, EnvironmentSpec } from "../config/index.ts";
+import { shortHash } from "../names/index.ts";
 import { parameterPrefixOf } from "./operations.ts";
 
 /** Debian 13's PostgreSQL: the local db host runs it, RDS runs the same major, and the hosts' pg_dump matches both. */
@@ -40,14 +41,31 @@ export function databaseNameOf(app: string): string {
   return app.replace(/-/g, "_");
 }
 
-export function appDatabase(app: string): AppDatabase {
-  const name = databaseNameOf(app);
+/** PostgreSQL truncates identifiers past 63 bytes: longer names are cut and end in a hash of the whole. */
+const IDENTIFIER_MAX = 63;
+
+/**
+ * An app's database and role. On a server of its own, named after the app; on a parent's server
+ * (knob database.shareParentServer) after the app and the stack, so that no two stacks on one
+ * server ever share a database or a role: `blog_qa_feature_x`.
+ */
+export function appDatabase(app: string, spec?: Pick<EnvironmentSpec, "stack" | "knobs">): AppDatabase {
+  let name = databaseNameOf(app);
+  if (spec?.knobs.database.shareParentServer) {
+    const full = `${name}_${databaseNameOf(spec.stack)}`;
+    name = full.length <= IDENTIFIER_MAX ? full : `${full.slice(0, IDENTIFIER_MAX - 9)}_${shortHash(full, 8)}`;
+  }
   return { app, name, role: name };
+}
+
+/** Where an environment's hosts put database dumps in the artifact bucket: `backups/<stack>/` (also what no viewer may read). */
+export function dumpPrefixOf(stack: string): string {
+  return `backups/${stack}/`;
 }
 
 /** The environment's database, or undefined when no app declares one. */
 export function databasePlan(spec: EnvironmentSpec): DatabasePlan | undefined {
-  const apps = spec.catalogue.apps.filter((a) => a.database).map((a) => appDatabase(a.name));
+  const apps = spec.catalogue.apps.filter((a) => a.database).map((a) => appDatabase(a.name, spec));
   if (apps.length === 0) return undefined;
   const prefix = parameterPrefixOf(spec.project, spec.stack);
   return {
@@ -59,7 +77,7 @@ export function databasePlan(spec: EnvironmentSpec): DatabasePlan | undefined {
     apps,
     knobs: spec.knobs.database,
     automatedBackupDays: Math.min(35, spec.knobs.backupRetentionDays),
-    dumpPrefix: `backups/${spec.stack}/`,
+    dumpPrefix: dumpPrefixOf(spec.stack),
     parameters: { endpoint: `${prefix}/database/endpoint`, masterSecret: `${prefix}/database/master-secret` },
   };
 }

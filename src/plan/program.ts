@@ -35,6 +35,7 @@ export interface CapturedInvoke {
 
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "eu-west-1";
+export const MOCK_ORGANIZATION = "organization";
 export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 /** What the mock answers to an AMI lookup: only the Image Builder pipeline's parent image is looked up. */
 export const MOCK_AMI = { id: "ami-0f00d00000000fa3e", rootDeviceName: "/dev/xvda", name: "debian-13-amd64-20261101-1234" };
@@ -76,11 +77,38 @@ function madeUpOutputs(type: string, name: string, inputs: Props): { id: string;
         extra: { arn: `arn:aws:rds:${region}:${account}:db:${inputs.identifier}`, address, port, endpoint: `${address}:${port}`, masterUserSecrets: [{ secretArn, secretStatus: "active", kmsKeyId: `arn:aws:kms:${region}:${account}:key/aws-secretsmanager` }] },
       };
     }
+    case "pulumi:pulumi:StackReference":
+      return { id: inputs.name, extra: { outputs: parentOutputs(String(inputs.name)), secretOutputNames: [] } };
     case "aws:autoscaling/group:Group":
       return { id: inputs.name, extra: { arn: `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:0:autoScalingGroupName/${inputs.name}` } };
     default:
       return { id: `${name}-id`, extra: { arn: `arn:aws:mock:${region}:${account}:${type.split(":")[2]}/${name}` } };
   }
+}
+
+/**
+ * What a parent stack (`<org>/<project>/<stack>`) exports, as its own program would under these
+ * mocks: the network's ids are the made-up ids of its resources (`<project>-network-vpc-id`), so a
+ * QA stack's resources that read them look like its parent's.
+ */
+export function parentOutputs(reference: string): Props {
+  const [, project = "", stack = ""] = reference.split("/");
+  const zones = [0, 1];
+  const identifier = `${project}-${stack}-db`;
+  const address = `${identifier}.c0fawkes0000.${MOCK_REGION}.rds.amazonaws.com`;
+  return {
+    network: {
+      region: MOCK_REGION,
+      vpcId: `${project}-network-vpc-id`,
+      publicSubnetIds: zones.map((i) => `${project}-network-public-${i}-id`),
+      privateSubnetIds: zones.map((i) => `${project}-network-private-${i}-id`),
+    },
+    database: {
+      endpoint: `${address}:5432`,
+      masterSecretArn: `arn:aws:secretsmanager:${MOCK_REGION}:${MOCK_ACCOUNT}:secret:rds!db-${identifier}-AbCdEf`,
+      securityGroupId: `${project}-database-sg-id`,
+    },
+  };
 }
 
 function answerInvoke(token: string): Props {
@@ -176,6 +204,8 @@ export async function installMocks(project: string, stack: string, opts: MockOpt
     project,
     stack,
     false,
+    // What a self-managed backend calls every organisation; a stack reference to a parent names it.
+    MOCK_ORGANIZATION,
   );
   return { resources, invokes };
 }

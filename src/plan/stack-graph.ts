@@ -2,6 +2,7 @@
 // name and domain written as placeholders, may differ only where a knob says so. The component
 // tests hold every pair of the repository's stacks to it; `fawkes plan` flags a change that breaks it.
 import type { EnvironmentSpec } from "../config/index.ts";
+import { artifactBucketName } from "../artifact/index.ts";
 import { diffValues } from "./diff-values.ts";
 import type { CapturedResource, Props } from "./program.ts";
 
@@ -23,10 +24,21 @@ const DATABASE = "aws:rds/instance:Instance";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const BUILD_INFRASTRUCTURE = "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration";
 const DISTRIBUTION = "aws:imagebuilder/distributionConfiguration:DistributionConfiguration";
+const NAT = "aws:ec2/natGateway:NatGateway";
+const EIP = "aws:ec2/eip:Eip";
+const ROUTE_TABLE = "aws:ec2/routeTable:RouteTable";
+const ROUTE = "aws:ec2/route:Route";
+const ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation";
+const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
+const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
+const BUCKET = "aws:s3/bucket:Bucket";
+const TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy";
+const ANY = /./;
 
 /** A property that may differ between stacks, and the knob it comes from. */
 export interface KnobDerived {
-  type: string;
+  /** The resource type, or a pattern of types (a whole component that exists in one stack only). */
+  type: string | RegExp;
   name?: RegExp;
   /** Property path as diffValues writes it; absent: the whole resource may exist in one stack only. */
   path?: RegExp;
@@ -40,12 +52,14 @@ export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: BUILD_INFRASTRUCTURE, path: /^(instanceTypes\[0\]|description)$/, knob: "image.architecture (builds run on the AMI's CPU)" },
   { type: DISTRIBUTION, path: /^distributions\[0\]\.region$/, knob: "region (the AMI is made where the stack runs)" },
   { type: LT, path: /^userData$/, knob: "user-data (stack, domain, release pins): compared byte for byte on its own" },
-  { type: ASG, path: /^(minSize|maxSize|desiredCapacity)$/, knob: "fleet" },
   {
-    type: ASG,
-    path: /^instanceRefresh\.preferences\.(minHealthyPercentage|maxHealthyPercentage|instanceWarmup|checkpointDelay|checkpointPercentages\[\d+\])$/,
-    knob: "rollout",
+    type: "aws:s3/bucketObjectv2:BucketObjectv2",
+    name: /-bundle$/,
+    path: /^(key|contentBase64|tags\.Name|tagsAll\.Name)$/,
+    knob: "the host bundle, the user-data's files (stack, domain, release pins): compared file by file on its own",
   },
+  { type: ASG, path: /^(minSize|maxSize|desiredCapacity)$/, knob: "fleet" },
+  { type: ASG, path: /^healthCheckGracePeriod$/, knob: "rollout.bootSeconds (the time a new host has to boot and report healthy)" },
   { type: LISTENER, name: /-http$/, path: /^defaultActions\[0\]\./, knob: "certificateArn (HTTP redirects to HTTPS)" },
   { type: LISTENER, name: /-https$/, path: /^certificateArn$/, knob: "certificateArn" },
   { type: RULE, path: /^listenerArn$/, knob: "certificateArn (host rules sit on the HTTPS listener)" },
@@ -61,6 +75,21 @@ export const KNOB_DERIVED: readonly KnobDerived[] = [
   { type: DATABASE, path: /^(deletionProtection|skipFinalSnapshot|finalSnapshotIdentifier)$/, knob: "database.deletionProtection (a protected database leaves a final snapshot)" },
   { type: DATABASE, path: /^backupRetentionPeriod$/, knob: "backupRetentionDays (RDS keeps at most 35 days)" },
   { type: RULE, name: /\.maintenance$/, knob: "maintenance (a fixed 503 rule before the app's forward rule exists only while it is in maintenance)" },
+  { type: DATABASE, path: /^multiAz$/, knob: "database.multiAz" },
+  { type: NAT, name: /-nat-\d+$/, knob: "network.natPerZone (a NAT gateway per zone)" },
+  { type: EIP, name: /-nat-\d+$/, knob: "network.natPerZone (the Elastic IP of each zone's NAT gateway)" },
+  { type: ROUTE_TABLE, name: /-private-\d+$/, knob: "network.natPerZone (a private route table per zone)" },
+  { type: ROUTE, name: /-private-\d+-default$/, knob: "network.natPerZone (each zone's way out through its own NAT)" },
+  { type: ASSOCIATION, name: /-private-\d+$/, path: /^routeTableId$/, knob: "network.natPerZone (each private subnet on its zone's route table)" },
+  { type: ENDPOINT, path: /^routeTableIds\[\d+\]$/, knob: "network.natPerZone (the gateway endpoints on every private route table)" },
+  { type: ENDPOINT, path: /^serviceName$/, knob: "region (gateway endpoints are the region's services)" },
+  { type: LIFECYCLE, path: /^rules\[1\]\.expiration\.days$/, knob: "backupRetentionDays (database dumps expire with the recovery points)" },
+  { type: LIFECYCLE, path: /^rules\[0\]\.noncurrentVersionExpiration\.noncurrentDays$/, knob: "artifacts.noncurrentDays" },
+  { type: BUCKET, path: /^forceDestroy$/, knob: "parent (a QA stack's bucket goes with it)" },
+  { type: ANY, name: /^[a-z0-9-]+-(network|image|backups)(-|$)/, knob: "parent (a QA stack has no network, image pipeline or backups of its own: its parent's network, its parent's AMI, nothing kept)" },
+  { type: "pulumi:pulumi:StackReference", knob: "parent (a QA stack reads its parent's network and database server)" },
+  { type: ANY, name: /^[a-z0-9-]+-database(-|$)/, knob: "database.shareParentServer (a QA stack's databases live on its parent's server)" },
+  { type: TOPIC_POLICY, name: /-ops-topic-policy$/, path: /^policy$/, knob: "database.shareParentServer (the alarm topic's policy lists the database server's alarms only where the stack owns the server)" },
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -73,9 +102,15 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export function placeholders(spec: EnvironmentSpec): (s: string) => string {
   const domain = new RegExp(`(^|[^a-z0-9-])${escape(spec.knobs.domain)}(?![a-z0-9-])`, "g");
   const named = new RegExp(`(^|[^a-z0-9])${escape(spec.project)}([-/])${escape(spec.stack)}(?![a-z0-9])`, "g");
-  // The hosts' database dumps go under `backups/<stack>/` of the artifact bucket.
-  const dumps = new RegExp(`/backups/${escape(spec.stack)}/`, "g");
-  return (s) => (s === spec.stack ? "<stack>" : s.replace(domain, "$1<domain>").replace(named, "$1" + spec.project + "$2<stack>").replace(dumps, "/backups/<stack>/"));
+  // The hosts' database dumps go under `backups/<stack>/` of the artifact bucket (in ARNs, and as the lifecycle rule's prefix).
+  const dumps = new RegExp(`(^|/)backups/${escape(spec.stack)}/`, "g");
+  // The artifact bucket's globally unique name is made of project, stack, account and region knobs (and may be hashed to fit).
+  const bucket = new RegExp(escape(artifactBucketName(spec)), "g");
+  // A QA stack on its parent's database server (database.shareParentServer) names that server where another stack names its own.
+  const server = spec.knobs.parent !== undefined && spec.knobs.database.shareParentServer ? new RegExp(`(^|[^a-z0-9])${escape(spec.project)}-${escape(spec.knobs.parent)}-db(?![a-z0-9])`, "g") : undefined;
+  const onServer = (s: string) => (server ? s.replace(server, `$1${spec.project}-<stack>-db`) : s);
+  return (s) =>
+    s === spec.stack ? "<stack>" : onServer(s.replace(bucket, "<artifact bucket>")).replace(domain, "$1<domain>").replace(named, "$1" + spec.project + "$2<stack>").replace(dumps, "$1backups/<stack>/");
 }
 
 function mapStrings(v: unknown, f: (s: string) => string): unknown {
@@ -123,7 +158,7 @@ export interface GraphComparison {
 
 function explain(r: NormalisedResource, path: string): string | undefined {
   const rule = KNOB_DERIVED.find(
-    (k) => k.type === r.type && (k.name === undefined || k.name.test(r.name)) && (path === "" ? k.path === undefined : k.path !== undefined && k.path.test(path)),
+    (k) => (typeof k.type === "string" ? k.type === r.type : k.type.test(r.type)) && (k.name === undefined || k.name.test(r.name)) && (path === "" ? k.path === undefined : k.path !== undefined && k.path.test(path)),
   );
   return rule?.knob;
 }

@@ -4,6 +4,7 @@
 // used (about a second), so commands that never reach Pulumi do not pay for it.
 import type { LocalWorkspace } from "@pulumi/pulumi/automation/index.js";
 import type { Progress } from "../local/steps.ts";
+import type { StateResource } from "./aws-teardown.ts";
 import { QaError } from "./registry.ts";
 
 /** A stack of the project as the backend lists it, with its tags. */
@@ -24,8 +25,8 @@ export interface QaStacks {
   selectOrCreate(stack: string): Promise<void>;
   tags(stack: string): Promise<Record<string, string>>;
   setTag(stack: string, key: string, value: string): Promise<void>;
-  /** The URNs in the stack's state: none before its first `up`. */
-  resourceUrns(stack: string): Promise<string[]>;
+  /** The resources in the stack's state (`pulumi stack export`): none before its first `up`. */
+  resources(stack: string): Promise<StateResource[]>;
   /** `pulumi up`, only on `target` URNs when given; its output line by line; returns the stack outputs. */
   up(stack: string, opts: { target?: string[]; onOutput: Progress }): Promise<{ outputs: Record<string, unknown> }>;
   outputs(stack: string): Promise<Record<string, unknown>>;
@@ -93,7 +94,7 @@ export function withClearErrors(stacks: QaStacks): QaStacks {
     selectOrCreate: guard("stack select --create", (s: string) => stacks.selectOrCreate(s)),
     tags: guard("stack tag ls", (s: string) => stacks.tags(s)),
     setTag: guard("stack tag set", (s: string, k: string, v: string) => stacks.setTag(s, k, v)),
-    resourceUrns: guard("stack export", (s: string) => stacks.resourceUrns(s)),
+    resources: guard("stack export", (s: string) => stacks.resources(s)),
     up: guard("up", (s: string, o: { target?: string[]; onOutput: Progress }) => stacks.up(s, o)),
     outputs: guard("stack output", (s: string) => stacks.outputs(s)),
     destroy: guard("destroy", (s: string, o: { onOutput: Progress }) => stacks.destroy(s, o)),
@@ -181,10 +182,10 @@ export function pulumiStacks(root: string): QaStacks {
     },
     tags: async (stack) => (await ws()).ws.listTags(stack),
     setTag: async (stack, key, value) => (await ws()).ws.setTag(stack, key, value),
-    async resourceUrns(stack) {
+    async resources(stack) {
       const state = await (await selected(stack)).exportStack();
-      const resources = (state.deployment as { resources?: Array<{ urn?: unknown }> } | undefined)?.resources ?? [];
-      return resources.map((r) => r.urn).filter((u): u is string => typeof u === "string");
+      const resources = (state.deployment as { resources?: Array<Partial<StateResource>> } | undefined)?.resources ?? [];
+      return resources.filter((r): r is StateResource => typeof r.urn === "string" && typeof r.type === "string");
     },
     async up(stack, opts) {
       const s = await selected(stack);

@@ -23,6 +23,7 @@ const STORE_CHILDREN: ReadonlyArray<readonly [type: string, suffix: string]> = [
   ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "public-access"],
   ["aws:s3/bucketOwnershipControls:BucketOwnershipControls", "ownership"],
   ["aws:s3/bucketVersioning:BucketVersioning", "versioning"],
+  ["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "lifecycle"],
   ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "encryption"],
   ["aws:s3/bucketPolicy:BucketPolicy", "tls-only"],
 ];

@@ -13,7 +13,7 @@ import {
 } from "../../components/index.ts";
 import { budgetName, NAME_LIMITS } from "../../src/names/index.ts";
 import { planEnvironment, type DatabasePlan, type EnvironmentPlan } from "../../src/model/index.ts";
-import { ACCOUNT, captureEnvironment, ofType, one, specOf, stacksOfTheRepository, type Props, type StackGraph } from "./harness.ts";
+import { ACCOUNT, captureEnvironment, ofType, one, specOf, stacksWithoutParent, type Props, type StackGraph } from "./harness.ts";
 
 const T = {
   instance: "aws:rds/instance:Instance",
@@ -36,7 +36,8 @@ const statements = (policy: string): Props[] => JSON.parse(policy).Statement;
 /** Every action a policy document allows, with the resources it allows them on. */
 const allowed = (policy: string) => statements(policy).filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat().map((a: string) => ({ action: a, resources: [s.Resource].flat() })));
 
-describe.each(stacksOfTheRepository())("stack %s", (stack) => {
+// QA stacks use their parent's server (cost-and-quotas.test.ts).
+describe.each(stacksWithoutParent())("stack %s", (stack) => {
   let g: StackGraph;
   let plan: EnvironmentPlan;
   let db: DatabasePlan;
@@ -196,14 +197,18 @@ describe("without an app that declares a database", () => {
     expect(ofType(g, T.param).filter((p) => String(p.inputs.name).includes("/database/"))).toEqual([]);
     expect(ofType(g, T.alarm).filter((a) => a.name.includes("database"))).toEqual([]);
     expect(one(g, T.selection, "fawkes-backups-selection").inputs.resources).toEqual([expect.stringContaining(":file-system/")]);
-    for (const p of ofType(g, T.rolePolicy)) expect(p.inputs.policy, p.name).not.toMatch(/secretsmanager:GetSecretValue"|backups\//);
+    // Granted, that is: the access roles deny secrets and dumps to whoever only looks, database or not.
+    for (const p of ofType(g, T.rolePolicy)) {
+      const allowed = (JSON.parse(p.inputs.policy).Statement as Array<{ Effect: string }>).filter((st) => st.Effect === "Allow");
+      expect(JSON.stringify(allowed), p.name).not.toMatch(/secretsmanager:GetSecretValue"|backups\//);
+    }
   });
 });
 
 describe("the pieces", () => {
   it("a host's document scopes the dump prefix to the bucket and the stack", () => {
     const doc = hostPolicyDocument(
-      { parameterPrefix: "/fawkes/dev", artifactBucketArn: "arn:aws:s3:::b", lockTableArn: "t", fileSystemArn: "f" },
+      { parameterPrefix: "/fawkes/dev", artifactBucketArn: "arn:aws:s3:::b", lockTableArn: "t", fileSystemArn: "f", groupName: "fawkes-dev-web" },
       undefined,
       [],
       { masterSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:s", dumpPrefix: "backups/qa-feature-x/" },

@@ -67,6 +67,10 @@ describe("every pair of stacks", () => {
     const elsewhere = compareGraphs(dev, await captureEnvironment({ ...dev.spec, knobs: { ...dev.spec.knobs, region: "eu-central-1", instanceType: "t4g.small", image: { ...dev.spec.knobs.image!, ami: "ami-0fedcba9876543210", architecture: "arm64" } } }));
     expect(elsewhere.unexplained).toEqual([]);
     for (const d of elsewhere.differences) used.add(d.knob);
+    // No stack of the repository keeps replaced artifact versions longer than the default: dev keeping them 90 days stands for one.
+    const longer = compareGraphs(dev, await captureEnvironment({ ...dev.spec, knobs: { ...dev.spec.knobs, artifacts: { noncurrentDays: 90 } } }));
+    expect(longer.unexplained).toEqual([]);
+    for (const d of longer.differences) used.add(d.knob);
     expect([...used].sort()).toEqual([...new Set(KNOB_DERIVED.map((k) => k.knob))].sort());
   });
 

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, loadAllStacks, loadEnvironment, loadFromPulumiConfig, loadStack, readProject, readRecipe } from "../../src/config/index.ts";
+import { checkProject } from "../../src/check/index.ts";
 import { projectWith } from "./fixture-project.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -151,7 +152,8 @@ describe("the Pulumi program's way in", () => {
   it("layers a branch stack over the qa template's file, as the CLI does", () => {
     const p = projectWith();
     try {
-      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:instanceType: t3.medium\n  acme:releases: { shop: r1, blog: r1 }\n");
+      // The program runs on AWS, where a QA stack needs its parent: this project's is dev.
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), "config:\n  acme:domain: qa.acme.test\n  acme:instanceType: t3.medium\n  acme:releases: { shop: r1, blog: r1 }\n  acme:parent: dev\n");
       writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:releases: { shop: r7 }\n");
       const project = readProject(p.root);
       const all: Record<string, string> = { "acme:catalogue": JSON.stringify(project.layer.values["acme:catalogue"]), "acme:releases": JSON.stringify({ shop: "r7" }) };
@@ -168,6 +170,80 @@ describe("the Pulumi program's way in", () => {
     const project = readProject(ROOT);
     const all = { "fawkes:catalogue": JSON.stringify(project.layer.values["fawkes:catalogue"]), "fawkes:domain": "x", "fawkes:releases": "{}" };
     expect(() => loadFromPulumiConfig("fawkes", "dev", all, ROOT)).toThrow("stack config of dev: config.fawkes:domain: must be a lowercase DNS name");
+  });
+});
+
+describe("a QA stack's parent: on AWS it runs in its parent's network", () => {
+  const QA = "config:\n  acme:domain: qa.acme.test\n  acme:releases: { shop: r1, blog: r1 }\n";
+  const messageOf = (work: () => unknown): string => {
+    try {
+      work();
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    return "loaded";
+  };
+
+  it("a project without the default parent (staging) loads for the local target, and gets a clear error, in the qa template's file, for AWS", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), QA);
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:releases: { shop: r7 }\n");
+      expect(loadStack(p.root, "qa-feature-x").knobs.parent).toBe("staging");
+      const expected =
+        '1 configuration problem:\n  stacks/Pulumi.qa.yaml: config.acme:parent: "staging" (the default) is not a stack of this project (it has no stack file); on AWS a QA stack runs in its parent\'s network, so the parent is a stack with a network of its own: set parent to one of dev, or add the staging stack';
+      expect(messageOf(() => loadStack(p.root, "qa-feature-x", { parentMustExist: true }))).toBe(expected);
+      // The Pulumi program (AWS) checks the same, before its stack reference would fail.
+      const project = readProject(p.root);
+      const all = { "acme:catalogue": JSON.stringify(project.layer.values["acme:catalogue"]), "acme:releases": JSON.stringify({ shop: "r7" }) };
+      expect(messageOf(() => loadFromPulumiConfig("acme", "qa-feature-x", all, p.root))).toBe(expected);
+      // `fawkes check`, where the stacks are checked together, reports it once.
+      expect(checkProject(p.root).problems.filter((q) => q.path === "config.acme:parent").map((q) => q.file)).toEqual(["stacks/Pulumi.qa.yaml"]);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("a project with no stack that could be a parent is told to add one", () => {
+    const p = projectWith();
+    try {
+      rmSync(join(p.root, "stacks/Pulumi.dev.yaml"));
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), QA);
+      expect(messageOf(() => loadStack(p.root, "qa", { parentMustExist: true }))).toContain(
+        'config.acme:parent: "staging" (the default) is not a stack of this project (it has no stack file); on AWS a QA stack runs in its parent\'s network, so the parent is a stack with a network of its own: add the staging stack (or another stack that is not a QA stack) and deploy it first',
+      );
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("a parent a stack file names is checked where it is named, with a did-you-mean", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), QA);
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:parent: dve\n");
+      expect(messageOf(() => loadStack(p.root, "qa-feature-x", { parentMustExist: true }))).toBe(
+        '1 configuration problem:\n  stacks/Pulumi.qa-feature-x.yaml: config.acme:parent: "dve" is not a stack of this project (it has no stack file); on AWS a QA stack runs in its parent\'s network, so the parent is a stack with a network of its own: set parent to one of dev, or add the dve stack; did you mean "dev"?',
+      );
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:parent: dev\n");
+      expect(loadStack(p.root, "qa-feature-x", { parentMustExist: true }).knobs.parent).toBe("dev");
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("a QA stack is never a parent, on either target", () => {
+    const p = projectWith();
+    try {
+      writeFileSync(join(p.root, "stacks/Pulumi.qa.yaml"), QA);
+      writeFileSync(join(p.root, "stacks/Pulumi.qa-feature-x.yaml"), "config:\n  acme:parent: qa\n");
+      expect(messageOf(() => loadStack(p.root, "qa-feature-x"))).toBe(
+        '1 configuration problem:\n  stacks/Pulumi.qa-feature-x.yaml: config.acme:parent: "qa" is a QA stack, which has no network of its own to share; name a stack that has one, like "staging"',
+      );
+    } finally {
+      p.cleanup();
+    }
   });
 });
 
