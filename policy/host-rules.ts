@@ -1,7 +1,7 @@
-// Rules on what a host is: IMDSv2, no public IP, encrypted disks, no secret in its user-data.
+// Rules on what a host is: IMDSv2, no public IP, encrypted disks, no secret in its user-data or bundle.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { forTypes, list, TIER_TAG, tierOf, truthy, TYPES } from "./resources";
-import { decodeUserData, findSecrets } from "./secrets";
+import { decodeObject, decodeUserData, findSecrets } from "./secrets";
 
 export const imdsv2Required: ResourceValidationPolicy = {
   name: "imdsv2-required",
@@ -51,13 +51,15 @@ export const ebsEncrypted: ResourceValidationPolicy = {
 
 function reportSecrets(source: string, text: string, report: (m: string) => void): void {
   for (const f of findSecrets(text)) {
-    report(`${source} line ${f.line} holds what looks like ${f.what}; secrets never enter user-data: hosts fetch them from SSM Parameter Store at boot`);
+    report(`${source} line ${f.line} holds what looks like ${f.what}; secrets never enter user-data or a host's bundle: hosts fetch them from SSM Parameter Store at boot`);
   }
 }
 
 export const noSecretsInUserData: ResourceValidationPolicy = {
   name: "no-secrets-in-user-data",
-  description: "No user-data holds a secret-looking value (access key, private key, password, secret key, high-entropy token), after base64 and gzip are undone.",
+  description:
+    "No user-data holds a secret-looking value (access key, private key, password, secret key, high-entropy token), after base64 and gzip are undone; " +
+    "nor does any S3 object the stack declares, every file of a host's bundle (the tarball its user-data fetches) included.",
   enforcementLevel: "mandatory",
   validateResource: [
     forTypes([TYPES.launchTemplate], (p, report) => {
@@ -66,6 +68,14 @@ export const noSecretsInUserData: ResourceValidationPolicy = {
     forTypes([TYPES.instance], (p, report) => {
       if (typeof p.userData === "string") reportSecrets("user-data", p.userData, report);
       if (typeof p.userDataBase64 === "string") reportSecrets("user-data", decodeUserData(p.userDataBase64), report);
+    }),
+    // A bundle is user-data by another road: every host of the environment may read the bucket.
+    forTypes(TYPES.bucketObjects, (p, report) => {
+      const where = `s3 object ${typeof p.key === "string" ? p.key : "?"}`;
+      if (typeof p.content === "string") reportSecrets(where, p.content, report);
+      if (typeof p.contentBase64 === "string") {
+        for (const f of decodeObject(p.contentBase64)) reportSecrets(f.path === "" ? where : `${where} file /${f.path}`, f.text, report);
+      }
     }),
   ],
 };

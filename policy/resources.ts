@@ -11,6 +11,7 @@ export const TYPES = {
   volume: "aws:ebs/volume:Volume",
   fileSystem: "aws:efs/fileSystem:FileSystem",
   bucket: "aws:s3/bucket:Bucket",
+  bucketObjects: ["aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject"],
   publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",

@@ -2,16 +2,16 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 import { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
-import { noAdminOutsideAdminRole } from "./iam-rules";
+import { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess } from "./iam-rules";
 import { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
 import { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
 export { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 export { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
-export { allowsEverything, noAdminOutsideAdminRole, statementsOf } from "./iam-rules";
+export { allowsEverything, githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess, statementsOf } from "./iam-rules";
 export { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
 export { ACCESS_TAG, TIER_TAG, TYPES } from "./resources";
-export { decodeUserData, entropy, findSecrets, type SecretFinding } from "./secrets";
+export { decodeObject, decodeUserData, entropy, findSecrets, type DecodedFile, type SecretFinding } from "./secrets";
 export { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
 export const resourcePolicies: ResourceValidationPolicy[] = [
@@ -29,6 +29,8 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   rdsEncrypted,
   rdsBackupsEnabled,
   rdsPasswordManaged,
+  noReadOnlyAccess,
+  githubTrustScoped,
 ];
 
 export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup, fileSystemsBackedUp, databasesBackedUp, rdsPrivate, noAdminOutsideAdminRole];

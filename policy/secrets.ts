@@ -1,5 +1,6 @@
-// Finds secret-looking values in user-data: what must never be there, since every host, every
-// `describe-launch-template-versions` caller and Pulumi's state can read it.
+// Finds secret-looking values in user-data and in the bundles hosts fetch by it: what must never be
+// there, since every host, every `describe-launch-template-versions` caller, every reader of the
+// artifact bucket and Pulumi's state can read them.
 /// <reference types="node" />
 import { gunzipSync } from "node:zlib";
 
@@ -17,6 +18,36 @@ export function decodeUserData(value: string): string {
   const bytes = Buffer.from(compact, "base64");
   const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
   return raw.toString("utf8");
+}
+
+export interface DecodedFile {
+  /** The file's path in a tarball, or "" for an object that is not one. */
+  path: string;
+  text: string;
+}
+
+const TAR_BLOCK = 512;
+const tarText = (b: Buffer, offset: number, width: number) => b.subarray(offset, offset + width).toString("utf8").replace(/\0[\s\S]*$/, "");
+
+/**
+ * An S3 object's content as hosts read it: base64 undone, then gzip, then, for a ustar archive
+ * (a host's bundle, which its stage-1 script unpacks over /), each regular file of it by path.
+ */
+export function decodeObject(contentBase64: string): DecodedFile[] {
+  const bytes = Buffer.from(contentBase64.replace(/\s+/g, ""), "base64");
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  if (raw.length < TAR_BLOCK || tarText(raw, 257, 5) !== "ustar") return [{ path: "", text: raw.toString("utf8") }];
+  const files: DecodedFile[] = [];
+  for (let at = 0; at + TAR_BLOCK <= raw.length; ) {
+    const h = raw.subarray(at, at + TAR_BLOCK);
+    if (h.every((b) => b === 0)) break;
+    const size = Number.parseInt(tarText(h, 124, 12).trim() || "0", 8);
+    const prefix = tarText(h, 345, 155);
+    const type = tarText(h, 156, 1);
+    if (type === "0" || type === "") files.push({ path: `${prefix ? `${prefix}/` : ""}${tarText(h, 0, 100)}`, text: raw.subarray(at + TAR_BLOCK, at + TAR_BLOCK + size).toString("utf8") });
+    at += TAR_BLOCK + Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
+  }
+  return files;
 }
 
 /** Shannon entropy in bits per character. */

@@ -1,7 +1,8 @@
 // The local target's environment (plan, rendered images, layout, golden image) and the boot of
 // one host into its slot.
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { EnvironmentSpec } from "../config/index.ts";
@@ -59,6 +60,22 @@ export async function ensureSlotNetwork(layout: EnvLayout, slot: HostBox): Promi
   await runSteps(hostNetworkSteps(layout, slot));
 }
 
+/**
+ * The host's bundle in the machine's artifact store, where its stage-1 script fetches it by key (as
+ * an instance fetches it from S3): content-addressed, so a file there that still matches its key is
+ * left alone, and one that does not (damaged) is written again from the rendered bytes, which the
+ * host would refuse anyway.
+ */
+export function storeBundle(artifacts: string, img: HostImage): string {
+  const path = join(artifacts, img.bundle.key);
+  if (existsSync(path) && createHash("sha256").update(readFileSync(path)).digest("hex") === img.bundle.sha256) return path;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.partial`;
+  writeFileSync(tmp, img.bundle.bytes, { mode: 0o600 });
+  renameSync(tmp, path);
+  return path;
+}
+
 /** Boots one host into its slot and checks it from the machine; never puts it in rotation. */
 export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: HostImage, shared: Record<string, string>, progress: Progress): Promise<HostState> {
   await ensureSlotNetwork(env.layout, slot);
@@ -80,6 +97,7 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
   }
   // Each release unpacked once on this machine; the host mounts it rather than unpacking it.
   for (const a of plan.apps) await ensureUnpacked(env.layout.artifacts, env.layout.unpacked, { name: a.name, release: a.release, uid: a.uid, gid: a.gid }, progress);
+  storeBundle(env.layout.artifacts, img);
   prepareHost(slot, mounts, img.userDataBytes, bootId);
   const startedAt = new Date().toISOString();
   const pids = await startHost(slot, mounts);
@@ -106,7 +124,7 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
     return state;
   }
   for (const app of plan.apps.filter((a) => a.gunicorn)) {
-    if (!(await waitHealthy(slot.ip, app.port, app.health.path, app.hostnames[0]!))) {
+    if (!(await waitHealthy(slot.ip, app.port, app.health.path))) {
       state.healthy = false;
       state.failedStep = `${app.name}/health-from-machine`;
       state.detail = `http://${slot.ip}:${app.port}${app.health.path} did not answer 200`;

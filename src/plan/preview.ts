@@ -4,7 +4,8 @@ import { structuredPatch } from "diff";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { rolloutPolicy, RolloutPolicyError, type RolloutStep } from "../model/index.ts";
 import { diffValues, type ValueDifference } from "./diff-values.ts";
-import { hostFiles, decodeUserData } from "./host-files.ts";
+import { filesOfBundle } from "../render/index.ts";
+import { hostFiles, decodeUserData, type HostFile } from "./host-files.ts";
 import type { CapturedResource } from "./program.ts";
 import { LOAD_BALANCER_TYPES, replacingPaths, STORAGE_TYPES, topLevel } from "./replacement.ts";
 import { compareGraphs, type GraphDifference, type StackGraph } from "./stack-graph.ts";
@@ -87,6 +88,7 @@ function byKey(resources: readonly CapturedResource[]): Map<string, CapturedReso
 }
 
 const USER_DATA = "userData";
+const BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2";
 
 function parsedObject(v: unknown): object | undefined {
   if (typeof v !== "string" || !/^\s*[[{]/.test(v)) return undefined;
@@ -119,7 +121,9 @@ function resourceChanges(base: readonly CapturedResource[], head: readonly Captu
     }
     const diffs = diffValues(ra.inputs, rb.inputs).flatMap(expandJson);
     if (diffs.length === 0) continue;
-    const changes = diffs.map((d): PropertyChange => (d.path === USER_DATA ? { path: USER_DATA, before: undefined, after: undefined, note: "the host image changed: see its files" } : { path: d.path, before: d.a, after: d.b }));
+    const changes = diffs.map((d): PropertyChange =>
+      d.path === USER_DATA || (type === BUCKET_OBJECT && d.path === "contentBase64") ? { path: d.path, before: undefined, after: undefined, note: "the host image changed: see its files" } : { path: d.path, before: d.a, after: d.b },
+    );
     const replacedBy = replacingPaths(type, diffs.map((d) => d.path));
     out.push({ type, name, action: replacedBy.length > 0 ? "replace" : "update", changes, replacedBy });
   }
@@ -150,9 +154,23 @@ function templateOf(group: CapturedResource, resources: readonly CapturedResourc
   return resources.find((r) => r.type === LAUNCH_TEMPLATE && r.id === id);
 }
 
-function fileChanges(role: string, before: string | undefined, after: string | undefined): FileChange[] {
-  const a = new Map((before === undefined ? [] : hostFiles(decodeUserData(before))).map((f) => [f.path, f.content]));
-  const b = new Map((after === undefined ? [] : hostFiles(decodeUserData(after))).map((f) => [f.path, f.content]));
+/**
+ * A launch template's files: its user-data's (the stage-1 script) and those of the bundle that
+ * script fetches, the bucket object of the same graph whose key the user-data names.
+ */
+function templateFiles(template: CapturedResource | undefined, resources: readonly CapturedResource[]): HostFile[] {
+  const userData = template?.inputs.userData;
+  if (typeof userData !== "string") return [];
+  const files = hostFiles(decodeUserData(userData));
+  const key = /^readonly BUNDLE_OBJECT=(\S+)$/m.exec(files.map((f) => f.content).join("\n"))?.[1];
+  const bundle = resources.find((r) => r.type === BUCKET_OBJECT && r.inputs.key === key)?.inputs.contentBase64;
+  if (typeof bundle !== "string") return files;
+  return [...files, ...filesOfBundle(Buffer.from(bundle, "base64"))];
+}
+
+function fileChanges(role: string, before: readonly HostFile[], after: readonly HostFile[]): FileChange[] {
+  const a = new Map(before.map((f) => [f.path, f.content]));
+  const b = new Map(after.map((f) => [f.path, f.content]));
   const out: FileChange[] = [];
   for (const path of [...new Set([...a.keys(), ...b.keys()])]) {
     const x = a.get(path);
@@ -254,7 +272,7 @@ export function planStack(project: string, stack: string, base: StackSide, head:
     const after = b.find((r) => r.type === LAUNCH_TEMPLATE && r.name === name);
     const ids = new Set([before?.id, after?.id]);
     const group = [...b, ...a].find((r) => r.type === AUTO_SCALING_GROUP && ids.has((r.inputs.launchTemplate as { id?: string } | undefined)?.id));
-    files.push(...fileChanges(group ? roleOf(group, project) : name, before?.inputs.userData as string | undefined, after?.inputs.userData as string | undefined));
+    files.push(...fileChanges(group ? roleOf(group, project) : name, templateFiles(before, a), templateFiles(after, b)));
   }
   const status = !base.resources ? "added" : !head.resources ? "removed" : resources.length > 0 ? "changed" : "unchanged";
   // A stack file removed destroys nothing: its resources stay until `pulumi destroy`.

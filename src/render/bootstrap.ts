@@ -4,9 +4,12 @@ import type { AppOnHost, AppPaths, HostPlan } from "../model/index.ts";
 import { EXEC_WRAPPER } from "./app-files.ts";
 import { CLOUDWATCH_AGENT_CONFIG_PATH } from "./cloudwatch-agent.ts";
 import { compileTemplate, registerPartial, withoutComments } from "./templates.ts";
+import type { HostBundle } from "./bundle.ts";
 import type { RenderedFile } from "./types.ts";
 
 export const BOOTSTRAP_PATH = "/usr/local/sbin/fawkes-bootstrap";
+/** Stage 1, the one file of the user-data: fetches, verifies and unpacks the bundle, runs the bootstrap. */
+export const BOOT_PATH = "/usr/local/sbin/fawkes-boot";
 
 /** Seconds the bootstrap waits for an app's health path after supervisord started it. */
 const HEALTH_GRACE_SECONDS = 60;
@@ -28,7 +31,6 @@ interface BootstrapApp {
   /** Empty on hosts where the app serves no HTTP (worker role). */
   port: string;
   healthPath: string;
-  healthHost: string;
   healthWaitSeconds: number;
 }
 
@@ -51,11 +53,22 @@ interface BootstrapView {
   apps: BootstrapApp[];
 }
 
+interface BootView {
+  project: string;
+  stack: string;
+  role: string;
+  stores: Pick<HostPlan["stores"], "artifactBucket">;
+  bundleKey: string;
+  bundleSha256: string;
+  bootstrap: string;
+}
+
 interface ExecView {
   apps: Array<{ name: string; env: string; secretsEnv: string; current: string }>;
 }
 
 registerPartial("bootstrapLog", "fawkes-bootstrap-log.sh.hbs");
+registerPartial("bootstrapStore", "fawkes-bootstrap-store.sh.hbs");
 registerPartial("bootstrapHost", "fawkes-bootstrap-host.sh.hbs");
 registerPartial("bootstrapAws", "fawkes-bootstrap-aws.sh.hbs");
 registerPartial("bootstrapLocal", "fawkes-bootstrap-local.sh.hbs");
@@ -64,6 +77,7 @@ registerPartial("bootstrapServices", "fawkes-bootstrap-services.sh.hbs");
 registerPartial("bootstrapDatabase", "fawkes-bootstrap-database.sh.hbs");
 const bootstrap = compileTemplate<BootstrapView>("fawkes-bootstrap.sh.hbs");
 const fawkesExec = compileTemplate<ExecView>("fawkes-exec.sh.hbs");
+const boot = compileTemplate<BootView>("fawkes-boot.sh.hbs");
 
 const bootSeconds = (app: AppOnHost) => Math.max(0, ...app.processes.map((p) => p.startSecs));
 
@@ -84,8 +98,6 @@ function bootstrapApp(app: AppOnHost): BootstrapApp {
     hooks: app.hooks,
     port: web ? String(app.port) : "",
     healthPath: web ? app.health.path : "",
-    // nginx answers any Host on the app's port; the first name is what the balancer sends.
-    healthHost: web ? (app.hostnames[0] ?? "") : "",
     healthWaitSeconds: bootSeconds(app) + HEALTH_GRACE_SECONDS,
   };
 }
@@ -117,4 +129,18 @@ export function execWrapperFile(plan: HostPlan): RenderedFile {
     apps: plan.apps.map((a) => ({ name: a.name, env: a.paths.env, secretsEnv: a.paths.secretsEnv, current: a.paths.current })),
   });
   return { path: EXEC_WRAPPER, content, mode: "0755", owner: "root:root" };
+}
+
+/** Stage 1: the same bytes whatever the apps, but for the bundle's key and sum. */
+export function bootFile(plan: HostPlan, bundle: HostBundle): RenderedFile {
+  const content = withoutComments(boot({
+    project: plan.project,
+    stack: plan.stack,
+    role: plan.role,
+    stores: { artifactBucket: plan.stores.artifactBucket },
+    bundleKey: bundle.key,
+    bundleSha256: bundle.sha256,
+    bootstrap: BOOTSTRAP_PATH,
+  }));
+  return { path: BOOT_PATH, content, mode: "0755", owner: "root:root" };
 }

@@ -1,11 +1,13 @@
-// HostPlan -> HostImage: every file a host of one role boots from, the manifest of those files,
-// and the #cloud-config user-data both targets hand to cloud-init.
+// HostPlan -> HostImage: every file a host of one role boots from, the manifest of those files, the
+// bundle that carries them, and the #cloud-config user-data both targets hand to cloud-init: the
+// stage-1 script that fetches the bundle by key and checks its sha256, whatever the apps.
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Document, Scalar } from "yaml";
 import type { EnvironmentPlan, HostPlan } from "../model/index.ts";
 import { appFiles } from "./app-files.ts";
-import { BOOTSTRAP_PATH, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
+import { BOOT_PATH, bootFile, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
+import { bundleOf, type HostBundle } from "./bundle.ts";
 import { cloudWatchAgentFile } from "./cloudwatch-agent.ts";
 import { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
 
@@ -84,14 +86,15 @@ export function cloudConfigOf(header: readonly string[], files: readonly Rendere
   return `${["#cloud-config", ...header.map((l) => `# ${l}`)].join("\n")}\n${doc.toString({ lineWidth: 0 })}`;
 }
 
-export function cloudConfig(plan: HostPlan, files: readonly RenderedFile[]): string {
+/** Only the stage-1 script: no line of it grows with the apps (their names are in the bundle's manifest). */
+export function cloudConfig(plan: HostPlan, bundle: HostBundle, boot: RenderedFile): string {
   return cloudConfigOf(
     [
       `fawkes: ${plan.role} host of ${plan.project}/${plan.stack}, image ${plan.image.recipeHash}. Rendered by fawkes; do not edit.`,
-      `Apps: ${plan.apps.map((a) => `${a.name}@${a.release}`).join(", ")}.`,
+      `Bundle: ${bundle.key} in the artifact store, the host's files and bootstrap, unpacked by ${BOOT_PATH} once its sha256 matches.`,
     ],
-    files,
-    BOOTSTRAP_PATH,
+    [boot],
+    BOOT_PATH,
   );
 }
 
@@ -112,9 +115,12 @@ export function renderHostImage(plan: HostPlan): HostImage {
   }
   const manifest = hostManifest(plan, rendered);
   const manifestFile: RenderedFile = { path: MANIFEST_PATH, content: `${canonicalJson(manifest)}\n`, mode: "0644", owner: "root:root" };
-  const files = [...rendered, manifestFile].sort(byPath);
-  const userData = cloudConfig(plan, files);
-  return { stack: plan.stack, role: plan.role, files, manifest, userData, userDataBytes: userDataBytes(userData) };
+  const bundle = bundleOf([...rendered, manifestFile].sort(byPath));
+  const boot = bootFile(plan, bundle);
+  if (seen.has(boot.path)) throw new Error(`two rendered files share the path ${boot.path}`);
+  const files = [...rendered, manifestFile, boot].sort(byPath);
+  const userData = cloudConfig(plan, bundle, boot);
+  return { stack: plan.stack, role: plan.role, files, manifest, bundle, userData, userDataBytes: userDataBytes(userData) };
 }
 
 export function renderEnvironment(plan: EnvironmentPlan): HostImage[] {

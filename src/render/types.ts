@@ -1,4 +1,5 @@
 import type { Role } from "../model/index.ts";
+import type { HostBundle } from "./bundle.ts";
 
 /** One file a host image writes at boot. */
 export interface RenderedFile {
@@ -17,20 +18,23 @@ export interface HostManifest {
   role: Role;
   image: { distribution: string; packages: string[]; recipeHash: string };
   apps: Array<{ name: string; release: string; uid: number; port: number; hostnames: string[]; health: string; processes: string[] }>;
-  /** sha256 of every rendered file but the manifest itself, by path. */
+  /** sha256 of every file of the bundle but the manifest itself, by path. */
   files: Record<string, string>;
 }
 
 /**
- * Everything a host of one role boots from. `userData` is the `#cloud-config` text people read;
- * `userDataBytes` is what both targets hand to cloud-init: the text itself, or its gzip when the
- * text is over EC2's 16 KiB user-data limit (cloud-init unpacks gzip by itself).
+ * Everything a host of one role boots from. `files` are all of them: the stage-1 script the
+ * user-data writes, and the files of `bundle`, which the artifact store holds under `bundle.key`
+ * (AWS: an S3 object the stack declares; locally: the machine's store). `userData` is the
+ * `#cloud-config` text people read; `userDataBytes` is what both targets hand to cloud-init: the
+ * text itself, or its gzip past EC2's 16 KiB user-data limit (cloud-init unpacks gzip by itself).
  */
 export interface HostImage {
   stack: string;
   role: Role;
   files: RenderedFile[];
   manifest: HostManifest;
+  bundle: HostBundle;
   userData: string;
   userDataBytes: Uint8Array;
 }

@@ -2,7 +2,7 @@
 // logical name, inputs and the state the mock answered; invokes get fixed answers. The mocks
 // themselves are src/plan/program.ts's, the ones `fawkes plan` runs programs under.
 import { join } from "node:path";
-import { listStacks, loadStack, readProject, type EnvironmentSpec } from "../../src/config/index.ts";
+import { listStacks, loadStack, readProject, templateOf, type EnvironmentSpec } from "../../src/config/index.ts";
 import { Environment } from "../../components/index.ts";
 import {
   installMocks,
@@ -52,6 +52,11 @@ export async function captureEnvironment(spec: EnvironmentSpec): Promise<StackGr
 
 export function stacksOfTheRepository(): string[] {
   return listStacks(readProject(ROOT));
+}
+
+/** The repository's stacks with a network (and a database server) of their own: every stack but the QA ones, which use their parent's. */
+export function stacksWithoutParent(): string[] {
+  return stacksOfTheRepository().filter((s) => templateOf(s) !== "qa");
 }
 
 export function specOf(stack: string): EnvironmentSpec {

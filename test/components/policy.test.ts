@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ACCESS_TAG as COMPONENT_ACCESS_TAG, TIER_TAG as COMPONENT_TIER_TAG } from "../../components/index.ts";
 import * as rules from "../../policy/rules.ts";
+import { bundleOf } from "../../src/render/bundle.ts";
+import { filesOfBundle } from "../../src/render/index.ts";
 import { captureEveryStack, ROOT, type StackGraph } from "./harness.ts";
 import { stackResources, stackViolationsOf, violationsOf, type PolicyInput } from "./policy-harness.ts";
 
@@ -133,6 +135,31 @@ describe("each rule catches what it forbids", () => {
       for (const gzip of [false, true]) expect(await violationsOf(rules.noSecretsInUserData, withLine(line, gzip))).toEqual([expect.stringContaining(what)]);
     });
 
+    // The bundle a host's stage 1 fetches carries what user-data used to: a secret there is as bad.
+    const realBundle = () => graphs[0]!.resources.find((r) => TYPES.bucketObjects.includes(r.type as never))!;
+    const withBundleLine = (path: string, line: string): PolicyInput => {
+      const files = filesOfBundle(Buffer.from(realBundle().inputs.contentBase64 as string, "base64"));
+      expect(files.map((f) => f.path)).toContain(path);
+      const bundle = bundleOf(files.map((f) => (f.path === path ? { ...f, content: `${f.content}${line}\n` } : f)));
+      return { type: TYPES.bucketObjects[0], name: "bad-bundle", props: { key: bundle.key, contentBase64: Buffer.from(bundle.bytes).toString("base64") } };
+    };
+    it.each(Object.entries(secrets))("catches %s in a file of a host's bundle, naming the object and the file", async (what, line) => {
+      const path = "/usr/local/sbin/fawkes-bootstrap";
+      expect(await violationsOf(rules.noSecretsInUserData, withBundleLine(path, line))).toEqual([expect.stringMatching(new RegExp(`^s3 object _bundles/[0-9a-f]{64}\\.tar\\.gz file ${path} line \\d+ holds what looks like ${what}`))]);
+    });
+
+    it("scans each real bundle, and a plain or gzipped object that is no tarball", async () => {
+      const bundles = graphs.flatMap((g) => g.resources.filter((r) => TYPES.bucketObjects.includes(r.type as never)));
+      expect(bundles.length).toBeGreaterThanOrEqual(2 * graphs.length);
+      for (const b of bundles) expect(rules.decodeObject(b.inputs.contentBase64 as string).map((f) => f.path)).toContain("usr/local/sbin/fawkes-bootstrap");
+      for (const gzip of [false, true]) {
+        const object: PolicyInput = { type: TYPES.bucketObjects[0], name: "notes", props: { key: "notes.txt", contentBase64: b64(secrets["a password"]!, gzip) } };
+        expect(await violationsOf(rules.noSecretsInUserData, object)).toEqual([expect.stringContaining("s3 object notes.txt line 1 holds what looks like a password")]);
+      }
+      const plain: PolicyInput = { type: TYPES.bucketObjects[1], name: "legacy", props: { key: "k", content: secrets["an AWS access key id"] } };
+      expect(await violationsOf(rules.noSecretsInUserData, plain)).toEqual([expect.stringContaining("an AWS access key id")]);
+    });
+
     it("leaves secret names and where to fetch them alone", async () => {
       const references = [
         "DJANGO_SECRET_KEY: /fawkes/dev/blog/DJANGO_SECRET_KEY",
@@ -181,6 +208,15 @@ describe("the rules on what issue 7 adds catch what they forbid", () => {
     expect(await stackViolationsOf(rules.fileSystemsBackedUp, withExtra(g, stray))).toEqual([expect.stringContaining("file system stray")]);
     const every: PolicyInput = { type: TYPES.backupSelection, name: "every", props: { resources: ["arn:aws:elasticfilesystem:*:*:file-system/*"] } };
     expect(await stackViolationsOf(rules.fileSystemsBackedUp, withExtra(g, stray, every))).toEqual([]);
+  });
+
+  it("file-systems-backed-up leaves a QA stack's file system alone: it has no backups, its data goes with qa down", async () => {
+    const qa = graphs.find((x) => x.spec.stack === "qa")!;
+    expect(qa.resources.filter((r) => r.type === TYPES.backupSelection)).toEqual([]);
+    expect(await stackViolationsOf(rules.fileSystemsBackedUp, stackResources(qa.resources))).toEqual([]);
+    // The same file system tagged with another stack is held to the rule.
+    const retagged = qa.resources.map((r) => (r.type === TYPES.fileSystem ? { ...r, state: { ...r.state, tags: { ...(r.state.tags as object), Stack: "quality" } } } : r));
+    expect(await stackViolationsOf(rules.fileSystemsBackedUp, stackResources(retagged))).toHaveLength(1);
   });
 
   it("rds-encrypted: an instance and a cluster stored in the clear; an Aurora member instance is its cluster's business", async () => {
@@ -241,7 +277,11 @@ describe("the rules on what issue 7 adds catch what they forbid", () => {
   });
 
   it("the stacks' own database passes every database rule, and the rules see what they check", async () => {
-    for (const g of graphs) {
+    // A QA stack's databases live on its parent's server (database.shareParentServer): it has no instance to check.
+    const own = graphs.filter((g) => !g.spec.knobs.database.shareParentServer);
+    expect(own.map((g) => g.spec.stack)).toEqual(["dev", "production", "staging"]);
+    for (const g of graphs.filter((x) => !own.includes(x))) expect(g.resources.filter((r) => r.type === TYPES.dbInstance), g.spec.stack).toEqual([]);
+    for (const g of own) {
       const [db] = g.resources.filter((r) => r.type === TYPES.dbInstance);
       expect(db, g.spec.stack).toBeDefined();
       expect(db!.inputs).toMatchObject({ storageEncrypted: true, publiclyAccessible: false, manageMasterUserPassword: true, dbSubnetGroupName: expect.any(String) });

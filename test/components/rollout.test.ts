@@ -39,6 +39,7 @@ describe("hostPolicyDocument", () => {
     artifactBucketArn: "arn:aws:s3:::fawkes-dev-artifacts",
     lockTableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/fawkes-dev-locks",
     fileSystemArn: "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-1",
+    groupName: "fawkes-dev-web",
   }) as { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string }> };
 
   it("allows only named actions on named resources: no wildcard action, no account-wide resource", () => {
@@ -48,6 +49,10 @@ describe("hostPolicyDocument", () => {
       expect(s.Resource).not.toBe("*");
     }
     expect(doc.Statement.find((s) => [s.Action].flat().includes("ssm:GetParameter"))?.Resource).toBe("arn:aws:ssm:*:*:parameter/fawkes/dev/*");
+  });
+
+  it("lets a host mark instances Unhealthy only in its own group", () => {
+    expect(doc.Statement.filter((s) => [s.Action].flat().includes("autoscaling:SetInstanceHealth")).map((s) => s.Resource)).toEqual(["arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/fawkes-dev-web"]);
   });
 });
 

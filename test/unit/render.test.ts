@@ -119,6 +119,18 @@ describe("gunicorn and nginx", () => {
     expect(shop).not.toContain("location /media/");
   });
 
+  it("answers the health path under the app's first name whatever Host the checker sent (the ALB sends the host's address)", () => {
+    for (const [app, path, host] of [["blog", "/healthz/", "blog.dev.fawkes.test"], ["shop", "/healthz", "shop.dev.fawkes.test"]] as const) {
+      const nginx = file(devWeb.image, `/etc/nginx/sites-enabled/${app}.conf`);
+      const health = new RegExp(`location = ${path.replace(/\//g, "\\/")} \\{\\n([^}]*)\\}`).exec(nginx)?.[1] ?? "";
+      expect(health).toContain(`proxy_set_header Host ${host};`);
+      // A proxy_set_header in a location drops the server's: the others must be repeated there.
+      for (const header of ["X-Forwarded-For", "X-Forwarded-Proto", "X-Real-IP"]) expect(health).toContain(`proxy_set_header ${header} `);
+      // Every other request keeps the Host the client sent.
+      expect(nginx).toMatch(/^ {4}proxy_set_header Host \$host;$/m);
+    }
+  });
+
   it("gives worker hosts no nginx site and no gunicorn settings", () => {
     for (const { image } of all.filter((h) => h.plan.role === "worker")) {
       expect(image.files.filter((f) => f.path.startsWith("/etc/nginx/") || f.path.endsWith("gunicorn.conf.py"))).toEqual([]);
@@ -163,8 +175,12 @@ describe("bootstrap and exec wrapper", () => {
     expect(script).toContain('>"$STATE/bootstrap.failed"');
     expect(script).toContain('>"$STATE/bootstrap.done"');
     expect(script).toContain("platform=$(cloud_platform)");
+    expect(script).toMatch(/^ {4}ec2\) TARGET=aws ;;$/m);
+    expect(script).toMatch(/^ {4}nocloud\) TARGET=local ;;$/m);
     expect(script).toContain(`print(json.load(open(sys.argv[1]))["v1"][sys.argv[2]])' "$INSTANCE_DATA" "$1"`);
-    for (const fn of ["store_fetch", "secrets_fetch", "shared_mount", "lock_run"]) {
+    // Releases are fetched by key through the same store_get as the stage-1 script's bundle.
+    expect(script).toContain('"${TARGET}_store_get" "$app/$release.$ext" "$dest/$release.$ext"');
+    for (const fn of ["store_get", "secrets_fetch", "shared_mount", "lock_run"]) {
       expect(script).toMatch(new RegExp(`^aws_${fn}\\(\\) \\{$`, "m"));
       expect(script).toMatch(new RegExp(`^local_${fn}\\(\\) \\{$`, "m"));
     }
@@ -203,8 +219,8 @@ describe("bootstrap and exec wrapper", () => {
     expect(script).toContain("HOOKS=('python manage.py migrate --noinput')");
     expect(script).not.toContain("collectstatic");
     expect(script).toContain(`APP=blog APP_UID=37521 APP_GID=37521 RELEASE=${devWeb.plan.apps[1]!.release}`);
-    expect(script).toContain("PORT=8002 HEALTH_PATH=/healthz/ HEALTH_HOST=blog.dev.fawkes.test");
-    expect(file(devWorker.image, "/usr/local/sbin/fawkes-bootstrap")).toContain("PORT='' HEALTH_PATH='' HEALTH_HOST=''");
+    expect(script).toContain("PORT=8002 HEALTH_PATH=/healthz/ HEALTH_WAIT_SECONDS=");
+    expect(file(devWorker.image, "/usr/local/sbin/fawkes-bootstrap")).toContain("PORT='' HEALTH_PATH='' HEALTH_WAIT_SECONDS=");
   });
 
   it("lets fawkes-exec run only the host's apps, each from its current release", () => {

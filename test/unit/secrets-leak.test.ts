@@ -173,13 +173,15 @@ describe("no secret value in", () => {
     expect(leaks("secret set/list output", printed.join(""))).toEqual([]);
   });
 
-  it("any user-data or host-image file of any stack, rendered or written by fawkes render", async () => {
+  it("any user-data, bundle or host-image file of any stack, rendered or written by fawkes render", async () => {
     const found: string[] = [];
     for (const spec of specs) {
       for (const image of renderEnvironment(planEnvironment(spec))) {
         const where = `${spec.stack} ${image.role}`;
         found.push(...leaks(`${where} user-data`, image.userData), ...leaks(`${where} user-data bytes`, textOfBytes(image.userDataBytes)));
         found.push(...leaks(`${where} manifest`, JSON.stringify(image.manifest)));
+        // The bundle its stage 1 fetches from the artifact store: the tarball as stored, gunzipped.
+        found.push(...leaks(`${where} bundle ${image.bundle.key}`, textOfBytes(image.bundle.bytes)));
         for (const f of image.files) found.push(...leaks(`${where} ${f.path}`, f.content));
         expect(image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")?.content).toMatch(/SECRET_NAMES=\([^)]*SHOP_SECRET_KEY/);
       }

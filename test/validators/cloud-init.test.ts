@@ -1,6 +1,7 @@
 // cloud-init's own schema check over the user-data of every host of every stack, and the facts the
-// other validators rely on: the bytes both targets boot are this text, and write_files writes
-// exactly the files the validators check, with owners that exist when cloud-init writes them.
+// other validators rely on: the bytes both targets boot are this text, and write_files and the
+// bundle the stage-1 script unpacks deliver exactly the files the validators check, with owners
+// that exist when they are written.
 import { afterAll, describe, expect, test } from "vitest";
 import { USER_DATA_LIMIT } from "../../src/render/index.ts";
 import { cloudInitSchema, userDataBytes, writeFilesMatchImage, writeFilesOwners } from "../helpers/checks/cloud-init.ts";
@@ -20,7 +21,7 @@ describe.concurrent("cloud-init", () => {
       expect(userDataBytes(host), host.label).toEqual([]);
     });
 
-    test(`${host.label}: write_files writes every file of the image, byte for byte, and no other`, () => {
+    test(`${host.label}: write_files and the bundle deliver every file of the image once, byte for byte, and no other`, () => {
       expect(writeFilesMatchImage(host), host.label).toEqual([]);
     });
 

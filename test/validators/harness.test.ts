@@ -49,9 +49,13 @@ describe.concurrent("the validators catch broken images", () => {
     expect((await cloudInitSchema(broken, scratch.sub("ci"))).join("\n")).toMatch(/runcmd: 3 is not of type 'array'/);
   });
 
-  test("write_files must carry the image's files and own them by users that exist", () => {
+  test("write_files and the bundle must carry the image's files once, and write_files own them by users that exist", () => {
     const drifted = alterHost(web, { files: (files) => files.map((f, i) => (i === 0 ? { ...f, content: `${f.content}# drift\n` } : f)) });
     expect(writeFilesMatchImage(drifted).join("\n")).toMatch(/content differs from the image's/);
+    // A file of the bundle written by the user-data too: two writers, one of them stale some day.
+    const bootstrap = web.image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!;
+    const twice = withConfig(web, (c) => void (c.write_files as unknown[]).push({ path: bootstrap.path, content: bootstrap.content, permissions: "0755" }));
+    expect(writeFilesMatchImage(twice)).toEqual([`${bootstrap.path}: delivered 2 times (write_files, the bundle ${web.image.bundle.key}), want once by write_files or the bundle`]);
     const owned = withConfig(web, (c) => void (c.write_files = [{ path: "/etc/x", content: "x", owner: "shop:shop" }]));
     expect(writeFilesOwners(owned).join("\n")).toMatch(/\/etc\/x: owner shop:shop does not exist when write-files \(before users-groups\) runs/);
   });

@@ -1,10 +1,12 @@
 // Checks of a host's user-data: cloud-init's own schema, the bytes both targets boot, and that
-// write_files writes exactly the image's files, with owners that exist when it writes them.
+// write_files and the bundle deliver exactly the image's files, write_files with owners that exist
+// when it writes them.
 // Each check returns its problems (none = pass); a missing tool throws.
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { USER_DATA_LIMIT } from "../../../src/render/index.ts";
+import { filesOfBundle, USER_DATA_LIMIT } from "../../../src/render/index.ts";
 import { DEBIAN_BASE_GROUPS, DEBIAN_BASE_USERS, declaredUsers, parseCloudConfig, writtenFiles } from "../cloud-config.ts";
 import type { RenderedHost } from "../rendered-hosts.ts";
 import { goldenImage, inImageRoot, requireImageTools } from "../image-root.ts";
@@ -36,23 +38,52 @@ export function userDataBytes(host: RenderedHost): string[] {
   return problems;
 }
 
-/** Every image file written once by write_files, byte for byte with its mode and owner, and no other file. */
+/** GNU tar's `-tv` mode string (`-rwxr-xr-x`) as octal permissions. */
+function modeOf(perms: string): number {
+  let mode = 0;
+  for (const [i, c] of [...perms.slice(1, 10)].entries()) if (c !== "-") mode |= 1 << (8 - i);
+  return mode;
+}
+
+/**
+ * The bundle's regular files as the hosts' tar reads it: path (absolute, as unpacked over /), mode
+ * and owner from `tar -tvz`, content from the archive.
+ */
+function bundledFiles(host: RenderedHost): Array<{ path: string; content: Buffer; mode: number; owner: string }> {
+  const listing = execFileSync("tar", ["-tvzf", "-", "--numeric-owner"], { input: host.image.bundle.bytes, encoding: "utf8" });
+  const meta = new Map<string, { mode: number; owner: string }>();
+  for (const line of listing.trim().split("\n")) {
+    const m = /^(\S{10}) (\d+)\/(\d+) +\d+ \S+ \S+ (.+)$/.exec(line);
+    if (!m || !m[1]!.startsWith("-")) throw new Error(`bundle ${host.image.bundle.key}: not a regular file entry: ${line}`);
+    meta.set(`/${m[4]}`, { mode: modeOf(m[1]!), owner: `${m[2] === "0" ? "root" : m[2]}:${m[3] === "0" ? "root" : m[3]}` });
+  }
+  return filesOfBundle(host.image.bundle.bytes).map((f) => ({ path: f.path, content: Buffer.from(f.content, "utf8"), ...meta.get(f.path)! }));
+}
+
+/**
+ * Every image file delivered once, by the user-data's write_files or by the bundle its stage 1
+ * unpacks, byte for byte with its mode and owner; and nothing else delivered.
+ */
 export function writeFilesMatchImage(host: RenderedHost): string[] {
-  const written = writtenFiles(parseCloudConfig(host.image.userData));
+  const written = writtenFiles(parseCloudConfig(host.image.userData)).filter((w) => !w.append);
+  const delivered = [
+    ...written.map((w) => ({ by: "write_files", path: w.path, content: w.content, mode: Number.parseInt(w.permissions, 8), owner: w.owner })),
+    ...bundledFiles(host).map((b) => ({ by: `the bundle ${host.image.bundle.key}`, ...b })),
+  ];
   const problems: string[] = [];
   for (const f of host.image.files) {
-    const w = written.filter((x) => x.path === f.path && !x.append);
-    const [one] = w;
-    if (w.length !== 1 || !one) {
-      problems.push(`${f.path}: written ${w.length} times by write_files (want once)`);
+    const d = delivered.filter((x) => x.path === f.path);
+    const [one] = d;
+    if (d.length !== 1 || !one) {
+      problems.push(`${f.path}: delivered ${d.length} times (${d.map((x) => x.by).join(", ") || "never"}), want once by write_files or the bundle`);
       continue;
     }
-    if (!one.content.equals(Buffer.from(f.content, "utf8"))) problems.push(`${f.path}: write_files content differs from the image's`);
-    if (Number.parseInt(one.permissions, 8) !== Number.parseInt(f.mode, 8)) problems.push(`${f.path}: permissions ${one.permissions}, the image says ${f.mode}`);
-    if (one.owner !== f.owner) problems.push(`${f.path}: owner ${one.owner}, the image says ${f.owner}`);
+    if (!one.content.equals(Buffer.from(f.content, "utf8"))) problems.push(`${f.path}: ${one.by} content differs from the image's`);
+    if (one.mode !== Number.parseInt(f.mode, 8)) problems.push(`${f.path}: ${one.by} gives mode ${one.mode.toString(8)}, the image says ${f.mode}`);
+    if (one.owner !== f.owner) problems.push(`${f.path}: ${one.by} gives owner ${one.owner}, the image says ${f.owner}`);
   }
   const known = new Set(host.image.files.map((f) => f.path));
-  for (const w of written) if (!known.has(w.path)) problems.push(`${w.path}: written by cloud-init but not in the image's files, so no validator sees it`);
+  for (const x of delivered) if (!known.has(x.path)) problems.push(`${x.path}: delivered by ${x.by} but not in the image's files, so no validator sees it`);
   return problems;
 }
 
