@@ -58,8 +58,8 @@ export interface QuotaNeed {
 export interface AwsNeeds {
   stack: string;
   region: string;
-  /** The account the stack is bound to by a knob (the certificate's), if any. */
-  account?: { id: string; source: Source };
+  /** The accounts the stack is bound to by its knobs (accountId, the certificate's), placeholders left out. */
+  accounts: Array<{ id: string; source: Source; why: string }>;
   artifacts: ArtifactNeed[];
   secrets: SecretNeed[];
   certificate?: CertificateNeed;
@@ -149,8 +149,19 @@ export function awsNeeds(input: NeedsInput): AwsNeeds {
     a.secrets.map((name) => ({ app: a.name, name, parameter: `${stores.parameterPrefix}/${a.name}/${name}`, source: input.catalogueAt(`apps[${i}].${a.database && name === DATABASE_PASSWORD ? "database" : "secrets"}`) })),
   );
 
+  const accounts: AwsNeeds["accounts"] = [];
+  if (knobs.accountId !== undefined) {
+    const source = input.knobAt("accountId");
+    if (knobs.accountId === EXAMPLE_ACCOUNT) {
+      placeholders.push({
+        source,
+        message: `${EXAMPLE_ACCOUNT} is AWS's example account id, the sample stack's placeholder, not your account`,
+        hint: "put the id of the account the stack deploys to here, in quotes (aws sts get-caller-identity --query Account --output text with that account's credentials)",
+      });
+    } else accounts.push({ id: knobs.accountId, source, why: "the stack deploys to it (its artifact bucket's name carries it)" });
+  }
+
   let certificate: CertificateNeed | undefined;
-  let account: AwsNeeds["account"];
   if (knobs.certificateArn !== undefined) {
     const source = input.knobAt("certificateArn");
     const parts = certificateArnParts(knobs.certificateArn);
@@ -161,7 +172,7 @@ export function awsNeeds(input: NeedsInput): AwsNeeds {
         message: `${knobs.certificateArn} is the sample stack's placeholder (account ${parts.account}${parts.account === EXAMPLE_ACCOUNT ? ", AWS's example account" : ""}), not a certificate of yours`,
         hint: `request one for ${certificate.domains.join(", ") || `*.${knobs.domain}`} (aws acm request-certificate --region ${knobs.region} --validation-method DNS --domain-name '*.${knobs.domain}'), validate it, and put its ARN here; or remove the key to serve plain HTTP`,
       });
-    } else account = { id: parts.account, source };
+    } else accounts.push({ id: parts.account, source, why: "a load balancer can use only a certificate of its own account" });
   }
 
   let ami: AwsNeeds["ami"];
@@ -184,7 +195,7 @@ export function awsNeeds(input: NeedsInput): AwsNeeds {
     return { serviceCode: q.serviceCode, quotaCode: q.quotaCode, what: q.what, planned: planned.length, ownTags: ownTags(planned) };
   });
 
-  return { stack: spec.stack, region: knobs.region, ...(account ? { account } : {}), artifacts, secrets, ...(certificate ? { certificate } : {}), ...(ami ? { ami } : {}), oidcProviders, quotas, placeholders };
+  return { stack: spec.stack, region: knobs.region, accounts, artifacts, secrets, ...(certificate ? { certificate } : {}), ...(ami ? { ami } : {}), oidcProviders, quotas, placeholders };
 }
 
 /** The tags the planned resources share that say whose they are (Project, Stack). */

@@ -9,7 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { loadStack, readProject, stackFile, templateOf, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { planEnvironment } from "../model/index.ts";
 import { artifactStoreUrns } from "../qa/urns.ts";
-import { awsNeeds, covers, type AwsNeeds, type PlannedResource, type Source } from "./aws-needs.ts";
+import { awsNeeds, covers, EXAMPLE_ACCOUNT, type AwsNeeds, type PlannedResource, type Source } from "./aws-needs.ts";
 import { awsProbe, type AwsProbe } from "./aws-probe.ts";
 
 export interface AwsCheckOptions {
@@ -61,7 +61,7 @@ const problemAt = (source: Source, message: string, hint: string): Problem => ({
 
 /** Runs every check; a failure of one never hides another, except credentials, without which nothing can be asked. */
 export async function checkAws(opts: AwsCheckOptions): Promise<AwsCheckReport> {
-  const loaded = loadStack(opts.root, opts.stack);
+  const loaded = loadStack(opts.root, opts.stack, { parentMustExist: true });
   const spec: EnvironmentSpec = opts.releases ? { ...loaded, knobs: { ...loaded.knobs, releases: { ...loaded.knobs.releases, ...opts.releases } } } : loaded;
   const needs = needsOf(opts.root, spec, opts.resources ?? (await plannedResources(opts.root, opts.stack)));
   const probe = opts.probe ?? awsProbe(needs.region);
@@ -81,8 +81,8 @@ export async function checkAws(opts: AwsCheckOptions): Promise<AwsCheckReport> {
     const who = await probe.identity();
     report.account = who.account;
     ok(`credentials: ${who.arn} (account ${who.account}, region ${needs.region})`);
-    if (needs.account && needs.account.id !== who.account) {
-      fail(problemAt(needs.account.source, `belongs to account ${needs.account.id}, but the credentials are of account ${who.account}: a load balancer can use only a certificate of its own account`, `use credentials of account ${needs.account.id} (AWS_PROFILE=<its profile>), or a certificate of account ${who.account}`));
+    for (const a of needs.accounts.filter((x) => x.id !== who.account)) {
+      fail(problemAt(a.source, `names account ${a.id}, but the credentials (${who.arn}) are of account ${who.account}: ${a.why}`, `use credentials of account ${a.id} (AWS_PROFILE=<its profile>), or set this key for account ${who.account}`));
     }
   } catch (e) {
     fail({ file: "AWS credentials", path: "", message: (e as Error).message, hint: "aws sts get-caller-identity must answer: set AWS_PROFILE, run aws sso login, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; then run fawkes check --target aws again" });
@@ -92,7 +92,9 @@ export async function checkAws(opts: AwsCheckOptions): Promise<AwsCheckReport> {
   for (const p of needs.placeholders) fail(problemAt(p.source, p.message, p.hint));
   const placeholder = (s: Source) => needs.placeholders.some((p) => p.source.file === s.file && p.source.path === s.path);
 
-  await checkArtifacts(needs, probe, ok, fail, spec);
+  // The artifact bucket's name carries the account id: with a placeholder there, no bucket to ask
+  // about, unless the credentials are of that very account (an emulator's, such as the twin's moto).
+  if (spec.knobs.accountId !== EXAMPLE_ACCOUNT || report.account === EXAMPLE_ACCOUNT) await checkArtifacts(needs, probe, ok, fail, spec);
   await checkSecrets(needs, probe, ok, fail, opts.stack);
   if (needs.certificate && !placeholder(needs.certificate.source)) await guard(needs.certificate.source, () => checkCertificate(needs, probe, ok, fail));
   if (needs.ami && !placeholder(needs.ami.source)) await guard(needs.ami.source, () => checkImage(needs, probe, ok, fail));
@@ -217,4 +219,21 @@ export function formatAwsReport(r: AwsCheckReport): { out: string; err: string }
   const n = r.problems.length;
   const err = n === 0 ? "" : `${n} problem${n === 1 ? "" : "s"} on AWS for ${r.stack}:\n${r.problems.map((p) => `  ${p.path ? `${p.file}: ${p.path}` : p.file}: ${p.message}${p.hint ? `\n    fix: ${p.hint}` : ""}\n`).join("")}`;
   return { out, err };
+}
+
+/** The stack is not ready on AWS: nothing was changed. Its message lists each problem with its fix. */
+export class AwsCheckError extends Error {
+  constructor(readonly report: AwsCheckReport, what: string) {
+    super(`${what} stopped before changing anything: ${formatAwsReport(report).err.trimEnd()}\n(fawkes check --target aws --stack ${report.stack} asks again)`);
+    this.name = "AwsCheckError";
+  }
+}
+
+/** Runs the check before `what` (a release, qa up): passes on silently, or throws AwsCheckError. */
+export async function requireAwsReady(opts: AwsCheckOptions, what: string, progress: (line: string) => void = () => {}): Promise<AwsCheckReport> {
+  progress(`${opts.stack}: checking what ${what} needs on AWS (fawkes check --target aws)`);
+  const report = await checkAws(opts);
+  if (report.problems.length > 0) throw new AwsCheckError(report, what);
+  progress(`${opts.stack}: ready on AWS (${report.ok.length} checks passed)`);
+  return report;
 }

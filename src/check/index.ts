@@ -1,7 +1,8 @@
 // src/check: what `fawkes check` proves about a project: every stack loads, plans and renders.
-import { ConfigError, listStacks, loadStack, readProject, RECIPE_FILE, type EnvironmentSpec, type Problem } from "../config/index.ts";
+import { ConfigError, listStacks, loadStack, readProject, RECIPE_FILE, stackFile, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { planEnvironment, recipeHash } from "../model/index.ts";
-import { ec2UserDataProblems, renderEnvironment, USER_DATA_LIMIT, type HostImage } from "../render/index.ts";
+import { awsLimitProblems } from "./aws-limits.ts";
+import { ec2UserDataProblems, renderEnvironment, type HostImage } from "../render/index.ts";
 
 export interface StackReport {
   stack: string;
@@ -27,12 +28,12 @@ function imageWarnings(spec: EnvironmentSpec): string[] {
 function warningsOf(spec: EnvironmentSpec, images: HostImage[]): string[] {
   const w: string[] = [...imageWarnings(spec)];
   if (spec.knobs.certificateArn === undefined) w.push("no certificateArn: the load balancer serves plain HTTP");
+  // S3 bucket names are global: without the account, another account may own the name first.
+  if (spec.knobs.accountId === undefined) w.push(`no accountId: the artifact bucket is named without the AWS account, so on AWS another account may already own its name; set ${spec.project}:accountId to the 12 digits of yours`);
   for (const img of images) {
     if (spec.knobs.fleet[img.role].desired === 0) {
       w.push(`fleet.${img.role}.desired is 0: no host runs ${img.manifest.apps.flatMap((a) => a.processes).join(", ")}`);
     }
-    const size = new TextEncoder().encode(img.userData).length;
-    if (size > USER_DATA_LIMIT && img.userDataBytes.length <= USER_DATA_LIMIT) w.push(`${img.role} user-data is ${size} bytes, over EC2's ${USER_DATA_LIMIT}: shipped gzipped (${img.userDataBytes.length} bytes)`);
   }
   return w;
 }
@@ -47,8 +48,10 @@ export function checkProject(root: string, stacks?: readonly string[]): CheckRep
   const report: CheckReport = { stacks: [], problems: [] };
   for (const stack of names) {
     try {
-      const spec = loadStack(root, stack);
-      const images = renderEnvironment(planEnvironment(spec));
+      const spec = loadStack(root, stack, { parentMustExist: true });
+      const plan = planEnvironment(spec);
+      report.problems.push(...awsLimitProblems(spec, plan, stackFile(project, stack)));
+      const images = renderEnvironment(plan);
       report.stacks.push({ stack, spec, images, warnings: warningsOf(spec, images) });
       for (const p of ec2UserDataProblems(images)) report.problems.push({ ...p, message: `${stack}: ${p.message}` });
     } catch (e) {

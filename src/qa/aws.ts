@@ -1,20 +1,25 @@
 // QA environments on AWS: the branch's releases built at its head and pinned in its own stack file
 // (as on the local target), its Pulumi stack selected or created, the facts qa needs recorded as
-// stack tags, the artifact bucket filled, then `pulumi up`. Pulumi is reached only through the
+// stack tags, the artifact bucket filled, missing secrets generated, the AWS check passed, then
+// `pulumi up`. Pulumi is reached only through the
 // QaStacks interface, so that every step is tested against a recording double.
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { artifactPaths, defaultStore, pushRelease, stackArtifactBucket, type ArtifactStore, type BuildResult } from "../artifact/index.ts";
+import { requireAwsReady, type AwsCheckOptions } from "../check/aws.ts";
 import { loadStack, readProject, stackFile, type EnvironmentSpec } from "../config/index.ts";
 import { Duration } from "../config/primitives.ts";
 import type { Progress } from "../local/steps.ts";
 import { isQaStack, qaStackName } from "../names/index.ts";
+import { ensureSsmSecrets, SecretsError, stackSecretParameters, type SsmSender } from "../secrets/index.ts";
 import { PulumiCliMissingError, withClearErrors, type QaStacks, type QaStackSummary } from "./automation.ts";
 import { headOf } from "./git.ts";
 import { gcSelection, QaError, readRecord, ttlMs, type QaRecord } from "./registry.ts";
 import { buildAndPin, type BuildFn } from "./releases.ts";
 import { listRow, type QaFacts, type QaGcResult, type QaListRow } from "./report.ts";
+import { teardownPlan } from "./aws-teardown.ts";
+import { runSteps, sdkTeardown, type QaTeardown, type StepResult } from "./aws-teardown-sdk.ts";
 import { artifactStoreUrns } from "./urns.ts";
 
 /** The stack tags qa reads and writes: its registry on AWS, as the record files are locally. */
@@ -94,6 +99,8 @@ async function qaStacksOf(stacks: QaStacks): Promise<{ found: Array<{ summary: Q
 export interface QaAwsDeps {
   /** Pulumi: pulumiStacks(root) for real, a recording double in tests. */
   stacks: QaStacks;
+  /** What down and gc do around `pulumi destroy` (empty buckets, delete log groups): the SDK for real, a recording double in tests. */
+  teardown?: QaTeardown;
   progress?: Progress;
   now?: Date;
 }
@@ -111,6 +118,10 @@ export interface QaUpAwsOptions extends QaAwsDeps {
   build?: BuildFn;
   /** The stack's artifact bucket; default the S3 bucket its hosts fetch from. */
   bucket?: (spec: EnvironmentSpec) => ArtifactStore;
+  /** The check before pulumi up asks AWS through this probe, about these resources (tests); default the SDK's, about the program's. */
+  awsCheck?: Pick<AwsCheckOptions, "probe" | "resources">;
+  /** The stack's SSM Parameter Store client (tests); default the SDK's in the stack's region. */
+  ssm?: SsmSender;
 }
 
 export interface QaUpAwsResult {
@@ -128,6 +139,8 @@ export interface QaUpAwsResult {
   builds: BuildResult[];
   releases: Record<string, string>;
   pushed: Array<{ app: string; release: string; status: "pushed" | "exists"; where: string }>;
+  /** Secrets that had no value in SSM and got a random one (`<app>/<NAME>`); existing ones are never touched. */
+  secretsGenerated: string[];
   urls: Record<string, string>;
 }
 
@@ -135,7 +148,8 @@ export interface QaUpAwsResult {
  * `fawkes qa up --branch B` on AWS. Builds every app at the branch head and pins the releases in
  * stacks/Pulumi.<qa stack>.yaml (as `--local` does), selects or creates the stack, tags it, makes
  * sure its artifact bucket exists (a targeted up of the store's resources on the stack's first up),
- * pushes the releases there, then runs `pulumi up`. Again with the same head: nothing is built or
+ * pushes the releases there, generates the secrets SSM lacks, runs the check of `check --target
+ * aws` (stopping on any problem, before a host boots), then runs `pulumi up`. Again with the same head: nothing is built or
  * pushed and `pulumi up` finds nothing to change.
  */
 export async function qaUpAws(opts: QaUpAwsOptions): Promise<QaUpAwsResult> {
@@ -153,7 +167,7 @@ export async function qaUpAws(opts: QaUpAwsOptions): Promise<QaUpAwsResult> {
 
   const pinned = await buildAndPin({ root, stack, commit: head.commit, store: opts.store, progress, build: opts.build });
   // The stack as the program will read it, and its bucket: a configuration problem stops here, before Pulumi.
-  const spec = loadStack(root, stack);
+  const spec = loadStack(root, stack, { parentMustExist: true });
   const bucket = (opts.bucket ?? stackArtifactBucket)(spec);
   await stacks.selectOrCreate(stack);
   const before = await stacks.tags(stack);
@@ -174,7 +188,7 @@ export async function qaUpAws(opts: QaUpAwsOptions): Promise<QaUpAwsResult> {
   for (const [key, value] of Object.entries(tags)) if (before[key] !== value) await stacks.setTag(stack, key, value);
 
   const urns = artifactStoreUrns(project, stack);
-  const bucketCreated = !(await stacks.resourceUrns(stack)).includes(urns.bucket);
+  const bucketCreated = !(await stacks.resources(stack)).some((r) => r.urn === urns.bucket);
   if (bucketCreated) {
     progress(`${stack}: no artifact bucket yet: pulumi up of the artifact store only`);
     await stacks.up(stack, { target: urns.targets, onOutput: progress });
@@ -192,6 +206,15 @@ export async function qaUpAws(opts: QaUpAwsOptions): Promise<QaUpAwsResult> {
     progress(status === "pushed" ? `pushed ${b.app} ${b.release} to ${where}` : `${b.app} ${b.release} already in ${where}`);
     pushed.push({ app: b.app, release: b.release, status, where });
   }
+  // Hosts stop at boot without their secrets: a branch stack gets a random value for each missing one.
+  let secretsGenerated: string[];
+  try {
+    secretsGenerated = await ensureSsmSecrets(stackSecretParameters(spec, opts.ssm), spec.catalogue.apps, stack, progress);
+  } catch (e) {
+    if (!(e instanceof SecretsError)) throw e;
+    throw new QaError(`${stack}: a secret could not be generated: ${e.message}; the stack's hosts were not updated (run qa up again)`);
+  }
+  await requireAwsReady({ root, stack, ...opts.awsCheck }, "qa up", progress);
   progress(`${stack}: pulumi up`);
   const { outputs } = await stacks.up(stack, { onOutput: progress });
   return {
@@ -208,27 +231,45 @@ export async function qaUpAws(opts: QaUpAwsOptions): Promise<QaUpAwsResult> {
     builds: pinned.builds,
     releases: Object.fromEntries(pinned.builds.map((b) => [b.app, b.release])),
     pushed,
+    secretsGenerated,
     urls: urlsOf(outputs),
   };
 }
 
 /**
- * Destroys one QA stack's resources, removes the stack from the backend, then its stack file if
- * qa up created it. Only a QA stack name that qa up tagged: anything else is refused untouched.
+ * Destroys one QA stack's resources (its teardown plan around `pulumi destroy`: aws-teardown.ts),
+ * removes the stack from the backend, then its stack file if qa up created it. Only a QA stack
+ * name that qa up tagged: anything else is refused untouched.
  */
-export async function removeQaStack(stacks: QaStacks, root: string, stack: string, tags: Record<string, string>, progress: Progress): Promise<{ stackFile: string; stackFileRemoved: boolean }> {
+export async function removeQaStack(
+  stacks: QaStacks,
+  root: string,
+  stack: string,
+  tags: Record<string, string>,
+  progress: Progress,
+  teardown: QaTeardown = sdkTeardown(),
+): Promise<{ stackFile: string; stackFileRemoved: boolean; teardown: StepResult[] }> {
   if (!isQaStack(stack)) throw new QaError(`refusing to remove ${stack}: not a QA stack`);
   if (tags[QA_TAGS.qa] !== "true") {
     throw new QaError(`refusing to remove ${stack}: qa up did not make it (no ${QA_TAGS.qa}=true tag); if it is to go, pulumi destroy and pulumi stack rm it yourself`);
   }
   const guarded = withClearErrors(stacks);
+  // What would stop the destroy goes first (a bucket with versions), what a dying host makes again after it (log groups).
+  const plan = teardownPlan(stack, await guarded.resources(stack));
+  const done = await runSteps(teardown, plan, plan.beforeDestroy, progress);
   progress(`${stack}: pulumi destroy`);
-  await guarded.destroy(stack, { onOutput: progress });
+  try {
+    await guarded.destroy(stack, { onOutput: progress });
+  } catch (e) {
+    if (plan.vaultAdvice && e instanceof Error) throw new QaError(`${e.message}; if it stopped at the backup vault: ${plan.vaultAdvice}`);
+    throw e;
+  }
+  done.push(...(await runSteps(teardown, plan, plan.afterDestroy, progress)));
   await guarded.remove(stack);
   const file = join(root, stackFile(readProject(root), stack));
   const stackFileRemoved = tags[QA_TAGS.createdStackFile] === "true" && existsSync(file);
   if (stackFileRemoved) rmSync(file);
-  return { stackFile: file, stackFileRemoved };
+  return { stackFile: file, stackFileRemoved, teardown: done };
 }
 
 /** A local record of the same branch, for the hint when the AWS path cannot run. */
@@ -243,13 +284,14 @@ function localHint(stack: string, branch: string, lookup: (stack: string) => QaR
 }
 
 /**
- * `fawkes qa down --branch B` on AWS: destroy, then remove, that branch's QA stack and nothing
- * else. Without a Pulumi CLI, or with no such stack in the backend, it says whether the branch has
- * a local environment here (which `--local` removes).
+ * `fawkes qa down --branch B` on AWS: empty its buckets, destroy, delete the log groups its hosts
+ * made again, then remove that branch's QA stack and nothing else. Without a Pulumi CLI, or with
+ * no such stack in the backend, it says whether the branch has a local environment here (which
+ * `--local` removes).
  */
 export async function qaDownAws(
   opts: QaAwsDeps & { root: string; branch: string; localRecord?: (stack: string) => QaRecord | undefined },
-): Promise<{ stack: string; stackFile: string; stackFileRemoved: boolean }> {
+): Promise<{ stack: string; stackFile: string; stackFileRemoved: boolean; teardown: StepResult[] }> {
   const progress = opts.progress ?? (() => {});
   const stacks = withClearErrors(opts.stacks);
   const stack = qaStackName(opts.branch);
@@ -267,7 +309,7 @@ export async function qaDownAws(
     const known = all.filter((s) => s.tags[QA_TAGS.qa] === "true" && isQaStack(s.name)).map((s) => `${s.tags[QA_TAGS.branch] ?? "?"} (${s.name})`);
     throw new QaError(`no QA stack for branch "${opts.branch}" (stack ${stack}) in the Pulumi backend; QA stacks there: ${known.join(", ") || "none"}${hint()}`);
   }
-  const r = await removeQaStack(opts.stacks, opts.root, stack, found.tags, progress);
+  const r = await removeQaStack(opts.stacks, opts.root, stack, found.tags, progress, opts.teardown);
   return { stack, ...r };
 }
 
@@ -321,7 +363,7 @@ export async function qaGcAws(opts: QaAwsDeps & { root: string; ttl?: string; dr
     if (opts.dryRun) continue;
     try {
       progress(`${facts.stack}: last push ${facts.lastPush}, TTL ${row.ttl}: removing`);
-      await removeQaStack(opts.stacks, opts.root, facts.stack, summary.tags, progress);
+      await removeQaStack(opts.stacks, opts.root, facts.stack, summary.tags, progress, opts.teardown);
     } catch (e) {
       failed.push({ stack: facts.stack, error: (e as Error).message });
     }

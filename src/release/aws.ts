@@ -4,6 +4,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { execa } from "execa";
 import { awsClient } from "../aws/clients.ts";
+import { requireAwsReady, type AwsCheckOptions } from "../check/aws.ts";
 import { loadStack, setReleasePin } from "../config/index.ts";
 import { LocalTargetError } from "../local/fleet.ts";
 import { autoScalingFleet, type FleetApi } from "./auto-scaling.ts";
@@ -42,6 +43,8 @@ export interface AwsReleaseDeps {
   outputs?: StackOutputsReader;
   fleet?: FleetApi;
   clock?: Pick<DriveOptions, "now" | "sleep">;
+  /** The check before anything changes asks AWS through this probe, about these resources; default the SDK's, about the program's. */
+  awsCheck?: Pick<AwsCheckOptions, "probe" | "resources">;
 }
 
 /**
@@ -81,6 +84,8 @@ export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } =
   const fleet = deps.fleet ?? autoScalingFleet(awsClient(AutoScalingClient, spec.knobs.region));
   const echo = req.echo ?? (() => {});
   const drive = (progress: (l: string) => void): DriveOptions => ({ wait: opts.wait === true, progress, ...deps.clock });
+  // The release to roll out must be in the bucket, the secrets in SSM, and so on: else new hosts loop.
+  await requireAwsReady({ root: req.root, stack: req.stack, releases: { [req.app]: req.release }, ...deps.awsCheck }, req.kind, echo);
   // Before anything changes: AWS runs one refresh per group, so refuse (or --wait) while another runs.
   const before = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
   await untilGroupsIdle(fleet, before.map((t) => t.groupName), rollout, drive(echo));

@@ -4,5 +4,5 @@
 // set, never with what.
 export { ensureLocalDatabaseEnv, ensureLocalSecrets, generatedSecret, localDatabaseEnvFile, localSecretsFile, localSecretStore, readLocalSecretValues } from "./local-store.ts";
 export { quoteSecret, SECRET_WORD, unquoteSecret } from "./quote.ts";
-export { parameterName, parameterPrefixOf, ssmSecretStore, stackSecretParameters, type SsmSender, type SsmStoreOptions } from "./ssm.ts";
+export { ensureSsmSecrets, parameterName, parameterPrefixOf, ssmSecretStore, stackSecretParameters, type SsmSecretStore, type SsmSender, type SsmStoreOptions } from "./ssm.ts";
 export { appOf, checkStackName, declaredSecret, MAX_SECRET_BYTES, SecretNameError, SecretsError, secretValueOf, type SecretState, type SecretStore } from "./store.ts";

@@ -7,6 +7,7 @@ import type { SSMClient } from "@aws-sdk/client-ssm";
 import { awsClient } from "../aws/clients.ts";
 import { planEnvironment } from "../model/index.ts";
 import type { EnvironmentSpec } from "../config/index.ts";
+import { generatedSecret } from "./local-store.ts";
 import { SecretsError, type SecretState, type SecretStore } from "./store.ts";
 
 /** The one method of SSMClient fawkes calls: tests hand a recording double. */
@@ -52,7 +53,13 @@ function ssmFailure(op: string, name: string, e: unknown, value?: string): Secre
 /** More pages than this under one app is not fawkes's parameter tree: stop rather than loop on. */
 const MAX_PAGES = 100;
 
-export function ssmSecretStore(opts: SsmStoreOptions): SecretStore {
+/** The SSM store, and what only it offers: a value written only where none is. */
+export interface SsmSecretStore extends SecretStore {
+  /** PutParameter without Overwrite: false when the parameter exists already (left as it is). */
+  add(app: string, name: string, value: string): Promise<boolean>;
+}
+
+export function ssmSecretStore(opts: SsmStoreOptions): SsmSecretStore {
   type Sdk = typeof import("@aws-sdk/client-ssm");
   let ready: Promise<{ sdk: Sdk; client: SsmSender }> | undefined;
   const ssm = () =>
@@ -98,6 +105,17 @@ export function ssmSecretStore(opts: SsmStoreOptions): SecretStore {
         throw ssmFailure("PutParameter", full, e, value);
       }
     },
+    async add(app, name, value) {
+      const { sdk, client } = await ssm();
+      const full = parameterName(opts.prefix, app, name);
+      try {
+        await client.send(new sdk.PutParameterCommand({ Name: full, Value: value, Type: "SecureString", Overwrite: false }));
+        return true;
+      } catch (e) {
+        if (errorName(e) === "ParameterAlreadyExists") return false;
+        throw ssmFailure("PutParameter", full, e, value);
+      }
+    },
     async unset(app, name) {
       const { sdk, client } = await ssm();
       const full = parameterName(opts.prefix, app, name);
@@ -113,6 +131,25 @@ export function ssmSecretStore(opts: SsmStoreOptions): SecretStore {
 }
 
 /** The stack's parameters, in its region (an SSM-compatible endpoint through AWS_ENDPOINT_URL_SSM). */
-export function stackSecretParameters(spec: EnvironmentSpec, client?: SsmSender): SecretStore {
+export function stackSecretParameters(spec: EnvironmentSpec, client?: SsmSender): SsmSecretStore {
   return ssmSecretStore({ prefix: parameterPrefixOf(spec), region: spec.knobs.region, ...(client ? { client } : {}) });
+}
+
+/**
+ * A random value (generatedSecret, also a valid database password) for each secret the apps declare
+ * that has no parameter yet, as `fawkes local up` does for the local store: for stacks nobody sets
+ * secrets in by hand (QA branches). A parameter that exists is never overwritten, whatever its
+ * value or type, even one made between the listing and the write. Returns `<app>/<NAME>` of each made.
+ */
+export async function ensureSsmSecrets(store: SsmSecretStore, apps: ReadonlyArray<{ name: string; secrets: readonly string[] }>, stack: string, progress: (line: string) => void): Promise<string[]> {
+  const made: string[] = [];
+  for (const app of apps) {
+    if (app.secrets.length === 0) continue;
+    const stored = await store.list(app.name);
+    const added: string[] = [];
+    for (const name of app.secrets.filter((n) => !stored.has(n))) if (await store.add(app.name, name, generatedSecret())) added.push(name);
+    if (added.length > 0) progress(`secrets of ${app.name}: generated a random value for ${added.join(", ")} in ${store.where} (set your own with fawkes secret set ${app.name} NAME --stack ${stack} --target aws)`);
+    made.push(...added.map((n) => `${app.name}/${n}`));
+  }
+  return made;
 }

@@ -12,13 +12,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { withRecipe } from "../helpers/recipe.ts";
+import { PutParameterCommand } from "@aws-sdk/client-ssm";
+import { AwsCheckError } from "../../src/check/aws.ts";
+import { planEnvironment } from "../../src/model/index.ts";
+import { ACCOUNT, AMI, emptyAccount, mockAccount, offlineAwsEnv, type AccountState } from "../helpers/aws-account.ts";
 import { artifactPaths, localStore, type ArtifactFiles, type ArtifactStore, type BuildOptions, type BuildResult } from "../../src/artifact/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
 import { isQaStack, qaStackName } from "../../src/names/index.ts";
 import {
   artifactStoreUrns, formatList, lineWriter, PULUMI_CLI_MISSING, PulumiCliMissingError, pulumiStacks, QA_TAGS, qaDownAws, QaError, qaGcAws, qaListAws, qaUpAws, removeQaStack,
-  tagValue, translated, withClearErrors, writeRecord, removeRecord, type QaRecord, type QaStacks, type QaStackSummary,
+  tagValue, translated, withClearErrors, writeRecord, removeRecord, type QaRecord, type QaStacks, type QaStackSummary, type QaTeardown, type StateResource,
 } from "../../src/qa/index.ts";
 
 const REPO = join(import.meta.dirname, "../..");
@@ -42,6 +46,26 @@ interface FakeStack {
   tags: Record<string, string>;
   urns: string[];
   outputs: Record<string, unknown>;
+}
+
+/** A resource of a fake stack's state, as `pulumi stack export` has it: its type from its URN, the names and region the teardown reads. */
+function stateResource(urn: string): StateResource {
+  const [, , chain = "", name = ""] = urn.split("::");
+  const type = chain.split("$").pop()!;
+  const stack = urn.split("::")[0]!.slice("urn:pulumi:".length);
+  const outputs: Record<string, unknown> =
+    type === "pulumi:providers:aws" ? { region: "eu-west-1" } : type === "aws:s3/bucket:Bucket" ? { bucket: `fawkes-${stack}-artifacts` } : type === "aws:cloudwatch/logGroup:LogGroup" ? { name: `/fawkes/${stack}/${name}` } : {};
+  return { urn, type, id: `${name}-id`, outputs };
+}
+
+/** The teardown's AWS calls, recorded into the same log as Pulumi's. */
+function recordingTeardown(calls: Call[]): QaTeardown {
+  return {
+    async run(region, step) {
+      calls.push({ op: "teardown", args: `${region} ${step.kind} ${step.kind === "empty-bucket" ? step.bucket : step.logGroup}` });
+      return { step, deleted: 1 };
+    },
+  };
 }
 
 /**
@@ -96,9 +120,9 @@ class RecordingStacks implements QaStacks {
     this.record("setTag", stack, { [key]: value });
     this.get(stack).tags[key] = value;
   }
-  async resourceUrns(stack: string) {
-    this.record("resourceUrns", stack);
-    return [...this.get(stack).urns];
+  async resources(stack: string) {
+    this.record("resources", stack);
+    return this.get(stack).urns.map(stateResource);
   }
   async up(stack: string, opts: { target?: string[]; onOutput: (line: string) => void }) {
     this.record("up", stack, opts.target ? { target: opts.target } : {});
@@ -108,7 +132,14 @@ class RecordingStacks implements QaStacks {
       s.urns = [...new Set([...s.urns, ...opts.target])];
     } else {
       const all = artifactStoreUrns(this.project, stack).targets;
-      s.urns = [...new Set([...s.urns, ...all, `urn:pulumi:${stack}::${this.project}::fawkes:index:Environment$fawkes:compute:Fleet::${this.project}-web`])];
+      s.urns = [
+        ...new Set([
+          ...s.urns,
+          ...all,
+          `urn:pulumi:${stack}::${this.project}::fawkes:index:Environment$fawkes:compute:Fleet::${this.project}-web`,
+          `urn:pulumi:${stack}::${this.project}::fawkes:index:Environment$fawkes:ops:AppResources$aws:cloudwatch/logGroup:LogGroup::apps-shop`,
+        ]),
+      ];
       s.outputs = { urls: { shop: `http://shop.${stack}.example`, blog: `http://blog.${stack}.example` }, fleets: { web: "asg" } };
     }
     opts.onOutput(`Resources: ${s.urns.length} unchanged`);
@@ -137,19 +168,36 @@ class RecordingStacks implements QaStacks {
   }
 }
 
-/** The bucket: a real local store in a temp dir, recording its calls into the same log. */
-function recordingBucket(dir: string, calls: Call[]): ArtifactStore {
+/** The account qa up checks before its full up (test/helpers/aws-account.ts): the pinned AMI is there. */
+let account: AccountState;
+const aws = mockAccount(() => account);
+
+/** The S3 bucket the check asks about, as the stack's hosts would fetch from it. */
+const s3Bucket = (spec: Parameters<NonNullable<Parameters<typeof qaUpAws>[0]["bucket"]>>[0]) => planEnvironment(spec).hosts[0]!.stores.artifactBucket;
+
+/**
+ * The bucket: a real local store in a temp dir, recording its calls into the same log; what it
+ * holds is what the account's S3 answers for the stack's bucket (unless `lost` names the app).
+ */
+function recordingBucket(dir: string, calls: Call[], bucket = "", lost?: string): ArtifactStore {
   const inner = localStore(dir);
+  const mirror = async (app: string, release: string) => {
+    if (bucket === "" || app === lost || !(await inner.has(app, release))) return;
+    account.buckets.add(bucket);
+    account.objects.add(`${bucket}/${app}/${release}.sha256`);
+  };
   return {
     where: `${dir}/`,
     has: async (app, release) => {
       calls.push({ op: "bucket.has", args: `${app} ${release}` });
+      await mirror(app, release);
       return inner.has(app, release);
     },
     list: (app) => inner.list(app),
     put: async (app, release, files: ArtifactFiles) => {
       calls.push({ op: "bucket.put", args: `${app} ${release}` });
-      return inner.put(app, release, files);
+      await inner.put(app, release, files);
+      await mirror(app, release);
     },
     remove: (app, release) => inner.remove(app, release),
   };
@@ -186,7 +234,10 @@ beforeAll(async () => {
   // The repository's catalogue and stacks: the project name and the qa template are the real ones.
   writeFileSync(join(root, "Pulumi.yaml"), readFileSync(join(REPO, "Pulumi.yaml")));
   withRecipe(root);
-  for (const s of ["dev", "qa", "staging", "production"]) writeFileSync(join(root, `stacks/Pulumi.${s}.yaml`), readFileSync(join(REPO, `stacks/Pulumi.${s}.yaml`)));
+  // An account and an AMI of the test's own in place of the sample placeholders, which the check refuses.
+  for (const s of ["dev", "qa", "staging", "production"]) {
+    writeFileSync(join(root, `stacks/Pulumi.${s}.yaml`), readFileSync(join(REPO, `stacks/Pulumi.${s}.yaml`), "utf8").replaceAll('"123456789012"', `"${ACCOUNT}"`).replaceAll("ami-0123456789abcdef0", AMI));
+  }
   await git("init", "-q", "-b", "master");
   await git("add", "-A");
   await git("commit", "-q", "-m", "base");
@@ -195,16 +246,21 @@ beforeAll(async () => {
   home = join(work, "home");
   savedHome = process.env.FAWKES_HOME;
   process.env.FAWKES_HOME = home;
+  restoreEnv = offlineAwsEnv();
 });
 
 afterAll(() => {
+  aws.restore();
+  restoreEnv();
   if (savedHome === undefined) delete process.env.FAWKES_HOME;
   else process.env.FAWKES_HOME = savedHome;
   rmSync(work, { recursive: true, force: true });
 });
 
+let restoreEnv: () => void;
 let calls: Call[];
 let stacks: RecordingStacks;
+let teardown: QaTeardown;
 let store = "";
 let bucketDir = "";
 let lines: string[];
@@ -212,9 +268,13 @@ let lines: string[];
 beforeEach(() => {
   calls = [];
   stacks = new RecordingStacks(calls);
+  teardown = recordingTeardown(calls);
   store = mkdtempSync(join(work, "store-"));
   bucketDir = mkdtempSync(join(work, "bucket-"));
   lines = [];
+  account = emptyAccount();
+  account.images.set(AMI, { state: "available", architecture: "x86_64" });
+  aws.install();
 });
 
 afterEach(() => {
@@ -222,11 +282,12 @@ afterEach(() => {
 });
 
 function upOptions(branch: string, over: Partial<Parameters<typeof qaUpAws>[0]> = {}): Parameters<typeof qaUpAws>[0] {
-  return { root, branch, stacks, store, build: fakeBuilder(calls), bucket: () => recordingBucket(bucketDir, calls), progress: (m) => lines.push(m), now: NOW, ...over };
+  // The program's resources matter to the check only for a certificate, OIDC and quotas, none of which a QA stack has.
+  return { root, branch, stacks, store, build: fakeBuilder(calls), bucket: (spec) => recordingBucket(bucketDir, calls, s3Bucket(spec)), awsCheck: { resources: [] }, progress: (m) => lines.push(m), now: NOW, ...over };
 }
 
 /** The calls that change something or decide the order: reads left out. */
-const steps = (from = 0) => calls.slice(from).filter((c) => !["tags", "list", "outputs", "bucket.has"].includes(c.op)).map((c) => `${c.op}${c.stack ? ` ${c.stack}` : ""}${c.op === "up" ? ((c.args as { target?: string[] }).target ? " (targeted)" : " (full)") : ""}${c.op.startsWith("bucket") || c.op === "build" ? ` ${String(c.args)}` : ""}`);
+const steps = (from = 0) => calls.slice(from).filter((c) => !["tags", "list", "outputs", "bucket.has"].includes(c.op)).map((c) => `${c.op}${c.stack ? ` ${c.stack}` : ""}${c.op === "up" ? ((c.args as { target?: string[] }).target ? " (targeted)" : " (full)") : ""}${c.op.startsWith("bucket") || c.op === "build" || c.op === "teardown" ? ` ${String(c.args)}` : ""}`);
 
 describe("qa up on AWS", () => {
   it("first up: select-or-create, tags, a targeted up of the artifact store, the push, then the full up, in that order", async () => {
@@ -242,7 +303,7 @@ describe("qa up on AWS", () => {
       `selectOrCreate ${stack}`,
       ...Object.values(QA_TAGS).filter((k) => k !== QA_TAGS.qa).map(() => `setTag ${stack}`),
       `setTag ${stack}`,
-      `resourceUrns ${stack}`,
+      `resources ${stack}`,
       `up ${stack} (targeted)`,
       `bucket.put shop ${shop}`,
       `bucket.put blog ${blog}`,
@@ -282,7 +343,7 @@ describe("qa up on AWS", () => {
     const file = readFileSync(join(root, `stacks/Pulumi.${A}.yaml`), "utf8");
     const from = calls.length;
     const again = await qaUpAws(upOptions("feature/a", { now: new Date(NOW.getTime() + D) }));
-    expect(steps(from)).toEqual(["preflight", "build shop exists", "build blog exists", `selectOrCreate ${A}`, `resourceUrns ${A}`, `up ${A} (full)`]);
+    expect(steps(from)).toEqual(["preflight", "build shop exists", "build blog exists", `selectOrCreate ${A}`, `resources ${A}`, `up ${A} (full)`]);
     expect(calls.slice(from).find((c) => c.op === "selectOrCreate")?.args).toEqual({ created: false });
     expect(again.bucketCreated).toBe(false);
     expect(again.pushed.map((p) => p.status)).toEqual(["exists", "exists"]);
@@ -354,13 +415,83 @@ describe("qa up on AWS", () => {
   });
 });
 
+describe("qa up on AWS: secrets and the check before pulumi up", () => {
+  const full = () => steps().filter((x) => x.endsWith("(full)"));
+
+  it("generates each declared secret missing from SSM for the branch stack, never overwriting one that exists", async () => {
+    account.parameters.set(`/fawkes/${A}/shop/SHOP_SECRET_KEY`, "SecureString");
+    const r = await qaUpAws(upOptions("feature/a"));
+    expect(r.secretsGenerated).toEqual(["blog/DJANGO_SECRET_KEY", "blog/DATABASE_PASSWORD"]);
+    const puts = aws.ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => ({ Name: p.Name, Type: p.Type, Overwrite: p.Overwrite }))).toEqual([
+      { Name: `/fawkes/${A}/blog/DJANGO_SECRET_KEY`, Type: "SecureString", Overwrite: false },
+      { Name: `/fawkes/${A}/blog/DATABASE_PASSWORD`, Type: "SecureString", Overwrite: false },
+    ]);
+    // Random, and a valid database password (it goes into a URL and SQL as is).
+    for (const p of puts) expect(p.Value).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(puts[0]!.Value).not.toBe(puts[1]!.Value);
+    expect(lines.join("\n")).toContain(`secrets of blog: generated a random value for DJANGO_SECRET_KEY, DATABASE_PASSWORD in ssm:/fawkes/${A} (eu-west-1)`);
+    // The values were written before the full up, the only one that boots hosts.
+    expect(full()).toEqual([`up ${A} (full)`]);
+
+    const again = await qaUpAws(upOptions("feature/a"));
+    expect(again.secretsGenerated).toEqual([]);
+    expect(aws.ssm.commandCalls(PutParameterCommand)).toHaveLength(2);
+  });
+
+  it("a parameter made between the listing and the write is kept (PutParameter without Overwrite)", async () => {
+    // SSM lists nothing, but the parameter is there when the value is written: AWS refuses the write.
+    account.parameters.set(`/fawkes/${A}/shop/SHOP_SECRET_KEY`, "SecureString");
+    account.unlisted.add(`/fawkes/${A}/shop/SHOP_SECRET_KEY`);
+    const r = await qaUpAws(upOptions("feature/a"));
+    expect(r.secretsGenerated).not.toContain("shop/SHOP_SECRET_KEY");
+    expect(aws.ssm.commandCalls(PutParameterCommand).filter((c) => c.args[0].input.Name?.endsWith("/shop/SHOP_SECRET_KEY"))).toHaveLength(1);
+  });
+
+  it("a release missing from the bucket stops it before the full pulumi up, naming the pin and the fix", async () => {
+    const e = await qaUpAws(upOptions("feature/a", { bucket: (spec) => recordingBucket(bucketDir, calls, s3Bucket(spec), "blog") })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AwsCheckError);
+    const message = (e as Error).message;
+    expect(message).toMatch(new RegExp(`^qa up stopped before changing anything: 1 problem on AWS for ${A}:\n`));
+    expect(message).toMatch(new RegExp(`stacks/Pulumi\\.${A}\\.yaml: config\\.fawkes:releases\\.blog: release r[0-9a-f]{12} of blog is not in s3://`));
+    expect(message).toContain(`fix: build and push it from the commit that pinned it: fawkes build blog --ref <that commit> --push --stack ${A}`);
+    expect(full()).toEqual([]);
+  });
+
+  it("a secret stored as a plain String is not overwritten, and stops it before the full pulumi up", async () => {
+    account.parameters.set(`/fawkes/${A}/shop/SHOP_SECRET_KEY`, "String");
+    const e = await qaUpAws(upOptions("feature/a")).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AwsCheckError);
+    expect((e as Error).message).toContain(`Pulumi.yaml: config.catalogue.value.apps[0].secrets: secret SHOP_SECRET_KEY of shop (/fawkes/${A}/shop/SHOP_SECRET_KEY) is stored as String, not SecureString`);
+    expect(aws.ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Name)).not.toContain(`/fawkes/${A}/shop/SHOP_SECRET_KEY`);
+    expect(full()).toEqual([]);
+  });
+
+  it("SSM refusing the write stops it with a QaError naming the parameter and the permission; no full up", async () => {
+    aws.ssm.on(PutParameterCommand).rejects(Object.assign(new Error("User: arn:aws:iam::111122223333:user/ci is not authorized to perform: ssm:PutParameter"), { name: "AccessDeniedException" }));
+    const e = await qaUpAws(upOptions("feature/a")).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(QaError);
+    expect((e as Error).message).toMatch(new RegExp(`^${A}: a secret could not be generated: SSM PutParameter /fawkes/${A}/\\w+/\\w+ failed: AccessDeniedException: .*ssm:PutParameter`));
+    expect(full()).toEqual([]);
+  });
+});
+
 describe("qa down on AWS", () => {
   it("destroys, then removes the stack, then the stack file qa up created; other stacks untouched", async () => {
     stacks.seed("production", { [QA_TAGS.qa]: "true" });
     await qaUpAws(upOptions("feature/a"));
     const from = calls.length;
-    const r = await qaDownAws({ root, branch: "feature/a", stacks, progress: (m) => lines.push(m) });
-    expect(steps(from)).toEqual(["preflight", `destroy ${A}`, `remove ${A}`]);
+    const r = await qaDownAws({ root, branch: "feature/a", stacks, teardown, progress: (m) => lines.push(m) });
+    // The bucket emptied before the destroy (its state may still say forceDestroy false), the log group a dying host's agent may make again deleted after it.
+    expect(steps(from)).toEqual([
+      "preflight",
+      `resources ${A}`,
+      `teardown eu-west-1 empty-bucket fawkes-${A}-artifacts`,
+      `destroy ${A}`,
+      `teardown eu-west-1 delete-log-group /fawkes/${A}/apps-shop`,
+      `remove ${A}`,
+    ]);
+    expect(r.teardown.map((t) => t.step.kind)).toEqual(["empty-bucket", "delete-log-group"]);
     expect(r).toMatchObject({ stack: A, stackFileRemoved: true });
     expect(existsSync(join(root, `stacks/Pulumi.${A}.yaml`))).toBe(false);
     expect(existsSync(join(root, "stacks/Pulumi.qa.yaml"))).toBe(true);
@@ -371,7 +502,7 @@ describe("qa down on AWS", () => {
   it("keeps a stack file qa up did not create", async () => {
     writeFileSync(join(root, `stacks/Pulumi.${B}.yaml`), "config:\n  fawkes:qaTtl: 1w\n");
     await qaUpAws(upOptions("feature/b"));
-    const r = await qaDownAws({ root, branch: "feature/b", stacks });
+    const r = await qaDownAws({ root, branch: "feature/b", stacks, teardown });
     expect(r.stackFileRemoved).toBe(false);
     expect(existsSync(join(root, `stacks/Pulumi.${B}.yaml`))).toBe(true);
   });
@@ -381,7 +512,7 @@ describe("qa down on AWS", () => {
     for (const name of ["production", "qa", "staging", "../production"]) {
       await expect(removeQaStack(stacks, root, name, { [QA_TAGS.qa]: "true" }, () => {})).rejects.toThrow(`refusing to remove ${name}: not a QA stack`);
     }
-    const e = await qaDownAws({ root, branch: "hand-made", stacks }).catch((x: unknown) => x);
+    const e = await qaDownAws({ root, branch: "hand-made", stacks, teardown }).catch((x: unknown) => x);
     expect((e as Error).message).toContain("refusing to remove qa-hand-made: qa up did not make it (no fawkes:qa=true tag)");
     expect(calls.filter((c) => c.op === "destroy" || c.op === "remove")).toEqual([]);
     expect([...stacks.stacks.keys()].sort()).toEqual(["production", "qa-hand-made"]);
@@ -389,7 +520,7 @@ describe("qa down on AWS", () => {
 
   it("no such stack: says so and lists the QA stacks there", async () => {
     stacks.seed("qa-other", { [QA_TAGS.qa]: "true", [QA_TAGS.branch]: "other" });
-    await expect(qaDownAws({ root, branch: "feature/nope", stacks })).rejects.toThrow(`no QA stack for branch "feature/nope" (stack ${qaStackName("feature/nope")}) in the Pulumi backend; QA stacks there: other (qa-other)`);
+    await expect(qaDownAws({ root, branch: "feature/nope", stacks, teardown })).rejects.toThrow(`no QA stack for branch "feature/nope" (stack ${qaStackName("feature/nope")}) in the Pulumi backend; QA stacks there: other (qa-other)`);
   });
 });
 
@@ -433,7 +564,7 @@ describe("qa list and qa gc on AWS", () => {
 
   it("gc --ttl 5d removes only the expired QA stack; never qa, production, an untagged or an unreadable one", async () => {
     fleet();
-    const r = await qaGcAws({ root, stacks, ttl: "5d", now: NOW, progress: (m) => lines.push(m) });
+    const r = await qaGcAws({ root, stacks, teardown, ttl: "5d", now: NOW, progress: (m) => lines.push(m) });
     expect(r.expired.map((x) => x.stack)).toEqual(["qa-old"]);
     expect(r.kept.map((x) => x.stack)).toEqual(["qa-fresh"]);
     expect(r.failed).toEqual([]);
@@ -443,14 +574,14 @@ describe("qa list and qa gc on AWS", () => {
 
   it("gc with a TTL so short everything qa made is expired still never touches a non-QA stack", async () => {
     fleet();
-    const r = await qaGcAws({ root, stacks, ttl: "1s", now: NOW });
+    const r = await qaGcAws({ root, stacks, teardown, ttl: "1s", now: NOW });
     expect(r.expired.map((x) => x.stack).sort()).toEqual(["qa-fresh", "qa-old"]);
     expect([...stacks.stacks.keys()].sort()).toEqual(["dev", "production", "qa", "qa-torn", "qa-untagged"]);
   });
 
   it("gc --dry-run destroys nothing", async () => {
     fleet();
-    const r = await qaGcAws({ root, stacks, ttl: "5d", dryRun: true, now: NOW });
+    const r = await qaGcAws({ root, stacks, teardown, ttl: "5d", dryRun: true, now: NOW });
     expect(r).toMatchObject({ dryRun: true, ttl: "5d" });
     expect(r.expired.map((x) => x.stack)).toEqual(["qa-old"]);
     expect(calls.filter((c) => c.op === "destroy" || c.op === "remove" || c.op === "setTag")).toEqual([]);
@@ -458,7 +589,7 @@ describe("qa list and qa gc on AWS", () => {
 
   it("a failing destroy of one expired stack: reported, and the other expired stack is still removed", async () => {
     stacks.seed("qa-old-a", qaTags("old-a", ago(10 * D))).seed("qa-old-b", qaTags("old-b", ago(10 * D))).failOn("destroy", "qa-old-a");
-    const r = await qaGcAws({ root, stacks, now: NOW });
+    const r = await qaGcAws({ root, stacks, teardown, now: NOW });
     expect(r.expired.map((x) => x.stack)).toEqual(["qa-old-a", "qa-old-b"]);
     expect(r.failed).toEqual([{ stack: "qa-old-a", error: "pulumi destroy of qa-old-a failed: error: destroy failed (told to)" }]);
     expect(stacks.stacks.has("qa-old-a")).toBe(true);

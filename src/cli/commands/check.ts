@@ -1,21 +1,73 @@
-import { checkProject } from "../../check/index.ts";
+import { checkAws, formatAwsReport } from "../../check/aws.ts";
+import { checkProject, type CheckReport } from "../../check/index.ts";
 import { formatProblem } from "../../config/index.ts";
-import type { Command } from "../command.ts";
+import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
+
+function printStacks(io: Io, report: CheckReport): void {
+  for (const s of report.stacks) {
+    io.out(`ok ${s.stack}: ${s.spec.catalogue.apps.length} apps on ${s.images.map((i) => `${i.role} x${s.spec.knobs.fleet[i.role].desired}`).join(", ")}\n`);
+    for (const w of s.warnings) io.out(`  warning: ${w}\n`);
+  }
+  if (report.problems.length > 0) {
+    io.err(`${report.problems.length} configuration problem${report.problems.length === 1 ? "" : "s"}:\n${report.problems.map((p) => `  ${formatProblem(p)}\n`).join("")}`);
+  }
+}
+
+/** `--target aws`: the stack's configuration as without it, then what its `pulumi up` needs from the account. */
+async function checkOnAws(io: Io, root: string, stacks: string[] | undefined, json: boolean): Promise<number> {
+  if (stacks?.length !== 1) throw new UsageError("--target aws checks one stack against the AWS account: give exactly one --stack S");
+  const stack = stacks[0]!;
+  const config = checkProject(root, [stack]);
+  // A stack that does not load cannot be asked about: its configuration problems come first.
+  const aws = config.stacks.length === 1 ? await checkAws({ root, stack }) : undefined;
+  const problems = [...config.problems, ...(aws?.problems ?? [])];
+  if (json) {
+    io.out(`${JSON.stringify({ ok: problems.length === 0, stack, ...(aws ? { account: aws.account, region: aws.region, passed: aws.ok } : {}), problems }, null, 2)}\n`);
+    return problems.length === 0 ? 0 : 1;
+  }
+  printStacks(io, config);
+  if (aws) {
+    const text = formatAwsReport(aws);
+    io.out(text.out);
+    io.err(text.err);
+  }
+  return problems.length === 0 ? 0 : 1;
+}
 
 export const check: Command = {
   name: "check",
-  summary: "Validate the catalogue and every stack (or one), then plan and render each; report every problem at once.",
-  usage: "fawkes check [--stack S] [--json]",
+  summary: "Validate the catalogue and every stack (or one), then plan and render each; report every problem at once. With --target aws, also what the stack needs from the AWS account.",
+  usage: "fawkes check [--stack S] [--json] | fawkes check --target aws --stack S [--json]",
   help: `Flags:
-  --stack S   check only stack S (repeatable); default every stacks/Pulumi.<stack>.yaml
-  --json      print the result as JSON on stdout
+  --stack S      check only stack S (repeatable); default every stacks/Pulumi.<stack>.yaml
+  --target aws   also ask the AWS account (read-only) whether stack S can come up and release
+                 without new hosts failing at boot and being replaced in a loop: the credentials
+                 and their account (against the accountId knob and the certificate's), each
+                 pinned release's artifact in the stack's bucket (S3 HeadObject), each secret the
+                 catalogue names in SSM (metadata only, never a value), the certificate (exists,
+                 ISSUED, covers every host name the load balancer serves, a * standing for one
+                 label), the pinned AMI (available, its architecture), the VPC and Elastic IP
+                 quotas against usage plus what the stack adds (a QA stack in its parent's network
+                 adds none), the GitHub OIDC provider the stack's roles trust, and the sample
+                 stacks' placeholders (account 123456789012, certificate/00000000-..., the example
+                 AMI). Credentials and endpoints as every AWS tool reads them (docs/AWS.md,
+                 "Endpoints"). release --target aws, rollback --target aws and qa up run the same
+                 check first and stop on any problem.
+  --json         print the result as JSON on stdout (with --target aws: {ok, stack, account,
+                 region, passed, problems: [{file, path, message, hint}]})
 
-Exit codes: 0 every stack is valid; 1 configuration problems (each names file, key and fix); 2 usage error.`,
-  options: { stack: { type: "string", multiple: true }, json: { type: "boolean" } },
+Exit codes: 0 every stack is valid (and, with --target aws, ready on AWS); 1 problems (each names
+file, key and fix; with --target aws also a call AWS refused); 2 usage error.`,
+  options: { stack: { type: "string", multiple: true }, target: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
-    const report = checkProject(root, values.stack as string[] | undefined);
+    const stacks = values.stack as string[] | undefined;
+    if (values.target !== undefined) {
+      if (values.target !== "aws") throw new UsageError(`--target ${String(values.target)}: must be aws (without --target, the configuration alone is checked)`);
+      return checkOnAws(io, root, stacks, values.json === true);
+    }
+    const report = checkProject(root, stacks);
     const ok = report.problems.length === 0;
     if (values.json) {
       io.out(`${JSON.stringify({
@@ -25,13 +77,7 @@ Exit codes: 0 every stack is valid; 1 configuration problems (each names file, k
       }, null, 2)}\n`);
       return ok ? 0 : 1;
     }
-    for (const s of report.stacks) {
-      io.out(`ok ${s.stack}: ${s.spec.catalogue.apps.length} apps on ${s.images.map((i) => `${i.role} x${s.spec.knobs.fleet[i.role].desired}`).join(", ")}\n`);
-      for (const w of s.warnings) io.out(`  warning: ${w}\n`);
-    }
-    if (!ok) {
-      io.err(`${report.problems.length} configuration problem${report.problems.length === 1 ? "" : "s"}:\n${report.problems.map((p) => `  ${formatProblem(p)}\n`).join("")}`);
-    }
+    printStacks(io, report);
     return ok ? 0 : 1;
   },
 };

@@ -82,7 +82,12 @@ fawkes:commit, fawkes:lastPush (the head's committer date), fawkes:ttl (the qaTt
 --ttl), fawkes:createdAt (kept from the first up) and fawkes:createdStackFile. On the stack's
 first up its artifact bucket does not exist yet: a targeted pulumi up creates the artifact store
 alone, then the releases are pushed there (as fawkes build --push does; one the bucket has is
-skipped), then pulumi up deploys the whole stack. The URLs come from the stack's outputs.
+skipped). Each secret the catalogue declares that has no SSM parameter of the branch stack yet
+gets a random value (SecureString /<project>/<stack>/<app>/<NAME>, as fawkes secret set
+--generate makes; an existing parameter is never overwritten; set a real value with fawkes secret
+set ... --target aws). Then the checks of fawkes check --target aws run, and any problem stops it
+before the hosts boot (each named with its fix); then pulumi up deploys the whole stack. The URLs
+come from the stack's outputs.
 Pulumi's own output goes to stderr line by line.
 
 ${AWS_NEEDS}
@@ -101,7 +106,8 @@ Progress goes to stderr; the stack and each app's URL to stdout.
 
 Exit codes: 0 deployed (locally: every host healthy); 1 a build failed, the ref does not exist, a
 configuration problem, not root, no Pulumi CLI or no backend login, pulumi up failed (its error
-lines are printed), a push to the bucket failed, or (--local) a host failed; 2 usage; 3 (--local)
+lines are printed), a push to the bucket failed, a secret could not be written, the AWS check
+found problems, or (--local) a host failed; 2 usage; 3 (--local)
 another command holds the stack's deploy lock.`,
   options: { branch: { type: "string" }, ...localFlag, ref: { type: "string" }, ttl: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
@@ -123,8 +129,11 @@ export const qaDownCmd: Command = {
   name: "qa down",
   summary: "Remove a branch's QA environment, on AWS or with --local on this machine; never any other stack.",
   usage: "fawkes qa down --branch B [--local] [--json]",
-  help: `On AWS (the default): pulumi destroy of the branch's QA stack, then pulumi stack rm, then the
-stack file stacks/Pulumi.<qa stack>.yaml if qa up created it (its fawkes:createdStackFile tag). A
+  help: `On AWS (the default): empties the stack's buckets (every object version and delete marker:
+a bucket made before QA buckets were force-destroyed would stop the destroy), pulumi destroy of the
+branch's QA stack, deletes its log groups again if a dying host's agent recreated them, then pulumi
+stack rm, then the stack file stacks/Pulumi.<qa stack>.yaml if qa up created it (its
+fawkes:createdStackFile tag). Running it again after a failure carries on where it stopped. A
 stack qa up did not tag (fawkes:qa=true) is refused untouched, as is any name that is not a QA
 stack's. When the AWS path cannot run (no Pulumi CLI) or finds no such stack, and this machine has
 a local QA environment for the branch, the message says so: pass --local to remove that one.
@@ -143,8 +152,8 @@ Flags:
   --json       print the result as JSON
 
 Exit codes: 0 removed; 1 no QA environment for that branch (the known ones are listed), a stack
-qa up did not make, no Pulumi CLI or no backend login, pulumi destroy or stack rm failed, or
-(--local) not root; 2 usage.`,
+qa up did not make, no Pulumi CLI or no backend login, a bucket S3 would not empty, pulumi destroy
+or stack rm failed, or (--local) not root; 2 usage.`,
   options: { branch: { type: "string" }, ...localFlag, json: { type: "boolean" } },
   async run({ values }, io) {
     const branch = branchOf(values);

@@ -37,13 +37,15 @@ async function rollOut(io: Io, values: Record<string, unknown>, req: ReleaseRequ
 
 const RELEASE_EXIT = `Exit codes: 0 the release serves on every host; 1 the rollout failed (rolled back to the
 previous release, stopped, or on AWS cancelled by someone else: the message says which and where
-the logs are), or the release is not built, or the stack is not up; 2 usage; 3 refused: another
+the logs are), or the release is not built, or the stack is not up, or on AWS the check before it
+found problems (nothing changed; each is named with its fix); 2 usage; 3 refused: another
 rollout holds the stack's deploy lock, or on AWS another instance refresh runs on one of the
 stack's groups (nothing changed).`;
 
 const RELEASE_FLAGS = `  --stack S         the environment (required)
-  --target T        local (default: the stack's hosts on this machine) or aws (pulumi up, then
-                    fawkes drives each role's instance refresh)
+  --target T        local (default: the stack's hosts on this machine) or aws (fawkes check
+                    --target aws for the release about to be pinned, then pulumi up, then fawkes
+                    drives each role's instance refresh)
   --wait            aws: wait for another instance refresh of the stack's groups to end (at most
                     as long as the rollout knobs allow one) instead of refusing
   --json            print the history entry as JSON`;
@@ -58,7 +60,10 @@ host boots beside an old one (maxHealthyPercent), runs the release hooks once pe
 a lock on shared storage, must boot healthy, enter HAProxy and pass warmupSeconds without a 5xx;
 then the old host is drained (in-flight requests finish) and stopped. checkpointDelaySeconds
 holds the rollout after the canary. A failing batch rolls the stack back to the previous release
-the same way and restores the pin. On AWS (--target aws): pulumi up makes a new launch-template
+the same way and restores the pin. On AWS (--target aws): first the checks of fawkes check
+--target aws, with the release about to be pinned (its artifact in the bucket, the secrets in
+SSM, the certificate, the AMI, ...): any problem stops it before anything changes, each problem
+named with its fix, so that no new host fails at boot and is replaced in a loop. Then pulumi up makes a new launch-template
 version per role (it replaces no host); then fawkes starts each role's instance refresh to that
 version, web then worker, with the same knobs (canary and batches as checkpoints, healthy
 percentages, warmup) and auto-rollback to the version the group ran; it shows progress while it
