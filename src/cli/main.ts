@@ -1,3 +1,4 @@
+import { AwsCheckError } from "../check/aws.ts";
 import { ConfigError } from "../config/index.ts";
 import { helpText, parse, UsageError, type Command, type Io } from "./command.ts";
 import { backupCreate, backupList, backupRestore } from "./commands/backup.ts";
@@ -13,10 +14,12 @@ import { history, lockBreak, lockStatus, release, rollback } from "./commands/re
 import { qaDownCmd, qaGcCmd, qaListCmd, qaUpCmd } from "./commands/qa.ts";
 import { render } from "./commands/render.ts";
 import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
+import { twinDownCmd, twinUpCmd } from "./commands/twin.ts";
 import { LocalTargetError } from "../local/index.ts";
+import { TwinError } from "../twin/up.ts";
 import { DeployLockedError, RefreshInProgressError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
+const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, twinUpCmd, twinDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 
@@ -71,7 +74,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.err(`error: ${e.message}\n`);
       return 3;
     }
-    if (e instanceof ConfigError || e instanceof LocalTargetError) {
+    if (e instanceof ConfigError || e instanceof LocalTargetError || e instanceof AwsCheckError || e instanceof TwinError) {
       io.err(`error: ${e.message}\n`);
       return 1;
     }

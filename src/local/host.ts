@@ -83,14 +83,16 @@ mv /run/fawkes-local/booted.partial /run/fawkes-local/booted
 while :; do wait -n 2>/dev/null || sleep 1; done
 `;
 
-const INIT_PATH = "/usr/local/lib/fawkes-local/init";
+export const INIT_PATH = "/usr/local/lib/fawkes-local/init";
 
 export interface HostMounts {
   rootfs: string;
-  artifacts: string;
+  /** The machine's artifact store (S3's stand-in): local hosts only; a twin's instances read S3. */
+  artifacts?: string;
   /** The machine's verified, unpacked releases (src/local/unpacked.ts): app hosts only. */
   unpacked?: string;
-  secrets: string;
+  /** SSM's stand-in: local hosts only. */
+  secrets?: string;
   /** The stack's backup dir on the machine (it outlives the environment). */
   backups?: string;
   /** The environment's database dir on the machine: the db host's only. */
@@ -109,9 +111,9 @@ export function hostDirs(slot: Pick<HostSlot, "dir">) {
 /** The machine's dirs bind-mounted into a host, at the paths its bootstrap's local adapter reads. */
 export function hostBinds(m: HostMounts): Array<{ source: string; target: string; readOnly: boolean }> {
   return [
-    { source: m.artifacts, target: "var/lib/fawkes/store", readOnly: true },
+    ...(m.artifacts === undefined ? [] : [{ source: m.artifacts, target: "var/lib/fawkes/store", readOnly: true }]),
     ...(m.unpacked === undefined ? [] : [{ source: m.unpacked, target: "var/lib/fawkes/unpacked", readOnly: true }]),
-    { source: m.secrets, target: "var/lib/fawkes/secrets", readOnly: false },
+    ...(m.secrets === undefined ? [] : [{ source: m.secrets, target: "var/lib/fawkes/secrets", readOnly: false }]),
     ...(m.backups === undefined ? [] : [{ source: m.backups, target: "var/lib/fawkes/backups", readOnly: false }]),
     ...(m.database === undefined ? [] : [{ source: m.database, target: DB_DATA_ROOT.slice(1), readOnly: false }]),
     ...Object.entries(m.shared).map(([app, dir]) => ({ source: dir, target: `srv/apps/${app}/shared`, readOnly: false })),
@@ -119,33 +121,92 @@ export function hostBinds(m: HostMounts): Array<{ source: string; target: string
 }
 
 /**
+ * What the machine a host is looks like from inside, beyond its disk: the environment pid 1
+ * starts with (nothing of the machine's own), and on a twin instance the hypervisor's UUID that
+ * names the cloud (cloud-init's Ec2 datasource reads /sys/hypervisor/uuid: "ec2..." is AWS).
+ */
+export interface HostPlatform {
+  env?: Record<string, string>;
+  hypervisorUuid?: string;
+}
+
+/** The PATH Debian's systemd gives the services it starts: pid 1 of a host starts with it. */
+export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * /sys of a host: the kernel's sysfs, read-only. A twin instance's is a read-only tmpfs holding
+ * the kernel's sysfs dirs (bound from a sysfs mounted in the host's network namespace, so
+ * /sys/class/net lists its own interfaces) and hypervisor/uuid, which this kernel lacks.
+ */
+function sysfsLines(platform: HostPlatform, q: (s: string) => string): string[] {
+  if (platform.hypervisorUuid === undefined) return ['mount -t sysfs -o ro sysfs "$M/sys"'];
+  if (!/^ec2[0-9a-f-]{33}$/.test(platform.hypervisorUuid)) throw new Error(`hypervisor UUID ${JSON.stringify(platform.hypervisorUuid)} is not an EC2 one (ec2 and 33 hex digits or dashes)`);
+  return [
+    'S=$(mktemp -d /tmp/fawkes-sysfs.XXXXXX)',
+    'mount -t sysfs -o ro sysfs "$S"',
+    'mount -t tmpfs -o mode=0755 tmpfs "$M/sys"',
+    'for d in "$S"/*; do mkdir "$M/sys/${d##*/}"; mount --rbind "$d" "$M/sys/${d##*/}"; done',
+    `mkdir "$M/sys/hypervisor" && printf '%s\n' ${q(platform.hypervisorUuid)} >"$M/sys/hypervisor/uuid"`,
+    'mount -o remount,ro "$M/sys"',
+  ];
+}
+
+/**
  * What runs inside the host's new namespaces before the chroot: the overlay over the golden
  * image, the stand-ins of S3, SSM and EFS bind-mounted where the bootstrap's local adapter looks,
  * the kernel filesystems, the hostname. All in a private mount namespace: they vanish with it.
+ * pid 1 starts with PATH and the platform's variables only, nothing of the machine's environment.
  */
-export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts): string {
+export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts, platform: HostPlatform = {}, init = INIT_PATH): string {
   const d = hostDirs(slot);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const env = Object.entries({ PATH: HOST_PATH, ...platform.env }).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new Error(`${k} is not an environment variable name`);
+    return q(`${k}=${v}`);
+  });
   const lines = [
     "set -euo pipefail",
     `M=${q(d.merged)}`,
     `mount -t overlay overlay -o ${q(`lowerdir=${m.rootfs},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
     ...hostBinds(m).flatMap((b) => [`mount --bind ${q(b.source)} "$M/${b.target}"`, ...(b.readOnly ? [`mount -o remount,bind,ro "$M/${b.target}"`] : [])]),
     'mount -t proc proc "$M/proc"',
-    'mount -t sysfs -o ro sysfs "$M/sys"',
+    ...sysfsLines(platform, q),
     'mount -t tmpfs -o mode=0755 tmpfs "$M/run"',
     'mount -t tmpfs -o mode=0755 tmpfs "$M/dev"',
     'for n in null zero full random urandom tty; do touch "$M/dev/$n"; mount --bind "/dev/$n" "$M/dev/$n"; done',
     'mkdir -p "$M/dev/shm" "$M/dev/pts" && mount -t tmpfs -o mode=1777 tmpfs "$M/dev/shm"',
     'ln -s /proc/self/fd "$M/dev/fd"',
     `hostname ${q(slot.name)}`,
-    `exec chroot "$M" ${INIT_PATH}`,
+    `exec env -i ${env.join(" ")} chroot "$M" ${init}`,
   ];
   return `${lines.join("\n")}\n`;
 }
 
-/** Fresh upper dir: seed (exactly the launch template's user-data bytes), local cloud.cfg, init, mount points. */
+export interface HostFile {
+  path: string;
+  content: string | Uint8Array;
+  mode: number;
+}
+
+/** A local host's seed: exactly the launch template's user-data bytes, NoCloud, the local cloud.cfg and pid 1. */
+export function localSeed(slot: Pick<HostSlot, "name">, userData: Uint8Array, bootId: string): HostFile[] {
+  return [
+    { path: "var/lib/cloud/seed/nocloud/user-data", content: userData, mode: 0o600 },
+    { path: "var/lib/cloud/seed/nocloud/meta-data", content: `instance-id: ${slot.name}-${bootId}\nlocal-hostname: ${slot.name}\n`, mode: 0o600 },
+    { path: "etc/cloud/cloud.cfg.d/90-fawkes-local.cfg", content: LOCAL_CLOUD_CFG, mode: 0o644 },
+    { path: INIT_PATH.slice(1), content: LOCAL_INIT, mode: 0o755 },
+  ];
+}
+
+/** Fresh upper dir of a local host: its seed, mount points. */
 export function prepareHost(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, userData: Uint8Array, bootId: string): void {
+  prepareDisk(slot, mounts, localSeed(slot, userData, bootId), bootId);
+}
+
+/** Fresh upper dir: the files a host starts with over its image, and the mount points of its binds. */
+export function prepareDisk(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, files: readonly HostFile[], bootId: string): void {
   const d = hostDirs(slot);
   // The old host's disk goes away in the background: a new host does not wait for 10,000 unlinks.
   if (existsSync(slot.dir)) {
@@ -158,18 +219,15 @@ export function prepareHost(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMo
     mkdirSync(join(d.upper, path, ".."), { recursive: true });
     writeFileSync(join(d.upper, path), content, { mode });
   };
-  put("var/lib/cloud/seed/nocloud/user-data", userData, 0o600);
-  put("var/lib/cloud/seed/nocloud/meta-data", `instance-id: ${slot.name}-${bootId}\nlocal-hostname: ${slot.name}\n`, 0o600);
-  put("etc/cloud/cloud.cfg.d/90-fawkes-local.cfg", LOCAL_CLOUD_CFG);
-  put(INIT_PATH.slice(1), LOCAL_INIT, 0o755);
+  for (const f of files) put(f.path, f.content, f.mode);
   for (const b of hostBinds(mounts)) mkdirSync(join(d.upper, b.target), { recursive: true });
 }
 
 /** Starts the host detached from this process: it outlives `fawkes local up`. Returns pid 1's pid. */
-export async function startHost(slot: HostBox, mounts: HostMounts): Promise<{ launcher: number; init: number }> {
+export async function startHost(slot: HostBox, mounts: HostMounts, platform: HostPlatform = {}, init = INIT_PATH): Promise<{ launcher: number; init: number }> {
   const d = hostDirs(slot);
   const out = openSync(d.console, "a");
-  const argv = ["netns", "exec", slot.netns, "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/bash", "-c", launchScript(slot, mounts)];
+  const argv = ["netns", "exec", slot.netns, "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/bash", "-c", launchScript(slot, mounts, platform, init)];
   // A daemon, not a command: node's spawn with its own session, so it outlives this process.
   const child = spawn("ip", argv, { detached: true, stdio: ["ignore", out, out] });
   closeSync(out);

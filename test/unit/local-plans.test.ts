@@ -1,16 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { renderHaproxyConfig } from "../../src/local/haproxy-config.ts";
+import { renderHaproxyConfig, renderServerAddresses, serverAddressFile } from "../../src/local/haproxy-config.ts";
 import { parseStat } from "../../src/local/haproxy.ts";
-import { CLOUD_INIT_STAGES, cloudInitErrors, launchScript, LOCAL_CLOUD_CFG, LOCAL_INIT, parseBootRecord } from "../../src/local/host.ts";
+import { CLOUD_INIT_STAGES, cloudInitErrors, HOST_PATH, launchScript, LOCAL_CLOUD_CFG, LOCAL_INIT, parseBootRecord } from "../../src/local/host.ts";
 import { baseOf, baseSteps, buildSteps, imageOf } from "../../src/local/image.ts";
 import { chooseSubnet, envLayout, gatewayOf, hostSlots } from "../../src/local/layout.ts";
 import { bridgeUpSteps, hostNetworkSteps } from "../../src/local/network.ts";
+import { cloudInitSchema } from "../helpers/checks/cloud-init.ts";
+import { goldenImage } from "../helpers/image-root.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const spec = loadStack(ROOT, "staging");
@@ -77,7 +79,8 @@ describe("plans of commands", () => {
     expect(script).toContain(`mount --bind '/a' "$M/var/lib/fawkes/store"`);
     expect(script).toContain(`mount -o remount,bind,ro "$M/var/lib/fawkes/store"`);
     expect(script).toContain(`mount --bind '/sh/shop' "$M/srv/apps/shop/shared"`);
-    expect(script.trim().split("\n").at(-1)).toBe('exec chroot "$M" /usr/local/lib/fawkes-local/init');
+    // pid 1 starts with PATH only: nothing of the machine's environment (its AWS_* among it) enters a host.
+    expect(script.trim().split("\n").at(-1)).toBe(`exec env -i 'PATH=${HOST_PATH}' chroot "$M" /usr/local/lib/fawkes-local/init`);
   });
 
   it("turns off, in the local target's own cloud.cfg, the modules that cannot work in a chroot", () => {
@@ -89,13 +92,20 @@ describe("plans of commands", () => {
 });
 
 describe("the local target's own cloud.cfg", () => {
-  it("passes cloud-init's schema (an invalid one makes every boot warn)", async () => {
+  it("names only modules and datasources the image's cloud-init has, by the image's cloud-init schema", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fawkes-cloudcfg-"));
     try {
-      writeFileSync(join(dir, "local.cfg"), `#cloud-config\n${LOCAL_CLOUD_CFG}`);
-      const r = await execa("cloud-init", ["schema", "--config-file", join(dir, "local.cfg")], { reject: false, all: true });
-      expect(r.all).toContain("Valid cloud-config");
-      expect(r.exitCode).toBe(0);
+      // The hosts' cloud-init reads it, so the hosts' cloud-init judges it: the golden image's, not
+      // the machine's. Its cloud-config schema knows the module lists (and every module's name) but
+      // not datasource_list, a key cloud-init reads from /etc/cloud only: that one is checked against
+      // the datasources the image's cloud-init ships.
+      const lines = LOCAL_CLOUD_CFG.split("\n");
+      const datasources = lines.find((l) => l.startsWith("datasource_list:"))!;
+      expect(await cloudInitSchema({ image: { userData: `#cloud-config\n${lines.filter((l) => l !== datasources).join("\n")}` } }, dir)).toEqual([]);
+      const names = /^datasource_list: \[(.*)\]$/.exec(datasources)![1]!.split(",").map((d) => d.trim());
+      expect(names).toEqual(["NoCloud", "None"]);
+      const sources = join((await goldenImage()).rootfs, "usr/lib/python3/dist-packages/cloudinit/sources");
+      for (const d of names) expect(existsSync(join(sources, `DataSource${d}.py`)), d).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -104,22 +114,31 @@ describe("the local target's own cloud.cfg", () => {
 
 describe("HAProxy as the local load balancer", () => {
   const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout);
-  const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock" });
+  const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock", addresses: "/tmp/x/servers.map" });
 
   it("routes by Host header to a backend per app, health-checks the health path, starts servers out of rotation", () => {
     expect(cfg).toContain("bind 127.0.0.1:18080");
     expect(cfg).toContain("use_backend app_shop if { var(txn.host) -m str shop.staging.fawkes.test shop.staging.localhost }");
     expect(cfg).toContain("use_backend app_blog if { var(txn.host) -m str blog.staging.fawkes.test www.staging.fawkes.test blog.staging.localhost www.staging.localhost }");
-    expect(cfg).toContain("http-check send meth GET uri /healthz/ ver HTTP/1.1 hdr Host blog.staging.fawkes.test");
     expect(cfg).toContain("server staging-web-2 10.231.7.12:8002 check disabled");
     expect(cfg).not.toContain("staging-worker-1");
     expect(cfg).toContain("stats socket /tmp/x/admin.sock mode 600 level admin");
   });
 
+  it("health-checks as the ALB does: Host is the server's address and port, never a name of the app", () => {
+    expect(cfg).toContain("http-check send meth GET uri /healthz/ ver HTTP/1.1 hdr Host %[srv_name,map(/tmp/x/servers.map)]:8002");
+    expect(cfg).not.toMatch(/hdr Host [a-z]/);
+    expect(renderServerAddresses(slots).split("\n")).toEqual([...slots.map((s) => `${s.name} ${s.ip}`), ""]);
+    expect(renderServerAddresses(slots)).toContain("staging-web-2 10.231.7.12\n");
+  });
+
   it("is accepted by haproxy -c", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fawkes-haproxy-"));
     try {
-      writeFileSync(join(dir, "haproxy.cfg"), cfg);
+      // The map the checks read must exist: HAProxy refuses a config whose map it cannot open.
+      const addresses = serverAddressFile(dir);
+      writeFileSync(addresses, renderServerAddresses(slots));
+      writeFileSync(join(dir, "haproxy.cfg"), renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock", addresses }));
       const r = await execa("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { reject: false, all: true });
       expect(r.all).toContain("Configuration file is valid");
       expect(r.exitCode).toBe(0);
