@@ -126,12 +126,21 @@ export interface NormalisedResource {
   inputs: unknown;
 }
 
-/** The graph of one stack by `type::name`, stack name and domain as placeholders. */
+/**
+ * The digest `fawkes plan`'s mocks append to a made-up id or ARN (ids "by-replacement": a digest of
+ * the inputs that force a new resource, which its readers then carry). Between two stacks it says
+ * nothing the inputs it digests do not say, and those are compared themselves; a QA stack's ids
+ * read from its parent's stack reference carry none, so it would differ from every other stack.
+ */
+const REPLACEMENT_DIGEST = /-[0-9a-f]{8}(?=$|[\s"',/:\]])/g;
+
+/** The graph of one stack by `type::name`, stack name and domain as placeholders, replacement digests left out. */
 export function normalise(graph: StackGraph): Map<string, NormalisedResource> {
-  const f = placeholders(graph.spec);
+  const p = placeholders(graph.spec);
+  const f = (s: string) => p(s).replace(REPLACEMENT_DIGEST, "");
   const out = new Map<string, NormalisedResource>();
   for (const r of graph.resources) {
-    const name = f(r.name);
+    const name = p(r.name);
     const key = `${r.type}::${name}`;
     if (out.has(key)) throw new Error(`${graph.spec.stack}: two resources normalise to ${key}`);
     out.set(key, { type: r.type, name, inputs: mapStrings(r.inputs, f) });

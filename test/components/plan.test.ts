@@ -93,7 +93,10 @@ describe("fawkes plan --base main, on a branch with a real change", () => {
     await expect(md).toMatchFileSnapshot("__snapshots__/plan-staging.md");
     // What the reviewer relies on, said apart from the snapshot.
     expect(md.startsWith("<!-- fawkes-plan -->\n")).toBe(true);
-    expect(md).toContain("| staging | 8 | 5 | 0 | 0 | 15 |");
+    // 8 new resources of the notes app; updates: 2 launch templates, the web group, the hosts' and the access roles' log
+    // grants; each role's bundle object replaced (its key is its sha256); 18 host-image files.
+    expect(md).toContain("| staging | 8 | 8 | 2 | 0 | 18 |");
+    expect(md).toMatch(/\+- replace \| <code>fawkes-web-bundle<\/code>/);
     expect(md).toContain("-graceful_timeout = 30\n+graceful_timeout = 45");
     expect(md).toMatch(/web: <code>\/etc\/fawkes\/apps\/notes\/gunicorn.conf.py<\/code> \(added, \+\d+ −0\)/);
     expect(md).toContain("desired 2 → 3");
