@@ -4,7 +4,7 @@
 // and the metadata service on 169.254.169.254 in the instance's own namespace serves IMDSv2 with
 // the instance's identity, user-data and its role's credentials (moto's STS AssumeRole). The host
 // reaches the AWS APIs through AWS_ENDPOINT_URL, the one thing that is the twin's.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -47,9 +47,9 @@ export interface RunningInstance {
   boot: BootResult;
 }
 
-/** An EC2 hypervisor UUID (ec2 + 29 hex digits, in the 8-4-4-4-12 form) from the instance id. */
+/** An EC2 hypervisor UUID (ec2 + 29 hex digits, in the 8-4-4-4-12 form), one per instance id. */
 export function hypervisorUuidOf(instanceId: string): string {
-  const h = `ec2${Buffer.from(instanceId).toString("hex")}${"0".repeat(32)}`.slice(0, 32);
+  const h = `ec2${createHash("sha256").update(instanceId).digest("hex").slice(0, 29)}`;
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
