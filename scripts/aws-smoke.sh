@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The AWS path end to end in a real account, as docs/AWS.md ("First contact") describes it: the
+# The AWS path end to end in a real account, as docs/aws.md ("First contact") describes it: the
 # artifact store alone, the pinned releases built and pushed, the secrets, `fawkes check --target
 # aws`, `pulumi up`, a release, a rollback, `qa up` and `qa down` of a branch, and the teardown.
 # It prints each thing it checked and stops at the first failure. It costs money while it runs
@@ -11,7 +11,7 @@ usage() {
 usage: scripts/aws-smoke.sh [--stack S] [--app APP] [--ref REF] [--next-ref REF] [--branch B] [--keep]
 
 Run from the project root, as root (fawkes build uses debootstrap), with AWS credentials of the
-stack's account, the Pulumi CLI logged in to a backend, and steps 1-4 of docs/AWS.md "First
+stack's account, the Pulumi CLI logged in to a backend, and steps 1-4 of docs/aws.md "First
 contact" done for the stack (accountId, certificate or none, OIDC provider, a pinned AMI).
 
   --stack S        the stack brought up, released, rolled back and destroyed (default staging)
@@ -172,7 +172,7 @@ if [ -n "$bucket" ]; then
   done
   ok "s3://$bucket emptied"
 fi
-pulumi destroy --stack "$STACK" --yes --non-interactive || fail "pulumi destroy failed (recovery points in the backup vault, RDS deletion protection: see docs/AWS.md)"
+pulumi destroy --stack "$STACK" --yes --non-interactive || fail "pulumi destroy failed (recovery points in the backup vault, RDS deletion protection: see docs/aws.md)"
 ok "$STACK destroyed"
 STEP=""
 printf '\nevery step passed\n'

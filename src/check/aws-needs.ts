@@ -183,7 +183,7 @@ export function awsNeeds(input: NeedsInput): AwsNeeds {
       placeholders.push({
         source,
         message: `${EXAMPLE_AMI} is AWS's example AMI id, a placeholder, not an image of yours`,
-        hint: "build the stack's AMI with its Image Builder pipeline (docs/AWS.md, \"The image\") and pin its id with the recipe hash",
+        hint: "build the stack's AMI with its Image Builder pipeline (docs/aws.md, \"The image\") and pin its id with the recipe hash",
       });
     }
   }

@@ -133,7 +133,7 @@ async function checkArtifacts(needs: AwsNeeds, probe: AwsProbe, ok: Ok, fail: Fa
     if (!(await probe.bucketExists(bucket))) {
       const urns = artifactStoreUrns(spec.project, spec.stack);
       for (const a of needs.artifacts) {
-        fail(problemAt(a.source, `release ${a.release} of ${a.app} cannot be fetched: the artifact bucket s3://${bucket} does not exist yet, and new hosts would fail fetching and be replaced in a loop`, `create the artifact store alone first (pulumi up --stack ${spec.stack} ${urns.targets.map((u) => `--target '${u}'`).join(" ")}), then fawkes build ${a.app} --push --stack ${spec.stack} (docs/AWS.md, "First contact")`));
+        fail(problemAt(a.source, `release ${a.release} of ${a.app} cannot be fetched: the artifact bucket s3://${bucket} does not exist yet, and new hosts would fail fetching and be replaced in a loop`, `create the artifact store alone first (pulumi up --stack ${spec.stack} ${urns.targets.map((u) => `--target '${u}'`).join(" ")}), then fawkes build ${a.app} --push --stack ${spec.stack} (docs/aws.md, "First contact")`));
       }
       return;
     }

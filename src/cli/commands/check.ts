@@ -51,7 +51,7 @@ export const check: Command = {
                  quotas against usage plus what the stack adds (a QA stack in its parent's network
                  adds none), the GitHub OIDC provider the stack's roles trust, and the sample
                  stacks' placeholders (account 123456789012, certificate/00000000-..., the example
-                 AMI). Credentials and endpoints as every AWS tool reads them (docs/AWS.md,
+                 AMI). Credentials and endpoints as every AWS tool reads them (docs/aws.md,
                  "Endpoints"). release --target aws, rollback --target aws and qa up run the same
                  check first and stop on any problem.
   --json         print the result as JSON on stdout (with --target aws: {ok, stack, account,
