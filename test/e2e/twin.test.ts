@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +15,7 @@ import { httpStatus } from "../../src/local/health.ts";
 import { inHost } from "../../src/local/host.ts";
 import { pulumiConfigOf, runProgram } from "../../src/plan/program.ts";
 import { twinLayout } from "../../src/twin/layout.ts";
-import { readTwinState, twinDown, twinUp, type TwinState } from "../../src/twin/up.ts";
+import { readTwinState, twinDown, twinScaleOut, twinUp, type TwinState } from "../../src/twin/up.ts";
 import { machineSnapshot, requireRoot, type MachineSnapshot } from "./machine.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -90,7 +91,7 @@ describe.sequential("the AWS twin of staging", () => {
 
   it("ran the blog's migrations once for both web hosts, under the DynamoDB lock in moto", () => {
     const ran = state.instances
-      .filter((i) => i.role === "web")
+      .filter((i) => i.role === "web" && i.boot.ok)
       .map((i) => readFileSync(`/proc/${i.init}/root/var/log/fawkes/bootstrap.log`, "utf8"))
       .map((text) => text.split("\n").filter((l) => l.includes("hook: python manage.py migrate")).length);
     expect(ran.sort()).toEqual([0, 1]);
@@ -120,6 +121,37 @@ describe.sequential("the AWS twin of staging", () => {
     expect(plain.exitCode).not.toBe(0);
     expect(plain.all).toMatch(/no encryption|pg_hba\.conf rejects/);
   });
+
+  it("a host whose bootstrap fails (its secret gone) reports itself Unhealthy to its group and stays out of the front; the others serve on", async () => {
+    const region = staging.knobs.region;
+    const ssm = awsClient(SSMClient, region);
+    const secret = "/fawkes/staging/shop/SHOP_SECRET_KEY";
+    const value = (await ssm.send(new GetParameterCommand({ Name: secret, WithDecryption: true }))).Parameter!.Value!;
+    const group = state.world.groups.find((g) => g.name.endsWith("-web"))!.name;
+    await ssm.send(new DeleteParameterCommand({ Name: secret }));
+    let one: Awaited<ReturnType<typeof twinScaleOut>>;
+    try {
+      one = await twinScaleOut(staging, group, { progress: (m) => log.push(m) });
+    } finally {
+      await ssm.send(new PutParameterCommand({ Name: secret, Value: value, Type: "SecureString" }));
+      ssm.destroy();
+    }
+    state = readTwinState(twinLayout("staging"))!;
+    expect(one.boot.ok).toBe(false);
+    expect(one.boot.failedStep).toContain("shop");
+    const bootLog = readFileSync(`/proc/${one.init}/root/var/log/fawkes/bootstrap.log`, "utf8");
+    expect(bootLog).toContain("SHOP_SECRET_KEY");
+    expect(bootLog).toContain(`reported ${one.instanceId} Unhealthy to its Auto Scaling group`);
+    const asg = awsClient(AutoScalingClient, region);
+    const seen = (await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [one.instanceId] }))).AutoScalingInstances?.[0];
+    asg.destroy();
+    expect(seen?.HealthStatus?.toUpperCase()).toBe("UNHEALTHY");
+    for (let n = 0; n < 6; n++) {
+      const r = await front("shop.staging.fawkes.test", "/");
+      expect(r.status).toBe(200);
+      expect((JSON.parse(r.body) as { host: string }).host).not.toBe(`ip-${one.ip.replaceAll(".", "-")}`);
+    }
+  }, 600_000);
 
   it("check --target aws names a pinned release missing from the bucket and a secret missing from SSM, and neither once they are back", async () => {
     const region = staging.knobs.region;
