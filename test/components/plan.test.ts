@@ -37,7 +37,12 @@ const fawkes = (...argv: string[]) => fawkesIn(root, argv);
 const fawkesOnDanger = (...argv: string[]) => fawkesIn(dangerRoot, argv);
 
 /** Commit ids change with every commit of this repository: the snapshot shows them as x's. */
-const withoutCommits = (md: string) => md.replace(/\(([0-9a-f]{12})( \+ uncommitted changes)?\)/g, "(xxxxxxxxxxxx$2)");
+const withoutCommits = (md: string) =>
+  md
+    .replace(/\(([0-9a-f]{12})( \+ uncommitted changes)?\)/g, "(xxxxxxxxxxxx$2)")
+    // Bundles are named by their sha256, which every template change moves: shown as y's.
+    .replace(/\b[0-9a-f]{64}\b/g, "y".repeat(64))
+    .replace(/(bundles\/)[0-9a-f]+ … [0-9a-f]+(\.tar\.gz)/g, "$1yyyy … yyyy$2");
 
 const NOTES_APP = `        - name: notes
           source: examples/flask-shop
