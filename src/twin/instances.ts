@@ -11,7 +11,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { INIT_PATH, LOCAL_CLOUD_CFG, LOCAL_INIT, prepareDisk, startHost, waitForBoot, type BootResult, type HostBox, type HostFile, type HostMounts } from "../local/host.ts";
+import { waitForBoot, type BootResult } from "../local/boot-record.ts";
+import { INIT_PATH, LOCAL_CLOUD_CFG, LOCAL_INIT, prepareDisk, startHost, type HostBox, type HostFile, type HostMounts } from "../local/host.ts";
 import { IMDS_ADDRESS, type InstanceMetadata, type RoleCredentials } from "./imds.ts";
 
 /**
