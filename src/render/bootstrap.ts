@@ -50,6 +50,8 @@ interface BootstrapView {
   /** Present when an app of this host has a database: the database partial is rendered only then. */
   database?: HostPlan["database"];
   programWaitSeconds: number;
+  /** The bootstrap's own deadline and its lock waits, from rollout.bootSeconds. */
+  boot: HostPlan["boot"];
   apps: BootstrapApp[];
 }
 
@@ -61,6 +63,7 @@ interface BootView {
   bundleKey: string;
   bundleSha256: string;
   bootstrap: string;
+  selfTimeoutSeconds: number;
 }
 
 interface ExecView {
@@ -119,6 +122,7 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
     ...(plan.database ? { database: plan.database } : {}),
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
     programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
+    boot: plan.boot,
     apps: plan.apps.map(bootstrapApp),
   }));
   return { path: BOOTSTRAP_PATH, content, mode: "0755", owner: "root:root" };
@@ -131,7 +135,7 @@ export function execWrapperFile(plan: HostPlan): RenderedFile {
   return { path: EXEC_WRAPPER, content, mode: "0755", owner: "root:root" };
 }
 
-/** Stage 1: the same bytes whatever the apps, but for the bundle's key and sum. */
+/** Stage 1: the same bytes whatever the apps, but for the bundle's key and sum and the boot deadline. */
 export function bootFile(plan: HostPlan, bundle: HostBundle): RenderedFile {
   const content = withoutComments(boot({
     project: plan.project,
@@ -141,6 +145,7 @@ export function bootFile(plan: HostPlan, bundle: HostBundle): RenderedFile {
     bundleKey: bundle.key,
     bundleSha256: bundle.sha256,
     bootstrap: BOOTSTRAP_PATH,
+    selfTimeoutSeconds: plan.boot.selfTimeoutSeconds,
   }));
   return { path: BOOT_PATH, content, mode: "0755", owner: "root:root" };
 }
