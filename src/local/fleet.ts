@@ -3,13 +3,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { planEnvironment, servedApps, type EnvironmentPlan, type HostPlan } from "../model/index.ts";
 import { renderEnvironment, type HostImage } from "../render/index.ts";
 import { localHostnames } from "./haproxy-config.ts";
-import { haproxyPaths, serverStats, setHostState } from "./haproxy.ts";
+import { haproxyPaths, untilUp } from "./haproxy.ts";
 import { waitHealthy } from "./health.ts";
 import { waitForBoot } from "./boot-record.ts";
 import { prepareHost, startHost, type HostBox, type HostMounts } from "./host.ts";
@@ -138,16 +137,8 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
 
 /** Puts a healthy web host in rotation and waits for HAProxy's own checks to see it UP. */
 export async function putInRotation(env: Env, host: string, timeoutMs = 20_000): Promise<void> {
-  const backends = servedBackends(env.plan);
-  const socket = haproxyPaths(env.layout.haproxyDir).socket;
-  await setHostState(socket, backends, host, "ready");
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = (await serverStats(socket)).filter((s) => s.server === host && backends.includes(s.backend));
-    if (rows.length === backends.length && rows.every((r) => r.status === "UP")) return;
-    if (Date.now() > deadline) throw new LocalTargetError(`${host} is healthy but HAProxy does not see it UP after ${timeoutMs / 1000} s: ${rows.map((r) => `${r.backend} ${r.status} ${r.checkStatus}`).join(", ")}`);
-    await sleep(50);
-  }
+  const up = await untilUp(haproxyPaths(env.layout.haproxyDir).socket, servedBackends(env.plan), host, timeoutMs);
+  if (up !== true) throw new LocalTargetError(`${host} is healthy but HAProxy does not see it UP after ${timeoutMs / 1000} s: ${up}`);
 }
 
 export function appUrls(env: Env, port: number): Record<string, string> {

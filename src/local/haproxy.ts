@@ -84,6 +84,18 @@ export async function setHostState(socket: string, backends: readonly string[], 
   }
 }
 
+/** Waits until HAProxy's own checks see `host` UP in every backend: true, or what they see at the deadline. */
+export async function untilUp(socket: string, backends: readonly string[], host: string, timeoutMs: number): Promise<true | string> {
+  await setHostState(socket, backends, host, "ready");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = (await serverStats(socket)).filter((s) => s.server === host && backends.includes(s.backend));
+    if (rows.length === backends.length && rows.every((r) => r.status === "UP")) return true;
+    if (Date.now() > deadline) return rows.map((r) => `${r.backend} ${r.status} ${r.checkStatus}`).join(", ") || `no server ${host}`;
+    await sleep(50);
+  }
+}
+
 /** Drains a host: no new requests, in-flight ones finish; resolves when none is left or at the deadline. */
 export async function drainHost(socket: string, backends: readonly string[], host: string, timeoutMs = 30_000): Promise<{ drained: boolean; left: number }> {
   await setHostState(socket, backends, host, "drain");

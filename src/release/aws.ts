@@ -45,6 +45,8 @@ export interface AwsReleaseDeps {
   clock?: Pick<DriveOptions, "now" | "sleep">;
   /** The check before anything changes asks AWS through this probe, about these resources; default the SDK's, about the program's. */
   awsCheck?: Pick<AwsCheckOptions, "probe" | "resources">;
+  /** The --target the commands it prints name: aws, or twin when the twin plays AWS. */
+  target?: "aws" | "twin";
 }
 
 /**
@@ -103,6 +105,6 @@ export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } =
     }
     const targets = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
     const results = await refreshRoles(fleet, targets, rollout, drive(log.progress));
-    return releaseOutcome(results, from, req.release, restorePin, `fawkes rollback ${req.app} --to ${from ?? "RELEASE_ID"} --stack ${req.stack} --target aws`);
-  });
+    return releaseOutcome(results, from, req.release, restorePin, `fawkes rollback ${req.app} --to ${from ?? "RELEASE_ID"} --stack ${req.stack} --target ${deps.target ?? "aws"}`);
+  }, req.home);
 }

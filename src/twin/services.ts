@@ -3,7 +3,8 @@
 // - dnsmasq answers every *.amazonaws.com name with this host (the APIs, RDS, EFS) and hands the
 //   instances their fixed addresses by DHCP (cloud-init's Ec2Local asks, as on EC2), with no router;
 // - moto in server mode serves the AWS APIs on :5000 (S3, SSM, Secrets Manager, SQS, DynamoDB,
-//   CloudWatch Logs, IAM, STS, Auto Scaling, EC2): the instances reach it through AWS_ENDPOINT_URL;
+//   CloudWatch Logs, IAM, STS, Auto Scaling, EC2, ACM) as the stack's account, which holds the stack's
+//   pinned AMI (the golden image the twin boots): the instances reach it through AWS_ENDPOINT_URL;
 // - PostgreSQL plays RDS: TLS required (a plain connection is refused), a master user who may
 //   create roles and databases but is no superuser, as RDS's is.
 // Pure: the files and the pid 1 of the host; src/twin/up.ts boots it.
@@ -24,6 +25,19 @@ export interface ServicesConfig {
   leases: ReadonlyArray<{ mac: string; ip: string; name: string }>;
   /** RDS: the master user the stack declares and its password (also in the twin's Secrets Manager). */
   database?: { masterUser: string; masterPassword: string; hostName: string };
+  /** The account moto answers as: the stack's (its artifact bucket's name and role ARNs carry it). */
+  account: string;
+  /** The AMIs the account holds: the stack's pinned one, which is the golden image the twin boots. */
+  images: ReadonlyArray<{ id: string; name: string; architecture: string }>;
+}
+
+/** moto's MOTO_AMIS_PATH file: the account's own images, each available. */
+export function motoAmis(c: ServicesConfig): string {
+  return `${JSON.stringify(
+    c.images.map((i) => ({ ami_id: i.id, name: i.name, description: "fawkes golden image (the twin's)", owner_id: c.account, public: false, virtualization_type: "hvm", architecture: i.architecture, state: "available", root_device_type: "ebs", root_device_name: "/dev/xvda", platform: null, hypervisor: "xen" })),
+    null,
+    2,
+  )}\n`;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -107,7 +121,7 @@ export function servicesInit(c: ServicesConfig): string {
     "fail() { echo \"$*\" >/run/fawkes-twin/failed; echo \"$*\" >>\"$LOGS/init.log\"; }",
     "dnsmasq --conf-file=/etc/fawkes-twin/dnsmasq.conf >>\"$LOGS/dnsmasq.log\" 2>&1 &",
     "dns=$!",
-    `moto_server -H ${c.address} -p ${MOTO_PORT} >>"$LOGS/moto.log" 2>&1 &`,
+    `MOTO_ACCOUNT_ID=${q(c.account)} MOTO_AMIS_PATH=/etc/fawkes-twin/amis.json moto_server -H ${c.address} -p ${MOTO_PORT} >>"$LOGS/moto.log" 2>&1 &`,
     ...dbLines,
     "start_rds",
     "ready=0",
@@ -129,6 +143,7 @@ export function servicesFiles(c: ServicesConfig): HostFile[] {
   return [
     { path: "etc/fawkes-twin/dnsmasq.conf", content: dnsmasqConf(c), mode: 0o644 },
     { path: "etc/fawkes-twin/pg_hba.conf", content: pgHba(), mode: 0o644 },
+    { path: "etc/fawkes-twin/amis.json", content: motoAmis(c), mode: 0o644 },
     { path: INIT.slice(1), content: servicesInit(c), mode: 0o700 },
   ];
 }

@@ -5,44 +5,29 @@
 // from their launch template's user-data, unchanged, and the web hosts go behind a front that
 // health-checks them as the ALB does (HAProxy, the local target's, Host = target address).
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
 import { execa } from "execa";
 import { defaultStore, pushRelease, stackArtifactBucket, artifactPaths } from "../artifact/index.ts";
-import { awsClient } from "../aws/clients.ts";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { ensureImage, fawkesHome, imageOf } from "../local/image.ts";
 import { stopRecordedHost } from "../local/host.ts";
-import { hostSlots, type HostSlot } from "../local/layout.ts";
+import { hostSlots } from "../local/layout.ts";
 import { maintenanceFiles, renderHaproxyConfig, renderMaintenanceFiles, renderServerAddresses, serverAddressFile } from "../local/haproxy-config.ts";
-import { haproxyPaths, haproxyPid, portFree, setHostState, startOrReloadHaproxy, writeHaproxyFiles } from "../local/haproxy.ts";
+import { haproxyPaths, haproxyPid, portFree, startOrReloadHaproxy, writeHaproxyFiles } from "../local/haproxy.ts";
 import type { Progress } from "../local/steps.ts";
-import { planEnvironment, type EnvironmentPlan, type Role } from "../model/index.ts";
+import { planEnvironment } from "../model/index.ts";
 import { pulumiConfigOf, runProgram } from "../plan/program.ts";
 import { ensureSsmSecrets, parameterPrefixOf, ssmSecretStore } from "../secrets/index.ts";
+import { admit, bootNewInstances, launch, stopInstance, twinAccount, twinContext, type TwinContext } from "./fleet.ts";
 import { ensureServicesImage } from "./image.ts";
-import { bootInstance, assumeRole, type RunningInstance } from "./instances.ts";
-import { ensureBridge, ensureHostNetwork, bootServices, type RunningHost } from "./hosts.ts";
-import { chooseTwinSubnet, servicesAddress, slotMac, twinLayout, type TwinLayout } from "./layout.ts";
+import { ensureBridge, bootServices } from "./hosts.ts";
+import { chooseTwinSubnet, servicesAddress, slotMac, twinLayout } from "./layout.ts";
 import { MOTO_PORT } from "./services.ts";
-import { makeWorld, type World } from "./world.ts";
+import { readTwinState, TwinError, useTwinEndpoint, writeTwinState, type TwinInstance, type TwinState } from "./state.ts";
+import { makeWorld } from "./world.ts";
 
-export class TwinError extends Error {}
-
-/** The account moto answers for (its default). */
-export const MOTO_ACCOUNT = "123456789012";
-
-export interface TwinState {
-  stack: string;
-  subnet: string;
-  /** moto, as the machine reaches it: what AWS_ENDPOINT_URL is for fawkes run against the twin. */
-  endpoint: string;
-  port: number;
-  services: RunningHost;
-  instances: Array<RunningInstance & { group: string; role: Role }>;
-  world: World;
-}
+export { readTwinState, TwinError, type TwinState } from "./state.ts";
 
 export interface TwinUpOptions {
   port?: number;
@@ -52,10 +37,6 @@ export interface TwinUpOptions {
   bootTimeoutMs?: number;
 }
 
-export function readTwinState(layout: TwinLayout): TwinState | undefined {
-  return existsSync(layout.state) ? (JSON.parse(readFileSync(layout.state, "utf8")) as TwinState) : undefined;
-}
-
 async function choosePort(wanted: number | undefined): Promise<number> {
   if (wanted !== undefined) {
     if (await portFree(wanted)) return wanted;
@@ -63,13 +44,6 @@ async function choosePort(wanted: number | undefined): Promise<number> {
   }
   for (let p = 8180; p < 8280; p++) if (await portFree(p)) return p;
   throw new TwinError("no free port in 127.0.0.1:8180-8279 for the twin's front; pass --port");
-}
-
-/** The role a group's hosts play, from its launch template's name (<project>-<stack>-<role>). */
-function roleOf(plan: EnvironmentPlan, templateName: string): Role {
-  const host = plan.hosts.find((h) => templateName.endsWith(`-${h.role}`));
-  if (!host) throw new TwinError(`launch template ${templateName} names no role of stack ${plan.spec.stack}`);
-  return host.role;
 }
 
 /** Releases the stack pins that are missing from the machine's artifact store, with the command that builds each. */
@@ -108,14 +82,15 @@ export async function twinUp(root: string, spec: EnvironmentSpec, opts: TwinUpOp
   const slots = hostSlots(layout, subnet, plan.hosts, spec.knobs.rollout);
   const leases = slots.map((s) => ({ mac: slotMac(s.ip), ip: s.ip, name: s.name }));
   const database = db ? { masterUser: String(db.inputs.username), masterPassword, hostName: String(db.state.address) } : undefined;
-  const services = await bootServices(layout, servicesImage, { address, subnet, leases, database }, progress);
-  const state: TwinState = { stack: spec.stack, subnet, endpoint, port, services, instances: [], world: { ids: {}, groups: [], templates: {} } };
-  const save = () => writeFileSync(layout.state, JSON.stringify(state, null, 2), { mode: 0o600 });
+  const account = twinAccount(spec);
+  const images = spec.knobs.image ? [{ id: spec.knobs.image.ami, name: `${spec.project}-golden-${spec.knobs.image.recipe}`, architecture: spec.knobs.image.architecture }] : [];
+  const services = await bootServices(layout, servicesImage, { address, subnet, leases, database, account, images }, progress);
+  const state: TwinState = { stack: spec.stack, subnet, endpoint, port, account, services, instances: [], world: { ids: {}, groups: [] } };
+  const save = () => writeTwinState(layout, state);
   save();
 
-  // fawkes reaches the twin as any AWS tool reaches an endpoint: the SDK's own settings.
-  Object.assign(process.env, { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "twin", AWS_SECRET_ACCESS_KEY: "twin", AWS_REGION: spec.knobs.region });
-  state.world = await makeWorld(run.resources, { region: spec.knobs.region, masterPasswords: db ? { [String(db.inputs.identifier)]: masterPassword } : {} }, progress);
+  useTwinEndpoint(state, spec.knobs.region);
+  state.world = await makeWorld(run.resources, { region: spec.knobs.region, account, masterPasswords: db ? { [String(db.inputs.identifier)]: masterPassword } : {} }, progress);
   save();
   const bucket = stackArtifactBucket(spec);
   for (const app of spec.catalogue.apps) {
@@ -126,111 +101,17 @@ export async function twinUp(root: string, spec: EnvironmentSpec, opts: TwinUpOp
   await ensureSsmSecrets(ssmSecretStore({ prefix: parameterPrefixOf(spec), region: spec.knobs.region }), spec.catalogue.apps, spec.stack, progress);
 
   // Each group's instances, as moto launched them, boot in the slots of their role.
-  const ctx: BootContext = { spec, plan, layout, slots, state, rootfs: golden.rootfs, bootTimeoutMs: opts.bootTimeoutMs, progress };
+  const ctx: TwinContext = { spec, plan, layout, slots, state, rootfs: golden.rootfs, progress, ...(opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: opts.bootTimeoutMs } : {}) };
   await bootNewInstances(ctx);
-  save();
   // The front: HAProxy as the ALB, every web slot a server, healthy booted hosts in rotation.
   const hp = haproxyPaths(layout.haproxyDir);
   const maintenance = maintenanceFiles(hp.dir, plan);
   const addresses = serverAddressFile(hp.dir);
   writeHaproxyFiles({ ...renderMaintenanceFiles(plan, maintenance, []), [addresses]: renderServerAddresses(slots) });
   await startOrReloadHaproxy(hp, renderHaproxyConfig({ plan, slots, port, socket: hp.socket, addresses, maintenance }));
-  await admit(ctx, state.instances);
+  for (const { instance, why } of await admit(ctx, state.instances)) progress(`${instance.name}: not in service: ${why}`);
   progress(`front on 127.0.0.1:${port}; fawkes against the twin: AWS_ENDPOINT_URL=${endpoint}`);
   return state;
-}
-
-interface BootContext {
-  spec: EnvironmentSpec;
-  plan: EnvironmentPlan;
-  layout: TwinLayout;
-  slots: HostSlot[];
-  state: TwinState;
-  rootfs: string;
-  bootTimeoutMs?: number;
-  progress: Progress;
-}
-
-type TwinInstance = TwinState["instances"][number];
-
-/** Healthy web instances into the front's rotation (the ALB's targets that pass their health check). */
-async function admit(ctx: BootContext, instances: readonly TwinInstance[]): Promise<void> {
-  const hp = haproxyPaths(ctx.layout.haproxyDir);
-  const backends = ctx.plan.hosts.find((h) => h.role === "web")?.apps.map((a) => `app_${a.name}`) ?? [];
-  for (const i of instances) if (i.role === "web" && i.boot.ok) await setHostState(hp.socket, backends, i.name, "ready");
-}
-
-/**
- * Boots every instance moto's groups have that the twin has not booted yet, each in a free slot of
- * its role, all side by side; records them in the state (failed ones too: their disks stay for a look).
- */
-async function bootNewInstances(ctx: BootContext): Promise<TwinInstance[]> {
-  const { spec, plan, layout, state } = ctx;
-  const address = servicesAddress(state.subnet);
-  const asg = awsClient(AutoScalingClient, spec.knobs.region);
-  const groups = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: state.world.groups.map((g) => g.name) }))).AutoScalingGroups ?? [];
-  asg.destroy();
-  const boots: Array<Promise<TwinInstance>> = [];
-  const taken = new Set(state.instances.map((i) => i.name));
-  const known = new Set(state.instances.map((i) => i.instanceId));
-  for (const g of groups) {
-    // moto answers the group's template by name; the twin recorded the id it gave it.
-    const template = state.world.templates[state.world.groups.find((x) => x.name === g.AutoScalingGroupName)?.launchTemplateId ?? ""];
-    if (!template) throw new TwinError(`group ${g.AutoScalingGroupName} runs a launch template the twin did not make`);
-    const role = roleOf(plan, template.name);
-    const hostPlan = plan.hosts.find((h) => h.role === role)!;
-    for (const inst of (g.Instances ?? []).filter((i) => !known.has(i.InstanceId!))) {
-      const slot = ctx.slots.find((s) => s.role === role && !taken.has(s.name));
-      if (!slot) throw new TwinError(`group ${g.AutoScalingGroupName} has more instances than the twin has ${role} slots`);
-      taken.add(slot.name);
-      const instanceId = inst.InstanceId!;
-      const roleName = template.profileArn?.split("/").at(-1);
-      // moto's own account when the stack names none.
-      const account = spec.knobs.accountId ?? MOTO_ACCOUNT;
-      boots.push(
-        (async () => {
-          await ensureHostNetwork(layout, slot);
-          const credentials = roleName ? await assumeRole(state.endpoint, `arn:aws:iam::${account}:role/${roleName}`, instanceId) : undefined;
-          const shared = Object.fromEntries(hostPlan.apps.map((a) => [a.name, { dir: join(layout.sharedDir, "apps", a.name), uid: a.uid, gid: a.gid }]));
-          ctx.progress(`booting ${instanceId} (${g.AutoScalingGroupName}) as ${slot.name} ${slot.ip}`);
-          const running = await bootInstance(
-            {
-              box: slot,
-              instanceId,
-              endpoint: state.endpoint,
-              resolver: address,
-              rootfs: ctx.rootfs,
-              shared,
-              metadata: {
-                instanceId,
-                imageId: template.imageId,
-                instanceType: template.instanceType,
-                region: spec.knobs.region,
-                zone: inst.AvailabilityZone ?? `${spec.knobs.region}a`,
-                accountId: account,
-                privateIp: slot.ip,
-                mac: slotMac(slot.ip),
-                subnetId: Object.values(state.world.ids).find((v) => v.startsWith("subnet-")) ?? "subnet-0",
-                vpcId: Object.values(state.world.ids).find((v) => v.startsWith("vpc-")) ?? "vpc-0",
-                role: roleName && credentials ? { name: roleName, profileArn: template.profileArn!, credentials } : undefined,
-                userData: Buffer.from(template.userData, "base64"),
-              },
-            },
-            ctx.bootTimeoutMs,
-          );
-          ctx.progress(`${slot.name}: ${running.boot.ok ? `booted in ${running.boot.seconds?.toFixed(1)} s` : `FAILED at ${running.boot.failedStep ?? "cloud-init"}`}`);
-          return { ...running, group: g.AutoScalingGroupName!, role };
-        })(),
-      );
-    }
-  }
-  const settled = await Promise.allSettled(boots);
-  const booted = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  state.instances.push(...booted);
-  writeFileSync(layout.state, JSON.stringify(state, null, 2), { mode: 0o600 });
-  const rejected = settled.find((s) => s.status === "rejected");
-  if (rejected) throw (rejected as PromiseRejectedResult).reason;
-  return booted;
 }
 
 /**
@@ -239,22 +120,11 @@ async function bootNewInstances(ctx: BootContext): Promise<TwinInstance[]> {
  * admits it to the front only if it booted. Returns it.
  */
 export async function twinScaleOut(spec: EnvironmentSpec, group: string, opts: { progress?: Progress; home?: string } = {}): Promise<TwinInstance> {
-  const layout = twinLayout(spec.stack, opts.home ?? fawkesHome());
-  const state = readTwinState(layout);
-  if (!state) throw new TwinError(`the twin of ${spec.stack} is not up: fawkes twin up --stack ${spec.stack}`);
-  const g = state.world.groups.find((x) => x.name === group);
-  if (!g) throw new TwinError(`the twin of ${spec.stack} has no group ${group} (${state.world.groups.map((x) => x.name).join(", ")})`);
-  Object.assign(process.env, { AWS_ENDPOINT_URL: state.endpoint, AWS_ACCESS_KEY_ID: "twin", AWS_SECRET_ACCESS_KEY: "twin", AWS_REGION: spec.knobs.region });
-  const plan = planEnvironment(spec);
-  const asg = awsClient(AutoScalingClient, spec.knobs.region);
-  const now = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }))).AutoScalingGroups?.[0]?.DesiredCapacity ?? g.desired;
-  await asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: now + 1 }));
-  asg.destroy();
-  const ctx: BootContext = { spec, plan, layout, slots: hostSlots(layout, state.subnet, plan.hosts, spec.knobs.rollout), state, rootfs: imageOf(spec.catalogue.image, opts.home).rootfs, progress: opts.progress ?? (() => {}) };
-  const [one] = await bootNewInstances(ctx);
-  if (!one) throw new TwinError(`moto launched no instance in ${group} for desired capacity ${now + 1}`);
-  await admit(ctx, [one]);
-  return one;
+  const ctx = twinContext(spec, opts);
+  if (!ctx.state.world.groups.some((x) => x.name === group)) throw new TwinError(`the twin of ${spec.stack} has no group ${group} (${ctx.state.world.groups.map((x) => x.name).join(", ")})`);
+  const [one] = await launch(ctx, group, 1);
+  for (const { why } of await admit(ctx, [one!])) ctx.progress(`${one!.name}: not in service: ${why}`);
+  return one!;
 }
 
 /** `fawkes twin down`: stops every host and the front, removes the network and the twin's dir. */
@@ -267,16 +137,7 @@ export async function twinDown(stack: string, opts: { home?: string; progress?: 
   const lb = haproxyPid(hp);
   if (lb !== undefined) process.kill(lb, "SIGTERM");
   const started = Date.now();
-  await Promise.all(
-    (state?.instances ?? []).map(async (i) => {
-      await stopRecordedHost(i, i);
-      try {
-        if (readFileSync(`/proc/${i.imds}/cmdline`, "utf8").includes("imds-main")) process.kill(i.imds, "SIGTERM");
-      } catch {
-        // gone
-      }
-    }),
-  );
+  await Promise.all((state?.instances ?? []).map(stopInstance));
   progress(`instances stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (state?.services) await stopRecordedHost(state.services, state.services);
   progress(`services host stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -9,7 +9,7 @@
 import { AutoScalingClient, CreateAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateTableCommand, DynamoDBClient, type KeySchemaElement, type AttributeDefinition } from "@aws-sdk/client-dynamodb";
-import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client, type RequestLaunchTemplateData } from "@aws-sdk/client-ec2";
 import { CreateFileSystemCommand, EFSClient } from "@aws-sdk/client-efs";
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -17,7 +17,7 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { awsClient, s3Client } from "../aws/clients.ts";
-import type { CapturedResource, Props } from "../plan/program.ts";
+import { MOCK_ACCOUNT, type CapturedResource, type Props } from "../plan/program.ts";
 import type { Progress } from "../local/steps.ts";
 
 /** The program's resources the twin makes, by type, in the order it makes them. */
@@ -76,14 +76,38 @@ export interface World {
   ids: Record<string, string>;
   /** Each Auto Scaling group: its launch template (moto's id and the version) and sizes. */
   groups: Array<{ name: string; launchTemplateId: string; version: string; desired: number; min: number; max: number; healthCheckType: string; targetGroupArns: string[] }>;
-  /** Each launch template: user-data (base64, as given), image, profile ARN. */
-  templates: Record<string, { name: string; userData: string; imageId: string; instanceType: string; profileArn?: string }>;
 }
 
 export interface WorldOptions {
   region: string;
+  /** The account moto answers as: the mocks' made-up account in ARNs and queue URLs becomes it. */
+  account: string;
   /** RDS master passwords by instance identifier (the services host's PostgreSQL has them too). */
   masterPasswords: Record<string, string>;
+}
+
+/** A bucket object of the program as S3's PutObject: binary content comes as contentBase64. */
+export function putObjectOf(i: Props): PutObjectCommand {
+  const body = i.contentBase64 !== undefined ? Buffer.from(String(i.contentBase64), "base64") : Buffer.from(String(i.content ?? ""), "utf8");
+  return new PutObjectCommand({ Bucket: i.bucket, Key: i.key, Body: body, ContentType: i.contentType, ChecksumAlgorithm: i.checksumAlgorithm });
+}
+
+export function putParameterOf(i: Props): PutParameterCommand {
+  return new PutParameterCommand({ Name: i.name, Value: parameterValueOf(i), Type: i.type ?? "String", Description: i.description, Overwrite: true });
+}
+
+export const parameterValueOf = (i: Props): string => String(i.insecureValue ?? i.value);
+
+/** A launch template's inputs as EC2's LaunchTemplateData (ids already moto's). */
+export function launchTemplateDataOf(i: Props): RequestLaunchTemplateData {
+  return {
+    ImageId: i.imageId,
+    InstanceType: i.instanceType,
+    UserData: i.userData,
+    IamInstanceProfile: i.iamInstanceProfile?.arn ? { Arn: i.iamInstanceProfile.arn } : undefined,
+    MetadataOptions: i.metadataOptions ? { HttpTokens: i.metadataOptions.httpTokens, HttpEndpoint: i.metadataOptions.httpEndpoint, HttpPutResponseHopLimit: i.metadataOptions.httpPutResponseHopLimit } : undefined,
+    SecurityGroupIds: (i.networkInterfaces as Array<{ securityGroups?: string[] }> | undefined)?.flatMap((n) => n.securityGroups ?? []),
+  };
 }
 
 const tagList = (tags: Props | undefined) => Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value: String(Value) }));
@@ -102,7 +126,11 @@ export async function makeWorld(resources: readonly CapturedResource[], opts: Wo
   const ssm = awsClient(SSMClient, region);
   const asg = awsClient(AutoScalingClient, region);
   const ids = new Map<string, string>();
-  const world: World = { ids: {}, groups: [], templates: {} };
+  if (opts.account !== MOCK_ACCOUNT) {
+    ids.set(`:${MOCK_ACCOUNT}:`, `:${opts.account}:`);
+    ids.set(`/${MOCK_ACCOUNT}/`, `/${opts.account}/`);
+  }
+  const world: World = { ids: {}, groups: [] };
   const list = worldResources(resources);
   for (const r of list) {
     const i = rewriteIds(r.inputs, ids);
@@ -129,11 +157,9 @@ export async function makeWorld(resources: readonly CapturedResource[], opts: Wo
         case "aws:s3/bucketVersioning:BucketVersioning":
           await s3.send(new PutBucketVersioningCommand({ Bucket: i.bucket, VersioningConfiguration: { Status: i.versioningConfiguration?.status ?? "Enabled" } }));
           break;
-        case "aws:s3/bucketObjectv2:BucketObjectv2": {
-          const body = i.contentBase64 !== undefined ? Buffer.from(String(i.contentBase64), "base64") : Buffer.from(String(i.content ?? ""), "utf8");
-          await s3.send(new PutObjectCommand({ Bucket: i.bucket, Key: i.key, Body: body, ContentType: i.contentType, ChecksumAlgorithm: i.checksumAlgorithm }));
+        case "aws:s3/bucketObjectv2:BucketObjectv2":
+          await s3.send(putObjectOf(i));
           break;
-        }
         case "aws:dynamodb/table:Table": {
           const attrs = (i.attributes as Array<{ name: string; type: string }>).map((a): AttributeDefinition => ({ AttributeName: a.name, AttributeType: a.type as "S" }));
           const keys: KeySchemaElement[] = [{ AttributeName: i.hashKey, KeyType: "HASH" }, ...(i.rangeKey ? [{ AttributeName: i.rangeKey as string, KeyType: "RANGE" as const }] : [])];
@@ -177,21 +203,12 @@ export async function makeWorld(resources: readonly CapturedResource[], opts: Wo
           await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: i.name, RoleName: i.role }));
           break;
         case "aws:ssm/parameter:Parameter":
-          await ssm.send(new PutParameterCommand({ Name: i.name, Value: String(i.insecureValue ?? i.value), Type: i.type ?? "String", Description: i.description, Overwrite: true }));
+          await ssm.send(putParameterOf(i));
           break;
         case "aws:ec2/launchTemplate:LaunchTemplate": {
-          const data = {
-            ImageId: i.imageId,
-            InstanceType: i.instanceType,
-            UserData: i.userData,
-            IamInstanceProfile: i.iamInstanceProfile?.arn ? { Arn: i.iamInstanceProfile.arn } : undefined,
-            MetadataOptions: i.metadataOptions ? { HttpTokens: i.metadataOptions.httpTokens, HttpEndpoint: i.metadataOptions.httpEndpoint, HttpPutResponseHopLimit: i.metadataOptions.httpPutResponseHopLimit } : undefined,
-            SecurityGroupIds: (i.networkInterfaces as Array<{ securityGroups?: string[] }> | undefined)?.flatMap((n) => n.securityGroups ?? []),
-          };
-          const out = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: i.name, LaunchTemplateData: data }));
+          const out = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: i.name, LaunchTemplateData: launchTemplateDataOf(i) }));
           const id = out.LaunchTemplate!.LaunchTemplateId!;
           ids.set(r.id, id);
-          world.templates[id] = { name: i.name, userData: i.userData, imageId: i.imageId, instanceType: i.instanceType, profileArn: i.iamInstanceProfile?.arn };
           break;
         }
         case "aws:autoscaling/group:Group": {

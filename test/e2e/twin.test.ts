@@ -1,46 +1,118 @@
 // The AWS twin of staging, booted once for this file: the launch templates' user-data, unchanged,
 // by cloud-init's Ec2 datasource against IMDSv2, the AWS APIs in moto, RDS as PostgreSQL with TLS.
+// The project is one of the file's own (this repository's committed files, plus a v2 and a broken
+// blog): its staging stack set up as the first-contact guide says (an account, its AMI, a
+// certificate, GitHub's OIDC provider), so `check --target aws` passes and releases run on it.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
+import { ACMClient, ImportCertificateCommand } from "@aws-sdk/client-acm";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
+import { CreateOpenIDConnectProviderCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
-import { artifactBucketName, artifactPaths, defaultStore } from "../../src/artifact/index.ts";
+import { artifactBucketName, artifactPaths, defaultStore, pushRelease, stackArtifactBucket } from "../../src/artifact/index.ts";
 import { awsClient, s3Client } from "../../src/aws/clients.ts";
+import { AwsCheckError } from "../../src/check/aws.ts";
 import { loadStack } from "../../src/config/index.ts";
 import { httpStatus } from "../../src/local/health.ts";
 import { inHost } from "../../src/local/host.ts";
+import { planEnvironment } from "../../src/model/index.ts";
 import { pulumiConfigOf, runProgram } from "../../src/plan/program.ts";
+import { readHistory } from "../../src/release/history.ts";
+import { twinContext, terminate } from "../../src/twin/fleet.ts";
 import { twinLayout } from "../../src/twin/layout.ts";
+import { twinHome, twinRelease } from "../../src/twin/release.ts";
 import { readTwinState, twinDown, twinScaleOut, twinUp, type TwinState } from "../../src/twin/up.ts";
+import { makeRolloutProject, type RolloutProject } from "../helpers/rollout-project.ts";
 import { machineSnapshot, requireRoot, type MachineSnapshot } from "./machine.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
-const staging = loadStack(ROOT, "staging");
-const quiet = () => {};
+/** The account and AMI of the file's staging stack: not AWS's example ones, which `check` calls placeholders. */
+const ACCOUNT = "210987654321";
+const AMI = "ami-0f00dfeed0000c0de";
 let before: MachineSnapshot;
 let state: TwinState;
+let project: RolloutProject;
+let ids: RolloutProject["ids"];
+let root = "";
 const log: string[] = [];
+const staging = () => loadStack(root, "staging");
 
 const instance = (name: string) => state.instances.find((i) => i.name === name)!;
 const front = (host: string, path = "/") => httpStatus("127.0.0.1", state.port, path, host, 10_000);
+const stackFile = () => join(root, "stacks", "Pulumi.staging.yaml");
+const edit = (f: (s: string) => string) => writeFileSync(stackFile(), f(readFileSync(stackFile(), "utf8")));
+
+/** What `check --target aws` says of the file's staging stack, against the twin (AWS_ENDPOINT_URL, as twin up set it). */
+async function check(): Promise<{ code: number; problems: string }> {
+  const r = await project.fawkes("check", "--target", "aws", "--stack", "staging");
+  return { code: r.code, problems: r.err };
+}
+
+/** The release each web host serves the blog at, asked of each host at the blog's port, and through the front. */
+async function blogReleases(): Promise<string[]> {
+  const port = planEnvironment(staging()).hosts.find((h) => h.role === "web")!.apps.find((a) => a.name === "blog")!.port;
+  const seen: string[] = [];
+  for (const i of state.instances.filter((x) => x.role === "web")) {
+    const r = await httpStatus(i.ip, port, "/", "blog.staging.fawkes.test", 10_000);
+    expect(r.status, `${i.name}: ${r.body.slice(0, 200)}`).toBe(200);
+    seen.push((JSON.parse(r.body) as { release: string }).release);
+  }
+  for (let n = 0; n < 4; n++) {
+    const r = await front("blog.staging.fawkes.test", "/");
+    expect(r.status, r.body.slice(0, 200)).toBe(200);
+    expect((JSON.parse(r.body) as { release: string }).release).toBe(seen[0]);
+  }
+  return seen;
+}
+
+/** A self-signed certificate for the stack's names, imported into the twin's ACM, as a user imports theirs. */
+async function importCertificate(domain: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "fawkes-twin-cert-"));
+  try {
+    await execa("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain},DNS:*.${domain}`, "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]);
+    const acm = awsClient(ACMClient, staging().knobs.region);
+    const out = await acm.send(new ImportCertificateCommand({ Certificate: readFileSync(join(dir, "cert.pem")), PrivateKey: readFileSync(join(dir, "key.pem")) }));
+    acm.destroy();
+    return out.CertificateArn!;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 beforeAll(async () => {
   requireRoot();
   await twinDown("staging");
   before = await machineSnapshot();
-  let out = "";
-  const code = await main(["build", "--all"], { out: (t) => (out += t), err: quiet, cwd: ROOT });
-  if (code !== 0) throw new Error(`fawkes build --all failed (exit ${code}):\n${out}`);
-  state = await twinUp(ROOT, staging, { progress: (m) => log.push(m) });
-}, 1_200_000);
+  project = await makeRolloutProject();
+  ids = project.ids;
+  root = project.root;
+  // The first-contact guide's stack: the account, its AMI; releases v1; a rollout short enough for a test.
+  edit((s) =>
+    s
+      .replace(/fawkes:accountId: "\d+"/, `fawkes:accountId: "${ACCOUNT}"`)
+      .replace(/ami: ami-[0-9a-f]+/, `ami: ${AMI}`)
+      .replace(/shop: r[0-9a-f]+/, `shop: ${ids.shop1}`)
+      .replace(/blog: r[0-9a-f]+/, `blog: ${ids.blog1}`)
+      .replace(/warmupSeconds: \d+/, "warmupSeconds: 20")
+      .replace(/checkpointDelaySeconds: \d+/, "checkpointDelaySeconds: 5"),
+  );
+  state = await twinUp(root, staging(), { progress: (m) => log.push(m) });
+  // Then what only the account's owner makes: a certificate (here imported), GitHub's OIDC provider.
+  const arn = await importCertificate(staging().knobs.domain);
+  edit((s) => s.replace(/fawkes:certificateArn: \S+/, `fawkes:certificateArn: ${arn}`));
+  const iam = awsClient(IAMClient, staging().knobs.region);
+  await iam.send(new CreateOpenIDConnectProviderCommand({ Url: "https://token.actions.githubusercontent.com", ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["ffffffffffffffffffffffffffffffffffffffff"] }));
+  iam.destroy();
+}, 1_500_000);
 
 afterAll(async () => {
   if (process.getuid?.() !== 0) return;
   await twinDown("staging");
+  project?.remove();
 }, 120_000);
 
 describe.sequential("the AWS twin of staging", () => {
@@ -53,14 +125,14 @@ describe.sequential("the AWS twin of staging", () => {
     expect(state.instances.filter((i) => i.role === "worker")).toHaveLength(1);
     for (const i of state.instances) {
       const data = JSON.parse(readFileSync(`/proc/${i.init}/root/run/cloud-init/instance-data.json`, "utf8")) as { v1: Record<string, unknown> };
-      expect(data.v1).toMatchObject({ cloud_name: "aws", platform: "ec2", instance_id: i.instanceId, region: staging.knobs.region });
+      expect(data.v1).toMatchObject({ cloud_name: "aws", platform: "ec2", instance_id: i.instanceId, region: staging().knobs.region });
       const result = readFileSync(`/proc/${i.init}/root/run/cloud-init/result.json`, "utf8");
       expect(JSON.parse(result).v1.datasource).toMatch(/^DataSourceEc2(Local)?/);
     }
   });
 
   it("boots the launch template's user-data byte for byte, as `pulumi up` would send it", async () => {
-    const run = await runProgram(ROOT, "staging", pulumiConfigOf(ROOT, "staging"), { secrets: "reveal" });
+    const run = await runProgram(root, "staging", pulumiConfigOf(root, "staging"), { secrets: "reveal" });
     for (const i of state.instances) {
       const template = run.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && String(r.inputs.name).endsWith(`-${i.role}`))!;
       const declared = Buffer.from(String(template.inputs.userData), "base64");
@@ -109,7 +181,7 @@ describe.sequential("the AWS twin of staging", () => {
 
   it("plays RDS with TLS required: the app's own role connects over TLS, a plain connection is refused", async () => {
     const web = instance("staging-web-1");
-    const ssm = awsClient(SSMClient, staging.knobs.region);
+    const ssm = awsClient(SSMClient, staging().knobs.region);
     const endpoint = (await ssm.send(new GetParameterCommand({ Name: "/fawkes/staging/database/endpoint" }))).Parameter!.Value!;
     const password = (await ssm.send(new GetParameterCommand({ Name: "/fawkes/staging/blog/DATABASE_PASSWORD", WithDecryption: true }))).Parameter!.Value!;
     ssm.destroy();
@@ -123,7 +195,7 @@ describe.sequential("the AWS twin of staging", () => {
   });
 
   it("a host whose bootstrap fails (its secret gone) reports itself Unhealthy to its group and stays out of the front; the others serve on", async () => {
-    const region = staging.knobs.region;
+    const region = staging().knobs.region;
     const ssm = awsClient(SSMClient, region);
     const secret = "/fawkes/staging/shop/SHOP_SECRET_KEY";
     const value = (await ssm.send(new GetParameterCommand({ Name: secret, WithDecryption: true }))).Parameter!.Value!;
@@ -131,7 +203,7 @@ describe.sequential("the AWS twin of staging", () => {
     await ssm.send(new DeleteParameterCommand({ Name: secret }));
     let one: Awaited<ReturnType<typeof twinScaleOut>>;
     try {
-      one = await twinScaleOut(staging, group, { progress: (m) => log.push(m) });
+      one = await twinScaleOut(staging(), group, { progress: (m) => log.push(m) });
     } finally {
       await ssm.send(new PutParameterCommand({ Name: secret, Value: value, Type: "SecureString" }));
       ssm.destroy();
@@ -151,41 +223,104 @@ describe.sequential("the AWS twin of staging", () => {
       expect(r.status).toBe(200);
       expect((JSON.parse(r.body) as { host: string }).host).not.toBe(`ip-${one.ip.replaceAll(".", "-")}`);
     }
+    // The group replaces an Unhealthy instance: terminated, and the group back at its size.
+    await terminate(twinContext(staging()), [one]);
+    state = readTwinState(twinLayout("staging"))!;
+    const asg2 = awsClient(AutoScalingClient, region);
+    const g = (await asg2.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }))).AutoScalingGroups![0]!;
+    asg2.destroy();
+    expect(g.DesiredCapacity).toBe(2);
+    expect(g.Instances?.map((i) => i.InstanceId)).not.toContain(one.instanceId);
   }, 600_000);
 
-  it("check --target aws names a pinned release missing from the bucket and a secret missing from SSM, and neither once they are back", async () => {
-    const region = staging.knobs.region;
+  it("check --target aws passes for a stack set up as the first-contact guide says, names a pinned release missing from the bucket and a secret missing from SSM, and passes again once they are back", async () => {
+    const spec = staging();
+    const region = spec.knobs.region;
     const s3 = await s3Client(S3Client, region);
     const ssm = awsClient(SSMClient, region);
-    const release = staging.knobs.releases.shop!;
-    const Bucket = artifactBucketName(staging);
+    const release = spec.knobs.releases.shop!;
+    const Bucket = artifactBucketName(spec);
     const sumKey = `shop/${release}.sha256`;
     const secret = "/fawkes/staging/shop/SHOP_SECRET_KEY";
     const sum = readFileSync(artifactPaths(defaultStore(), "shop", release).sha256);
     const value = (await ssm.send(new GetParameterCommand({ Name: secret, WithDecryption: true }))).Parameter!.Value!;
-    // As a user runs it against the twin: AWS_ENDPOINT_URL (twin up set it for this process) and the CLI.
-    const named = async () => {
-      let problems = "";
-      const code = await main(["check", "--target", "aws", "--stack", "staging"], { out: () => {}, err: (t) => (problems += t), cwd: ROOT });
-      expect(code, problems).toBe(1); // the sample stack's placeholders (certificate, AMI) stay problems
-      return problems;
-    };
+    const ready = await check();
+    expect(ready.code, ready.problems).toBe(0);
     await s3.send(new DeleteObjectCommand({ Bucket, Key: sumKey }));
     await ssm.send(new DeleteParameterCommand({ Name: secret }));
     try {
-      const problems = await named();
+      const { code, problems } = await check();
+      expect(code).toBe(1);
       expect(problems).toContain(release);
       expect(problems).toContain("SHOP_SECRET_KEY");
     } finally {
       await s3.send(new PutObjectCommand({ Bucket, Key: sumKey, Body: sum }));
       await ssm.send(new PutParameterCommand({ Name: secret, Value: value, Type: "SecureString" }));
     }
-    const after = await named();
-    expect(after).not.toContain(release);
-    expect(after).not.toContain("SHOP_SECRET_KEY");
+    const after = await check();
+    expect(after.code, after.problems).toBe(0);
     s3.destroy();
     ssm.destroy();
-  }, 120_000);
+  }, 180_000);
+
+  it("refuses a release whose artifact is not in the bucket before anything changes: no pin, no launch-template version, no host", async () => {
+    const spec = staging();
+    const hosts = state.instances.map((i) => i.instanceId);
+    const e = await twinRelease({ root, stack: "staging", app: "shop", release: ids.shop2, kind: "release", command: `fawkes release shop ${ids.shop2} --stack staging --target twin`, echo: (m) => log.push(m) }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AwsCheckError);
+    expect((e as Error).message).toContain(`release ${ids.shop2} of shop is not in s3://${artifactBucketName(spec)}/shop/`);
+    expect(staging().knobs.releases.shop).toBe(ids.shop1);
+    expect(readTwinState(twinLayout("staging"))!.instances.map((i) => i.instanceId)).toEqual(hosts);
+    expect(readHistory("staging", twinHome("staging"))).toEqual([]);
+  }, 180_000);
+
+  it("releases the blog's v2 as on AWS: pulumi up makes launch-template versions, fawkes drives each role's refresh, canary then batch; every host serves v2, the history says succeeded", async () => {
+    const spec = staging();
+    await pushRelease(stackArtifactBucket(spec), "blog", ids.blog2, artifactPaths(defaultStore(), "blog", ids.blog2));
+    const ofRole = (role: string) => state.instances.filter((i) => i.role === role).map((i) => i.instanceId).sort();
+    const [oldWeb, oldWorker] = [ofRole("web"), ofRole("worker")];
+    const lines: string[] = [];
+    const entry = await twinRelease({ root, stack: "staging", app: "blog", release: ids.blog2, kind: "release", command: `fawkes release blog ${ids.blog2} --stack staging --target twin`, echo: (m) => lines.push(m) });
+    state = readTwinState(twinLayout("staging"))!;
+    expect(entry.result, `${entry.failure}\n${lines.join("\n")}`).toBe("succeeded");
+    expect(entry.target).toBe("aws");
+    expect(lines.join("\n")).toMatch(/launch template lt-[0-9a-f]+ version 2 \(UserData changed/);
+    expect(lines.join("\n")).toMatch(/instance refresh .* started/);
+    // Phoenix: every web host is new, on version 2 of its template. The blog runs on no worker host:
+    // the worker's user-data did not change, so neither did its template, and no worker was replaced.
+    expect(entry.hostsReplaced.sort()).toEqual(oldWeb);
+    expect(state.instances.filter((i) => i.role === "web").map((i) => [i.version, i.boot.ok, oldWeb.includes(i.instanceId)])).toEqual([
+      ["2", true, false],
+      ["2", true, false],
+    ]);
+    expect(ofRole("worker")).toEqual(oldWorker);
+    expect(lines.join("\n")).toMatch(/-worker: already runs launch template lt-[0-9a-f]+ version 1; no host to replace/);
+    expect(await blogReleases()).toEqual([ids.blog2, ids.blog2]);
+    expect(staging().knobs.releases.blog).toBe(ids.blog2);
+    expect(readHistory("staging", twinHome("staging")).at(-1)).toMatchObject({ kind: "release", app: "blog", from: ids.blog1, to: ids.blog2, result: "succeeded" });
+  }, 900_000);
+
+  it("a release whose hosts fail health rolls back: the canary reports itself Unhealthy, the group goes back to its version, v2 still serves, the pin is restored, the history says rolled back", async () => {
+    const spec = staging();
+    await pushRelease(stackArtifactBucket(spec), "blog", ids.blogBroken, artifactPaths(defaultStore(), "blog", ids.blogBroken));
+    const serving = state.instances.map((i) => i.instanceId);
+    const lines: string[] = [];
+    const entry = await twinRelease({ root, stack: "staging", app: "blog", release: ids.blogBroken, kind: "release", command: `fawkes release blog ${ids.blogBroken} --stack staging --target twin`, echo: (m) => lines.push(m) });
+    state = readTwinState(twinLayout("staging"))!;
+    expect(entry.result, lines.join("\n")).toBe("rolled-back");
+    expect(entry.failure).toContain("rolled back");
+    expect(entry.failure).toContain(`The pin is restored to ${ids.blog2}`);
+    expect(lines.join("\n")).toMatch(/failed to become healthy/);
+    // The hosts that served v2 serve it still; the failed canary is gone; the group launches version 2 again.
+    expect(state.instances.map((i) => i.instanceId).sort()).toEqual(serving.sort());
+    expect(await blogReleases()).toEqual([ids.blog2, ids.blog2]);
+    expect(staging().knobs.releases.blog).toBe(ids.blog2);
+    const asg = awsClient(AutoScalingClient, spec.knobs.region);
+    const groups = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: state.world.groups.map((g) => g.name) }))).AutoScalingGroups!;
+    asg.destroy();
+    expect(groups.map((g) => [g.AutoScalingGroupName!.split("-").at(-1), g.LaunchTemplate?.Version, g.DesiredCapacity])).toEqual(expect.arrayContaining([["web", "2", 2]]));
+    expect(readHistory("staging", twinHome("staging")).at(-1)).toMatchObject({ app: "blog", from: ids.blog2, to: ids.blogBroken, result: "rolled-back" });
+  }, 900_000);
 
   it("twin down leaves the machine as it was: no namespace, card, mount or dir of the twin", async () => {
     const layout = twinLayout("staging");

@@ -5,7 +5,8 @@ import { launchScript } from "../../src/local/host.ts";
 import type { CapturedResource } from "../../src/plan/program.ts";
 import { hypervisorUuidOf, instanceFiles, TWIN_CLOUD_CFG } from "../../src/twin/instances.ts";
 import { chooseTwinSubnet, servicesAddress, slotMac, twinLayout } from "../../src/twin/layout.ts";
-import { dnsmasqConf, pgHba, servicesInit } from "../../src/twin/services.ts";
+import { dnsmasqConf, pgHba, servicesFiles, servicesInit } from "../../src/twin/services.ts";
+import { refreshBatches } from "../../src/twin/refresh.ts";
 import { rewriteIds, worldResources } from "../../src/twin/world.ts";
 
 const res = (type: string, name: string, inputs: Record<string, unknown> = {}): CapturedResource => ({ type, name, urn: `urn:${name}`, id: `${name}-id`, inputs, state: inputs, custom: true });
@@ -36,7 +37,8 @@ describe("a twin's names", () => {
 });
 
 describe("the twin's services host", () => {
-  const conf = dnsmasqConf({ address: "10.232.7.2", subnet: "10.232.7.0/24", leases: [{ mac: "0a:ec:00:00:00:01", ip: "10.232.7.11", name: "staging-web-1" }] });
+  const base = { address: "10.232.7.2", subnet: "10.232.7.0/24", account: "210987654321", images: [{ id: "ami-0f00dfeed0000c0de", name: "fawkes-golden-48ae9051", architecture: "x86_64" }] };
+  const conf = dnsmasqConf({ ...base, leases: [{ mac: "0a:ec:00:00:00:01", ip: "10.232.7.11", name: "staging-web-1" }] });
 
   it("answers every AWS name with itself and leases each slot its address, with no router (a DHCP client would wait for it)", () => {
     expect(conf).toContain("address=/amazonaws.com/10.232.7.2");
@@ -49,12 +51,19 @@ describe("the twin's services host", () => {
   it("plays RDS with TLS or nothing, and a master user who is no superuser", () => {
     expect(pgHba()).toContain("hostnossl all all 0.0.0.0/0 reject");
     expect(pgHba()).not.toMatch(/^host\s/m);
-    const init = servicesInit({ address: "10.232.7.2", subnet: "10.232.7.0/24", leases: [], database: { masterUser: "fawkes_admin", masterPassword: "p'w", hostName: "db.eu-west-1.rds.amazonaws.com" } });
+    const init = servicesInit({ ...base, leases: [], database: { masterUser: "fawkes_admin", masterPassword: "p'w", hostName: "db.eu-west-1.rds.amazonaws.com" } });
     expect(init).toContain("LOGIN CREATEDB CREATEROLE");
     expect(init).not.toContain("SUPERUSER");
     expect(init).toContain("-c ssl=on");
     // Quoted for the shell: a quote in the password stays inside its word.
     expect(init).toContain(`-v pw='p'\\''w'`);
+  });
+
+  it("runs moto as the stack's account, which holds the stack's pinned AMI (the golden image the twin boots), available", () => {
+    const init = servicesInit({ ...base, leases: [] });
+    expect(init).toMatch(/^MOTO_ACCOUNT_ID='210987654321' MOTO_AMIS_PATH=\/etc\/fawkes-twin\/amis.json moto_server /m);
+    const amis = JSON.parse(servicesFiles({ ...base, leases: [] }).find((f) => f.path === "etc/fawkes-twin/amis.json")!.content as string) as Array<Record<string, unknown>>;
+    expect(amis).toEqual([expect.objectContaining({ ami_id: "ami-0f00dfeed0000c0de", owner_id: "210987654321", architecture: "x86_64", state: "available" })]);
   });
 });
 
@@ -108,5 +117,20 @@ describe("a twin instance", () => {
   it("refuses a hypervisor UUID that is not EC2's and an environment name the shell would not take", () => {
     expect(() => launchScript({ name: "h", dir: "/d" }, { rootfs: "/r", shared: {} }, { hypervisorUuid: "not-ec2" })).toThrow(/not an EC2 one/);
     expect(() => launchScript({ name: "h", dir: "/d" }, { rootfs: "/r", shared: {} }, { env: { "A;rm -rf /": "x" } })).toThrow(/not an environment variable name/);
+  });
+});
+
+describe("the twin's instance refresh, as AWS documents a rolling one", () => {
+  const prefs = (min: number, max: number, checkpoints: number[]) => ({ MinHealthyPercentage: min, MaxHealthyPercentage: max, CheckpointPercentages: checkpoints });
+
+  it("launches before it terminates while MaxHealthyPercentage leaves room above desired, and stops each batch at the next checkpoint", () => {
+    expect(refreshBatches(2, 2, prefs(100, 200, [50]))).toEqual({ launchFirst: true, batches: [1, 1] });
+    expect(refreshBatches(4, 4, prefs(100, 150, [10, 60]))).toEqual({ launchFirst: true, batches: [1, 1, 2] });
+    expect(refreshBatches(1, 1, prefs(100, 200, [100]))).toEqual({ launchFirst: true, batches: [1] });
+  });
+
+  it("terminates first, down to MinHealthyPercentage, when there is no room above desired; one host at a time at least", () => {
+    expect(refreshBatches(4, 4, prefs(50, 100, []))).toEqual({ launchFirst: false, batches: [2, 2] });
+    expect(refreshBatches(3, 3, prefs(90, 100, []))).toEqual({ launchFirst: false, batches: [1, 1, 1] });
   });
 });

@@ -1,5 +1,6 @@
 import { loadStack } from "../../config/index.ts";
 import { awsRelease, breakDeployLock, localRelease, readDeployLock, readHistory, rollbackTarget, stacksWithHistory, type HistoryEntry, type ReleaseRequest } from "../../release/index.ts";
+import { twinHome, twinRelease } from "../../twin/release.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
@@ -10,9 +11,9 @@ function requireStack(values: Record<string, unknown>): string {
   return values.stack;
 }
 
-function targetOf(values: Record<string, unknown>): "local" | "aws" {
+function targetOf(values: Record<string, unknown>): "local" | "aws" | "twin" {
   const t = values.target ?? "local";
-  if (t !== "local" && t !== "aws") throw new UsageError(`--target ${String(t)}: must be local or aws`);
+  if (t !== "local" && t !== "aws" && t !== "twin") throw new UsageError(`--target ${String(t)}: must be local, aws or twin`);
   return t;
 }
 
@@ -30,7 +31,9 @@ export function printOutcome(io: Io, e: HistoryEntry, json: boolean): void {
 
 /** A release or rollback on the target the flags name; the exit code from its outcome. */
 async function rollOut(io: Io, values: Record<string, unknown>, req: ReleaseRequest): Promise<number> {
-  const entry = targetOf(values) === "aws" ? await awsRelease(req, { wait: values.wait === true }) : await localRelease(req);
+  const target = targetOf(values);
+  const wait = values.wait === true;
+  const entry = target === "aws" ? await awsRelease(req, { wait }) : target === "twin" ? await twinRelease(req, { wait }) : await localRelease(req);
   printOutcome(io, entry, values.json === true);
   return entry.result === "succeeded" ? 0 : 1;
 }
@@ -46,14 +49,16 @@ const RELEASE_FLAGS = `  --stack S         the environment (required)
   --target T        local (default: the stack's hosts on this machine) or aws (fawkes check
                     --target aws for the release about to be pinned, then pulumi up, then fawkes
                     drives each role's instance refresh)
-  --wait            aws: wait for another instance refresh of the stack's groups to end (at most
+                    or twin (the aws path against the stack's twin, fawkes twin up: moto answers,
+                    the twin plays pulumi up and the instance refreshes; its history is the twin's)
+  --wait            aws, twin: wait for another instance refresh of the stack's groups to end (at most
                     as long as the rollout knobs allow one) instead of refusing
   --json            print the history entry as JSON`;
 
 export const release: Command = {
   name: "release",
   summary: "Pin APP to RELEASE_ID in a stack and roll it out: canary, health gate, batches, drain; automatic rollback.",
-  usage: "fawkes release APP RELEASE_ID --stack S [--target local|aws] [--wait] [--json]",
+  usage: "fawkes release APP RELEASE_ID --stack S [--target local|aws|twin] [--wait] [--json]",
   help: `Writes the pin to stacks/Pulumi.<S>.yaml and replaces every host that runs APP, never
 patching one. Locally, by the stack's rollout knobs: a canary host first, then batches; each new
 host boots beside an old one (maxHealthyPercent), runs the release hooks once per release under
@@ -90,7 +95,7 @@ ${RELEASE_EXIT}`,
 export const rollback: Command = {
   name: "rollback",
   summary: "Roll APP back to the release before the current one (or --to one), as a rollout.",
-  usage: "fawkes rollback APP [--to RELEASE_ID] --stack S [--target local|aws] [--wait] [--json]",
+  usage: "fawkes rollback APP [--to RELEASE_ID] --stack S [--target local|aws|twin] [--wait] [--json]",
   help: `The previous release comes from the stack's history: each rollback goes one release further
 back, like Capistrano's release dirs. --to names any built release. The rollback is a rollout
 like any other: new hosts, health gate, drain, automatic rollback if it fails.
@@ -106,7 +111,7 @@ ${RELEASE_EXIT}`,
     const [app] = positionals as [string];
     const root = findProjectRoot(io.cwd, values.project);
     const stack = requireStack(values);
-    const { from, to } = rollbackTarget(root, stack, app, typeof values.to === "string" ? values.to : undefined);
+    const { from, to } = rollbackTarget(root, stack, app, typeof values.to === "string" ? values.to : undefined, targetOf(values) === "twin" ? twinHome(stack) : undefined);
     if (from === to) {
       io.out(`${stack}: ${app} is already at ${to}\n`);
       return 0;
