@@ -2,7 +2,7 @@
 // and log group, each role's log group. Pure: the AWS components and the renderers both read it.
 import type { EnvironmentSpec } from "../config/index.ts";
 import { budgetName } from "../names/index.ts";
-import type { Role } from "./plan.ts";
+import type { Role } from "./role.ts";
 
 /** Where an environment's parameters live (`/fawkes/dev`): the hosts read `<prefix>/<app>/...` at boot. */
 export function parameterPrefixOf(project: string, stack: string): string {

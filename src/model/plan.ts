@@ -4,11 +4,11 @@ import { appDatabase, DATABASE_PASSWORD_RULE, databasePlan, type AppDatabase, ty
 import { parameterPrefixOf } from "./operations.ts";
 import { bootTimes, type BootTimes } from "./rollout.ts";
 
-export type Role = "web" | "worker";
+import { ROLES, type Role } from "./role.ts";
+
+export { ROLES, type Role } from "./role.ts";
 /** Hash key of the release-lock table: the table and the hosts' bootstrap both read it from here. */
 export const LOCK_KEY = "LockID";
-
-export const ROLES: readonly Role[] = ["web", "worker"];
 
 /** Where an app lives on every host. The release dir holds source and venv; shared/ is shared storage. */
 export interface AppPaths {

@@ -4,7 +4,7 @@ import type { AppOnHost, AppPaths, HostPlan } from "../model/index.ts";
 import { EXEC_WRAPPER } from "./app-files.ts";
 import { CLOUDWATCH_AGENT_CONFIG_PATH } from "./cloudwatch-agent.ts";
 import { compileTemplate, registerPartial, withoutComments } from "./templates.ts";
-import type { HostBundle } from "./bundle.ts";
+import type { HostBundle } from "./types.ts";
 import type { RenderedFile } from "./types.ts";
 
 export const BOOTSTRAP_PATH = "/usr/local/sbin/fawkes-bootstrap";

@@ -3,18 +3,10 @@
 // the sum, so its size does not grow with the apps (EC2 takes 16 KiB of user-data).
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { RenderedFile } from "./types.ts";
+import type { HostBundle, RenderedFile } from "./types.ts";
 
 /** Where bundles live in the artifact store: `_` starts no app name, so no app's releases share it. */
 export const BUNDLE_PREFIX = "_bundles/";
-
-export interface HostBundle {
-  /** The store key, `_bundles/<sha256>.tar.gz`: a changed bundle is a new key, never an overwrite. */
-  key: string;
-  /** sha256 of `bytes`, hex: the stage-1 script unpacks nothing else. */
-  sha256: string;
-  bytes: Uint8Array;
-}
 
 export const bundleKey = (sha256: string): string => `${BUNDLE_PREFIX}${sha256}.tar.gz`;
 

@@ -7,9 +7,9 @@ import { Document, Scalar } from "yaml";
 import type { EnvironmentPlan, HostPlan } from "../model/index.ts";
 import { appFiles } from "./app-files.ts";
 import { BOOT_PATH, bootFile, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
-import { bundleOf, type HostBundle } from "./bundle.ts";
+import { bundleOf } from "./bundle.ts";
 import { cloudWatchAgentFile } from "./cloudwatch-agent.ts";
-import { USER_DATA_LIMIT, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
+import { USER_DATA_LIMIT, type HostBundle, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
 
 export const MANIFEST_PATH = "/etc/fawkes/host.json";
 

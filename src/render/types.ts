@@ -1,5 +1,4 @@
 import type { Role } from "../model/index.ts";
-import type { HostBundle } from "./bundle.ts";
 
 /** One file a host image writes at boot. */
 export interface RenderedFile {
@@ -9,6 +8,15 @@ export interface RenderedFile {
   mode: string;
   /** "user:group" as cloud-init writes it. */
   owner: string;
+}
+
+/** A host's bundle (src/render/bundle.ts makes it): every file it boots from but the stage-1 script. */
+export interface HostBundle {
+  /** The store key, `_bundles/<sha256>.tar.gz`: a changed bundle is a new key, never an overwrite. */
+  key: string;
+  /** sha256 of `bytes`, hex: the stage-1 script unpacks nothing else. */
+  sha256: string;
+  bytes: Uint8Array;
 }
 
 /** What describes a host of one role, readable by people and machines. */

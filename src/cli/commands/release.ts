@@ -123,23 +123,27 @@ ${RELEASE_EXIT}`,
 export const history: Command = {
   name: "history",
   summary: "Every release, rollback, rebuild and maintenance switch of an environment: who, when, from -> to, hosts, result, duration, logs.",
-  usage: "fawkes history [--stack S] [--app A] [--limit N] [--json]",
+  usage: "fawkes history [--stack S] [--app A] [--limit N] [--twin] [--json]",
   help: `Reads the history kept on this machine (\${FAWKES_HOME:-/var/lib/fawkes}/history), which outlives
 fawkes local down. Without --stack, every stack's. Newest last.
 
 Flags:
   --stack S   one environment
+  --twin      the releases run with --target twin on the stack's AWS twin (needs --stack;
+              kept in the twin's dir, gone with fawkes twin down)
   --app A     one app's releases and rollbacks
   --limit N   the last N entries (default all)
   --json      the entries as a JSON array
 
 Exit codes: 0 printed (also when empty); 2 usage.`,
-  options: { stack: { type: "string" }, app: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string" }, app: { type: "string" }, limit: { type: "string" }, twin: { type: "boolean" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit ${String(values.limit)}: must be a whole number above 0`);
+    if (values.twin === true && typeof values.stack !== "string") throw new UsageError("--twin needs --stack S: each twin keeps its own history");
     const stacks = typeof values.stack === "string" ? [values.stack] : stacksWithHistory();
-    let entries = stacks.flatMap((s) => readHistory(s)).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    const home = values.twin === true ? twinHome(stacks[0]!) : undefined;
+    let entries = stacks.flatMap((s) => readHistory(s, home)).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     if (typeof values.app === "string") entries = entries.filter((e) => e.app === values.app);
     if (limit !== undefined) entries = entries.slice(-limit);
     if (values.json) {
