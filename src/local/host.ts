@@ -95,6 +95,8 @@ export interface HostMounts {
   database?: string;
   /** Per app on this host: the environment's shared dir of that app on the machine. */
   shared: Record<string, string>;
+  /** The twin's EFS file system on the machine: its services host exports it over NFS. */
+  efs?: string;
 }
 
 /** What a local host is: a name, a dir on the machine (its disk), an address and a namespace. */
@@ -112,6 +114,7 @@ export function hostBinds(m: HostMounts): Array<{ source: string; target: string
     ...(m.secrets === undefined ? [] : [{ source: m.secrets, target: "var/lib/fawkes/secrets", readOnly: false }]),
     ...(m.backups === undefined ? [] : [{ source: m.backups, target: "var/lib/fawkes/backups", readOnly: false }]),
     ...(m.database === undefined ? [] : [{ source: m.database, target: DB_DATA_ROOT.slice(1), readOnly: false }]),
+    ...(m.efs === undefined ? [] : [{ source: m.efs, target: "srv/efs", readOnly: false }]),
     ...Object.entries(m.shared).map(([app, dir]) => ({ source: dir, target: `srv/apps/${app}/shared`, readOnly: false })),
   ];
 }

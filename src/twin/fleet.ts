@@ -100,6 +100,7 @@ export async function bootNewInstances(ctx: TwinContext): Promise<TwinInstance[]
                 resolver: address,
                 rootfs: ctx.rootfs,
                 shared,
+                efsCa: state.efsCa,
                 metadata: {
                   instanceId,
                   imageId: template.imageId,

@@ -1,5 +1,5 @@
 // The edge of the twin: its network (the bridge, namespaces) and the services host's boot and stop.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { prepareDisk, startHost, stopRecordedHost, type HostBox } from "../local/host.ts";
@@ -7,7 +7,7 @@ import { bridgeUpSteps, hostNetworkSteps } from "../local/network.ts";
 import { runSteps, type Progress } from "../local/steps.ts";
 import type { GoldenImage } from "../local/image.ts";
 import { slotMac, type TwinLayout } from "./layout.ts";
-import { SERVICES_INIT_PATH, SERVICES_READY, servicesFiles, type ServicesConfig } from "./services.ts";
+import { EFS_CA, SERVICES_INIT_PATH, SERVICES_READY, servicesFiles, type ServicesConfig } from "./services.ts";
 
 export interface RunningHost {
   name: string;
@@ -35,13 +35,20 @@ export async function ensureHostNetwork(layout: TwinLayout, box: HostBox): Promi
   await runSteps(steps);
 }
 
+/** The CA the services host made for EFS's certificate, read from its disk once it is ready. */
+export function efsCertificateAuthority(services: Pick<RunningHost, "init">): string {
+  return readFileSync(join(`/proc/${services.init}/root`, EFS_CA.slice(1)), "utf8");
+}
+
 /** Boots the services host and waits until each of its services answers (at most `timeoutMs`). */
 export async function bootServices(layout: TwinLayout, image: GoldenImage, config: ServicesConfig, progress: Progress, timeoutMs = 120_000): Promise<RunningHost> {
   const box: HostBox = { ...layout.services, ip: config.address };
   await ensureHostNetwork(layout, box);
-  prepareDisk(box, { rootfs: image.rootfs, shared: {} }, servicesFiles(config), "services");
-  progress(`services host ${config.address}: moto, dnsmasq${config.database ? ", PostgreSQL (RDS)" : ""}`);
-  const pids = await startHost(box, { rootfs: image.rootfs, shared: {} }, {}, SERVICES_INIT_PATH);
+  mkdirSync(layout.sharedDir, { recursive: true, mode: 0o755 });
+  const mounts = { rootfs: image.rootfs, shared: {}, efs: layout.sharedDir };
+  prepareDisk(box, mounts, servicesFiles(config), "services");
+  progress(`services host ${config.address}: moto, dnsmasq, EFS (nfs-ganesha behind stunnel)${config.database ? ", PostgreSQL (RDS)" : ""}`);
+  const pids = await startHost(box, mounts, {}, SERVICES_INIT_PATH);
   const root = `/proc/${pids.init}/root`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -6,7 +6,7 @@
 // reaches the AWS APIs through AWS_ENDPOINT_URL, the one thing that is the twin's.
 import { createHash, randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -33,6 +33,8 @@ export interface InstanceSpec {
   rootfs: string;
   /** Per app on this host: the EFS dir on the machine (the NFS server's export) bound at its shared/. */
   shared: Record<string, { dir: string; uid: number; gid: number }>;
+  /** The CA of the twin's EFS certificate (PEM), trusted by the instance. */
+  efsCa: string;
 }
 
 export interface RunningInstance {
@@ -68,12 +70,23 @@ export async function assumeRole(endpoint: string, roleArn: string, session: str
   return { accessKeyId, secretAccessKey, sessionToken, expiration };
 }
 
-/** The files a twin instance starts with over the golden image: cloud.cfg, resolv.conf (as DHCP would set it), pid 1. */
-export function instanceFiles(resolver: string): HostFile[] {
+/** Where Debian keeps the trusted roots: one bundle (update-ca-certificates writes it) and a dir for local ones. */
+const CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt";
+const LOCAL_CA = "usr/local/share/ca-certificates/fawkes-twin-efs.crt";
+
+/**
+ * The files a twin instance starts with over the golden image: cloud.cfg, resolv.conf (as DHCP
+ * would set it), pid 1, and the twin's CA among the image's trusted roots (where EC2's instances
+ * find Amazon's, which sign EFS's certificates), as update-ca-certificates would have it.
+ */
+export function instanceFiles(resolver: string, trust: { rootfs: string; ca: string }): HostFile[] {
+  const bundle = readFileSync(join(trust.rootfs, CA_BUNDLE), "utf8");
   return [
     { path: "etc/cloud/cloud.cfg.d/90-fawkes-twin.cfg", content: TWIN_CLOUD_CFG, mode: 0o644 },
     { path: "etc/resolv.conf", content: `nameserver ${resolver}\n`, mode: 0o644 },
     { path: INIT_PATH.slice(1), content: LOCAL_INIT, mode: 0o755 },
+    { path: LOCAL_CA, content: trust.ca, mode: 0o644 },
+    { path: CA_BUNDLE, content: `${bundle.trimEnd()}\n${trust.ca.trimEnd()}\n`, mode: 0o644 },
   ];
 }
 
@@ -104,11 +117,14 @@ export async function bootInstance(spec: InstanceSpec, timeoutMs = 300_000): Pro
   const { box } = spec;
   const bootId = randomBytes(4).toString("hex");
   const mounts: HostMounts = { rootfs: spec.rootfs, shared: Object.fromEntries(Object.entries(spec.shared).map(([app, s]) => [app, s.dir])) };
+  // As the bootstrap makes them on EFS: apps/ root's and 0755, each app's dir the app's and 0750.
   for (const s of Object.values(spec.shared)) {
-    if (!existsSync(s.dir)) mkdirSync(s.dir, { recursive: true, mode: 0o750 });
+    mkdirSync(dirname(s.dir), { recursive: true, mode: 0o755 });
+    chmodSync(dirname(s.dir), 0o755);
+    if (!existsSync(s.dir)) mkdirSync(s.dir, { mode: 0o750 });
     chownSync(s.dir, s.uid, s.gid);
   }
-  prepareDisk(box, mounts, instanceFiles(spec.resolver), bootId);
+  prepareDisk(box, mounts, instanceFiles(spec.resolver, { rootfs: spec.rootfs, ca: spec.efsCa }), bootId);
   const imds = await startImds(box, spec.metadata);
   const pids = await startHost(box, mounts, { env: { AWS_ENDPOINT_URL: spec.endpoint }, hypervisorUuid: hypervisorUuidOf(spec.instanceId) });
   const boot = await waitForBoot(pids.init, timeoutMs);

@@ -24,6 +24,8 @@ export interface TwinState {
   /** The account moto answers as. */
   account: string;
   services: RunningHost;
+  /** The CA (PEM) of the services host's EFS certificate: every instance trusts it. */
+  efsCa: string;
   instances: TwinInstance[];
   world: World;
 }

@@ -21,7 +21,7 @@ import { pulumiConfigOf, runProgram } from "../plan/program.ts";
 import { ensureSsmSecrets, parameterPrefixOf, ssmSecretStore } from "../secrets/index.ts";
 import { admit, bootNewInstances, launch, stopInstance, twinAccount, twinContext, type TwinContext } from "./fleet.ts";
 import { ensureServicesImage } from "./image.ts";
-import { ensureBridge, bootServices } from "./hosts.ts";
+import { ensureBridge, bootServices, efsCertificateAuthority } from "./hosts.ts";
 import { chooseTwinSubnet, servicesAddress, slotMac, twinLayout } from "./layout.ts";
 import { MOTO_PORT } from "./services.ts";
 import { readTwinState, TwinError, useTwinEndpoint, writeTwinState, type TwinInstance, type TwinState } from "./state.ts";
@@ -84,8 +84,8 @@ export async function twinUp(root: string, spec: EnvironmentSpec, opts: TwinUpOp
   const database = db ? { masterUser: String(db.inputs.username), masterPassword, hostName: String(db.state.address) } : undefined;
   const account = twinAccount(spec);
   const images = spec.knobs.image ? [{ id: spec.knobs.image.ami, name: `${spec.project}-golden-${spec.knobs.image.recipe}`, architecture: spec.knobs.image.architecture }] : [];
-  const services = await bootServices(layout, servicesImage, { address, subnet, leases, database, account, images }, progress);
-  const state: TwinState = { stack: spec.stack, subnet, endpoint, port, account, services, instances: [], world: { ids: {}, groups: [] } };
+  const services = await bootServices(layout, servicesImage, { address, subnet, leases, database, account, images, region: spec.knobs.region }, progress);
+  const state: TwinState = { stack: spec.stack, subnet, endpoint, port, account, services, efsCa: efsCertificateAuthority(services), instances: [], world: { ids: {}, groups: [] } };
   const save = () => writeTwinState(layout, state);
   save();
 

@@ -22,7 +22,9 @@ import { httpStatus } from "../../src/local/health.ts";
 import { inHost } from "../../src/local/host.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { pulumiConfigOf, runProgram } from "../../src/plan/program.ts";
-import { readHistory } from "../../src/release/history.ts";
+import { readHistory, type HistoryEntry } from "../../src/release/history.ts";
+import { imageOf } from "../../src/local/image.ts";
+import { servicesRecipe } from "../../src/twin/image.ts";
 import { twinContext, terminate } from "../../src/twin/fleet.ts";
 import { twinLayout } from "../../src/twin/layout.ts";
 import { twinHome, twinRelease } from "../../src/twin/release.ts";
@@ -179,6 +181,57 @@ describe.sequential("the AWS twin of staging", () => {
     expect(r.stdout).toBe("from-web-1");
   });
 
+  it("serves the shared dirs as EFS does: NFSv4 over TLS at the file system's name; through the bootstrap's own tunnel a file the app wrote is read over NFS, and one written over NFS as the app lands there as the app's", async () => {
+    const spec = staging();
+    const [a, b] = [instance("staging-web-1"), instance("staging-web-2")];
+    const shop = planEnvironment(spec).hosts.find((h) => h.role === "web")!.apps.find((x) => x.name === "shop")!;
+    const ssm = awsClient(SSMClient, spec.knobs.region);
+    const fs = (await ssm.send(new GetParameterCommand({ Name: "/fawkes/staging/shop/efs" }))).Parameter!.Value!;
+    ssm.destroy();
+    expect(fs).toMatch(/^fs-[0-9a-f]+$/);
+    // The bootstrap's tunnel as rendered: aws_efs_tunnel writes stunnel's client config (TLS 1.2+, the
+    // chain verified against the system's roots, the host name checked); systemd's unit is played here
+    // by starting stunnel with that config (a twin instance's pid 1 is not systemd).
+    const bootstrap = readFileSync(`/proc/${a.init}/root/usr/local/sbin/fawkes-bootstrap`, "utf8");
+    const tunnel = /^aws_efs_tunnel\(\) \{\n[\s\S]*?\n\}\n/m.exec(bootstrap)![0];
+    const constants = bootstrap.split("\n").filter((l) => l.startsWith("readonly EFS_")).join("\n");
+    const script = [
+      "set -euo pipefail",
+      constants,
+      `AWS_DEFAULT_REGION=${spec.knobs.region}`,
+      'die() { echo "die: $*" >&2; exit 1; }',
+      'log() { echo "$*" >&2; }',
+      'systemctl() { if [[ $1 == enable ]]; then (stunnel "/etc/stunnel/$EFS_TUNNEL.conf" </dev/null >>/var/log/fawkes-efs-tunnel.log 2>&1 &); sleep 1; fi; pgrep -x stunnel4 >/dev/null || pgrep -x stunnel >/dev/null; }',
+      tunnel,
+      `aws_efs_tunnel ${fs}`,
+      "cat /etc/stunnel/fawkes-efs.conf",
+    ].join("\n");
+    const up = await inHost(a.init, ["bash", "-c", script]);
+    expect(up.exitCode, up.all).toBe(0);
+    expect(up.stdout).toContain(`checkHost = ${fs}.efs.${spec.knobs.region}.amazonaws.com`);
+    expect(up.stdout).toContain("verifyChain = yes");
+    // libnfs's NFSv4 client (the services image's; the golden image has none), in web-1's network, through the tunnel.
+    const client = imageOf(servicesRecipe(spec.catalogue.image)).rootfs;
+    const nfs = (tool: string, ...args: string[]) => execa("ip", ["netns", "exec", a.netns, "chroot", client, tool, ...args], { reject: false, all: true, timeout: 30_000 });
+    const url = (path: string, extra = "") => `nfs://127.0.0.1${path}?version=4&nfsport=20049${extra}`;
+    const name = `efs-${Date.now()}.txt`;
+    const w = await inHost(a.init, ["runuser", "-u", "shop", "--", "sh", "-c", `echo written-by-the-app > /srv/apps/shop/shared/${name}`]);
+    expect(w.exitCode, w.all).toBe(0);
+    const listed = await nfs("nfs-ls", url("/apps/shop"));
+    expect(listed.exitCode, listed.all).toBe(0);
+    expect(listed.stdout).toContain(name);
+    const read = await nfs("nfs-cat", url(`/apps/shop/${name}`));
+    expect(read.stdout.trim(), read.all).toBe("written-by-the-app");
+    const copied = await nfs("nfs-cp", "/etc/debian_version", url(`/apps/shop/nfs-${name}`, `&uid=${shop.uid}&gid=${shop.gid}`));
+    expect(copied.exitCode, copied.all).toBe(0);
+    const seen = await inHost(b.init, ["stat", "-c", "%U:%G %s", `/srv/apps/shop/shared/nfs-${name}`]);
+    expect(seen.stdout).toBe(`shop:shop ${readFileSync(join(client, "etc/debian_version")).length}`);
+    // TLS or nothing: NFS spoken in the clear to the mount target's port fails, and ganesha's own port is not reachable.
+    const services = state.services.ip;
+    expect((await nfs("nfs-ls", `nfs://${services}/?version=4&nfsport=2049`)).exitCode).not.toBe(0);
+    expect((await nfs("nfs-ls", `nfs://${services}/?version=4&nfsport=20490`)).exitCode).not.toBe(0);
+  }, 120_000);
+
   it("plays RDS with TLS required: the app's own role connects over TLS, a plain connection is refused", async () => {
     const web = instance("staging-web-1");
     const ssm = awsClient(SSMClient, staging().knobs.region);
@@ -279,10 +332,13 @@ describe.sequential("the AWS twin of staging", () => {
     await pushRelease(stackArtifactBucket(spec), "blog", ids.blog2, artifactPaths(defaultStore(), "blog", ids.blog2));
     const ofRole = (role: string) => state.instances.filter((i) => i.role === role).map((i) => i.instanceId).sort();
     const [oldWeb, oldWorker] = [ofRole("web"), ofRole("worker")];
-    const lines: string[] = [];
-    const entry = await twinRelease({ root, stack: "staging", app: "blog", release: ids.blog2, kind: "release", command: `fawkes release blog ${ids.blog2} --stack staging --target twin`, echo: (m) => lines.push(m) });
+    // As a user runs it: the CLI, its progress on stderr, the history entry as JSON on stdout.
+    const run = await project.fawkes("release", "blog", ids.blog2, "--stack", "staging", "--target", "twin", "--json");
+    const lines = run.err.split("\n");
+    expect(run.code, run.err).toBe(0);
+    const entry = JSON.parse(run.out) as HistoryEntry;
     state = readTwinState(twinLayout("staging"))!;
-    expect(entry.result, `${entry.failure}\n${lines.join("\n")}`).toBe("succeeded");
+    expect(entry.result).toBe("succeeded");
     expect(entry.target).toBe("aws");
     expect(lines.join("\n")).toMatch(/launch template lt-[0-9a-f]+ version 2 \(UserData changed/);
     expect(lines.join("\n")).toMatch(/instance refresh .* started/);
@@ -297,29 +353,37 @@ describe.sequential("the AWS twin of staging", () => {
     expect(lines.join("\n")).toMatch(/-worker: already runs launch template lt-[0-9a-f]+ version 1; no host to replace/);
     expect(await blogReleases()).toEqual([ids.blog2, ids.blog2]);
     expect(staging().knobs.releases.blog).toBe(ids.blog2);
-    expect(readHistory("staging", twinHome("staging")).at(-1)).toMatchObject({ kind: "release", app: "blog", from: ids.blog1, to: ids.blog2, result: "succeeded" });
+    const history = await project.fawkes("history", "--stack", "staging", "--twin", "--json");
+    expect((JSON.parse(history.out) as HistoryEntry[]).at(-1)).toMatchObject({ kind: "release", app: "blog", from: ids.blog1, to: ids.blog2, result: "succeeded" });
   }, 900_000);
 
-  it("a release whose hosts fail health rolls back: the canary reports itself Unhealthy, the group goes back to its version, v2 still serves, the pin is restored, the history says rolled back", async () => {
+  it("a release whose hosts fail health rolls back: the canary reports itself Unhealthy, the group goes back to its version, the release before still serves, the pin is restored, the history says rolled back", async () => {
     const spec = staging();
     await pushRelease(stackArtifactBucket(spec), "blog", ids.blogBroken, artifactPaths(defaultStore(), "blog", ids.blogBroken));
     const serving = state.instances.map((i) => i.instanceId);
-    const lines: string[] = [];
-    const entry = await twinRelease({ root, stack: "staging", app: "blog", release: ids.blogBroken, kind: "release", command: `fawkes release blog ${ids.blogBroken} --stack staging --target twin`, echo: (m) => lines.push(m) });
+    // What serves before: v2 after the release above, v1 when this test runs alone.
+    const from = spec.knobs.releases.blog!;
+    expect(await blogReleases()).toEqual([from, from]);
+    const asg = awsClient(AutoScalingClient, spec.knobs.region);
+    const webGroup = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [state.world.groups.find((g) => g.name.endsWith("-web"))!.name] }))).AutoScalingGroups![0]!;
+    const version = (await webGroup()).LaunchTemplate?.Version;
+    const run = await project.fawkes("release", "blog", ids.blogBroken, "--stack", "staging", "--target", "twin", "--json");
+    const lines = run.err.split("\n");
+    expect(run.code, run.err).toBe(1);
+    const entry = JSON.parse(run.out) as HistoryEntry;
     state = readTwinState(twinLayout("staging"))!;
     expect(entry.result, lines.join("\n")).toBe("rolled-back");
     expect(entry.failure).toContain("rolled back");
-    expect(entry.failure).toContain(`The pin is restored to ${ids.blog2}`);
+    expect(entry.failure).toContain(`The pin is restored to ${from}`);
     expect(lines.join("\n")).toMatch(/failed to become healthy/);
-    // The hosts that served v2 serve it still; the failed canary is gone; the group launches version 2 again.
+    // The hosts that served serve still; the failed canary is gone; the group launches the version it did.
     expect(state.instances.map((i) => i.instanceId).sort()).toEqual(serving.sort());
-    expect(await blogReleases()).toEqual([ids.blog2, ids.blog2]);
-    expect(staging().knobs.releases.blog).toBe(ids.blog2);
-    const asg = awsClient(AutoScalingClient, spec.knobs.region);
-    const groups = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: state.world.groups.map((g) => g.name) }))).AutoScalingGroups!;
+    expect(await blogReleases()).toEqual([from, from]);
+    expect(staging().knobs.releases.blog).toBe(from);
+    const after = await webGroup();
     asg.destroy();
-    expect(groups.map((g) => [g.AutoScalingGroupName!.split("-").at(-1), g.LaunchTemplate?.Version, g.DesiredCapacity])).toEqual(expect.arrayContaining([["web", "2", 2]]));
-    expect(readHistory("staging", twinHome("staging")).at(-1)).toMatchObject({ app: "blog", from: ids.blog2, to: ids.blogBroken, result: "rolled-back" });
+    expect([after.LaunchTemplate?.Version, after.DesiredCapacity]).toEqual([version, 2]);
+    expect(readHistory("staging", twinHome("staging")).at(-1)).toMatchObject({ app: "blog", from, to: ids.blogBroken, result: "rolled-back" });
   }, 900_000);
 
   it("twin down leaves the machine as it was: no namespace, card, mount or dir of the twin", async () => {

@@ -1,11 +1,14 @@
 // The twin's pure parts: names and addresses, the services host's files, the order and ids of
 // what it makes in moto, what an instance boots with.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { launchScript } from "../../src/local/host.ts";
 import type { CapturedResource } from "../../src/plan/program.ts";
 import { hypervisorUuidOf, instanceFiles, TWIN_CLOUD_CFG } from "../../src/twin/instances.ts";
 import { chooseTwinSubnet, servicesAddress, slotMac, twinLayout } from "../../src/twin/layout.ts";
-import { dnsmasqConf, pgHba, servicesFiles, servicesInit } from "../../src/twin/services.ts";
+import { dnsmasqConf, efsStunnelConf, ganeshaConf, pgHba, servicesFiles, servicesInit } from "../../src/twin/services.ts";
 import { refreshBatches } from "../../src/twin/refresh.ts";
 import { rewriteIds, worldResources } from "../../src/twin/world.ts";
 
@@ -37,7 +40,7 @@ describe("a twin's names", () => {
 });
 
 describe("the twin's services host", () => {
-  const base = { address: "10.232.7.2", subnet: "10.232.7.0/24", account: "210987654321", images: [{ id: "ami-0f00dfeed0000c0de", name: "fawkes-golden-48ae9051", architecture: "x86_64" }] };
+  const base = { address: "10.232.7.2", subnet: "10.232.7.0/24", region: "eu-west-1", account: "210987654321", images: [{ id: "ami-0f00dfeed0000c0de", name: "fawkes-golden-48ae9051", architecture: "x86_64" }] };
   const conf = dnsmasqConf({ ...base, leases: [{ mac: "0a:ec:00:00:00:01", ip: "10.232.7.11", name: "staging-web-1" }] });
 
   it("answers every AWS name with itself and leases each slot its address, with no router (a DHCP client would wait for it)", () => {
@@ -57,6 +60,22 @@ describe("the twin's services host", () => {
     expect(init).toContain("-c ssl=on");
     // Quoted for the shell: a quote in the password stays inside its word.
     expect(init).toContain(`-v pw='p'\\''w'`);
+  });
+
+  it("plays EFS as an NFSv4 export of the file system's root behind TLS on 2049, with a certificate for every mount target's name", () => {
+    const gan = ganeshaConf();
+    expect(gan).toMatch(/Protocols = 4;/);
+    expect(gan).toContain("Bind_addr = 127.0.0.1;");
+    expect(gan).toContain("Path = /srv/efs;");
+    expect(gan).toContain("Squash = No_Root_Squash;");
+    const tls = efsStunnelConf(base);
+    expect(tls).toContain("accept = 10.232.7.2:2049");
+    expect(tls).toContain("connect = 127.0.0.1:20490");
+    expect(tls).toContain("sslVersionMin = TLSv1.2");
+    const init = servicesInit({ ...base, leases: [] });
+    expect(init).toContain("'subjectAltName=DNS:*.efs.eu-west-1.amazonaws.com'");
+    expect(init).toContain("ganesha.nfsd -F -f /etc/fawkes-twin/ganesha.conf");
+    expect(init).toMatch(/listening 10\.232\.7\.2 2049 \|\| fail/);
   });
 
   it("runs moto as the stack's account, which holds the stack's pinned AMI (the golden image the twin boots), available", () => {
@@ -102,7 +121,17 @@ describe("a twin instance", () => {
     expect(TWIN_CLOUD_CFG).toContain("datasource_list: [ Ec2, None ]");
     expect(TWIN_CLOUD_CFG).toMatch(/network:\n {2}config: disabled/);
     expect(TWIN_CLOUD_CFG).not.toContain("NoCloud");
-    expect(instanceFiles("10.232.7.2").find((f) => f.path === "etc/resolv.conf")?.content).toBe("nameserver 10.232.7.2\n");
+    const rootfs = mkdtempSync(join(tmpdir(), "fawkes-twin-rootfs-"));
+    try {
+      mkdirSync(join(rootfs, "etc/ssl/certs"), { recursive: true });
+      writeFileSync(join(rootfs, "etc/ssl/certs/ca-certificates.crt"), "-----BEGIN CERTIFICATE-----\nAMAZON\n-----END CERTIFICATE-----\n");
+      const files = instanceFiles("10.232.7.2", { rootfs, ca: "-----BEGIN CERTIFICATE-----\nTWIN\n-----END CERTIFICATE-----\n" });
+      expect(files.find((f) => f.path === "etc/resolv.conf")?.content).toBe("nameserver 10.232.7.2\n");
+      // The twin's CA joins the image's roots (the bundle stunnel's CAfile names), none of them lost.
+      expect(files.find((f) => f.path === "etc/ssl/certs/ca-certificates.crt")?.content).toBe("-----BEGIN CERTIFICATE-----\nAMAZON\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nTWIN\n-----END CERTIFICATE-----\n");
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
   });
 
   it("sees /sys/hypervisor/uuid on a read-only tmpfs over the kernel's sysfs, and pid 1 gets the endpoint and PATH only", () => {
