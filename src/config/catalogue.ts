@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { reservedAppNameProblem } from "../names/index.ts";
 import { AppName, DnsLabel, EnvName, HttpPath, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
 
 export const ProcessSchema = z
@@ -160,6 +161,8 @@ export const CatalogueSchema = z
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
     c.apps.forEach((app, i) => {
+      const reserved = reservedAppNameProblem(app.name);
+      if (reserved !== undefined) ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: reserved });
       const first = seen.get(app.name);
       if (first !== undefined) {
         ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: `duplicate app "${app.name}" (also apps[${first}]); app names must be unique` });

@@ -2,6 +2,7 @@
 // architecture it was built for, so a stack's AMI and its instance type must agree, and `fawkes
 // check` says so before AWS would.
 import { z } from "zod";
+import { pinText } from "./primitives.ts";
 
 /** The CPU architectures of EC2 instances, as AMIs name them (`Architecture` of DescribeImages). */
 export const ARCHITECTURES = ["x86_64", "arm64"] as const;
@@ -43,7 +44,7 @@ export const ImageKnobSchema = z.strictObject({
     .describe("The AMI every host of the stack boots: made by the stack's Image Builder pipeline from image/recipe.yaml, pinned here by hand."),
   architecture: z.enum(ARCHITECTURES).describe("The CPU architecture the AMI was built for; the stack's instanceType must have the same."),
   recipe: z
-    .string()
+    .string({ error: pinText("the recipe hash the AMI was built from") })
     .regex(/^[0-9a-f]{8}$/, { error: (i) => `must be the recipe hash the AMI was built from, 8 hex digits (its fawkes:recipe tag; \`fawkes image list\` shows it), got ${JSON.stringify(i.input)}` })
     .describe("Hash of the image recipe the AMI was built from: `check` warns when it is not the current recipe's."),
 });

@@ -22,10 +22,20 @@ export const DnsName = z
     "must be a lowercase DNS name with at least two labels, like \"staging.example.com\"",
   );
 
-export const ReleaseId = z.preprocess(
-  (v) => (typeof v === "number" ? String(v) : v),
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a release id: 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'"),
-);
+/**
+ * A pin is text: YAML reads an unquoted 1.10 as the number 1.1 and 0x1F as 31, so a number where a
+ * pin belongs is refused, never turned back into text that may not be what the file says.
+ */
+export function pinText(what: string): (issue: { input: unknown }) => string {
+  return (issue) =>
+    typeof issue.input === "number"
+      ? `must be ${what} in quotes: YAML read it as the number ${issue.input}, which may not be what the file says (1.10 reads as 1.1, 0x1F as 31, 1e3 as 1000); write it as the file means it, in quotes, for example "1.10"`
+      : `must be ${what} (text), got ${JSON.stringify(issue.input)}`;
+}
+
+export const ReleaseId = z
+  .string({ error: pinText("a release id") })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a release id: 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
 
 export const EnvName = z
   .string()

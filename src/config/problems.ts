@@ -50,6 +50,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   const i = issue as z.core.$ZodIssue & { input?: unknown; minimum?: number | bigint; maximum?: number | bigint; origin?: string; inclusive?: boolean; values?: unknown[] };
   switch (i.code) {
     case "invalid_type":
+      if (i.input !== undefined && !i.message.startsWith("Invalid input")) return i.message;
       return i.input === undefined ? `missing; required: ${article(i.expected)}` : `must be ${article(i.expected)}, got ${describe(i.input)}`;
     case "too_small":
       if (i.origin === "number") return `must be at least ${String(i.minimum)}${i.input !== undefined ? `, got ${String(i.input)}` : ""}`;

@@ -1,14 +1,14 @@
 // The environment's PostgreSQL, named once for every target: RDS on AWS, the `db` host locally.
 // Each app with `database: true` owns one database and one role of the same name there. Pure.
 import type { DatabaseKnobs, EnvironmentSpec } from "../config/index.ts";
-import { shortHash } from "../names/index.ts";
+import { DATABASE_MASTER_USER, shortHash } from "../names/index.ts";
 import { parameterPrefixOf } from "./operations.ts";
 
 /** Debian 13's PostgreSQL: the local db host runs it, RDS runs the same major, and the hosts' pg_dump matches both. */
 export const DATABASE_MAJOR_VERSION = "17";
 export const DATABASE_PORT = 5432;
 /** The administrator the release hook creates roles and databases with: RDS's master user, the local db host's alike (CREATEROLE, CREATEDB, not a superuser). */
-export const DATABASE_MASTER_USER = "fawkes_admin";
+export { DATABASE_MASTER_USER } from "../names/index.ts";
 
 /** What a database password may be, as a POSIX extended regex (bash's =~ and JavaScript agree on it): safe bare in a URL and between SQL quotes. */
 export const DATABASE_PASSWORD_RULE = "^[A-Za-z0-9._~-]{16,128}$";

@@ -1,3 +1,4 @@
 // src/names: the name budget, the one way every AWS resource and host gets its name.
 export { budgetName, NAME_LIMITS, shortHash, slug, type NameKind } from "./budget.ts";
 export { isQaStack, QA_STACK_MAX, qaStackName } from "./branch.ts";
+export { DATABASE_MASTER_USER, HOST_ACCOUNTS, reservedAppNameProblem } from "./reserved.ts";

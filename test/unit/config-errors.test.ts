@@ -9,7 +9,7 @@ const cases = readdirSync(FIXTURES).filter((f) => /\.(project|stack)\.yaml$/.tes
 describe("bad inputs get the exact message beside their fixture", () => {
   it("covers every case the corpus must have", () => {
     const names = cases.map((f) => f.replace(/\.(project|stack)\.yaml$/, ""));
-    for (const required of ["unknown-key", "knob-in-catalogue", "catalogue-key-in-stack", "wrong-type", "missing-app", "duplicate-app", "bad-domain", "pin-unknown-app", "empty-file", "yaml-syntax-error"]) {
+    for (const required of ["unknown-key", "knob-in-catalogue", "catalogue-key-in-stack", "wrong-type", "missing-app", "duplicate-app", "bad-domain", "pin-unknown-app", "empty-file", "yaml-syntax-error", "reserved-app-name", "pin-as-number"]) {
       expect(names).toContain(required);
     }
   });
