@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { stackNameProblem } from "../names/index.ts";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -35,6 +36,11 @@ export function parse(cmd: Command, argv: string[]): { values: Record<string, un
     parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+  // The one check of a stack name at the entry: it becomes paths that `local down` removes.
+  if (typeof parsed.values.stack === "string") {
+    const problem = stackNameProblem(parsed.values.stack);
+    if (problem !== undefined) throw new UsageError(`--stack ${JSON.stringify(parsed.values.stack)}: ${problem}`);
   }
   const { min, max } = cmd.positionals ?? { min: 0, max: 0 };
   if (!parsed.values.help && (parsed.positionals.length < min || parsed.positionals.length > max)) {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Rollout } from "../config/index.ts";
 import { rolloutPolicy, type HostPlan, type Role } from "../model/index.ts";
-import { shortHash } from "../names/index.ts";
+import { checkedStackName, shortHash } from "../names/index.ts";
 import { fawkesHome } from "./image.ts";
 import { unpackedDir } from "./unpacked.ts";
 
@@ -28,7 +28,7 @@ export interface EnvLayout {
 }
 
 export function envLayout(stack: string, home = fawkesHome()): EnvLayout {
-  const dir = join(home, "envs", stack);
+  const dir = join(home, "envs", checkedStackName(stack));
   const tag = shortHash(`fawkes-local:${stack}`, 6);
   return {
     stack,

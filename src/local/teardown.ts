@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { execa } from "execa";
+import { stackNameProblem } from "../names/index.ts";
 import type { EnvLayout } from "./layout.ts";
 import { processes, terminate, type Proc } from "./proc.ts";
 import type { Progress } from "./steps.ts";
@@ -15,6 +17,11 @@ export function environmentProcesses(layout: EnvLayout): Proc[] {
  * cleans up after a crash or a half-finished `up`.
  */
 export async function localDown(layout: EnvLayout, progress: Progress = () => {}): Promise<{ processes: number; netns: number; links: number; mounts: number }> {
+  // What is removed below is the stack's own dir, <home>/envs/<stack>, and nothing above it.
+  const owned = resolve(layout.dir);
+  if (stackNameProblem(layout.stack) !== undefined || owned !== join(resolve(dirname(owned)), layout.stack) || basename(dirname(owned)) !== "envs") {
+    throw new Error(`refusing to remove ${layout.dir}: not the dir of stack ${JSON.stringify(layout.stack)} under <home>/envs`);
+  }
   const counts = { processes: 0, netns: 0, links: 0, mounts: 0 };
   counts.processes = await terminate(() => environmentProcesses(layout));
   if (counts.processes > 0) progress(`stopped ${counts.processes} processes`);

@@ -3,6 +3,7 @@
 // but `set`'s argument: stores answer which names are set, never with what.
 import type { EnvironmentSpec, ResolvedApp } from "../config/index.ts";
 import { didYouMean } from "../config/suggest.ts";
+import { stackNameProblem } from "../names/index.ts";
 import { unquotableReason } from "./quote.ts";
 
 /** A secret problem that changed nothing: printed as `error: ...`, exit 1. Never holds a value. */
@@ -79,6 +80,7 @@ export function declaredSecret(app: ResolvedApp, name: string, also: readonly st
 
 /** A stack name safe as a path part and an SSM path segment (Pulumi's own rule: letters, digits, - _ .). */
 export function checkStackName(stack: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(stack) || stack === "." || stack === "..") throw new SecretNameError(`--stack ${JSON.stringify(stack)}: not a stack name (letters, digits, "-", "_" and ".")`);
+  const problem = stackNameProblem(stack);
+  if (problem !== undefined) throw new SecretNameError(`--stack ${JSON.stringify(stack)}: ${problem}`);
   return stack;
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { EnvLayout, HostSlot } from "../local/layout.ts";
 import { fawkesHome } from "../local/image.ts";
 import { unpackedDir } from "../local/unpacked.ts";
-import { shortHash } from "../names/index.ts";
+import { checkedStackName, shortHash } from "../names/index.ts";
 
 export interface TwinLayout extends EnvLayout {
   /** The services host: moto, dnsmasq, PostgreSQL, the NFS server. */
@@ -18,7 +18,7 @@ export interface TwinLayout extends EnvLayout {
 }
 
 export function twinLayout(stack: string, home = fawkesHome()): TwinLayout {
-  const dir = join(home, "twins", stack);
+  const dir = join(home, "twins", checkedStackName(stack));
   // Hashed from the home too: two checkouts' twins of one stack never share a bridge.
   const tag = shortHash(`fawkes-twin:${home}:${stack}`, 6);
   const layout: EnvLayout = {
