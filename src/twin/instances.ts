@@ -10,8 +10,8 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readF
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { execa } from "execa";
 import { waitForBoot, type BootResult } from "../local/boot-record.ts";
+import { runSteps, type Step } from "../local/steps.ts";
 import { INIT_PATH, LOCAL_CLOUD_CFG, LOCAL_INIT, prepareDisk, startHost, type HostBox, type HostFile, type HostMounts } from "../local/host.ts";
 import { IMDS_ADDRESS, type InstanceMetadata, type RoleCredentials } from "./imds.ts";
 
@@ -92,16 +92,48 @@ export function instanceFiles(resolver: string, trust: { rootfs: string; ca: str
 
 const IMDS_MAIN = join(dirname(fileURLToPath(import.meta.url)), "imds-main.ts");
 
+/** The namespace of an instance's metadata service: its own, beside the instance's (the hypervisor's side). */
+export function metadataNetns(box: Pick<HostBox, "netns">): string {
+  return `${box.netns}-imds`;
+}
+
+/**
+ * The link from an instance to its metadata service, as on EC2 where 169.254.169.254 is not an
+ * address of the instance: a veth from the instance's namespace (imds0, a /32 route) to the
+ * service's (eth0 holding 169.254.169.254). Not local, so the instance's routing
+ * rules apply to it: the bootstrap's rule that refuses it to every uid but root works here as on EC2.
+ */
+/** The instance's end of its link to the metadata service. */
+const IMDS_CLIENT_ADDRESS = "169.254.169.253";
+
+export function imdsLinkSteps(box: Pick<HostBox, "netns">): Step[] {
+  const md = metadataNetns(box);
+  const run = (title: string, ...argv: string[]): Step => ({ kind: "run", title, argv });
+  return [
+    run(`netns ${md}`, "ip", "netns", "add", md),
+    run(`${box.netns}: imds0 to ${md}`, "ip", "link", "add", "imds0", "netns", box.netns, "type", "veth", "peer", "name", "eth0", "netns", md),
+    run(`${md}: lo up`, "ip", "-n", md, "link", "set", "lo", "up"),
+    run(`${md}: ${IMDS_ADDRESS}`, "ip", "-n", md, "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "eth0"),
+    run(`${md}: eth0 up`, "ip", "-n", md, "link", "set", "eth0", "up"),
+    run(`${md}: answers back through eth0`, "ip", "-n", md, "route", "add", "default", "dev", "eth0"),
+    // The instance's end has a link-local address of its own: cloud-init's Ec2Local takes eth0's
+    // address down and up again, which would take a route by that address with it.
+    run(`${box.netns}: ${IMDS_CLIENT_ADDRESS} on imds0`, "ip", "-n", box.netns, "addr", "add", `${IMDS_CLIENT_ADDRESS}/32`, "dev", "imds0"),
+    run(`${box.netns}: imds0 up`, "ip", "-n", box.netns, "link", "set", "imds0", "up"),
+    run(`${box.netns}: ${IMDS_ADDRESS} by imds0`, "ip", "-n", box.netns, "route", "add", `${IMDS_ADDRESS}/32`, "dev", "imds0", "src", IMDS_CLIENT_ADDRESS),
+  ];
+}
+
 /** Starts the instance's metadata service in its namespace, on 169.254.169.254:80; returns its pid once it listens. */
 export async function startImds(box: HostBox, metadata: InstanceMetadata): Promise<number> {
   const config = join(box.dir, "imds.json");
   mkdirSync(box.dir, { recursive: true });
   writeFileSync(config, JSON.stringify({ ...metadata, userData: metadata.userData?.toString("base64") }), { mode: 0o600 });
-  const addr = await execa("ip", ["-n", box.netns, "-o", "addr", "show", "dev", "lo"], { reject: false });
-  if (!addr.stdout.includes(`${IMDS_ADDRESS}/32`)) await execa("ip", ["-n", box.netns, "addr", "add", `${IMDS_ADDRESS}/32`, "dev", "lo"]);
+  const md = metadataNetns(box);
+  if (!existsSync(`/run/netns/${md}`)) await runSteps(imdsLinkSteps(box));
   const log = join(box.dir, "imds.log");
   const out = openSync(log, "a");
-  const child = spawn("ip", ["netns", "exec", box.netns, process.execPath, "--import", "tsx", IMDS_MAIN, config], { detached: true, stdio: ["ignore", out, out], cwd: dirname(IMDS_MAIN) });
+  const child = spawn("ip", ["netns", "exec", md, process.execPath, "--import", "tsx", IMDS_MAIN, config], { detached: true, stdio: ["ignore", out, out], cwd: dirname(IMDS_MAIN) });
   closeSync(out);
   child.unref();
   for (let i = 0; i < 200; i++) {

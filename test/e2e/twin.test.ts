@@ -151,6 +151,23 @@ describe.sequential("the AWS twin of staging", () => {
     expect(v2.stdout).toBe(web.instanceId);
   });
 
+  it("keeps instance metadata, the role's credentials among it, root's alone: the kernel refuses it to an app's user, root is answered (issue 17, finding 4)", async () => {
+    const web = instance("staging-web-1");
+    const token = ["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 60", "http://169.254.169.254/latest/api/token"];
+    const asApp = await inHost(web.init, ["runuser", "-u", "shop", "--", ...token]);
+    expect(asApp.stdout, asApp.all).toBe("000");
+    expect(asApp.exitCode).toBe(7);
+    const asWww = await inHost(web.init, ["runuser", "-u", "www-data", "--", ...token]);
+    expect(asWww.stdout).toBe("000");
+    const asRoot = await inHost(web.init, token);
+    expect(asRoot.stdout).toBe("200");
+    expect((await inHost(web.init, ["ip", "-4", "rule", "show"])).stdout).toContain("to 169.254.169.254 uidrange 1-4294967294 prohibit");
+    // After a reboot too: the unit the bootstrap wrote sets the rule again, before supervisord starts the apps.
+    const unit = readFileSync(`/proc/${web.init}/root/etc/systemd/system/multi-user.target.wants/fawkes-imds-guard.service`, "utf8");
+    expect(unit).toContain("ExecStart=/usr/sbin/ip -4 rule add pref 100 to 169.254.169.254/32 uidrange 1-4294967294 prohibit");
+    expect(unit).toContain("Before=network-pre.target supervisor.service");
+  });
+
   it("answers each app through the front, which health-checks the web hosts as the ALB does", async () => {
     for (const host of ["shop.staging.fawkes.test", "blog.staging.fawkes.test"]) {
       const seen = new Set<string>();

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { launchScript } from "../../src/local/host.ts";
 import type { CapturedResource } from "../../src/plan/program.ts";
-import { hypervisorUuidOf, instanceFiles, TWIN_CLOUD_CFG } from "../../src/twin/instances.ts";
+import { hypervisorUuidOf, imdsLinkSteps, instanceFiles, TWIN_CLOUD_CFG } from "../../src/twin/instances.ts";
 import { chooseTwinSubnet, servicesAddress, slotMac, twinLayout } from "../../src/twin/layout.ts";
 import { dnsmasqConf, efsStunnelConf, ganeshaConf, pgHba, servicesFiles, servicesInit } from "../../src/twin/services.ts";
 import { refreshBatches } from "../../src/twin/refresh.ts";
@@ -115,6 +115,15 @@ describe("a twin instance", () => {
     const uuid = hypervisorUuidOf("i-0123456789abcdef0");
     expect(uuid).toMatch(/^ec2[0-9a-f]{5}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(hypervisorUuidOf("i-0123456789abcdef1")).not.toBe(uuid);
+  });
+
+  it("reaches its metadata service over a link of its own, not a local address, so the instance's rules by uid apply to it as on EC2", () => {
+    const steps = imdsLinkSteps({ netns: "fawkes-tabc123-web-1" }).map((st) => (st.kind === "run" ? st.argv.join(" ") : ""));
+    expect(steps).toContain("ip link add imds0 netns fawkes-tabc123-web-1 type veth peer name eth0 netns fawkes-tabc123-web-1-imds");
+    expect(steps).toContain("ip -n fawkes-tabc123-web-1-imds addr add 169.254.169.254/32 dev eth0");
+    expect(steps).toContain("ip -n fawkes-tabc123-web-1 route add 169.254.169.254/32 dev imds0 src 169.254.169.253");
+    // Nothing makes 169.254.169.254 an address of the instance itself (a local address skips the rules).
+    expect(steps.filter((a) => a.includes("-n fawkes-tabc123-web-1 ") && a.includes("addr add 169.254.169.254"))).toEqual([]);
   });
 
   it("boots with the Ec2 datasource only, its network left as DHCP gave it, and the twin's resolver", () => {
