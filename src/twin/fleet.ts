@@ -13,9 +13,10 @@ import { drainHost, haproxyPaths, untilUp } from "../local/haproxy.ts";
 import { stopRecordedHost } from "../local/host.ts";
 import { imageOf } from "../local/image.ts";
 import { hostSlots, type HostSlot } from "../local/layout.ts";
-import type { Progress } from "../local/steps.ts";
 import { planEnvironment, type EnvironmentPlan, type Role } from "../model/index.ts";
-import { assumeRole, bootInstance } from "./instances.ts";
+import { hostNetworkDownSteps } from "../local/network.ts";
+import { runSteps, type Progress } from "../local/steps.ts";
+import { assumeRole, bootInstance, metadataNetns } from "./instances.ts";
 import { ensureHostNetwork } from "./hosts.ts";
 import { servicesAddress, slotMac, twinLayout, type TwinLayout } from "./layout.ts";
 import { MOTO_ACCOUNT, requireTwinState, TwinError, useTwinEndpoint, writeTwinState, type TwinInstance, type TwinState } from "./state.ts";
@@ -196,6 +197,8 @@ export async function terminate(ctx: TwinContext, instances: readonly TwinInstan
       if (i.role === "web") await drainHost(socket, webBackends(ctx), i.name).then(() => undefined, () => undefined);
       await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: i.instanceId, ShouldDecrementDesiredCapacity: true }));
       await stopInstance(i);
+      // Its network goes with it (card, namespace, metadata link): the slot's next instance starts on a fresh one, as a new ENI.
+      await runSteps([...hostNetworkDownSteps(i), { kind: "run", title: `delete netns ${metadataNetns(i)}`, argv: ["ip", "netns", "del", metadataNetns(i)] }]);
       ctx.state.instances = ctx.state.instances.filter((x) => x.instanceId !== i.instanceId);
       writeTwinState(ctx.layout, ctx.state);
       ctx.progress(`${i.name}: ${i.instanceId} terminated`);

@@ -4,12 +4,9 @@
 // blog): its staging stack set up as the first-contact guide says (an account, its AMI, a
 // certificate, GitHub's OIDC provider), so `check --target aws` passes and releases run on it.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { ACMClient, ImportCertificateCommand } from "@aws-sdk/client-acm";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from "@aws-sdk/client-auto-scaling";
-import { CreateOpenIDConnectProviderCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { execa } from "execa";
@@ -29,12 +26,10 @@ import { twinContext, terminate } from "../../src/twin/fleet.ts";
 import { twinLayout } from "../../src/twin/layout.ts";
 import { twinHome, twinRelease } from "../../src/twin/release.ts";
 import { readTwinState, twinDown, twinScaleOut, twinUp, type TwinState } from "../../src/twin/up.ts";
+import { firstContactAccount, firstContactStack } from "../helpers/first-contact.ts";
 import { makeRolloutProject, type RolloutProject } from "../helpers/rollout-project.ts";
 import { machineSnapshot, requireRoot, type MachineSnapshot } from "./machine.ts";
 
-/** The account and AMI of the file's staging stack: not AWS's example ones, which `check` calls placeholders. */
-const ACCOUNT = "210987654321";
-const AMI = "ami-0f00dfeed0000c0de";
 let before: MachineSnapshot;
 let state: TwinState;
 let project: RolloutProject;
@@ -45,9 +40,6 @@ const staging = () => loadStack(root, "staging");
 
 const instance = (name: string) => state.instances.find((i) => i.name === name)!;
 const front = (host: string, path = "/") => httpStatus("127.0.0.1", state.port, path, host, 10_000);
-const stackFile = () => join(root, "stacks", "Pulumi.staging.yaml");
-const edit = (f: (s: string) => string) => writeFileSync(stackFile(), f(readFileSync(stackFile(), "utf8")));
-
 /** What `check --target aws` says of the file's staging stack, against the twin (AWS_ENDPOINT_URL, as twin up set it). */
 async function check(): Promise<{ code: number; problems: string }> {
   const r = await project.fawkes("check", "--target", "aws", "--stack", "staging");
@@ -71,20 +63,6 @@ async function blogReleases(): Promise<string[]> {
   return seen;
 }
 
-/** A self-signed certificate for the stack's names, imported into the twin's ACM, as a user imports theirs. */
-async function importCertificate(domain: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "fawkes-twin-cert-"));
-  try {
-    await execa("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain},DNS:*.${domain}`, "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]);
-    const acm = awsClient(ACMClient, staging().knobs.region);
-    const out = await acm.send(new ImportCertificateCommand({ Certificate: readFileSync(join(dir, "cert.pem")), PrivateKey: readFileSync(join(dir, "key.pem")) }));
-    acm.destroy();
-    return out.CertificateArn!;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 beforeAll(async () => {
   requireRoot();
   await twinDown("staging");
@@ -92,23 +70,9 @@ beforeAll(async () => {
   project = await makeRolloutProject();
   ids = project.ids;
   root = project.root;
-  // The first-contact guide's stack: the account, its AMI; releases v1; a rollout short enough for a test.
-  edit((s) =>
-    s
-      .replace(/fawkes:accountId: "\d+"/, `fawkes:accountId: "${ACCOUNT}"`)
-      .replace(/ami: ami-[0-9a-f]+/, `ami: ${AMI}`)
-      .replace(/shop: r[0-9a-f]+/, `shop: ${ids.shop1}`)
-      .replace(/blog: r[0-9a-f]+/, `blog: ${ids.blog1}`)
-      .replace(/warmupSeconds: \d+/, "warmupSeconds: 20")
-      .replace(/checkpointDelaySeconds: \d+/, "checkpointDelaySeconds: 5"),
-  );
+  firstContactStack(root, "staging", { shop: ids.shop1, blog: ids.blog1 });
   state = await twinUp(root, staging(), { progress: (m) => log.push(m) });
-  // Then what only the account's owner makes: a certificate (here imported), GitHub's OIDC provider.
-  const arn = await importCertificate(staging().knobs.domain);
-  edit((s) => s.replace(/fawkes:certificateArn: \S+/, `fawkes:certificateArn: ${arn}`));
-  const iam = awsClient(IAMClient, staging().knobs.region);
-  await iam.send(new CreateOpenIDConnectProviderCommand({ Url: "https://token.actions.githubusercontent.com", ClientIDList: ["sts.amazonaws.com"], ThumbprintList: ["ffffffffffffffffffffffffffffffffffffffff"] }));
-  iam.destroy();
+  await firstContactAccount(root, "staging", staging().knobs.region, staging().knobs.domain);
 }, 1_500_000);
 
 afterAll(async () => {
@@ -163,7 +127,9 @@ describe.sequential("the AWS twin of staging", () => {
     expect(asRoot.stdout).toBe("200");
     expect((await inHost(web.init, ["ip", "-4", "rule", "show"])).stdout).toContain("to 169.254.169.254 uidrange 1-4294967294 prohibit");
     // After a reboot too: the unit the bootstrap wrote sets the rule again, before supervisord starts the apps.
-    const unit = readFileSync(`/proc/${web.init}/root/etc/systemd/system/multi-user.target.wants/fawkes-imds-guard.service`, "utf8");
+    const disk = `/proc/${web.init}/root`;
+    expect(readlinkSync(`${disk}/etc/systemd/system/multi-user.target.wants/fawkes-imds-guard.service`)).toBe("/etc/systemd/system/fawkes-imds-guard.service");
+    const unit = readFileSync(`${disk}/etc/systemd/system/fawkes-imds-guard.service`, "utf8");
     expect(unit).toContain("ExecStart=/usr/sbin/ip -4 rule add pref 100 to 169.254.169.254/32 uidrange 1-4294967294 prohibit");
     expect(unit).toContain("Before=network-pre.target supervisor.service");
   });
