@@ -9,6 +9,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeAutoScalin
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { awsClient } from "../aws/clients.ts";
 import type { EnvironmentSpec } from "../config/index.ts";
+import { servedBackends } from "../local/fleet.ts";
 import { drainHost, haproxyPaths, untilUp } from "../local/haproxy.ts";
 import { stopRecordedHost } from "../local/host.ts";
 import { imageOf } from "../local/image.ts";
@@ -47,8 +48,6 @@ export function roleOf(plan: EnvironmentPlan, templateName: string): Role {
   if (!host) throw new TwinError(`launch template ${templateName} names no role of stack ${plan.spec.stack}`);
   return host.role;
 }
-
-const webBackends = (ctx: TwinContext) => ctx.plan.hosts.find((h) => h.role === "web")?.apps.map((a) => `app_${a.name}`) ?? [];
 
 /** What EC2 launches an instance from: one version of a launch template, as moto holds it. */
 async function templateVersion(ec2: EC2Client, id: string, version: string) {
@@ -149,7 +148,7 @@ export async function admit(ctx: TwinContext, instances: readonly TwinInstance[]
   for (const i of instances) {
     if (!i.boot.ok) out.push({ instance: i, why: `its bootstrap failed at ${i.boot.failedStep ?? "cloud-init"}` });
     else if (i.role === "web") {
-      const up = await untilUp(socket, webBackends(ctx), i.name, timeoutMs);
+      const up = await untilUp(socket, servedBackends(ctx.plan), i.name, timeoutMs);
       if (up !== true) out.push({ instance: i, why: `the front's health checks do not see it UP after ${timeoutMs / 1000} s: ${up}` });
     }
   }
@@ -194,7 +193,7 @@ export async function terminate(ctx: TwinContext, instances: readonly TwinInstan
   const asg = awsClient(AutoScalingClient, ctx.spec.knobs.region);
   try {
     for (const i of instances) {
-      if (i.role === "web") await drainHost(socket, webBackends(ctx), i.name).then(() => undefined, () => undefined);
+      if (i.role === "web") await drainHost(socket, servedBackends(ctx.plan), i.name).then(() => undefined, () => undefined);
       await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: i.instanceId, ShouldDecrementDesiredCapacity: true }));
       await stopInstance(i);
       // Its network goes with it (card, namespace, metadata link): the slot's next instance starts on a fresh one, as a new ENI.
