@@ -209,7 +209,7 @@ export async function restoreBackup(spec: EnvironmentSpec, id: string, opts: { f
         progress(`${app}: database ${db.name} restored from ${id}`);
       }
       if (part.shared) {
-        await restoreShared(join(layout.sharedDir, app), join(dir, part.shared.file));
+        await restoreShared(layout.sharedDir, app, join(dir, part.shared.file));
         progress(`${app}: shared dir restored from ${id}`);
       }
     }
@@ -240,17 +240,21 @@ async function reconnectApp(spec: EnvironmentSpec, state: LocalState, app: strin
 
 /**
  * The archive unpacked beside the shared dir first, then swapped in entry by entry: the dir
- * itself stays (every host has it bind-mounted), fawkes' lock and hook markers (.fawkes) stay.
+ * itself stays (every host has it bind-mounted), fawkes' hook markers (.fawkes) stay. It is
+ * unpacked where only root writes (the environment's shared root, which no host mounts): inside
+ * the app's dir, the app could swap the staging dir for a link and have root unpack anywhere.
  */
-async function restoreShared(shared: string, archive: string): Promise<void> {
+async function restoreShared(sharedRoot: string, app: string, archive: string): Promise<void> {
+  const shared = join(sharedRoot, app);
   if (!existsSync(shared)) throw new BackupError(`${shared} missing: start the environment first (fawkes local up)`);
-  const incoming = join(shared, `.fawkes-restore-${process.pid}`);
+  // Not an app's name (those never start with a dot), and on the shared dir's file system: renames stay renames.
+  const incoming = join(sharedRoot, `.restore-${app}-${process.pid}`);
   rmSync(incoming, { recursive: true, force: true });
   mkdirSync(incoming, { mode: 0o700 });
   try {
     const r = await execa("tar", ["--extract", "--gzip", "--numeric-owner", "--same-permissions", "--file", archive, "--directory", incoming], { reject: false, all: true });
     if (r.exitCode !== 0) throw new BackupError(`unpacking ${archive} failed: ${(r.all ?? "").trim()}`);
-    for (const e of readdirSync(shared)) if (e !== ".fawkes" && join(shared, e) !== incoming) rmSync(join(shared, e), { recursive: true, force: true });
+    for (const e of readdirSync(shared)) if (e !== ".fawkes") rmSync(join(shared, e), { recursive: true, force: true });
     for (const e of readdirSync(incoming)) if (e !== ".fawkes") renameSync(join(incoming, e), join(shared, e));
   } finally {
     rmSync(incoming, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 // The local target's tracebacks: each host's per-app log files (supervisord's stdout_logfile
 // of every process, stderr merged: gunicorn's error and access logs, the app's logging), read
 // from the host's overlay upper dir, where they outlive a stopped host until it is replaced.
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { appFilesIn, readAppFile } from "../app-tree/index.ts";
 import { appPaths } from "../model/index.ts";
 import type { Occurrence } from "./digest.ts";
 import { ErrorsError, occurrencesIn, type ErrorSource } from "./source.ts";
@@ -20,12 +20,21 @@ function unreadable(path: string, e: unknown): ErrorsError {
   return new ErrorsError(`cannot read ${path}: ${(e as Error).message}${root}`);
 }
 
-/** Names in a directory; a permission problem said plainly. */
+/** Names in a directory of the machine's; a permission problem said plainly. */
 function list(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch (e) {
     throw unreadable(dir, e);
+  }
+}
+
+/** The regular files of an app's log dir on a host's disk: no link is followed there. */
+function logFiles(upper: string, logs: string): string[] {
+  try {
+    return appFilesIn(upper, logs);
+  } catch (e) {
+    throw unreadable(join(upper, logs), e);
   }
 }
 
@@ -46,18 +55,19 @@ export function localErrorSource(stack: string, hostsDir: string): ErrorSource {
       let files = 0;
       for (const host of hosts) {
         for (const app of query.apps) {
-          const logs = `${appPaths(app).logs}`;
-          const dir = join(hostsDir, host, "upper", logs);
+          const logs = appPaths(app).logs;
+          const upper = join(hostsDir, host, "upper");
+          const dir = join(upper, logs);
           if (!existsSync(dir)) continue;
-          for (const name of logFilesOldestFirst(list(dir))) {
+          for (const name of logFilesOldestFirst(logFiles(upper, logs))) {
             const path = join(dir, name);
-            const mtime = statSync(path).mtimeMs;
+            const mtime = lstatSync(path).mtimeMs;
             // Nothing in a file last written before the window can be in it.
             if (mtime < query.since) continue;
             files++;
             let text: string;
             try {
-              text = await readFile(path, "utf8");
+              text = readAppFile(upper, join(logs, name)).toString("utf8");
             } catch (e) {
               throw unreadable(path, e);
             }

@@ -85,13 +85,15 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
     artifacts: env.layout.artifacts,
     unpacked: env.layout.unpacked,
     secrets: env.layout.secretsDir,
+    locks: env.layout.locksDir,
     // Hosts of apps with a database write their dumps before a release's hooks there.
     ...(plan.database ? { backups: env.layout.backupsDir } : {}),
     shared: Object.fromEntries(plan.apps.map((a) => [a.name, shared[a.name]!])),
   };
   // Root's alone: inside a host, the store and the unpacked releases hold every app's code, and
-  // no app's user may read another's (the bootstrap reads them as root).
-  for (const d of [env.layout.artifacts, env.layout.unpacked]) {
+  // no app's user may read another's (the bootstrap reads them as root); nor may one plant a
+  // link among the locks, which root opens for writing.
+  for (const d of [env.layout.artifacts, env.layout.unpacked, env.layout.locksDir]) {
     mkdirSync(d, { recursive: true });
     chmodSync(d, 0o700);
   }

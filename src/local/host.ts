@@ -89,6 +89,8 @@ export interface HostMounts {
   unpacked?: string;
   /** SSM's stand-in: local hosts only. */
   secrets?: string;
+  /** The environment's lock dir (root's): local hosts only. */
+  locks?: string;
   /** The stack's backup dir on the machine (it outlives the environment). */
   backups?: string;
   /** The environment's database dir on the machine: the db host's only. */
@@ -112,6 +114,7 @@ export function hostBinds(m: HostMounts): Array<{ source: string; target: string
     ...(m.artifacts === undefined ? [] : [{ source: m.artifacts, target: "var/lib/fawkes/store", readOnly: true }]),
     ...(m.unpacked === undefined ? [] : [{ source: m.unpacked, target: "var/lib/fawkes/unpacked", readOnly: true }]),
     ...(m.secrets === undefined ? [] : [{ source: m.secrets, target: "var/lib/fawkes/secrets", readOnly: false }]),
+    ...(m.locks === undefined ? [] : [{ source: m.locks, target: "var/lib/fawkes/locks", readOnly: false }]),
     ...(m.backups === undefined ? [] : [{ source: m.backups, target: "var/lib/fawkes/backups", readOnly: false }]),
     ...(m.database === undefined ? [] : [{ source: m.database, target: DB_DATA_ROOT.slice(1), readOnly: false }]),
     ...(m.efs === undefined ? [] : [{ source: m.efs, target: "srv/efs", readOnly: false }]),

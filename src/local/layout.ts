@@ -13,6 +13,8 @@ export interface EnvLayout {
   hostsDir: string;
   sharedDir: string;
   secretsDir: string;
+  /** The environment's bootstrap locks (flock files), root's alone: mounted into every app host. */
+  locksDir: string;
   haproxyDir: string;
   /** The environment's PostgreSQL data (the db host's), on disk: it outlives every db host. */
   databaseDir: string;
@@ -29,7 +31,8 @@ export interface EnvLayout {
 
 export function envLayout(stack: string, home = fawkesHome()): EnvLayout {
   const dir = join(home, "envs", checkedStackName(stack));
-  const tag = shortHash(`fawkes-local:${stack}`, 6);
+  // Hashed from the home too: two FAWKES_HOME trees' environments of one stack never share a bridge.
+  const tag = shortHash(`fawkes-local:${home}:${stack}`, 6);
   return {
     stack,
     dir,
@@ -37,6 +40,7 @@ export function envLayout(stack: string, home = fawkesHome()): EnvLayout {
     hostsDir: join(dir, "hosts"),
     sharedDir: join(dir, "shared"),
     secretsDir: join(dir, "secrets"),
+    locksDir: join(dir, "locks"),
     haproxyDir: join(dir, "haproxy"),
     databaseDir: join(dir, "database"),
     backupsDir: join(home, "backups", stack),

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { appFilesIn } from "../app-tree/index.ts";
 import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { haproxyPaths, haproxyPid, serverStats, type ServerStat } from "./haproxy.ts";
@@ -87,17 +88,25 @@ export async function localRebuild(spec: EnvironmentSpec, which: { host?: string
   });
 }
 
-/** Log files of an app on a host, read from the host's overlay (they outlive a stopped host). */
-export function appLogFiles(stack: string, app: string, host?: string): string[] {
+/**
+ * Log files of an app on a host, read from the host's overlay (they outlive a stopped host): the
+ * regular files of its log dir, no link. With the group that owns the dir on the machine (the
+ * app's): `local logs` reads them as that group and nobody, never as root.
+ */
+export function appLogFiles(stack: string, app: string, host?: string): { files: string[]; group: number | undefined } {
   const layout = envLayout(stack);
   if (!existsSync(layout.hostsDir)) throw new LocalTargetError(`stack ${stack} is not up locally`);
   const all = readdirSync(layout.hostsDir).filter((h) => !h.includes(".old-"));
   const hosts = all.filter((h) => host === undefined || h === host);
   if (hosts.length === 0) throw new LocalTargetError(`no host ${host} in ${stack}; hosts: ${all.join(", ")}`);
   const files: string[] = [];
+  let group: number | undefined;
   for (const h of hosts.sort()) {
-    const dir = join(hostDirs({ dir: join(layout.hostsDir, h) }).upper, "var/log/fawkes", app);
-    if (existsSync(dir)) for (const f of readdirSync(dir).sort()) files.push(join(dir, f));
+    const upper = hostDirs({ dir: join(layout.hostsDir, h) }).upper;
+    const rel = join("var/log/fawkes", app);
+    const names = appFilesIn(upper, rel);
+    if (names.length > 0) group = statSync(join(upper, rel)).gid;
+    files.push(...names.map((f) => join(upper, rel, f)));
   }
-  return files;
+  return { files, group };
 }

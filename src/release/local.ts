@@ -1,7 +1,8 @@
 // `fawkes release` and `fawkes rollback` on the local target: pin, roll out by the stack's
 // policy, roll back automatically when a batch fails its health gate, record it all.
 import { createHash } from "node:crypto";
-import { cpSync, existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { AppTreeError, readAppFile } from "../app-tree/index.ts";
 import { join } from "node:path";
 import { artifactPaths } from "../artifact/store.ts";
 import { loadStack, setReleasePin, type EnvironmentSpec } from "../config/index.ts";
@@ -99,8 +100,16 @@ async function rollTo(ctx: RolloutContext, roles: readonly Role[], opts: { canar
 
 /** Copies the release hooks' output, kept on the app's shared storage, into the rollout's logs. */
 function keepHookLog(env: Env, app: string, release: string, log: WorkLog): void {
-  const src = join(env.layout.sharedDir, app, ".fawkes", "hooks", `${release}.log`);
-  if (existsSync(src)) cpSync(src, join(log.dir, `hooks-${app}-${release}.log`));
+  const shared = join(env.layout.sharedDir, app);
+  const rel = join(".fawkes", "hooks", `${release}.log`);
+  if (!existsSync(join(shared, rel))) return;
+  // The app's shared dir: a link planted there is not followed (the rollout's log says so).
+  try {
+    writeFileSync(join(log.dir, `hooks-${app}-${release}.log`), readAppFile(shared, rel), { mode: 0o600 });
+  } catch (e) {
+    if (!(e instanceof AppTreeError)) throw e;
+    log.progress(`the hooks' output of ${app} ${release} not kept: ${e.message}`);
+  }
 }
 
 /**

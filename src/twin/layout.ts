@@ -28,6 +28,7 @@ export function twinLayout(stack: string, home = fawkesHome()): TwinLayout {
     hostsDir: join(dir, "hosts"),
     sharedDir: join(dir, "efs"),
     secretsDir: join(dir, "secrets"),
+    locksDir: join(dir, "locks"),
     haproxyDir: join(dir, "haproxy"),
     databaseDir: join(dir, "rds"),
     backupsDir: join(dir, "backups"),

@@ -39,6 +39,15 @@ describe("local environment layout", () => {
     expect(chooseSubnet("dev", [])).not.toBe(chooseSubnet("staging", []));
   });
 
+  it("keeps two FAWKES_HOME trees' environments of one stack apart: bridges and namespaces hash the home too", () => {
+    const other = envLayout("staging", "/home/alice/.fawkes");
+    expect(other.bridge).not.toBe(layout.bridge);
+    expect(other.ifPrefix).not.toBe(layout.ifPrefix);
+    expect(other.netnsPrefix).not.toBe(layout.netnsPrefix);
+    // The same home and stack give the same names: `local down` finds what `local up` made.
+    expect(envLayout("staging", "/var/lib/fawkes")).toEqual(layout);
+  });
+
   it("skips a subnet the machine already routes", () => {
     const first = chooseSubnet("dev", []);
     const next = chooseSubnet("dev", [`${first.replace("/24", "")}/24 dev eth9 proto kernel`]);

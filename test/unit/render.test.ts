@@ -111,8 +111,9 @@ describe("gunicorn and nginx", () => {
 
   it("serves static from the release, media from shared storage, health through gunicorn", () => {
     const nginx = file(devWeb.image, "/etc/nginx/sites-enabled/blog.conf");
-    expect(nginx).toMatch(/location \/static\/ \{\n\s+alias \/srv\/apps\/blog\/current\/staticfiles\/;\n\s+expires 30d;/);
-    expect(nginx).toMatch(/location \/media\/ \{\n\s+alias \/srv\/apps\/blog\/shared\/media\/;/);
+    // A link in static or media files leads only to a file of the link's owner (the app's).
+    expect(nginx).toMatch(/location \/static\/ \{\n\s+alias \/srv\/apps\/blog\/current\/staticfiles\/;\n\s+disable_symlinks if_not_owner from=\/srv\/apps\/blog\/current\/staticfiles;\n\s+expires 30d;/);
+    expect(nginx).toMatch(/location \/media\/ \{\n\s+alias \/srv\/apps\/blog\/shared\/media\/;\n\s+disable_symlinks if_not_owner from=\/srv\/apps\/blog\/shared\/media;/);
     expect(nginx).toMatch(/location = \/healthz\/ \{\n\s+proxy_pass http:\/\/fawkes_blog;/);
     const shop = file(devWeb.image, "/etc/nginx/sites-enabled/shop.conf");
     expect(shop).not.toContain("location /static/");

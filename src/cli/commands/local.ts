@@ -1,7 +1,9 @@
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
 import { execa } from "execa";
 import { buildPinnedIfMissing } from "../../artifact/index.ts";
 import { loadStack } from "../../config/index.ts";
-import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp, type UpResult } from "../../local/index.ts";
+import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp, LocalTargetError, type UpResult } from "../../local/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { printOutcome } from "./release.ts";
 import { findProjectRoot } from "../project-root.ts";
@@ -97,6 +99,21 @@ export const localStatusCmd: Command = {
   },
 };
 
+/** nobody's uid on Debian: owns no file of a host. */
+const NOBODY = 65534;
+
+/**
+ * `argv` as nobody in the app's group (the group of its log dir), not as root: it reads the app's
+ * logs and nothing a link in them could lead to. Every dir above them must let others pass.
+ */
+function asAppGroup(group: number, files: readonly string[], argv: readonly string[]): string[] {
+  for (let dir = dirname(files[0]!); dir !== "/"; dir = dirname(dir)) {
+    const st = statSync(dir);
+    if (st.gid !== group && (st.mode & 0o001) === 0) throw new LocalTargetError(`local logs reads an app's logs as nobody in the app's group, and ${dir} (mode ${(st.mode & 0o777).toString(8)}) lets no other user through; allow it: chmod o+x ${dir}`);
+  }
+  return ["setpriv", `--reuid=${NOBODY}`, `--regid=${group}`, "--clear-groups", "--", ...argv];
+}
+
 export const localLogsCmd: Command = {
   name: "local logs",
   summary: "Print (or follow) an app's logs on the hosts of a local stack.",
@@ -105,12 +122,14 @@ export const localLogsCmd: Command = {
   options: { ...stackOption, host: { type: "string" }, follow: { type: "boolean", short: "f" } },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }, io) {
-    const files = appLogFiles(stackOf(values), positionals[0]!, values.host as string | undefined);
-    if (files.length === 0) {
+    const { files, group } = appLogFiles(stackOf(values), positionals[0]!, values.host as string | undefined);
+    if (files.length === 0 || group === undefined) {
       io.err(`no logs of ${positionals[0]} on ${String(values.host ?? "any host")} of ${stackOf(values)}\n`);
       return 1;
     }
-    const r = await execa("tail", [values.follow ? "-F" : "-n200", "-v", ...files], { stdout: values.follow ? "inherit" : "pipe", reject: false });
+    const tail = ["tail", values.follow ? "-F" : "-n200", "-v", ...files];
+    const argv = process.getuid?.() === 0 ? asAppGroup(group, files, tail) : tail;
+    const r = await execa(argv[0]!, argv.slice(1), { stdout: values.follow ? "inherit" : "pipe", reject: false });
     if (!values.follow) io.out(`${r.stdout}\n`);
     return 0;
   },
