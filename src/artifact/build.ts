@@ -9,7 +9,7 @@ import { runSteps, type Progress, type Step } from "../local/steps.ts";
 import { digestTree, manifestJson, manifestOf, MANIFEST, pythonVersionOf, type WheelEntry } from "./manifest.ts";
 import { buildDirs, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, type BuildContext } from "./plan.ts";
 import { releaseSourceOf, uncommittedChanges } from "./release-id.ts";
-import { artifactPaths, defaultStore, publish, sha256OfFile, storedArtifact } from "./store.ts";
+import { artifactPaths, defaultStore, ensureStoreDir, publish, sha256OfFile, storedArtifact } from "./store.ts";
 
 export interface BuildOptions {
   root: string;
@@ -93,7 +93,7 @@ export async function buildArtifact(opts: BuildOptions): Promise<BuildResult> {
   const dirty = release.ref === "HEAD" ? await uncommittedChanges(opts.root, app.source) : [];
   if (dirty.length > 0) progress(`${app.source} has ${dirty.length} uncommitted change(s); the release is built from ${release.ref} (${release.commit.slice(0, 12)}) without them`);
   const image = await ensureImage(imageOf(opts.spec.catalogue.image), progress);
-  mkdirSync(paths.dir, { recursive: true });
+  ensureStoreDir(paths);
   return withLock(
     paths.lock,
     async () => {

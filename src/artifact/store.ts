@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fawkesHome } from "../local/image.ts";
 
 /** The local artifact store: a dir per app holding `<release>.tar.gz` and `<release>.sha256`. */
@@ -52,14 +52,30 @@ export async function storedArtifact(paths: ArtifactPaths): Promise<string | und
   return want;
 }
 
+/**
+ * A release holds an app's code and settings: the store is its owner's alone (dirs 0700, files
+ * 0600), so that no other user of the machine, and no app's user on a host it is mounted into,
+ * reads another app's release.
+ */
+export const STORE_FILE_MODE = 0o600;
+
+/** The app's dir of the store, and the store itself, made or narrowed to 0700. */
+export function ensureStoreDir(paths: Pick<ArtifactPaths, "dir">): void {
+  for (const dir of [dirname(paths.dir), paths.dir]) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+}
+
 function writeAtomically(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.partial`;
-  writeFileSync(tmp, content, { mode: 0o644 });
+  writeFileSync(tmp, content, { mode: STORE_FILE_MODE });
   renameSync(tmp, path);
 }
 
 /** Moves a finished tarball into the store: tarball, build info, then the .sha256 that marks it complete. */
 export function publish(paths: ArtifactPaths, partialTarball: string, sha256: string, buildInfo: object): void {
+  chmodSync(partialTarball, STORE_FILE_MODE);
   renameSync(partialTarball, paths.tarball);
   writeAtomically(paths.buildInfo, `${JSON.stringify(buildInfo, null, 2)}\n`);
   writeAtomically(paths.sha256, `${sha256}\n`);

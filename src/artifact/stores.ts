@@ -1,9 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { s3Client } from "../aws/clients.ts";
 import { releasesToPrune, removeStoredArtifact, storedReleases, type StoredRelease } from "./retention.ts";
-import { artifactPaths, CorruptArtifactError, sha256OfFile } from "./store.ts";
+import { artifactPaths, CorruptArtifactError, ensureStoreDir, sha256OfFile, STORE_FILE_MODE } from "./store.ts";
 
 /** The three files of one release artifact, as paths on this machine (an `ArtifactPaths` fits). */
 export interface ArtifactFiles {
@@ -62,6 +62,7 @@ export function localStore(dir: string): ArtifactStore {
     if (from === to) return;
     const tmp = `${to}.${process.pid}.partial`;
     copyFileSync(from, tmp);
+    chmodSync(tmp, STORE_FILE_MODE);
     renameSync(tmp, to);
   };
   return {
@@ -71,7 +72,7 @@ export function localStore(dir: string): ArtifactStore {
     async put(app, release, files) {
       await checkedSum(files);
       const to = artifactPaths(dir, app, release);
-      mkdirSync(to.dir, { recursive: true });
+      ensureStoreDir(to);
       copyIn(files.tarball, to.tarball);
       copyIn(files.buildInfo, to.buildInfo);
       copyIn(files.sha256, to.sha256);

@@ -21,7 +21,7 @@ const ids = { shop: "", blog: "" };
 const web = () => {
   const state = readState(envLayout(STACK).state)!;
   const name = Object.keys(state.hosts).find((n) => state.hosts[n]!.role === "web" && state.hosts[n]!.healthy)!;
-  return { name, ...state.hosts[name]! };
+  return { ...state.hosts[name]!, name };
 };
 
 /** A command in the web host as the blog's user. */

@@ -1,7 +1,7 @@
 // The local artifact store through the ArtifactStore interface: what `fawkes build` writes and
 // what `--push` reads from. The S3 store has its own test against an S3 emulator (test/e2e).
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -38,6 +38,14 @@ describe("localStore", () => {
     expect(await store.has("shop", "r1")).toBe(true);
     expect(await store.has("blog", "r1")).toBe(false);
     expect(await store.list("shop")).toEqual([{ release: "r1", builtAt: day(1) }]);
+  });
+
+  it("keeps releases readable by their owner alone: the store and its dirs 0700, every file 0600", async () => {
+    const store = freshStore();
+    await store.put("shop", "r1", artifact("r1", day(1)));
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    expect([mode(store.where), mode(join(store.where, "shop"))]).toEqual(["700", "700"]);
+    for (const f of readdirSync(join(store.where, "shop"))) expect(mode(join(store.where, "shop", f)), f).toBe("600");
   });
 
   it("is complete only once its .sha256 is there: a tarball alone is not `has`, nor listed", async () => {
