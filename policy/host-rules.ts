@@ -5,9 +5,11 @@ import { decodeObject, decodeUserData, findSecrets } from "./secrets";
 
 export const imdsv2Required: ResourceValidationPolicy = {
   name: "imdsv2-required",
-  description: "Launch templates require IMDSv2 tokens with a hop limit of 1, so nothing behind a host (a container, a proxy) can reach its credentials.",
+  description:
+    "Every way to start a host (launch template, instance, spot instance request, launch configuration) requires IMDSv2 tokens with a hop limit of 1, so nothing behind a host (a container, a proxy) can reach its credentials.",
   enforcementLevel: "mandatory",
-  validateResource: forTypes([TYPES.launchTemplate], (p, report) => {
+  // An instance started from a launch template says so again: the policy cannot see the template it names.
+  validateResource: forTypes([TYPES.launchTemplate, TYPES.instance, TYPES.spotInstanceRequest, TYPES.launchConfiguration], (p, report) => {
     const m = p.metadataOptions ?? {};
     if (m.httpEndpoint === "disabled") return;
     if (m.httpTokens !== "required") report(`metadataOptions.httpTokens is ${JSON.stringify(m.httpTokens)}; it must be "required" (IMDSv2 only)`);

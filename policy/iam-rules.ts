@@ -1,85 +1,76 @@
-// Rules on who may do what: `*` on `*` belongs to the environment's admin role and nobody else, no
-// role reads everything (ReadOnlyAccess), and a pull request's GitHub token reaches the plan role only.
+// Rules on who may do what: admin, or a way to make oneself admin, belongs to the environment's admin
+// role and nobody else; no role reads everything (ReadOnlyAccess); and a pull request's GitHub token
+// reaches the plan role only.
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { isAdminRole } from "./admin-role";
+import { asList, grantsAdmin, statementsOf } from "./iam-grants";
 import { ACCESS_TAG, forTypes, list, refersTo, TYPES, type Props } from "./resources";
 
-const ADMINISTRATOR_ACCESS = /^arn:aws[a-z-]*:iam::aws:policy\/AdministratorAccess$/;
-
-/** The statements of a policy document, given as JSON text or as an object; none when unreadable (unknown at preview). */
-export function statementsOf(document: unknown): Props[] {
-  let doc = document;
-  if (typeof doc === "string") {
-    try {
-      doc = JSON.parse(doc);
-    } catch {
-      return [];
-    }
-  }
-  const statement = (doc as Props | undefined)?.Statement;
-  return (Array.isArray(statement) ? statement : statement ? [statement] : []).filter((s) => s && typeof s === "object");
-}
-
-const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
-
-/** Whether a document allows every action on every resource. */
-export function allowsEverything(document: unknown): boolean {
-  return statementsOf(document).some(
-    (s) => s.Effect === "Allow" && asList(s.Action).some((a) => a === "*" || a === "*:*") && asList(s.Resource).includes("*"),
-  );
-}
-
-const isAdminRole = (r: PolicyResource) => r.type === TYPES.role && r.props?.tags?.[ACCESS_TAG] === "admin";
+/** AWS's managed policies that are admin or make it: IAMFullAccess attaches AdministratorAccess to anything. */
+const ADMIN_POLICIES = /^arn:aws[a-z-]*:iam::aws:policy\/(AdministratorAccess|IAMFullAccess)$/;
+const adminPolicyOf = (arn: unknown) => (typeof arn === "string" ? ADMIN_POLICIES.exec(arn)?.[1] : undefined);
 
 /** The stack's role a `role` property names (by name, id or dependency). */
 function roleOf(dependent: PolicyResource, roles: readonly PolicyResource[]): PolicyResource | undefined {
   return roles.find((r) => refersTo(dependent, "role", r, [r.props?.name, r.props?.id, r.props?.arn]));
 }
 
-const FIX = `only the role tagged ${ACCESS_TAG}=admin may; scope the actions and resources`;
+/** A role's name as a `role` property gives it: a name, or an ARN. */
+const roleNameIn = (value: unknown) => (typeof value === "string" ? value.replace(/^arn:[^:]*:iam::\d*:role\/(?:.*\/)?/, "") : undefined);
+
+const FIX = `only the environment's admin role (made by AccessRoles, tagged ${ACCESS_TAG}=admin, assumed by the account's people with MFA) may; scope the actions and resources`;
 
 export const noAdminOutsideAdminRole: StackValidationPolicy = {
   name: "no-admin-outside-admin-role",
-  description: `No IAM policy allows "*" on "*" (inline, managed, or AWS's AdministratorAccess attached) except on the environment's role tagged ${ACCESS_TAG}=admin.`,
+  description:
+    "No IAM policy grants admin except to the environment's admin role: no statement allows, once its wildcards are expanded (NotAction and NotResource included), " +
+    "an action that changes permissions (iam:AttachRolePolicy, iam:PutRolePolicy, iam:CreatePolicyVersion, iam:PassRole…) on every resource it acts on or on its own role, " +
+    `and no AdministratorAccess or IAMFullAccess is attached. The admin role is the AccessRoles component's, tagged ${ACCESS_TAG}=admin and trusted by the account with MFA only.`,
   enforcementLevel: "mandatory",
-  validateStack: (args, report) => {
+  validateStack: async (args, report) => {
     const roles = args.resources.filter((r) => r.type === TYPES.role);
-    const roleLabel = (r: PolicyResource, holder: PolicyResource) => {
+    const roleLabel = (holder: PolicyResource) => {
       const role = roleOf(holder, roles);
-      return { admin: role !== undefined && isAdminRole(role), name: String(role?.props?.name ?? holder.props?.role ?? "?") };
+      return { admin: role !== undefined && isAdminRole(role), name: String(role?.props?.name ?? roleNameIn(holder.props?.role) ?? "?") };
     };
     for (const r of args.resources) {
       switch (r.type) {
-        case TYPES.role:
-          list(r.props?.inlinePolicies).forEach((p, i) => {
-            if (allowsEverything(p?.policy) && !isAdminRole(r)) report(`role ${String(r.props?.name ?? r.name)}'s inlinePolicies[${i}] allows "*" on "*"; ${FIX}`, r.urn);
-          });
+        case TYPES.role: {
+          if (isAdminRole(r)) break;
+          const name = String(r.props?.name ?? r.name);
+          for (const [i, p] of list(r.props?.inlinePolicies).entries()) {
+            for (const found of await grantsAdmin(p?.policy, name)) report(`role ${name}'s inlinePolicies[${i}] allows ${found}; ${FIX}`, r.urn);
+          }
+          for (const arn of list(r.props?.managedPolicyArns)) if (adminPolicyOf(arn)) report(`role ${name} gets ${adminPolicyOf(arn)} (managedPolicyArns); ${FIX}`, r.urn);
           break;
+        }
         case TYPES.rolePolicy: {
-          const role = roleLabel(r, r);
-          if (allowsEverything(r.props?.policy) && !role.admin) report(`the inline policy ${r.name} of role ${role.name} allows "*" on "*"; ${FIX}`, r.urn);
+          const role = roleLabel(r);
+          if (role.admin) break;
+          for (const found of await grantsAdmin(r.props?.policy, role.name)) report(`the inline policy ${r.name} of role ${role.name} allows ${found}; ${FIX}`, r.urn);
           break;
         }
         case TYPES.rolePolicyAttachment: {
-          const role = roleLabel(r, r);
-          if (ADMINISTRATOR_ACCESS.test(String(r.props?.policyArn)) && !role.admin) report(`role ${role.name} gets AdministratorAccess; ${FIX}`, r.urn);
+          const role = roleLabel(r);
+          if (adminPolicyOf(r.props?.policyArn) && !role.admin) report(`role ${role.name} gets ${adminPolicyOf(r.props?.policyArn)}; ${FIX}`, r.urn);
           break;
         }
         case TYPES.managedPolicy:
-          if (allowsEverything(r.props?.policy)) report(`the managed policy ${r.name} allows "*" on "*"; attach AWS's AdministratorAccess to the admin role instead`, r.urn);
+          for (const found of await grantsAdmin(r.props?.policy)) report(`the managed policy ${r.name} allows ${found}; attach AWS's AdministratorAccess to the admin role instead`, r.urn);
           break;
         case TYPES.userPolicy:
         case TYPES.groupPolicy:
-          if (allowsEverything(r.props?.policy)) report(`${r.name} gives a user or group "*" on "*"; ${FIX}`, r.urn);
+          for (const found of await grantsAdmin(r.props?.policy)) report(`${r.name} gives a user or group ${found}; ${FIX}`, r.urn);
           break;
         case TYPES.userPolicyAttachment:
         case TYPES.groupPolicyAttachment:
-          if (ADMINISTRATOR_ACCESS.test(String(r.props?.policyArn))) report(`${r.name} gives a user or group AdministratorAccess; ${FIX}`, r.urn);
+          if (adminPolicyOf(r.props?.policyArn)) report(`${r.name} gives a user or group ${adminPolicyOf(r.props?.policyArn)}; ${FIX}`, r.urn);
           break;
         case TYPES.policyAttachment:
-          if (ADMINISTRATOR_ACCESS.test(String(r.props?.policyArn))) {
+          if (adminPolicyOf(r.props?.policyArn)) {
             const others = list(r.props?.users).length + list(r.props?.groups).length;
             const nonAdmin = list(r.props?.roles).filter((name) => !roles.some((role) => isAdminRole(role) && role.props?.name === name));
-            if (others > 0 || nonAdmin.length > 0) report(`${r.name} gives AdministratorAccess to more than the admin role; ${FIX}`, r.urn);
+            if (others > 0 || nonAdmin.length > 0) report(`${r.name} gives ${adminPolicyOf(r.props?.policyArn)} to more than the admin role; ${FIX}`, r.urn);
           }
           break;
       }

@@ -1,51 +1,95 @@
 // Rules on what the internet reaches: only the load balancer, only on 80/443, only valid headers.
-import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+// "The internet" is judged by the addresses rules hold together (ingress.ts), not by their spelling.
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { blockOf, holdEveryPublicAddress, type Family } from "./cidr";
+import { describeOpening, entryOf, inlineEntries, isAlbWeb, openings, type IngressEntry } from "./ingress";
 import { forTypes, list, refersTo, TIER_TAG, tierOf, truthy, TYPES, type Props } from "./resources";
 
-const OPEN = ["0.0.0.0/0", "::/0"];
-const WEB_PORTS = [80, 443];
+const EXEMPTION = `only the load balancer's security group (tagged ${TIER_TAG}=alb, on the group and its rules) may accept every public address (0.0.0.0/0, ::/0, or blocks that add up to them), and only on TCP 80 and 443`;
 
-const EXEMPTION = `only the load balancer's security group (tagged ${TIER_TAG}=alb, on the group and its rules) may accept 0.0.0.0/0 or ::/0, and only TCP 80 and 443`;
+/** The blocks of the rules that count towards an opening: those of its families. */
+const blocks = (entries: readonly IngressEntry[], families: readonly Family[]) =>
+  entries.flatMap((e) => e.cidrs.filter((c) => families.includes(blockOf(c)?.family as Family))).join(", ");
 
-/** Whether an open rule is the load balancer's web traffic: tcp, one port, 80 or 443, tier alb. */
-function isAlbWebRule(tier: unknown, protocol: unknown, from: unknown, to: unknown): boolean {
-  return tier === "alb" && ["tcp", "6"].includes(String(protocol).toLowerCase()) && Number(from) === Number(to) && WEB_PORTS.includes(Number(from));
+function reportOpenings(entries: IngressEntry[], groupTier: unknown, report: (m: string) => void): void {
+  for (const o of openings(entries).filter((x) => !isAlbWeb(x, groupTier))) {
+    const who = o.entries.length === 1 ? `${o.entries[0]!.where} accepts` : `${o.entries.map((e) => e.where).join(" and ")} together accept`;
+    report(`${who} ${describeOpening(o)} (${blocks(o.entries, o.families)}); ${EXEMPTION}`);
+  }
 }
 
-function checkOpen(what: string, cidrs: unknown[], tier: unknown, protocol: unknown, from: unknown, to: unknown, report: (m: string) => void): void {
-  const open = cidrs.filter((c) => typeof c === "string" && OPEN.includes(c));
-  if (open.length === 0 || isAlbWebRule(tier, protocol, from, to)) return;
-  report(`${what} accepts ${open.join(" and ")} on ${String(protocol)} ${String(from)}-${String(to)}; ${EXEMPTION}`);
+/** A standalone rule: aws.vpc.SecurityGroupIngressRule, or aws.ec2.SecurityGroupRule of type ingress (which has no tags). */
+function ruleEntry(type: string, where: string, p: Props): IngressEntry | undefined {
+  if (type === TYPES.ingressRule) return entryOf(where, p.ipProtocol, p.fromPort, p.toPort, [p.cidrIpv4, p.cidrIpv6], tierOf(p));
+  if (type === TYPES.legacyRule && p.type === "ingress") return entryOf(where, p.protocol, p.fromPort, p.toPort, [...list(p.cidrBlocks), ...list(p.ipv6CidrBlocks)], undefined);
+  return undefined;
 }
 
 export const noOpenIngress: ResourceValidationPolicy = {
   name: "no-open-ingress",
-  description: `No security group accepts traffic from anywhere; ${EXEMPTION}. Egress is not restricted.`,
+  description: `No security group or rule accepts every public address, alone or with the group's other inline rules; ${EXEMPTION}. Egress is not restricted.`,
   enforcementLevel: "mandatory",
   validateResource: [
-    forTypes([TYPES.securityGroup], (p, report) => {
-      list(p.ingress).forEach((r: Props, i) =>
-        checkOpen(`ingress[${i}]`, [...list(r?.cidrBlocks), ...list(r?.ipv6CidrBlocks)], tierOf(p), r?.protocol, r?.fromPort, r?.toPort, report),
-      );
-    }),
-    forTypes([TYPES.ingressRule], (p, report) => checkOpen("the ingress rule", [p.cidrIpv4, p.cidrIpv6], tierOf(p), p.ipProtocol, p.fromPort, p.toPort, report)),
+    forTypes([TYPES.securityGroup], (p, report) => reportOpenings(inlineEntries(p, tierOf(p)), tierOf(p), report)),
+    forTypes([TYPES.ingressRule], (p, report) => reportOpenings([ruleEntry(TYPES.ingressRule, "the ingress rule", p)!], tierOf(p), report)),
     // aws.ec2.SecurityGroupRule has no tags, so it can never be the load balancer's exemption.
     forTypes([TYPES.legacyRule], (p, report) => {
-      if (p.type === "ingress") checkOpen("the security group rule (untaggable: use aws.vpc.SecurityGroupIngressRule)", [...list(p.cidrBlocks), ...list(p.ipv6CidrBlocks)], undefined, p.protocol, p.fromPort, p.toPort, report);
+      const entry = ruleEntry(TYPES.legacyRule, "the security group rule (untaggable: use aws.vpc.SecurityGroupIngressRule)", p);
+      if (entry) reportOpenings([entry], undefined, report);
     }),
   ],
 };
 
+const opensAlone = (e: IngressEntry) => ([4, 6] as const).some((f) => holdEveryPublicAddress(f, e.cidrs));
+
 export const openIngressOnlyOnAlbGroup: StackValidationPolicy = {
   name: "open-ingress-only-on-alb-group",
-  description: `An ingress rule tagged ${TIER_TAG}=alb that accepts 0.0.0.0/0 or ::/0 belongs to a security group tagged ${TIER_TAG}=alb: the tag on a rule alone grants nothing.`,
+  description: `An ingress rule tagged ${TIER_TAG}=alb that accepts every public address belongs to a security group tagged ${TIER_TAG}=alb: the tag on a rule alone grants nothing.`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const albGroups = args.resources.filter((r) => r.type === TYPES.securityGroup && tierOf(r.props) === "alb");
     for (const rule of args.resources.filter((r) => r.type === TYPES.ingressRule && tierOf(r.props) === "alb")) {
-      if (!OPEN.includes(rule.props?.cidrIpv4) && !OPEN.includes(rule.props?.cidrIpv6)) continue;
+      if (!opensAlone(ruleEntry(rule.type, rule.name, rule.props ?? {})!)) continue;
       if (!albGroups.some((g) => refersTo(rule, "securityGroupId", g, [g.props?.id]))) {
         report(`the open ingress rule ${rule.name} is tagged ${TIER_TAG}=alb but its security group is not; ${EXEMPTION}`, rule.urn);
+      }
+    }
+  },
+};
+
+/** A security group's ingress, inline and standalone; a rule on a group the stack does not declare goes with the others on that id. */
+function ingressByGroup(resources: readonly PolicyResource[]): Array<{ label: string; tier: unknown; urn: string; entries: IngressEntry[]; inline: IngressEntry[] }> {
+  const groups = resources.filter((r) => r.type === TYPES.securityGroup);
+  const out = groups.map((g) => {
+    const inline = inlineEntries(g.props ?? {}, tierOf(g.props ?? {}));
+    return { label: String(g.props?.name ?? g.name), tier: tierOf(g.props ?? {}), urn: g.urn, entries: [...inline], inline };
+  });
+  const foreign = new Map<string, (typeof out)[number]>();
+  for (const r of resources) {
+    const entry = ruleEntry(r.type, r.name, r.props ?? {});
+    if (!entry) continue;
+    const i = groups.findIndex((g) => refersTo(r, "securityGroupId", g, [g.props?.id]));
+    if (i >= 0) out[i]!.entries.push(entry);
+    else {
+      const id = String(r.props?.securityGroupId ?? "?");
+      if (!foreign.has(id)) foreign.set(id, { label: id, tier: undefined, urn: r.urn, entries: [], inline: [] });
+      foreign.get(id)!.entries.push(entry);
+    }
+  }
+  return [...out, ...foreign.values()];
+}
+
+export const noOpenIngressAcrossRules: StackValidationPolicy = {
+  name: "no-open-ingress-across-rules",
+  description: `No security group accepts every public address through several of its ingress rules (inline or standalone) together, on any protocol and port; ${EXEMPTION}. A rule open alone is no-open-ingress's.`,
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const g of ingressByGroup(args.resources)) {
+      for (const o of openings(g.entries)) {
+        // Inline rules alone are judged with their group by no-open-ingress.
+        if (o.entries.length < 2 || o.entries.every((e) => g.inline.includes(e)) || isAlbWeb(o, g.tier)) continue;
+        const through = o.entries.map((e) => `${e.where} (${blocks([e], o.families)})`).join(", ");
+        report(`security group ${g.label} accepts ${describeOpening(o)} through ${through}; ${EXEMPTION}`, g.urn);
       }
     }
   },

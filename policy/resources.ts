@@ -7,6 +7,8 @@ export const TIER_TAG = "fawkes:tier";
 export const TYPES = {
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
   instance: "aws:ec2/instance:Instance",
+  spotInstanceRequest: "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
+  launchConfiguration: "aws:ec2/launchConfiguration:LaunchConfiguration",
   subnet: "aws:ec2/subnet:Subnet",
   volume: "aws:ebs/volume:Volume",
   fileSystem: "aws:efs/fileSystem:FileSystem",

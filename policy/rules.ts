@@ -3,13 +3,16 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 import { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
 import { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess } from "./iam-rules";
-import { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
+import { albDropsInvalidHeaders, noOpenIngress, noOpenIngressAcrossRules, openIngressOnlyOnAlbGroup } from "./network-rules";
 import { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
 export { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 export { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
-export { allowsEverything, githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess, statementsOf } from "./iam-rules";
-export { albDropsInvalidHeaders, noOpenIngress, openIngressOnlyOnAlbGroup } from "./network-rules";
+export { ACCESS_ROLES_TYPE, isAdminRole, trustsOnlyTheAccountWithMfa } from "./admin-role";
+export { holdEveryPublicAddress } from "./cidr";
+export { grantsAdmin, statementsOf } from "./iam-grants";
+export { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess } from "./iam-rules";
+export { albDropsInvalidHeaders, noOpenIngress, noOpenIngressAcrossRules, openIngressOnlyOnAlbGroup } from "./network-rules";
 export { ACCESS_TAG, TIER_TAG, TYPES } from "./resources";
 export { decodeObject, decodeUserData, entropy, findSecrets, type DecodedFile, type SecretFinding } from "./secrets";
 export { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
@@ -33,6 +36,14 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   githubTrustScoped,
 ];
 
-export const stackPolicies: StackValidationPolicy[] = [s3BucketsProtected, openIngressOnlyOnAlbGroup, fileSystemsBackedUp, databasesBackedUp, rdsPrivate, noAdminOutsideAdminRole];
+export const stackPolicies: StackValidationPolicy[] = [
+  s3BucketsProtected,
+  openIngressOnlyOnAlbGroup,
+  noOpenIngressAcrossRules,
+  fileSystemsBackedUp,
+  databasesBackedUp,
+  rdsPrivate,
+  noAdminOutsideAdminRole,
+];
 
 export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [...resourcePolicies, ...stackPolicies];

@@ -7,6 +7,8 @@ export interface PolicyInput {
   type: string;
   name: string;
   urn?: string;
+  /** The URN of its parent component, as the engine would give it. */
+  parent?: string;
   props: Props;
 }
 
@@ -37,14 +39,32 @@ export async function violationsOf(policy: ResourceValidationPolicy, r: PolicyIn
   return out;
 }
 
-/** Resources as a stack policy sees them: their state (inputs and outputs), with ids. */
+/**
+ * The parent of each captured resource. The mocks record none, but fawkes names a child
+ * `${parent}-<role>` (STYLE.md), so it is the component whose name is the longest such prefix.
+ */
+function parentsOf(resources: ReadonlyArray<CapturedResource | PolicyInput>): Map<string, string> {
+  const components = resources.filter((r): r is CapturedResource => "custom" in r && !r.custom);
+  const parents = new Map<string, string>();
+  for (const r of resources) {
+    if ("parent" in r && r.parent !== undefined) parents.set(urnOf(r), r.parent);
+    if (!("custom" in r)) continue;
+    const parent = components.filter((c) => r.name.startsWith(`${c.name}-`)).sort((a, b) => b.name.length - a.name.length)[0];
+    if (parent) parents.set(r.urn, parent.urn);
+  }
+  return parents;
+}
+
+const urnOf = (r: CapturedResource | PolicyInput) => r.urn ?? `urn:pulumi:test::fawkes::${r.type}::${r.name}`;
+
+/** Resources as a stack policy sees them: their state (inputs and outputs), with ids and parents. */
 export function stackResources(resources: ReadonlyArray<CapturedResource | PolicyInput>): PolicyResource[] {
-  return resources.map((r) => {
+  const out = resources.map((r) => {
     const props = "state" in r ? { ...r.state, id: r.id } : r.props;
     return {
       type: r.type,
       name: r.name,
-      urn: r.urn ?? `urn:pulumi:test::fawkes::${r.type}::${r.name}`,
+      urn: urnOf(r),
       props,
       opts: resourceArgs({ type: r.type, name: r.name, props }).opts,
       dependencies: [],
@@ -53,6 +73,12 @@ export function stackResources(resources: ReadonlyArray<CapturedResource | Polic
       asType: notUsed("asType"),
     } as PolicyResource;
   });
+  const parents = parentsOf(resources);
+  for (const r of out) {
+    const parent = out.find((p) => p.urn === parents.get(r.urn));
+    if (parent) r.parent = parent;
+  }
+  return out;
 }
 
 /** The violations one stack policy reports, as `message (urn)`. */
