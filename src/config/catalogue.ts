@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { reservedAppNameProblem } from "../names/index.ts";
-import { AppName, DnsLabel, EnvName, HttpPath, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
+import { appLayoutIssues, EnvValue, programName } from "./app-rules.ts";
+import { AppName, BodySize, CommandLine, DnsLabel, EnvName, HttpPath, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
 
 export const ProcessSchema = z
   .strictObject({
@@ -9,7 +10,7 @@ export const ProcessSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$/, "must be a WSGI entry point \"module:callable\", like \"shop.wsgi:application\"")
       .optional()
       .describe("WSGI entry point served by gunicorn behind nginx."),
-    command: z.string().min(1).regex(/^[^\n\r]+$/, "must be one command line, without line breaks").optional().describe("Command run from the release dir with the app's venv first on PATH."),
+    command: CommandLine.optional().describe("Command run from the release dir with the app's venv first on PATH."),
     role: z.enum(["web", "worker"]).optional().describe("Host role that runs it; default web for wsgi, worker for command."),
     workers: z.number().int().min(1).max(64).optional().describe("gunicorn workers; default 2 x vCPU + 1 of the instance type."),
   })
@@ -26,9 +27,6 @@ export const ProcessSchema = z
   })
   .transform((p) => ({ ...p, role: p.role ?? (p.wsgi !== undefined ? ("web" as const) : ("worker" as const)) }));
 export type Process = z.infer<typeof ProcessSchema>;
-
-/** One shell command line; a line break would end it early in supervisord and cloud-init. */
-const HookCommand = z.string().min(1).regex(/^[^\n\r]+$/, "must be one command line, without line breaks");
 
 export const HealthSchema = z.strictObject({
   path: HttpPath.default("/healthz").describe("Answers 200 when the app can serve."),
@@ -85,8 +83,8 @@ export const AppSchema = z
     shared: z.array(RelativePath).default([]).describe("Dirs kept in shared/ (shared storage) and linked into every release."),
     hooks: z
       .strictObject({
-        build: z.array(HookCommand).default([]).describe("Run by `fawkes build` in the release dir; their output ships in the artifact (collectstatic)."),
-        release: z.array(HookCommand).default([]).describe("Run once per release, under a lock, before traffic moves (migrate)."),
+        build: z.array(CommandLine).default([]).describe("Run by `fawkes build` in the release dir; their output ships in the artifact (collectstatic)."),
+        release: z.array(CommandLine).default([]).describe("Run once per release, under a lock, before traffic moves (migrate)."),
       })
       .default({ build: [], release: [] }),
     secrets: z.array(EnvName).default([]).describe("Names of secrets given to the app's environment; values never enter config."),
@@ -94,7 +92,7 @@ export const AppSchema = z
       .boolean()
       .default(false)
       .describe(`The app's own PostgreSQL database and role on the environment's database server, created by a release hook; DATABASE_URL in its environment, its password the secret ${DATABASE_PASSWORD}.`),
-    env: z.record(EnvName, z.string()).default({}).describe("Plain, non-secret environment variables."),
+    env: z.record(EnvName, EnvValue).default({}).describe("Plain, non-secret environment variables."),
     queues: z
       .array(QueueSchema)
       .default([])
@@ -104,7 +102,7 @@ export const AppSchema = z
     port: z.number().int().min(1024).max(32767).optional().describe("nginx port the load balancer sends this app's traffic to."),
     bootSeconds: Seconds(1, 300).default(5).describe("How long a process must stay up to count as started (supervisord startsecs)."),
     requestTimeoutSeconds: Seconds(5, 3600).default(30),
-    maxBodySize: z.string().regex(/^[1-9][0-9]*[km]?$/, "must be an nginx size like \"10m\"").default("10m"),
+    maxBodySize: BodySize.default("10m").describe("nginx's client_max_body_size: the largest request body, at most 1024m."),
   })
   .superRefine((app, ctx) => {
     if (Object.keys(app.processes).length === 0) {
@@ -128,6 +126,7 @@ export const AppSchema = z
         if (Object.hasOwn(app.env, name)) ctx.addIssue({ code: "custom", path: ["env", name], message: `"${name}" is set by fawkes for an app with database: true; remove it from env` });
       }
     }
+    for (const issue of appLayoutIssues(app)) ctx.addIssue({ code: "custom", ...issue });
     if (app.media && !app.shared.includes(app.media.dir)) {
       ctx.addIssue({ code: "custom", path: ["media", "dir"], message: `"${app.media.dir}" is not in shared; media lives on shared storage, add it to shared` });
     }
@@ -168,20 +167,30 @@ export const CatalogueSchema = z
         ctx.addIssue({ code: "custom", path: ["apps", i, "name"], message: `duplicate app "${app.name}" (also apps[${first}]); app names must be unique` });
       } else seen.set(app.name, i);
     });
-    const labels = new Map<string, string>();
+    // A label written in `domains` is where a clash is fixed; an app's default label (its name) has no line.
+    const labels = new Map<string, { app: string; index: number; written: boolean }>();
     const ports = new Map<number, string>();
+    const programs = new Map<string, { app: string; process: string }>();
     c.apps.forEach((app, i) => {
       for (const label of app.domains ?? [app.name]) {
         const owner = labels.get(label);
-        if (owner !== undefined && owner !== app.name) {
-          ctx.addIssue({ code: "custom", path: ["apps", i, "domains"], message: `domain label "${label}" is already used by app "${owner}"` });
-        }
-        labels.set(label, app.name);
+        if (owner !== undefined && owner.app !== app.name) {
+          const at = app.domains !== undefined || !owner.written ? i : owner.index;
+          const other = at === i ? owner.app : app.name;
+          ctx.addIssue({ code: "custom", path: ["apps", at, "domains"], message: `domain label "${label}" is already used by app "${other}": both would answer on the same host name; give one of them another label` });
+        } else if (owner === undefined) labels.set(label, { app: app.name, index: i, written: app.domains !== undefined });
       }
       if (app.port !== undefined) {
         const owner = ports.get(app.port);
         if (owner !== undefined) ctx.addIssue({ code: "custom", path: ["apps", i, "port"], message: `port ${app.port} is already used by app "${owner}"` });
         ports.set(app.port, app.name);
+      }
+      for (const process of Object.keys(app.processes)) {
+        const program = programName(app.name, process);
+        const owner = programs.get(program);
+        if (owner !== undefined && owner.app !== app.name) {
+          ctx.addIssue({ code: "custom", path: ["apps", i, "processes", process], message: `its supervisord program "${program}" would also be process "${owner.process}" of app "${owner.app}" (programs are <app>-<process>); rename one of the processes` });
+        } else programs.set(program, { app: app.name, process });
       }
     });
     // AWS names join app and queue with '-': app "a-b" queue "c" and app "a" queue "b-c" would

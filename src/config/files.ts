@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseDocument } from "yaml";
 import { ConfigError, type Problem } from "./errors.ts";
 import { loadEnvironment, type ConfigLayer } from "./load.ts";
+import { projectNameProblem, stackNameProblem } from "../names/index.ts";
+import { RelativePath } from "./primitives.ts";
 import { RECIPE_FILE } from "./recipe.ts";
+import { parseConfigYaml, readConfigText } from "./yaml-file.ts";
 import { templateOf, type EnvironmentSpec } from "./spec.ts";
 
 export const PROJECT_FILE = "Pulumi.yaml";
@@ -19,27 +21,18 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A config file as a map, or undefined with a problem (see yaml-file.ts for what is refused). */
 function readYaml(root: string, file: string, problems: Problem[], needs = "a `config:` map"): Record<string, unknown> | undefined {
-  const full = join(root, file);
-  if (!existsSync(full)) {
-    problems.push({ file, path: "", message: "file not found" });
-    return undefined;
-  }
-  const text = readFileSync(full, "utf8");
+  const text = readConfigText(root, file, problems);
+  if (text === undefined) return undefined;
   if (text.trim() === "") {
     problems.push({ file, path: "", message: `is empty; it needs ${needs}` });
     return undefined;
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      const firstLine = e.message.split("\n")[0] ?? e.message;
-      problems.push({ file, path: pos ? `line ${pos.line}, column ${pos.col}` : "", message: `YAML syntax error: ${firstLine.replace(/ at line \d+, column \d+:?$/, "")}` });
-    }
-    return undefined;
-  }
-  const value: unknown = doc.toJS();
+  const parsed = parseConfigYaml(file, text);
+  problems.push(...parsed.problems);
+  if (parsed.problems.length > 0) return undefined;
+  const value = parsed.value;
   if (value === null || value === undefined) {
     problems.push({ file, path: "", message: `is empty; it needs ${needs}` });
     return undefined;
@@ -58,20 +51,53 @@ function projectValue(v: unknown): unknown {
   return v;
 }
 
-export function readProject(root: string, problems: Problem[] = []): ProjectFile {
-  const raw = readYaml(root, PROJECT_FILE, problems) ?? {};
-  const name = typeof raw.name === "string" ? raw.name : "fawkes";
-  if (typeof raw.name !== "string" && Object.keys(raw).length > 0) problems.push({ file: PROJECT_FILE, path: "name", message: "missing; the project needs a name" });
-  const stackConfigDir = typeof raw.stackConfigDir === "string" ? raw.stackConfigDir : ".";
-  const config = isPlainObject(raw.config) ? raw.config : {};
+/**
+ * A config map's keys as Pulumi names them (`<project>:key` for a bare `key`); a key given twice is a
+ * problem (`domain` and `acme:domain` are one key: the later would win without a word).
+ */
+function namespaced(config: Record<string, unknown>, project: string, file: string, problems: Problem[]): Map<string, { raw: string; value: unknown }> {
+  const out = new Map<string, { raw: string; value: unknown }>();
+  for (const [k, v] of Object.entries(config)) {
+    const key = k.includes(":") ? k : `${project}:${k}`;
+    const first = out.get(key);
+    if (first) problems.push({ file, path: `config.${k}`, message: `is the key ${JSON.stringify(first.raw)} again (a bare key is ${project}:<key>); keep one of them` });
+    else out.set(key, { raw: k, value: v });
+  }
+  return out;
+}
+
+/**
+ * Pulumi.yaml: the project's name (checked here, the one way in), where stack files live, and the
+ * catalogue. Problems go to `problems`; without that list, any problem throws a ConfigError, so a
+ * name that is not valid never reaches a caller.
+ */
+export function readProject(root: string, problems?: Problem[]): ProjectFile {
+  const found: Problem[] = [];
+  const raw = readYaml(root, PROJECT_FILE, found) ?? {};
+  const nameProblem = found.length === 0 ? projectNameProblem(raw.name) : undefined;
+  if (nameProblem) found.push({ file: PROJECT_FILE, path: "name", message: nameProblem });
+  const name = typeof raw.name === "string" && nameProblem === undefined ? raw.name : "fawkes";
+  const dirProblem = raw.stackConfigDir === undefined ? undefined : stackConfigDirProblem(raw.stackConfigDir);
+  if (dirProblem) found.push({ file: PROJECT_FILE, path: "stackConfigDir", message: dirProblem });
+  const stackConfigDir = typeof raw.stackConfigDir === "string" && dirProblem === undefined ? raw.stackConfigDir : ".";
+  if (raw.config !== undefined && raw.config !== null && !isPlainObject(raw.config)) found.push({ file: PROJECT_FILE, path: "config", message: "must be a map; the catalogue is config.catalogue.value" });
   const values: Record<string, unknown> = {};
   const shown: Record<string, string> = {};
-  for (const [k, v] of Object.entries(config)) {
-    const key = k.includes(":") ? k : `${name}:${k}`;
+  for (const [key, { raw: k, value: v }] of namespaced(isPlainObject(raw.config) ? raw.config : {}, name, PROJECT_FILE, found)) {
     values[key] = projectValue(v);
     shown[key] = isPlainObject(v) && "value" in v ? `config.${k}.value` : `config.${k}`;
   }
+  if (problems) problems.push(...found);
+  else if (found.length > 0) throw new ConfigError(found);
   return { root, name, stackConfigDir, layer: { file: PROJECT_FILE, values, display: (key) => shown[key] ?? `config.${key}` } };
+}
+
+/** Stack files are read and written (release pins) under it: a dir of the project, never outside. */
+function stackConfigDirProblem(dir: unknown): string | undefined {
+  if (dir === ".") return undefined;
+  if (typeof dir !== "string") return `must be text: the dir of the stack files inside the project, like "stacks", got ${JSON.stringify(dir)}`;
+  const parsed = RelativePath.safeParse(dir);
+  return parsed.success ? undefined : `${parsed.error.issues[0]?.message ?? "must be a relative path"}, got ${JSON.stringify(dir)} (the dir of the stack files, inside the project)`;
 }
 
 /** The project's image recipe (image/recipe.yaml): one file for the local golden image and the AMI. */
@@ -88,7 +114,8 @@ export function listStacks(project: ProjectFile): string[] {
   const dir = join(project.root, project.stackConfigDir);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    // A name with a line break is a stack file too: loading refuses its name instead of skipping it.
+    .map((f) => /^Pulumi\.(.+)\.yaml$/s.exec(f)?.[1])
     .filter((s): s is string => s !== undefined)
     .sort();
 }
@@ -108,8 +135,7 @@ function readStackLayer(project: ProjectFile, stack: string, problems: Problem[]
     return undefined;
   }
   const values: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    const key = k.includes(":") ? k : `${project.name}:${k}`;
+  for (const [key, { raw: k, value: v }] of namespaced(config, project.name, file, problems)) {
     if (isPlainObject(v) && "secure" in v) {
       problems.push({ file, path: `config.${k}`, message: "is a secret; secret values never live in stack files or config (use `fawkes secret set`)" });
       continue;
@@ -117,6 +143,26 @@ function readStackLayer(project: ProjectFile, stack: string, problems: Problem[]
     values[key] = v;
   }
   return { file, values };
+}
+
+/**
+ * Why an app's `source` is not a dir of the project at that very path (missing, a file, or reached
+ * through a symbolic link, which `git archive` of `fawkes build` would store as a link), or undefined.
+ */
+export function sourceDirProblem(root: string): (dir: string) => string | undefined {
+  return (dir) => {
+    const path = join(root, dir);
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === "ENOENT" || code === "ENOTDIR" ? `"${dir}" does not exist in the project; name the app's source dir, relative to the dir of ${PROJECT_FILE}` : `"${dir}" cannot be read (${code ?? (e as Error).message})`;
+    }
+    if (!statSync(real).isDirectory()) return `"${dir}" is a file; name the app's source dir, relative to the dir of ${PROJECT_FILE}`;
+    if (real !== join(realpathSync(root), dir)) return `"${dir}" goes through a symbolic link (to ${real}); \`fawkes build\` archives the committed tree at this path, so name the real dir`;
+    return undefined;
+  };
 }
 
 export interface LoadStackOptions {
@@ -131,6 +177,15 @@ export interface LoadStackOptions {
 export function loadStack(root: string, stack: string, opts: LoadStackOptions = {}): EnvironmentSpec {
   const problems: Problem[] = [];
   const project = readProject(root, problems);
+  // Stack files are found by stackConfigDir and read under the project's name: past a Pulumi.yaml
+  // that could not be read whole (or names no project), only noise would follow.
+  if (problems.length > 0) throw new ConfigError(problems);
+  // A stack's name reaches paths, scripts and AWS names; a file name is no exception.
+  const badStack = stackNameProblem(stack);
+  if (badStack !== undefined) {
+    const shown = JSON.stringify(stack).slice(1, -1);
+    throw new ConfigError([{ file: stackFile(project, shown), path: "", message: `the stack "${shown}" is ${badStack}`, hint: "rename the file to Pulumi.<stack>.yaml with such a name" }]);
+  }
   const template = templateOf(stack);
   const layers: ConfigLayer[] = [];
   const names = template === stack ? [stack] : [template, stack];
@@ -145,7 +200,16 @@ export function loadStack(root: string, stack: string, opts: LoadStackOptions = 
     const layer = readStackLayer(project, name, problems);
     if (layer) layers.push(name === stack ? layer : { ...layer, template: true });
   }
-  return loadEnvironment({ project: project.name, stack, projectLayer: project.layer, recipe: readRecipe(root, problems), stackLayers: layers, problems, ...(opts.parentMustExist ? { stacks: listStacks(project) } : {}) });
+  return loadEnvironment({
+    project: project.name,
+    stack,
+    projectLayer: project.layer,
+    recipe: readRecipe(root, problems),
+    stackLayers: layers,
+    problems,
+    sourceDirProblem: sourceDirProblem(root),
+    ...(opts.parentMustExist ? { stacks: listStacks(project) } : {}),
+  });
 }
 
 /**

@@ -11,3 +11,5 @@ export { setReleasePin, writeAtomically, type PinResult } from "./pin.ts";
 export { durationSeconds } from "./primitives.ts";
 export { loadFromPulumiConfig } from "./pulumi-config.ts";
 export { deepFreeze, derivedUid, isQaEnvironment, templateOf, type EnvironmentSpec, type ResolvedApp, type ResolvedCatalogue } from "./spec.ts";
+export { APP_LOG_NAMES, BASH_SPECIAL_NAMES, RELEASE_ENTRIES } from "./app-rules.ts";
+export { MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from "./yaml-file.ts";

@@ -120,7 +120,7 @@ export const KnobsSchema = z.strictObject({
     .describe("The AWS account the stack deploys to: part of the artifact bucket's globally unique name; `fawkes check --target aws` (run first by release and qa up) refuses credentials of another account, and `fawkes check` warns when it is not set."),
   instanceType: z
     .string()
-    .regex(/^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$/, "must be an EC2 instance type like \"t3.small\" or \"m6i.xlarge\"")
+    .regex(/^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]{0,3}xlarge)$/, "must be an EC2 instance type like \"t3.small\" or \"m6i.xlarge\"")
     .default("t3.small"),
   fleet: z
     .strictObject({

@@ -1,11 +1,13 @@
 import type { z } from "zod";
-import { CATALOGUE_KEYS, CatalogueSchema, DATABASE_PASSWORD } from "./catalogue.ts";
+import { CATALOGUE_KEYS, CatalogueSchema } from "./catalogue.ts";
 import { DATABASE_PACKAGES, ImageRecipeSchema, RECIPE_FILE, type ImageRecipe } from "./recipe.ts";
 import { ProblemList, type Problem } from "./errors.ts";
 import { DEFAULT_PARENT, KNOB_NAMES, KnobsSchema, PROVIDER_KNOBS } from "./knobs.ts";
-import { pathText, zodProblems } from "./problems.ts";
-import { deepFreeze, derivedUid, FIRST_APP_PORT, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
+import { pathText, quoted, zodProblems } from "./problems.ts";
+import { resolveApps } from "./resolve-apps.ts";
+import { deepFreeze, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
+import { hostNameProblems, parentProblems } from "./knob-checks.ts";
 
 /** Config keys of one file, as Pulumi names them (`project:key`, `aws:region`). */
 export interface ConfigLayer {
@@ -31,6 +33,8 @@ export interface LoadInput {
   problems?: Problem[];
   /** The project's stacks (their stack files): a QA stack's parent must be one of them. Unchecked when absent (the local target, which has no parent). */
   stacks?: readonly string[];
+  /** Why an app's source dir cannot be used (files.ts reads the project dir); unchecked when absent. */
+  sourceDirProblem?: (dir: string) => string | undefined;
 }
 
 /** Provider settings a stack may carry that change nothing fawkes declares. */
@@ -85,51 +89,6 @@ function withBranchDomain(stack: string, merged: Record<string, unknown>, domain
   if (template === stack || typeof merged.domain !== "string") return merged;
   if (domainSources.some((s) => !s.layer.template)) return merged;
   return { ...merged, domain: `${stack.slice(template.length + 1)}.${merged.domain}` };
-}
-
-type Locate = (path: readonly PropertyKey[]) => { file: string; prefix: string; path: readonly PropertyKey[] };
-
-/**
- * The parent knob and what hangs on it: only QA stacks have a parent; it is a stack of the project
- * with a network of its own (not a QA stack); sharing its database server needs one.
- */
-function parentProblems(input: LoadInput, merged: Record<string, unknown>, locateKnob: Locate): Problem[] {
-  const problems: Problem[] = [];
-  const at = (path: readonly PropertyKey[], message: string, hint?: string): void => {
-    const loc = locateKnob(path);
-    problems.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message, ...(hint ? { hint } : {}) });
-  };
-  const qa = templateOf(input.stack) === "qa";
-  const parent = merged.parent;
-  const database = isPlainObject(merged.database) ? merged.database : {};
-  if (!qa && parent !== undefined) {
-    at(["parent"], `only QA stacks (qa, qa-<branch>) have a parent; ${input.stack} makes its own network, so remove the key`);
-  }
-  if (!qa && database.shareParentServer === true) {
-    at(["database", "shareParentServer"], `only a QA stack shares its parent's database server; ${input.stack} has no parent, so set it to false or remove it`);
-  }
-  if (!qa || typeof parent !== "string") return problems;
-  if (templateOf(parent) === "qa") {
-    at(["parent"], `"${parent}" is a QA stack, which has no network of its own to share; name a stack that has one, like "${DEFAULT_PARENT}"`);
-  } else if (input.stacks && !input.stacks.includes(parent)) {
-    const candidates = input.stacks.filter((s) => templateOf(s) !== "qa");
-    const byDefault = !hasParentKey(input);
-    const message =
-      `"${parent}"${byDefault ? " (the default)" : ""} is not a stack of this project (it has no stack file); on AWS a QA stack runs in its parent's network, so the parent is a stack with a network of its own: ` +
-      (candidates.length > 0 ? `set parent to one of ${candidates.join(", ")}, or add the ${parent} stack` : `add the ${parent} stack (or another stack that is not a QA stack) and deploy it first`);
-    if (byDefault) {
-      // No file names it: the fix belongs in the qa template, which every branch stack inherits.
-      const template = input.stackLayers[0];
-      const key = `${input.project}:parent`;
-      const hint = didYouMean(parent, candidates);
-      problems.push({ file: template?.file ?? "stack", path: template?.display ? template.display(key) : `config.${key}`, message, ...(hint ? { hint } : {}) });
-    } else at(["parent"], message, didYouMean(parent, candidates));
-  }
-  return problems;
-}
-
-function hasParentKey(input: LoadInput): boolean {
-  return input.stackLayers.some((l) => `${input.project}:parent` in l.values);
 }
 
 /**
@@ -257,26 +216,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
   let apps: ResolvedApp[] = [];
   if (catalogue) {
     const names = catalogue.apps.map((a) => a.name);
-    const uids = new Map<number, string>();
-    const ports = new Map<number, string>(catalogue.apps.flatMap((a) => (a.port !== undefined ? [[a.port, a.name] as const] : [])));
-    let nextPort = FIRST_APP_PORT;
-    apps = catalogue.apps.map((a, i) => {
-      const uid = a.uid ?? derivedUid(a.name);
-      const owner = uids.get(uid);
-      if (owner !== undefined) {
-        problems.add({ file: pl.file, path: `${catalogueDisplay}.apps[${i}].uid`, message: `uid ${uid} is also the uid of app "${owner}"; set a distinct uid for one of them` });
-      }
-      uids.set(uid, a.name);
-      let port = a.port;
-      if (port === undefined) {
-        while (ports.has(nextPort)) nextPort++;
-        port = nextPort++;
-        ports.set(port, a.name);
-      }
-      // The database password is a secret like the others: set, stored and fetched the same way.
-      const secrets = a.database ? [...a.secrets, DATABASE_PASSWORD] : a.secrets;
-      return { ...a, uid, port, secrets, domains: a.domains ?? [a.name] };
-    });
+    apps = resolveApps(catalogue, { file: pl.file, display: catalogueDisplay, ...(input.sourceDirProblem ? { sourceDirProblem: input.sourceDirProblem } : {}) }, problems.items);
     const releases = isPlainObject(merged.releases) ? merged.releases : {};
     for (const pinned of Object.keys(releases)) {
       if (!names.includes(pinned)) {
@@ -284,7 +224,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
         problems.add({
           file: loc.file,
           path: pathText(loc.prefix, loc.path),
-          message: `pins a release of "${pinned}", which is not an app of the catalogue (apps: ${names.join(", ")})`,
+          message: `pins a release of ${quoted(pinned)}, which is not an app of the catalogue (apps: ${names.join(", ")})`,
           hint: didYouMean(pinned, names),
         });
       }
@@ -294,10 +234,11 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     maintenance.forEach((app, i) => {
       if (typeof app === "string" && !names.includes(app)) {
         const loc = locateKnob(["maintenance", i]);
-        problems.add({ file: loc.file, path: pathText(loc.prefix, loc.path), message: `puts "${app}" in maintenance, which is not an app of the catalogue (apps: ${names.join(", ")})`, hint: didYouMean(app, names) });
+        problems.add({ file: loc.file, path: pathText(loc.prefix, loc.path), message: `puts ${quoted(app)} in maintenance, which is not an app of the catalogue (apps: ${names.join(", ")})`, hint: didYouMean(app, names) });
       }
     });
     if (knobsParsed?.success) {
+      for (const p of hostNameProblems(apps, knobsParsed.data.domain, locateKnob)) problems.add(p);
       for (const name of names) {
         if (!(name in releases)) {
           const loc = locateKnob(["releases"]);

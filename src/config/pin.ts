@@ -1,11 +1,13 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { isMap, isScalar, parse, parseDocument, Scalar, stringify, type Document, type YAMLMap } from "yaml";
+import { isMap, isScalar, parse, Scalar, stringify, type Document, type YAMLMap } from "yaml";
+import { stackNameProblem } from "../names/index.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 import { listStacks, readProject, stackFile } from "./files.ts";
 import { ReleaseId } from "./primitives.ts";
 import { templateOf } from "./spec.ts";
+import { parseConfigYaml, readConfigText } from "./yaml-file.ts";
 
 export interface PinResult {
   /** The stack file written, absolute. */
@@ -85,19 +87,6 @@ export function writeAtomically(file: string, text: string, like?: { mode: numbe
   }
 }
 
-function yamlProblems(file: string, doc: Document): Problem[] {
-  return doc.errors.map((e) => {
-    const pos = e.linePos?.[0];
-    const firstLine = e.message.split("\n")[0] ?? e.message;
-    return {
-      file,
-      path: pos ? `line ${pos.line}, column ${pos.col}` : "",
-      message: `YAML syntax error: ${firstLine.replace(/ at line \d+, column \d+:?$/, "")}`,
-      hint: "fix the file; the release pin was not written",
-    };
-  });
-}
-
 /**
  * Pins `release` of `app` in the stack file (`config: <project>:releases: <app>`), keeping every
  * other byte of the file. A `qa-*` stack without a file gets one; any other stack must have one.
@@ -109,9 +98,8 @@ export function setReleasePin(root: string, stack: string, app: string, release:
   if (problems.length > 0) throw new ConfigError(problems);
   const rel = stackFile(project, stack);
   const file = join(root, rel);
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(stack)) {
-    fail(rel, "", `"${stack}" is not a stack name; a stack name is letters, digits, '_', '.' and '-'`);
-  }
+  const badStack = stackNameProblem(stack);
+  if (badStack !== undefined) fail(rel, "", `${JSON.stringify(stack)} is ${badStack}`);
   const parsed = ReleaseId.safeParse(release);
   const releasesKey = `${project.name}:releases`;
   if (!parsed.success) fail(rel, `config.${releasesKey}.${app}`, `${parsed.error.issues[0]?.message ?? "is not a release id"}, got ${JSON.stringify(release)}`);
@@ -126,10 +114,13 @@ export function setReleasePin(root: string, stack: string, app: string, release:
     return { file };
   }
 
-  const text = readFileSync(file, "utf8");
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ConfigError(yamlProblems(rel, doc));
-  const before: unknown = doc.toJS() ?? {};
+  const read: Problem[] = [];
+  const text = readConfigText(root, rel, read);
+  const yaml = text === undefined ? undefined : parseConfigYaml(rel, text);
+  read.push(...(yaml?.problems ?? []));
+  if (text === undefined || !yaml?.doc || read.length > 0) throw new ConfigError(read.map((p) => ({ ...p, hint: "fix the file; the release pin was not written" })));
+  const doc = yaml.doc;
+  const before: unknown = yaml.value ?? {};
   if (!isPlainObject(before)) fail(rel, "", "must be a YAML map with a `config:` key");
   const config: unknown = before.config ?? {};
   if (!isPlainObject(config)) fail(rel, "config", "must be a map of knob: value");

@@ -1,6 +1,9 @@
-import { listStacks, readProject, readRecipe, templateLayer } from "./files.ts";
+import { ConfigError, type Problem } from "./errors.ts";
+import { listStacks, readProject, readRecipe, sourceDirProblem, templateLayer } from "./files.ts";
 import { loadEnvironment } from "./load.ts";
 import type { EnvironmentSpec } from "./spec.ts";
+import { pathText } from "./problems.ts";
+import { valueProblem } from "./yaml-file.ts";
 
 /** Pulumi hands config values over as strings; objects, numbers and booleans arrive JSON-encoded. */
 function decode(v: string): unknown {
@@ -18,17 +21,24 @@ function decode(v: string): unknown {
  * project directory Pulumi runs the program in), exactly as `loadStack` layers it.
  */
 export function loadFromPulumiConfig(project: string, stack: string, all: Record<string, string>, root: string): EnvironmentSpec {
+  // Pulumi.yaml is read here too: its name (Pulumi's project) is checked where it is read.
+  const problems: Problem[] = [];
+  const projectFile = readProject(root, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   const catalogueKey = `${project}:catalogue`;
   const projectValues: Record<string, unknown> = {};
   const stackValues: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(all)) {
-    if (k === catalogueKey) projectValues[k] = decode(v);
-    else stackValues[k] = decode(v);
+    const value = decode(v);
+    const bad = valueProblem(value);
+    if (bad) problems.push({ file: k === catalogueKey ? "Pulumi.yaml" : `stack config of ${stack}`, path: pathText(`config.${k}`, bad.path), message: bad.message });
+    else if (k === catalogueKey) projectValues[k] = value;
+    else stackValues[k] = value;
   }
   const template = templateLayer(root, stack);
-  const problems = [...template.problems];
+  problems.push(...template.problems);
   const recipe = readRecipe(root, problems);
-  const stacks = problems.length === 0 ? listStacks(readProject(root, problems)) : undefined;
+  const stacks = problems.length === 0 ? listStacks(projectFile) : undefined;
   return loadEnvironment({
     project,
     stack,
@@ -36,6 +46,7 @@ export function loadFromPulumiConfig(project: string, stack: string, all: Record
     stackLayers: [...(template.layer ? [template.layer] : []), { file: `stack config of ${stack}`, values: stackValues }],
     recipe,
     problems,
+    sourceDirProblem: sourceDirProblem(root),
     ...(stacks ? { stacks } : {}),
   });
 }

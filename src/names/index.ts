@@ -3,3 +3,4 @@ export { budgetName, NAME_LIMITS, shortHash, slug, type NameKind } from "./budge
 export { isQaStack, QA_STACK_MAX, qaStackName } from "./branch.ts";
 export { DATABASE_MASTER_USER, HOST_ACCOUNTS, reservedAppNameProblem } from "./reserved.ts";
 export { checkedStackName, stackNameProblem } from "./stack.ts";
+export { PROJECT_NAME_MAX, projectNameProblem } from "./project.ts";

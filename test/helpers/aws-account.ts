@@ -151,6 +151,8 @@ export function awsProject(): AwsProject {
   const root = mkdtempSync(join(tmpdir(), "fawkes-aws-project-"));
   for (const d of ["node_modules", "components", "src"]) symlinkSync(join(REPO, d), join(root, d));
   cpSync(join(REPO, "image"), join(root, "image"), { recursive: true });
+  // The apps' source dirs: loading a stack checks that they are the project's.
+  cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
   cpSync(join(REPO, "index.ts"), join(root, "index.ts"));
   const project = readFileSync(join(REPO, "Pulumi.yaml"), "utf8");
   if (!project.includes("\n  catalogue:\n    value:\n")) throw new Error("Pulumi.yaml: the catalogue is not where this helper expects it");

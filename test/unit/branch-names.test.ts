@@ -187,6 +187,7 @@ describe("QA stack names from branch names", () => {
       cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
       withRecipe(root);
       cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
+      cpSync(join(ROOT, "examples"), join(root, "examples"), { recursive: true });
       for (const b of ["feature/login", "JIRA-123_fix-Thing", "refs/heads/main", "x".repeat(255), "Ünïcode/ÄÖÜ.test"]) {
         const stack = qaStackName(b);
         expect(loadStack(root, stack)).toMatchObject({ stack, template: "qa" });

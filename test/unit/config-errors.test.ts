@@ -9,7 +9,11 @@ const cases = readdirSync(FIXTURES).filter((f) => /\.(project|stack)\.yaml$/.tes
 describe("bad inputs get the exact message beside their fixture", () => {
   it("covers every case the corpus must have", () => {
     const names = cases.map((f) => f.replace(/\.(project|stack)\.yaml$/, ""));
-    for (const required of ["unknown-key", "knob-in-catalogue", "catalogue-key-in-stack", "wrong-type", "missing-app", "duplicate-app", "bad-domain", "pin-unknown-app", "empty-file", "yaml-syntax-error", "reserved-app-name", "pin-as-number"]) {
+    for (const required of ["unknown-key", "knob-in-catalogue", "catalogue-key-in-stack", "wrong-type", "missing-app", "duplicate-app", "bad-domain", "pin-unknown-app", "empty-file", "yaml-syntax-error", "reserved-app-name", "pin-as-number",
+      // Issue 17, finding 12: what `check` passed or crashed on.
+      "static-url-root", "same-host-name", "body-size-huge", "shared-shadows-venv", "static-dir-dot", "uid-collision", "process-program-collision", "command-tab", "yaml-alias-bomb", "yaml-too-deep", "source-missing",
+      // Finding 9: the project's name.
+      "project-name-shell", "project-name-newline"]) {
       expect(names).toContain(required);
     }
   });

@@ -31,6 +31,7 @@ function project(stacks: Record<string, string>, projectFile = PROJECT): string 
   roots.push(root);
   writeFileSync(join(root, "Pulumi.yaml"), projectFile);
   withRecipe(root);
+  for (const app of ["shop", "blog"]) mkdirSync(join(root, "apps", app), { recursive: true });
   mkdirSync(join(root, "stacks"));
   for (const [name, text] of Object.entries(stacks)) writeFileSync(join(root, "stacks", `Pulumi.${name}.yaml`), text);
   return root;

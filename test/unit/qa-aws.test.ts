@@ -5,7 +5,7 @@
 // bucket a local store. Also: the artifact store's URNs against what the program registers under
 // Pulumi mocks, and the real implementation on a machine without the Pulumi CLI.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -234,6 +234,7 @@ beforeAll(async () => {
   // The repository's catalogue and stacks: the project name and the qa template are the real ones.
   writeFileSync(join(root, "Pulumi.yaml"), readFileSync(join(REPO, "Pulumi.yaml")));
   withRecipe(root);
+  cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
   // An account and an AMI of the test's own in place of the sample placeholders, which the check refuses.
   for (const s of ["dev", "qa", "staging", "production"]) {
     writeFileSync(join(root, `stacks/Pulumi.${s}.yaml`), readFileSync(join(REPO, `stacks/Pulumi.${s}.yaml`), "utf8").replaceAll('"123456789012"', `"${ACCOUNT}"`).replaceAll("ami-0123456789abcdef0", AMI));
