@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { DB_DATA_ROOT } from "../render/index.ts";
+import { DB_DATA_ROOT, shellWord as q } from "../render/index.ts";
 import type { HostSlot } from "./layout.ts";
 import { pids, procFile, procLink, processes, terminate } from "./proc.ts";
 
@@ -142,7 +142,7 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
  * the kernel's sysfs dirs (bound from a sysfs mounted in the host's network namespace, so
  * /sys/class/net lists its own interfaces) and hypervisor/uuid, which this kernel lacks.
  */
-function sysfsLines(platform: HostPlatform, q: (s: string) => string): string[] {
+function sysfsLines(platform: HostPlatform): string[] {
   if (platform.hypervisorUuid === undefined) return ['mount -t sysfs -o ro sysfs "$M/sys"'];
   if (!/^ec2[0-9a-f-]{33}$/.test(platform.hypervisorUuid)) throw new Error(`hypervisor UUID ${JSON.stringify(platform.hypervisorUuid)} is not an EC2 one (ec2 and 33 hex digits or dashes)`);
   return [
@@ -163,7 +163,6 @@ function sysfsLines(platform: HostPlatform, q: (s: string) => string): string[] 
  */
 export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts, platform: HostPlatform = {}, init = INIT_PATH): string {
   const d = hostDirs(slot);
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const env = Object.entries({ PATH: HOST_PATH, ...platform.env }).map(([k, v]) => {
     if (!ENV_NAME.test(k)) throw new Error(`${k} is not an environment variable name`);
     return q(`${k}=${v}`);
@@ -174,7 +173,7 @@ export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts
     `mount -t overlay overlay -o ${q(`lowerdir=${m.rootfs},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
     ...hostBinds(m).flatMap((b) => [`mount --bind ${q(b.source)} "$M/${b.target}"`, ...(b.readOnly ? [`mount -o remount,bind,ro "$M/${b.target}"`] : [])]),
     'mount -t proc proc "$M/proc"',
-    ...sysfsLines(platform, q),
+    ...sysfsLines(platform),
     'mount -t tmpfs -o mode=0755 tmpfs "$M/run"',
     'mount -t tmpfs -o mode=0755 tmpfs "$M/dev"',
     'for n in null zero full random urandom tty; do touch "$M/dev/$n"; mount --bind "/dev/$n" "$M/dev/$n"; done',

@@ -1,5 +1,6 @@
 // The files of one app on a host: supervisord programs, gunicorn settings, nginx site, plain env.
 import type { AppOnHost, HostPlan, ProcessPlan } from "../model/index.ts";
+import { identifier } from "./quote.ts";
 import { compileTemplate } from "./templates.ts";
 import type { RenderedFile } from "./types.ts";
 
@@ -13,7 +14,7 @@ interface SupervisorView {
   command: string[];
   directory: string;
   user: string;
-  home: string;
+  environment: { HOME: string; USER: string };
   startSecs: number;
   stopWaitSecs: number;
   logFile: string;
@@ -28,27 +29,37 @@ interface GunicornView {
   timeout: number;
   gracefulTimeout: number;
   keepalive: number;
-  preloadApp: "True" | "False";
+  preloadApp: boolean;
   loadBalancerIdleTimeout: number;
   procName: string;
+}
+
+/** A location nginx serves from disk: `alias` and `disable_symlinks from=` are whole tokens, quoted whole. */
+interface NginxFiles {
+  url: string;
+  alias: string;
+  symlinksFrom: string;
 }
 
 interface NginxView {
   app: string;
   upstream: string;
+  upstreamServer: string;
+  upstreamUrl: string;
+  /** Without its `$`: the ngxVar helper adds it to a checked name. */
   protoVar: string;
-  socket: string;
   port: number;
   hostnames: string[];
   accessLog: string;
   errorLog: string;
   maxBodySize: string;
   loadBalancerIdleTimeout: number;
-  keepaliveTimeout: number;
+  /** With their unit: one nginx token each. */
+  keepaliveTimeout: string;
   requestTimeout: number;
-  proxyTimeout: number;
-  static: { url: string; path: string } | null;
-  media: { url: string; path: string } | null;
+  proxyTimeout: string;
+  static: NginxFiles | null;
+  media: NginxFiles | null;
   healthPath: string;
   /** The Host the health path is proxied with, whatever Host the checker sent: the app's first name. */
   healthHost: string;
@@ -81,7 +92,7 @@ export function supervisorProgramFile(app: AppOnHost, p: ProcessPlan): RenderedF
       command: [EXEC_WRAPPER, app.name, ...p.argv],
       directory: app.paths.current,
       user: app.user,
-      home: app.paths.root,
+      environment: { HOME: app.paths.root, USER: app.user },
       startSecs: p.startSecs,
       stopWaitSecs: p.stopWaitSecs,
       logFile: p.logFile,
@@ -103,7 +114,7 @@ export function gunicornConfFile(plan: HostPlan, app: AppOnHost): RenderedFile |
       timeout: g.timeout,
       gracefulTimeout: g.gracefulTimeout,
       keepalive: g.keepalive,
-      preloadApp: g.preloadApp ? "True" : "False",
+      preloadApp: g.preloadApp,
       loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
       procName: app.name,
     }),
@@ -127,32 +138,39 @@ const healthHostOf = (app: Pick<AppOnHost, "name" | "hostnames">): string => {
 };
 
 /** nginx variable and upstream names allow no "-". */
-const ident = (app: string) => app.replace(/-/g, "_");
+const ident = (app: string) => identifier(app.replace(/-/g, "_"));
+
+/** Files under `dir` served at `url`, links followed only to their owner's files. */
+const served = (url: string, dir: string): NginxFiles => {
+  const path = dir.replace(/\/+$/, "");
+  return { url, alias: `${path}/`, symlinksFrom: `from=${path}` };
+};
 
 export function nginxSiteFile(plan: HostPlan, app: AppOnHost): RenderedFile | undefined {
   const g = app.gunicorn;
   const logs = nginxLogFiles(plan, app);
   if (!g || !logs) return undefined;
-  const trim = (p: string) => p.replace(/\/+$/, "");
+  const upstream = `fawkes_${ident(app.name)}`;
   return rootFile(
     `/etc/nginx/sites-enabled/${app.name}.conf`,
     nginxSite({
       app: app.name,
-      upstream: `fawkes_${ident(app.name)}`,
-      protoVar: `$fawkes_${ident(app.name)}_proto`,
-      socket: g.socket,
+      upstream,
+      upstreamServer: `unix:${g.socket}`,
+      upstreamUrl: `http://${upstream}`,
+      protoVar: `fawkes_${ident(app.name)}_proto`,
       port: app.port,
       hostnames: app.hostnames,
       ...logs,
       maxBodySize: app.maxBodySize,
       loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
       // Above the balancer's idle timeout, like gunicorn's keepalive.
-      keepaliveTimeout: plan.loadBalancerIdleTimeout + 5,
+      keepaliveTimeout: `${plan.loadBalancerIdleTimeout + 5}s`,
       requestTimeout: app.requestTimeout,
-      proxyTimeout: app.requestTimeout + 5,
+      proxyTimeout: `${app.requestTimeout + 5}s`,
       // Static files ship in the release; media are uploads on shared storage.
-      static: app.static ? { url: app.static.url, path: trim(`${app.paths.current}/${app.static.dir}`) } : null,
-      media: app.media ? { url: app.media.url, path: trim(`${app.paths.shared}/${app.media.dir}`) } : null,
+      static: app.static ? served(app.static.url, `${app.paths.current}/${app.static.dir}`) : null,
+      media: app.media ? served(app.media.url, `${app.paths.shared}/${app.media.dir}`) : null,
       healthPath: app.health.path,
       healthHost: healthHostOf(app),
     }),

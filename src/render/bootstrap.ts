@@ -68,6 +68,8 @@ interface BootView {
 
 interface ExecView {
   apps: Array<{ name: string; env: string; secretsEnv: string; current: string }>;
+  /** For the unknown-app message: the same names, as bash words. */
+  names: string[];
 }
 
 registerPartial("bootstrapLog", "fawkes-bootstrap-log.sh.hbs");
@@ -131,6 +133,7 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
 export function execWrapperFile(plan: HostPlan): RenderedFile {
   const content = fawkesExec({
     apps: plan.apps.map((a) => ({ name: a.name, env: a.paths.env, secretsEnv: a.paths.secretsEnv, current: a.paths.current })),
+    names: plan.apps.map((a) => a.name),
   });
   return { path: EXEC_WRAPPER, content, mode: "0755", owner: "root:root" };
 }

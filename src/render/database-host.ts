@@ -30,9 +30,11 @@ interface DbView {
   dataRoot: string;
   dataDir: string;
   databaseEnv: string;
+  identFile: string;
   hbaFile: string;
   configFile: string;
-  postgres: string;
+  /** supervisord's command=: PostgreSQL with its config file. */
+  command: string[];
   passwordRule: string;
 }
 
@@ -42,6 +44,8 @@ const pgHba = compileTemplate<DbView>("pg_hba.conf.hbs");
 const program = compileTemplate<DbView>("postgresql-program.conf.hbs");
 
 export function renderDatabaseHost(db: DatabasePlan, image: { recipeHash: string }): DatabaseHostImage {
+  const configFile = `${CONFIG_DIR}/postgresql.conf`;
+  const dataDir = `${DB_DATA_ROOT}/${db.majorVersion}/main`;
   const view: DbView = {
     project: db.project,
     stack: db.stack,
@@ -49,11 +53,12 @@ export function renderDatabaseHost(db: DatabasePlan, image: { recipeHash: string
     port: db.port,
     masterUser: db.masterUser,
     dataRoot: DB_DATA_ROOT,
-    dataDir: `${DB_DATA_ROOT}/${db.majorVersion}/main`,
+    dataDir,
     databaseEnv: DB_LOCAL_ENV,
+    identFile: `${dataDir}/pg_ident.conf`,
     hbaFile: `${CONFIG_DIR}/pg_hba.conf`,
-    configFile: `${CONFIG_DIR}/postgresql.conf`,
-    postgres: `/usr/lib/postgresql/${db.majorVersion}/bin/postgres`,
+    configFile,
+    command: [`/usr/lib/postgresql/${db.majorVersion}/bin/postgres`, "-c", `config_file=${configFile}`],
     passwordRule: DATABASE_PASSWORD_RULE,
   };
   const file = (path: string, content: string, mode = "0644"): RenderedFile => ({ path, content, mode, owner: "root:root" });

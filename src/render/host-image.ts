@@ -8,6 +8,7 @@ import type { EnvironmentPlan, HostPlan } from "../model/index.ts";
 import { appFiles } from "./app-files.ts";
 import { BOOT_PATH, bootFile, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
 import { bundleOf } from "./bundle.ts";
+import { commentText, yamlBlockSafe } from "./quote.ts";
 import { cloudWatchAgentFile } from "./cloudwatch-agent.ts";
 import { USER_DATA_LIMIT, type HostBundle, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
 
@@ -62,12 +63,13 @@ function literal(content: string): Scalar<string> {
  * cloud-init reads the whole cloud-config with a pure-Python YAML parser several times in each
  * boot stage, at a cost that grows with its characters: the bootstrap, about 28 kB as a block,
  * is under 13 kB so, which halves the parsing. `fawkes plan` and `fawkes render` show it decoded.
+ * A file PyYAML would not read back from a block (see yamlBlockSafe) goes gz+b64 at any size.
  */
 export const ENCODED_FILE_BYTES = 8192;
 
 function fileEntry(f: RenderedFile): Record<string, unknown> {
   const head = { path: f.path, owner: f.owner, permissions: f.mode, defer: true };
-  if (Buffer.byteLength(f.content, "utf8") <= ENCODED_FILE_BYTES) return { ...head, content: literal(f.content) };
+  if (Buffer.byteLength(f.content, "utf8") <= ENCODED_FILE_BYTES && yamlBlockSafe(f.content)) return { ...head, content: literal(f.content) };
   return { ...head, encoding: "gz+b64", content: gzipSync(Buffer.from(f.content, "utf8"), { level: 9 }).toString("base64") };
 }
 
@@ -78,12 +80,16 @@ function fileEntry(f: RenderedFile): Record<string, unknown> {
  * cloud-init writes, and no rendered file needs another owner (secrets are fetched at boot).
  */
 export function cloudConfigOf(header: readonly string[], files: readonly RenderedFile[], command: string): string {
+  for (const f of files) {
+    if (!yamlBlockSafe(f.path) || !yamlBlockSafe(f.owner)) throw new Error(`a cloud-config file entry PyYAML could not read back: ${JSON.stringify([f.path, f.owner])}`);
+  }
   const doc = new Document({
     write_files: files.map(fileEntry),
     runcmd: [] as unknown[],
   });
   doc.setIn(["runcmd", 0], doc.createNode([command], { flow: true }));
-  return `${["#cloud-config", ...header.map((l) => `# ${l}`)].join("\n")}\n${doc.toString({ lineWidth: 0 })}`;
+  // Names in the header are the project's and the stack's: one comment line each, whatever they hold.
+  return `${["#cloud-config", ...header.map((l) => `# ${commentText(l)}`)].join("\n")}\n${doc.toString({ lineWidth: 0 })}`;
 }
 
 /** Only the stage-1 script: no line of it grows with the apps (their names are in the bundle's manifest). */

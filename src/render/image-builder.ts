@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import type { ImageRecipe } from "../config/index.ts";
 import { imagePackages, recipeHash } from "../model/index.ts";
+import { shellWord, shellWords } from "./quote.ts";
 
 /** Where a built image says what it was built from; the local build writes the same file last. */
 export const IMAGE_MARKER_PATH = "/etc/fawkes/image.json";
@@ -34,7 +35,7 @@ export function imageMarker(recipe: Recipe): string {
   return `${JSON.stringify({ hash: recipeHash(recipe), distribution: recipe.distribution, packages: imagePackages(recipe) }, null, 2)}\n`;
 }
 
-const exportEnv = `export ${Object.entries(BUILD_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+const exportEnv = `export ${shellWords(Object.entries(BUILD_ENV).map(([k, v]) => `${k}=${v}`))}`;
 
 interface Step {
   name: string;
@@ -45,7 +46,7 @@ interface Step {
 const bash = (name: string, ...commands: string[]): Step => ({ name, action: "ExecuteBash", inputs: { commands: [STEP_SHELL_OPTIONS, exportEnv, ...commands] } });
 
 /** The tools a host cannot boot without, each asked for its version: in the built image, then in one booted from the AMI. */
-const BOOT_TOOL_CHECKS = ["cloud-init --version", "supervisord --version", "nginx -v", `test -s ${IMAGE_MARKER_PATH}`];
+const BOOT_TOOL_CHECKS = ["cloud-init --version", "supervisord --version", "nginx -v", `test -s ${shellWord(IMAGE_MARKER_PATH)}`];
 
 /** The component document of a recipe, as Image Builder's `data` (YAML). */
 export function imageBuilderComponent(recipe: Recipe, project: string): string {
@@ -62,12 +63,12 @@ export function imageBuilderComponent(recipe: Recipe, project: string): string {
       {
         name: "build",
         steps: [
-          bash(FAWKES_STEPS.install, "apt-get update -q", installArgv(recipe).join(" ")),
+          bash(FAWKES_STEPS.install, "apt-get update -q", shellWords(installArgv(recipe))),
           ...recipe.steps.map((s) => bash(s.name, s.run)),
           // What the local build removes after its steps: the image carries no package lists.
           bash(FAWKES_STEPS.clean, "apt-get clean", "rm -rf /var/lib/apt/lists/*"),
           // Last, as locally: only an image whose every step succeeded says what it is.
-          bash(FAWKES_STEPS.marker, `mkdir -p ${IMAGE_MARKER_PATH.replace(/\/[^/]+$/, "")}`, `cat > ${IMAGE_MARKER_PATH} <<'${delimiter}'\n${marker}${delimiter}`, `chmod 0644 ${IMAGE_MARKER_PATH}`),
+          bash(FAWKES_STEPS.marker, `mkdir -p ${shellWord(IMAGE_MARKER_PATH.replace(/\/[^/]+$/, ""))}`, `cat > ${shellWord(IMAGE_MARKER_PATH)} <<'${delimiter}'\n${marker}${delimiter}`, `chmod 0644 ${shellWord(IMAGE_MARKER_PATH)}`),
         ],
       },
       { name: "validate", steps: [bash(FAWKES_STEPS.check, ...BOOT_TOOL_CHECKS)] },

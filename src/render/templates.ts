@@ -1,61 +1,13 @@
 // The handlebars templates in templates/, compiled once when this module loads. Templates only
-// place values: every decision (what file, which values, how quoted) is made in TypeScript.
+// place values, each through the helper of its syntax: every decision (what file, which values,
+// how quoted) is made in TypeScript.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Handlebars from "handlebars";
+import { commentText, identifier, nginxToken, nginxVariable, postgresValue, pythonLiteral, shellWord, shellWords, supervisorArgs, supervisorEnvironment, supervisorName, supervisorValue } from "./quote.ts";
 
-// ---------------------------------------------------------------- quoting
-// Catalogue values (commands, env values) are free text; names and paths are constrained by the
-// schema but go through the same helpers.
-
-const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** A bash word that reads back as exactly `value`: bare when safe, else single-quoted. */
-export function shellWord(value: string): string {
-  if (SHELL_SAFE.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-export function shellWords(values: readonly string[]): string {
-  return values.map(shellWord).join(" ");
-}
-
-/** A Python string literal (JSON's escapes are a subset of Python's). */
-export function pythonString(value: string): string {
-  return JSON.stringify(value);
-}
-
-function rejectLineBreaks(value: string, what: string): void {
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw new Error(`${what} contains a line break or control character, which supervisord's config format cannot carry: ${JSON.stringify(value)}`);
-  }
-}
-
-/**
- * One argument of a supervisord `command=` line. supervisord splits the line with shlex (POSIX),
- * but first its ConfigParser cuts inline comments at " ;" or " #" and expands "%(x)s", quotes or
- * not: so ";" and "#" are written outside the quotes, escaped, and "%" is doubled.
- */
-export function supervisorArg(value: string): string {
-  rejectLineBreaks(value, "a supervisord command");
-  const word = SHELL_SAFE.test(value) && !/[;#]/.test(value) ? value : `'${value.replace(/'/g, `'\\''`).replace(/[;#]/g, (c) => `'\\${c}'`)}'`;
-  return word.replace(/%/g, "%%");
-}
-
-/** A plain supervisord value (path, user): "%" is doubled against its %(name)s expansion. */
-export function supervisorValue(value: string): string {
-  rejectLineBreaks(value, "a supervisord value");
-  return value.replace(/%/g, "%%");
-}
-
-/** An nginx token: paths and names from the schema are safe bare; anything else is refused. */
-export function nginxToken(value: string): string {
-  if (!/^[A-Za-z0-9_./:*~-]+$/.test(value)) throw new Error(`not a safe nginx token: ${JSON.stringify(value)}`);
-  return value;
-}
-
-// ---------------------------------------------------------------- templates
+// The quoting functions live in quote.ts; these names were imported from here before it existed.
+export { nginxToken, shellWord, shellWords, supervisorArg, supervisorValue } from "./quote.ts";
 
 /**
  * A rendered shell script without its comment lines past the header: the template keeps them
@@ -78,17 +30,42 @@ export const TEMPLATE_DIR = join(import.meta.dirname, "../../templates");
 // An isolated instance: helpers registered here never leak into another user of handlebars.
 const hbs = Handlebars.create();
 
-hbs.registerHelper("sh", (value: unknown) => shellWord(String(value)));
-hbs.registerHelper("shWords", (values: unknown) => shellWords(asStrings(values, "shWords")));
-hbs.registerHelper("py", (value: unknown) => pythonString(String(value)));
-hbs.registerHelper("supArgs", (values: unknown) => asStrings(values, "supArgs").map(supervisorArg).join(" "));
-hbs.registerHelper("sup", (value: unknown) => supervisorValue(String(value)));
-hbs.registerHelper("ngx", (value: unknown) => nginxToken(String(value)));
-hbs.registerHelper("ngxWords", (values: unknown) => asStrings(values, "ngxWords").map(nginxToken).join(" "));
+// Every value a template places goes through one of these (test/unit/render-quote.test.ts checks
+// that no template has a bare {{value}}): one helper per syntax, from quote.ts.
+const helpers: Record<string, (value: unknown) => string> = {
+  sh: (v) => shellWord(scalar(v, "sh")),
+  shWords: (v) => shellWords(list(v, "shWords")),
+  shVar: (v) => identifier(String(v)),
+  comment: (v) => commentText(scalar(v, "comment")),
+  py: (v) => pythonLiteral(scalar(v, "py")),
+  pg: (v) => postgresValue(scalar(v, "pg")),
+  ngx: (v) => nginxToken(scalar(v, "ngx")),
+  ngxWords: (v) => list(v, "ngxWords").map(nginxToken).join(" "),
+  ngxVar: (v) => nginxVariable(String(v)),
+  sup: (v) => supervisorValue(scalar(v, "sup")),
+  supArgs: (v) => supervisorArgs(list(v, "supArgs")),
+  supEnv: (v) => supervisorEnvironment(record(v, "supEnv")),
+  supName: (v) => supervisorName(String(v)),
+};
+for (const [name, helper] of Object.entries(helpers)) hbs.registerHelper(name, helper);
 
-function asStrings(values: unknown, helper: string): string[] {
+export const VALUE_HELPERS: readonly string[] = Object.keys(helpers);
+
+type Scalar = string | number | boolean;
+
+function scalar(value: unknown, helper: string): Scalar {
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
+  throw new Error(`template helper ${helper} needs a string, number or boolean, got ${value === null ? "null" : typeof value}`);
+}
+
+function list(values: unknown, helper: string): Scalar[] {
   if (!Array.isArray(values)) throw new Error(`template helper ${helper} needs a list, got ${typeof values}`);
-  return values.map(String);
+  return values.map((v) => scalar(v, helper));
+}
+
+function record(value: unknown, helper: string): Record<string, Scalar> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`template helper ${helper} needs a map, got ${typeof value}`);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scalar(v, helper)]));
 }
 
 function read(name: string): string {

@@ -2,9 +2,7 @@
 // the value with nothing expanded. The bootstrap's local adapter (templates/
 // fawkes-bootstrap-local.sh.hbs) checks each word against the same pattern and copies it as is
 // into the app's secrets env file, which fawkes-exec sources. No word ever spans two lines.
-
-/** Characters bash reads literally outside quotes in an assignment's value. */
-const BARE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+import { shellWord } from "../render/quote.ts";
 
 /**
  * A word as quoteSecret writes it: bare safe characters, '…' runs (no quote inside, so nothing
@@ -21,19 +19,11 @@ export function unquotableReason(value: string): string | undefined {
   return undefined;
 }
 
-/** The bash word of `value`: bare when safe, else quoted runs; never a line break or an expansion. */
+/** The bash word of `value`: render's one bash quoting function, so the store and the host files agree. */
 export function quoteSecret(value: string): string {
   const reason = unquotableReason(value);
   if (reason !== undefined) throw new Error(`a secret value cannot be stored: ${reason}`);
-  if (BARE.test(value)) return value;
-  if (value === "") return "''";
-  let word = "";
-  for (const part of value.split(/(['\n])/)) {
-    if (part === "'") word += "\\'";
-    else if (part === "\n") word += "$'\\n'";
-    else if (part !== "") word += `'${part}'`;
-  }
-  return word;
+  return shellWord(value);
 }
 
 /** The value bash reads from a word quoteSecret wrote; undefined when `word` is not one. */

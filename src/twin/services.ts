@@ -11,6 +11,7 @@
 //   create roles and databases but is no superuser, as RDS's is.
 // Pure: the files and the pid 1 of the host; src/twin/up.ts boots it.
 import type { HostFile } from "../local/host.ts";
+import { shellWord as q } from "../render/index.ts";
 
 export const MOTO_PORT = 5000;
 export const RDS_PORT = 5432;
@@ -97,7 +98,6 @@ export function motoAmis(c: ServicesConfig): string {
   )}\n`;
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function dnsmasqConf(c: ServicesConfig): string {
   const base = c.subnet.split(".").slice(0, 3).join(".");

@@ -6,12 +6,11 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { GoldenImage } from "../../src/local/index.ts";
+import { shellWord as sh } from "../../src/render/index.ts";
 import { inImageRoot } from "./image-root.ts";
 import { appSource, ROOT, type HostTree, type RenderedHost, type RenderedStack } from "./rendered-hosts.ts";
 import { TOOLS, requireTools } from "./tools.ts";
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-const sh = (s: string) => (SAFE.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Directories a fresh Debian host with the image's packages has under the tmpfs mounts below. */
 const DEBIAN_LOG_DIRS = ["/var/log/nginx", "/var/log/supervisor"];

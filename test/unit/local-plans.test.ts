@@ -86,11 +86,11 @@ describe("plans of commands", () => {
     const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout)[0]!;
     const script = launchScript(slot, { rootfs: "/img/rootfs", artifacts: "/a", secrets: "/s", shared: { shop: "/sh/shop" } });
     expect(script).toContain(`lowerdir=/img/rootfs,upperdir=${slot.dir}/upper,workdir=${slot.dir}/work`);
-    expect(script).toContain(`mount --bind '/a' "$M/var/lib/fawkes/store"`);
+    expect(script).toContain(`mount --bind /a "$M/var/lib/fawkes/store"`);
     expect(script).toContain(`mount -o remount,bind,ro "$M/var/lib/fawkes/store"`);
-    expect(script).toContain(`mount --bind '/sh/shop' "$M/srv/apps/shop/shared"`);
+    expect(script).toContain(`mount --bind /sh/shop "$M/srv/apps/shop/shared"`);
     // pid 1 starts with PATH only: nothing of the machine's environment (its AWS_* among it) enters a host.
-    expect(script.trim().split("\n").at(-1)).toBe(`exec env -i 'PATH=${HOST_PATH}' chroot "$M" /usr/local/lib/fawkes-local/init`);
+    expect(script.trim().split("\n").at(-1)).toBe(`exec env -i PATH=${HOST_PATH} chroot "$M" /usr/local/lib/fawkes-local/init`);
   });
 
   it("turns off, in the local target's own cloud.cfg, the modules that cannot work in a chroot", () => {
