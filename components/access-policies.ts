@@ -2,6 +2,8 @@
 // exists. Pure: no Pulumi, no AWS; components/access-roles.ts puts them on roles, and the tests
 // feed them to an IAM policy simulator.
 
+import { DEPLOY_LOCK_ITEM } from "../src/model/index.ts";
+
 /** Tag naming what an access role is for; the policy pack reads it. */
 export const ACCESS_TAG = "fawkes:access";
 /** viewer: look; plan: previews of pull requests; deployer: releases of one GitHub environment; admin: people, with MFA. */
@@ -226,7 +228,8 @@ export function planPolicy(s: AccessScope): object {
  * per role, and the role's bundle, a new tagged S3 object, the old one retained); the release
  * driver's calls (src/release/auto-scaling.ts: Describe groups and refreshes, Start and Rollback a
  * refresh pinned to a version, Update an empty group's version), which launch hosts from those
- * templates with the hosts' roles; Cancel for a person who stops a refresh. It reads no parameter
+ * templates with the hosts' roles; Cancel for a person who stops a refresh; the stack's deploy lock
+ * in its lock table (take, renew, give back, break). It reads no parameter
  * value, no secret and no dump: `check` asks for parameters' names only. Creating or deleting
  * resources, and setting secrets, is the admin's.
  */
@@ -237,8 +240,17 @@ export function deployerPolicy(s: AccessScope): object {
       { Sid: "Describe", Effect: "Allow", Action: [...DESCRIBE_ACTIONS], Resource: "*" },
       { Sid: "PreviewReads", Effect: "Allow", Action: [...PREVIEW_READ_ACTIONS], Resource: "*" },
       { Sid: "Logs", Effect: "Allow", Action: ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery"], Resource: logGroupArns(s) },
-      // Reads, and the removal of a hooks' lock a dead host left behind; hosts take and free them.
+      // Reads, and the removal of a lock a dead host or a crashed deploy left behind (fawkes lock break).
       { Sid: "Locks", Effect: "Allow", Action: ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"], Resource: tableArn(s) },
+      // The stack's deploy lock, taken and renewed (src/release/deploy-lock-dynamodb.ts); that item
+      // only: the hosts' hook locks are theirs to take. LeadingKeys is the item's partition key.
+      {
+        Sid: "DeployLock",
+        Effect: "Allow",
+        Action: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        Resource: tableArn(s),
+        Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [DEPLOY_LOCK_ITEM] }, Null: { "dynamodb:LeadingKeys": "false" } },
+      },
       { Sid: "ArtifactList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(s) },
       // Artifacts are `<app>/<release>.*` and bundles `_bundles/<sha256>.tar.gz`, put with their
       // tags (PutObject with tags needs PutObjectTagging); the dumps' prefix is denied below.

@@ -10,14 +10,15 @@ import { maintenanceOff, maintenanceOn, maintenanceStatusCmd } from "./commands/
 import { plan } from "./commands/plan.ts";
 import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
 import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd } from "./commands/local.ts";
-import { history, lockBreak, lockStatus, release, rollback } from "./commands/release.ts";
+import { lockBreak, lockStatus } from "./commands/lock.ts";
+import { history, release, rollback } from "./commands/release.ts";
 import { qaDownCmd, qaGcCmd, qaListCmd, qaUpCmd } from "./commands/qa.ts";
 import { render } from "./commands/render.ts";
 import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
 import { twinDownCmd, twinUpCmd } from "./commands/twin.ts";
 import { LocalTargetError } from "../local/index.ts";
 import { TwinError } from "../twin/up.ts";
-import { DeployLockedError, RefreshInProgressError } from "../release/index.ts";
+import { DeployLockedError, DeployLockError, DeployLockLostError, RefreshInProgressError } from "../release/index.ts";
 
 const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, twinUpCmd, twinDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
@@ -74,7 +75,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.err(`error: ${e.message}\n`);
       return 3;
     }
-    if (e instanceof ConfigError || e instanceof LocalTargetError || e instanceof AwsCheckError || e instanceof TwinError) {
+    if (e instanceof ConfigError || e instanceof LocalTargetError || e instanceof AwsCheckError || e instanceof TwinError || e instanceof DeployLockError || e instanceof DeployLockLostError) {
       io.err(`error: ${e.message}\n`);
       return 1;
     }

@@ -12,7 +12,7 @@ import { envLayout } from "../local/layout.ts";
 import { readState } from "../local/state.ts";
 import { planEnvironment, servedApps } from "../model/index.ts";
 import { pulumiFailure, pulumiUpArgv, runPulumi, type PulumiRunner } from "../release/aws.ts";
-import { withDeployLock } from "../release/deploy-lock.ts";
+import { deployLockOf, withDeployLock } from "../release/deploy-lock.ts";
 import type { HistoryEntry } from "../release/history.ts";
 import { recorded, type WorkLog, type WorkOutcome } from "../release/record.ts";
 import { restoreKnob, setMaintenanceKnob } from "./knob.ts";
@@ -108,7 +108,9 @@ export async function setMaintenance(req: MaintenanceRequest): Promise<Maintenan
   }
   // What the work found, read after it: the knob it wrote and where it took effect.
   const got: { after: string[]; applied: MaintenanceResult["applied"]; file: string } = { after: [], applied: "none", file: "" };
-  const entry = await recorded({ stack: req.stack, kind: "maintenance", target: req.target, command: req.command, app: req.app, from: req.on ? "off" : "on", to: req.on ? "on" : "off" }, echo, async (log): Promise<WorkOutcome> => {
+  // On AWS the lock is the stack's item in its lock table, which every machine sees; locally the file.
+  const lock = req.target === "aws" ? { lock: deployLockOf({ target: "aws", spec }) } : {};
+  const entry = await recorded({ stack: req.stack, kind: "maintenance", target: req.target, command: req.command, app: req.app, from: req.on ? "off" : "on", to: req.on ? "on" : "off", ...lock }, echo, async (log): Promise<WorkOutcome> => {
     // Read again under the lock: another command may have changed the knob since.
     got.after = toggled(loadStack(req.root, req.stack), req.app, req.on);
     const write = setMaintenanceKnob(req.root, req.stack, got.after);

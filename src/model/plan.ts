@@ -9,6 +9,11 @@ import { ROLES, type Role } from "./role.ts";
 export { ROLES, type Role } from "./role.ts";
 /** Hash key of the release-lock table: the table and the hosts' bootstrap both read it from here. */
 export const LOCK_KEY = "LockID";
+/**
+ * The item of that table that is the stack's deploy lock (fawkes on the deploying machine, not the
+ * hosts). The hosts' locks are `<app>-database` and `<app>-<release>-hooks`: never a name without a dash.
+ */
+export const DEPLOY_LOCK_ITEM = "deploy";
 
 /** Where an app lives on every host. The release dir holds source and venv; shared/ is shared storage. */
 export interface AppPaths {
@@ -206,17 +211,22 @@ function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnR
   };
 }
 
-/** EnvironmentSpec -> one HostPlan per role that has something to run. Pure and deterministic. */
-export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
-  const vcpus = vcpusOf(spec.knobs.instanceType);
-  const image = spec.catalogue.image;
-  const stores = {
+/** The names of an environment's stores: what hosts reach at boot, and fawkes itself (the lock table's deploy lock). */
+export function storesOf(spec: EnvironmentSpec): HostPlan["stores"] {
+  return {
     // Bucket names are global across all accounts: the account and region make it unique.
     artifactBucket: budgetName("s3Bucket", spec.project, spec.stack, "artifacts", spec.knobs.accountId ?? "", spec.knobs.region),
     parameterPrefix: parameterPrefixOf(spec.project, spec.stack),
     lockTable: budgetName("autoScalingGroup", spec.project, spec.stack, "locks"),
     lockKey: LOCK_KEY,
   };
+}
+
+/** EnvironmentSpec -> one HostPlan per role that has something to run. Pure and deterministic. */
+export function planEnvironment(spec: EnvironmentSpec): EnvironmentPlan {
+  const vcpus = vcpusOf(spec.knobs.instanceType);
+  const image = spec.catalogue.image;
+  const stores = storesOf(spec);
   const database = databasePlan(spec);
   const hosts: HostPlan[] = [];
   for (const role of ROLES) {

@@ -2,12 +2,15 @@
 // user-data changed; no host is replaced by it), then fawkes drives each role's instance refresh to
 // that version through the SDK and records how it ended (src/release/refresh.ts).
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { setTimeout as delay } from "node:timers/promises";
 import { execa } from "execa";
 import { awsClient } from "../aws/clients.ts";
 import { requireAwsReady, type AwsCheckOptions } from "../check/aws.ts";
 import { loadStack, setReleasePin } from "../config/index.ts";
 import { LocalTargetError } from "../local/fleet.ts";
 import { autoScalingFleet, type FleetApi } from "./auto-scaling.ts";
+import { deployLockOf } from "./deploy-lock.ts";
+import type { DeployLockStore } from "./deploy-lock-store.ts";
 import type { HistoryEntry } from "./history.ts";
 import { pinUnchanged, type ReleaseRequest } from "./local.ts";
 import { recorded, type WorkOutcome } from "./record.ts";
@@ -47,6 +50,8 @@ export interface AwsReleaseDeps {
   awsCheck?: Pick<AwsCheckOptions, "probe" | "resources">;
   /** The --target the commands it prints name: aws, or twin when the twin plays AWS. */
   target?: "aws" | "twin";
+  /** The stack's deploy lock; default its item in the stack's lock table (deployLockOf). */
+  lock?: DeployLockStore;
 }
 
 /**
@@ -77,6 +82,15 @@ export function releaseOutcome(results: readonly RoleRefresh[], from: string | u
   };
 }
 
+/** A poll's sleep that ends the rollout's watch once the lock is lost: the refresh AWS runs goes on (auto-rollback on). */
+function stopping(lost: AbortSignal, sleep = (seconds: number) => delay(seconds * 1000)): (seconds: number) => Promise<void> {
+  return async (seconds) => {
+    lost.throwIfAborted();
+    await sleep(seconds);
+    lost.throwIfAborted();
+  };
+}
+
 export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } = {}, deps: AwsReleaseDeps = {}): Promise<HistoryEntry> {
   const spec = loadStack(req.root, req.stack);
   if (!spec.catalogue.apps.some((a) => a.name === req.app)) throw new LocalTargetError(`no app "${req.app}" in the catalogue`);
@@ -85,13 +99,14 @@ export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } =
   const readOutputs = deps.outputs ?? readStackOutputs;
   const fleet = deps.fleet ?? autoScalingFleet(awsClient(AutoScalingClient, spec.knobs.region));
   const echo = req.echo ?? (() => {});
-  const drive = (progress: (l: string) => void): DriveOptions => ({ wait: opts.wait === true, progress, ...deps.clock });
+  const drive = (progress: (l: string) => void, lost?: AbortSignal): DriveOptions => ({ wait: opts.wait === true, progress, ...deps.clock, ...(lost ? { sleep: stopping(lost, deps.clock?.sleep) } : {}) });
   // The release to roll out must be in the bucket, the secrets in SSM, and so on: else new hosts loop.
   await requireAwsReady({ root: req.root, stack: req.stack, releases: { [req.app]: req.release }, ...deps.awsCheck }, req.kind, echo);
   // Before anything changes: AWS runs one refresh per group, so refuse (or --wait) while another runs.
   const before = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
   await untilGroupsIdle(fleet, before.map((t) => t.groupName), rollout, drive(echo));
-  return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release }, echo, async (log) => {
+  const lock = deps.lock ?? deployLockOf({ target: deps.target ?? "aws", spec });
+  return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release, lock }, echo, async (log) => {
     pinUnchanged(req, from);
     const restorePin = () => {
       if (from !== undefined) setReleasePin(req.root, req.stack, req.app, from);
@@ -103,8 +118,10 @@ export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } =
       restorePin();
       return { hostsReplaced: [], result: "failed", failure: `${pulumiFailure(r)}. The pin is restored to ${from}; no host was replaced (pulumi up makes launch-template versions, fawkes replaces hosts). The run's output: ${log.dir}/rollout.log` };
     }
+    // pulumi up is left to finish (Pulumi locks its own state); what fawkes starts after it is not.
+    log.lost.throwIfAborted();
     const targets = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
-    const results = await refreshRoles(fleet, targets, rollout, drive(log.progress));
+    const results = await refreshRoles(fleet, targets, rollout, drive(log.progress, log.lost));
     return releaseOutcome(results, from, req.release, restorePin, `fawkes rollback ${req.app} --to ${from ?? "RELEASE_ID"} --stack ${req.stack} --target ${deps.target ?? "aws"}`);
   }, req.home);
 }

@@ -1,39 +1,20 @@
+// The deploy lock on this machine (the local target: one machine, one kernel), and which lock a
+// command takes: deployLockOf chooses the file or the stack's DynamoDB item by target.
 import { randomBytes } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { awsClient } from "../aws/clients.ts";
+import type { EnvironmentSpec } from "../config/index.ts";
 import { fawkesHome } from "../local/image.ts";
 import { alive } from "../local/proc.ts";
+import { storesOf } from "../model/index.ts";
+import { dynamoDeployLock } from "./deploy-lock-dynamodb.ts";
+import { DeployLockedError, holdDeployLock, type DeployLock, type DeployLockStore } from "./deploy-lock-store.ts";
 import { whoAmI } from "./history.ts";
 
-/** Who holds an environment's deploy lock, since when, doing what. */
-export interface DeployLock {
-  stack: string;
-  who: string;
-  /** The holder's process on `machine`: a lock whose process is gone is stale. */
-  pid: number;
-  machine: string;
-  since: string;
-  command: string;
-  /** Random, so that a holder recognises its own lock and no other. */
-  token: string;
-}
-
-/** Another rollout holds the environment: the message names it and how to break a stale lock. */
-export class DeployLockedError extends Error {
-  constructor(
-    readonly lock: DeployLock,
-    readonly stale: boolean,
-  ) {
-    super(
-      `stack ${lock.stack} is locked by another rollout: "${lock.command}" by ${lock.who} (pid ${lock.pid} on ${lock.machine}) since ${lock.since}` +
-        (stale
-          ? `.\nThat process is gone: the lock is stale. Check that no rollout runs, then break it with: fawkes lock break --stack ${lock.stack}`
-          : `.\nWait for it to finish (fawkes history --stack ${lock.stack} shows it when it does), or, if it is stuck, stop that process and run: fawkes lock break --stack ${lock.stack}`),
-    );
-    this.name = "DeployLockedError";
-  }
-}
+export { DeployLockedError, type DeployLock } from "./deploy-lock-store.ts";
 
 export function lockFile(stack: string, home = fawkesHome()): string {
   return join(home, "locks", `${stack}.deploy.json`);
@@ -88,14 +69,9 @@ export function acquireDeployLock(stack: string, command: string, home = fawkesH
   };
 }
 
-/** Holds the deploy lock while `fn` runs. */
+/** Holds the local target's deploy lock (the file) while `fn` runs. */
 export async function withDeployLock<T>(stack: string, command: string, fn: (lock: DeployLock) => Promise<T>, home = fawkesHome()): Promise<T> {
-  const held = acquireDeployLock(stack, command, home);
-  try {
-    return await fn(held.lock);
-  } finally {
-    held.release();
-  }
+  return holdDeployLock(fileDeployLock(stack, home), command, (lease) => fn(lease.lock));
 }
 
 /** `fawkes lock break`: removes the lock, whoever holds it; returns what it removed. */
@@ -103,4 +79,36 @@ export function breakDeployLock(stack: string, home = fawkesHome()): DeployLock 
   const held = readDeployLock(stack, home);
   if (held) rmSync(lockFile(stack, home), { force: true });
   return held?.lock;
+}
+
+/** The file lock as a DeployLockStore. It is never lost while held: nothing but `lock break` removes it. */
+export function fileDeployLock(stack: string, home = fawkesHome()): DeployLockStore {
+  return {
+    stack,
+    where: lockFile(stack, home),
+    breakCommand: `fawkes lock break --stack ${stack}`,
+    read: async () => readDeployLock(stack, home),
+    acquire: async (command) => {
+      const held = acquireDeployLock(stack, command, home);
+      return { lock: held.lock, lost: new AbortController().signal, release: async () => held.release() };
+    },
+    break: async (seen) => {
+      if (seen && readDeployLock(stack, home)?.lock.token !== seen.token) return undefined;
+      return breakDeployLock(stack, home);
+    },
+  };
+}
+
+/** Where a command's deploy lock lives: the stack's target decides, never the command. */
+export type DeployLockPlace = { target: "local"; stack: string; home?: string } | { target: "aws" | "twin"; spec: EnvironmentSpec; client?: DynamoDBClient };
+
+/**
+ * The deploy lock of a stack on its target: locally the file under FAWKES_HOME; on AWS (and on the
+ * twin, whose moto plays AWS) the `deploy` item of the stack's lock table, held with a lease.
+ */
+export function deployLockOf(place: DeployLockPlace): DeployLockStore {
+  if (place.target === "local") return fileDeployLock(place.stack, place.home);
+  const { spec } = place;
+  const region = spec.knobs.region;
+  return dynamoDeployLock({ client: place.client ?? awsClient(DynamoDBClient, region), table: storesOf(spec).lockTable, stack: spec.stack, region, target: place.target });
 }

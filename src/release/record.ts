@@ -1,7 +1,8 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fawkesHome } from "../local/image.ts";
-import { acquireDeployLock } from "./deploy-lock.ts";
+import { fileDeployLock } from "./deploy-lock.ts";
+import { holdDeployLock, type DeployLockStore } from "./deploy-lock-store.ts";
 import { appendHistory, rolloutId, rolloutLogDir, whoAmI, type HistoryEntry, type HistoryKind, type HistoryResult } from "./history.ts";
 
 export interface RecordedWork {
@@ -13,6 +14,8 @@ export interface RecordedWork {
   app?: string;
   from?: string;
   to?: string;
+  /** Where the stack's deploy lock lives (deployLockOf): required on AWS; locally the file under the home. */
+  lock?: DeployLockStore;
 }
 
 export interface WorkOutcome {
@@ -26,64 +29,73 @@ export interface WorkLog {
   progress: (line: string) => void;
   dir: string;
   id: string;
+  /** Aborted when the deploy lock was taken from this work (AWS: its lease ran out): stop at the next step. */
+  lost: AbortSignal;
 }
 
 /**
  * Runs one rollout, release, rollback or rebuild under the environment's deploy lock and appends
  * it to the environment's history, whatever its end: who, when, what, from, to, hosts, result,
- * duration and where its logs are. An exception is recorded as `failed` and rethrown. A refused
- * lock (DeployLockedError) records nothing: nothing ran.
+ * duration and where its logs are. An exception is recorded as `failed` and rethrown; so is work
+ * that lost the lock while it ran. A refused lock (DeployLockedError) records nothing: nothing ran.
  */
 export async function recorded(work: RecordedWork, echo: (line: string) => void, fn: (log: WorkLog) => Promise<WorkOutcome>, home = fawkesHome()): Promise<HistoryEntry> {
-  const lock = acquireDeployLock(work.stack, work.command, home);
-  const started = new Date();
-  const id = rolloutId(started);
-  const dir = rolloutLogDir(work.stack, id, home);
-  const logFile = join(dir, "rollout.log");
-  const progress = (line: string) => {
-    appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
-    echo(line);
-  };
-  const entry = (o: WorkOutcome): HistoryEntry => {
-    const finished = new Date();
-    return {
-      id,
-      stack: work.stack,
-      kind: work.kind,
-      target: work.target,
-      who: whoAmI(),
-      command: work.command,
-      startedAt: started.toISOString(),
-      finishedAt: finished.toISOString(),
-      durationSeconds: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
-      ...(work.app !== undefined ? { app: work.app } : {}),
-      ...(work.from !== undefined ? { from: work.from } : {}),
-      ...(work.to !== undefined ? { to: work.to } : {}),
-      hostsReplaced: o.hostsReplaced,
-      result: o.result,
-      ...(o.failure !== undefined ? { failure: o.failure } : {}),
-      logs: dir,
-    };
-  };
-  try {
-    mkdirSync(dir, { recursive: true });
-    progress(`${work.kind} on ${work.stack} by ${whoAmI()}: ${work.command}`);
-  } catch (e) {
-    lock.release();
-    throw e;
-  }
-  try {
-    const outcome = await fn({ progress, dir, id });
-    const e = entry(outcome);
-    progress(`${work.kind} ${e.result} in ${e.durationSeconds} s`);
-    appendHistory(e, home);
-    return e;
-  } catch (err) {
-    const e = entry({ hostsReplaced: [], result: "failed", failure: (err as Error).message });
-    progress(`${work.kind} failed: ${(err as Error).message}`);
-    appendHistory(e, home);
-    throw err;
-  } finally {
-    lock.release();
-  }
+  if (work.target === "aws" && !work.lock) throw new Error(`internal: ${work.command}: a stack on AWS is locked in its lock table, and no lock was given`);
+  const lock = work.lock ?? fileDeployLock(work.stack, home);
+  // What the lock says before the log exists (a lease taken over) goes into the log once it does.
+  const early: string[] = [];
+  let progress = (line: string) => void early.push(line);
+  return holdDeployLock(
+    lock,
+    work.command,
+    async (lease) => {
+      const started = new Date();
+      const id = rolloutId(started);
+      const dir = rolloutLogDir(work.stack, id, home);
+      const logFile = join(dir, "rollout.log");
+      const entry = (o: WorkOutcome): HistoryEntry => {
+        const finished = new Date();
+        return {
+          id,
+          stack: work.stack,
+          kind: work.kind,
+          target: work.target,
+          who: whoAmI(),
+          command: work.command,
+          startedAt: started.toISOString(),
+          finishedAt: finished.toISOString(),
+          durationSeconds: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
+          ...(work.app !== undefined ? { app: work.app } : {}),
+          ...(work.from !== undefined ? { from: work.from } : {}),
+          ...(work.to !== undefined ? { to: work.to } : {}),
+          hostsReplaced: o.hostsReplaced,
+          result: o.result,
+          ...(o.failure !== undefined ? { failure: o.failure } : {}),
+          logs: dir,
+        };
+      };
+      mkdirSync(dir, { recursive: true });
+      progress = (line: string) => {
+        appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+        echo(line);
+      };
+      progress(`${work.kind} on ${work.stack} by ${whoAmI()}: ${work.command}`);
+      for (const line of early.splice(0)) progress(line);
+      try {
+        const outcome = await fn({ progress, dir, id, lost: lease.lost });
+        // Finished, but someone else held the stack meanwhile: that is a failure, said as one.
+        lease.lost.throwIfAborted();
+        const e = entry(outcome);
+        progress(`${work.kind} ${e.result} in ${e.durationSeconds} s`);
+        appendHistory(e, home);
+        return e;
+      } catch (err) {
+        const e = entry({ hostsReplaced: [], result: "failed", failure: (err as Error).message });
+        progress(`${work.kind} failed: ${(err as Error).message}`);
+        appendHistory(e, home);
+        throw err;
+      }
+    },
+    (line) => progress(line),
+  );
 }

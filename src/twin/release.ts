@@ -1,8 +1,8 @@
 // `fawkes release|rollback --target twin`: the AWS release, unchanged (src/release/aws.ts: the check
 // against AWS, the pin, `pulumi up`, fawkes' own instance refreshes), against the stack's twin:
 // moto answers the SDK, the twin plays `pulumi up` (src/twin/apply.ts) and Auto Scaling's
-// refreshes (src/twin/refresh.ts). Its history and deploy lock are the twin's (in its dir), never
-// those of the stack on AWS or on the local target.
+// refreshes (src/twin/refresh.ts). Its history is the twin's (in its dir) and its deploy lock the
+// `deploy` item of the twin's lock table in moto, never those of the stack on AWS or locally.
 import { loadStack } from "../config/index.ts";
 import { awsRelease } from "../release/aws.ts";
 import type { HistoryEntry } from "../release/history.ts";
@@ -12,7 +12,7 @@ import { twinContext } from "./fleet.ts";
 import { twinFleet } from "./refresh.ts";
 import { twinLayout } from "./layout.ts";
 
-/** Where the twin of a stack keeps its history and lock: the fawkes home of its releases. */
+/** Where the twin of a stack keeps its history and rollout logs: the fawkes home of its releases. */
 export function twinHome(stack: string, home?: string): string {
   return twinLayout(stack, home).dir;
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ACCESS_TAG, ADMINISTRATOR_POLICY_ARN, fileSystemPolicy, GITHUB_OIDC_HOST } from "../../components/index.ts";
 import type { EnvironmentSpec } from "../../src/config/index.ts";
-import { planEnvironment } from "../../src/model/index.ts";
+import { DEPLOY_LOCK_ITEM, planEnvironment } from "../../src/model/index.ts";
 import * as rules from "../../policy/rules.ts";
 import { violationsOf } from "./policy-harness.ts";
 import { ACCOUNT, captureEnvironment, ofType, one, ROOT, specOf, type StackGraph } from "./harness.ts";
@@ -46,7 +46,7 @@ const roleArn = (env: Environment, access: string) => `arn:aws:iam::${ACCOUNT}:r
 const groupArn = (env: Environment, role: string) => `arn:aws:autoscaling:${env.region}:${ACCOUNT}:autoScalingGroup:0b5a4ce6-5f4a-4d3a-9c1e-2f1f2b7d8e10:autoScalingGroupName/${env.graph.outputs.fleets[role]}`;
 
 /** A request of one of the environment's roles, under that role's inline policy (and the resource's policy, if any). */
-function asRole(env: Environment, access: string, action: string, resource: string, contextVariables: Record<string, string> = {}, resourcePolicy?: object): Promise<Decision> {
+function asRole(env: Environment, access: string, action: string, resource: string, contextVariables: Record<string, string | string[]> = {}, resourcePolicy?: object): Promise<Decision> {
   return decide({
     identityPolicies: [{ name: `fawkes-${access}`, policy: policyOf(env, access) }],
     serviceControlPolicies: [],
@@ -263,6 +263,22 @@ describe("deployer", () => {
         expect(await asRole(staging, "deployer", action, groupArn(production, role)), `${action} production ${role}`).toBe("ImplicitlyDenied");
       }
     }
+  });
+
+  it("may make every call of the deploy lock (src/release/deploy-lock-dynamodb.ts) on its lock table's deploy item, and not on the hosts' locks nor another environment's table", async () => {
+    const calls = actionsSentBy("src/release/deploy-lock-dynamodb.ts");
+    expect(calls).toEqual(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
+    const table = (env: Environment) => `arn:aws:dynamodb:${env.region}:${ACCOUNT}:table/${env.stores.lockTable}`;
+    // DynamoDB gives every item-level request the item's partition key as dynamodb:LeadingKeys.
+    const item = (key: string) => ({ "dynamodb:LeadingKeys": [key] });
+    for (const call of calls) {
+      expect(await asRole(staging, "deployer", call, table(staging), item(DEPLOY_LOCK_ITEM)), call).toBe("Allowed");
+      expect(await asRole(staging, "deployer", call, table(production), item(DEPLOY_LOCK_ITEM)), `${call} production`).toBe("ImplicitlyDenied");
+    }
+    // A host's hook lock: the deployer may read and break it (a dead host's), never take or forge one.
+    for (const call of ["dynamodb:PutItem", "dynamodb:UpdateItem"]) expect(await asRole(staging, "deployer", call, table(staging), item("blog-r35458a3a8e01-hooks")), call).toBe("ImplicitlyDenied");
+    expect(await asRole(staging, "deployer", "dynamodb:DeleteItem", table(staging), item("blog-r35458a3a8e01-hooks"))).toBe("Allowed");
+    expect(await asRole(staging, "deployer", "dynamodb:PutItem", table(staging))).toBe("ImplicitlyDenied");
   });
 
   it("passes only its own hosts' roles, to EC2 only", async () => {

@@ -177,7 +177,7 @@ while time.monotonic() < end and not os.path.exists("/tmp/racer.stop"):
       "/srv/apps/blog/shared",
       target,
     );
-    let swapped = "";
+    let swapped: string;
     try {
       const restored = await fawkes("backup", "restore", id, "--app", "blog");
       expect(restored.code, restored.err).toBe(0);

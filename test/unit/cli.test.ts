@@ -155,6 +155,7 @@ describe("EC2's user-data limit", () => {
     try {
       const apps = Array.from({ length: 20 }, (_, i) => `        - { name: app${i}, source: apps/a${i}, processes: { web: { wsgi: "a${i}.wsgi:application" }, jobs: { command: "python -m a${i}.jobs" } }, hooks: { release: ["python manage.py migrate --noinput --database=db${i}"] }, env: { SETTING_${i}: "value-${i}-${"x".repeat(400)}" } }`);
       writeFileSync(join(p.root, "Pulumi.yaml"), `name: acme\nruntime: nodejs\nstackConfigDir: stacks\nconfig:\n  catalogue:\n    value:\n      apps:\n${apps.join("\n")}\n`);
+      for (let i = 0; i < 20; i++) mkdirSync(join(p.root, `apps/a${i}`), { recursive: true });
       writeFileSync(join(p.root, "stacks/Pulumi.dev.yaml"), `config:\n  acme:domain: dev.acme.test\n  acme:releases: { ${apps.map((_, i) => `app${i}: r1`).join(", ")} }\n`);
       const r = await run(["check", "--json", "--stack", "dev"], p.root);
       expect(r.err).not.toMatch(/user-data/);

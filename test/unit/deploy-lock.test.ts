@@ -11,7 +11,9 @@ import {
   readDeployLock,
   withDeployLock,
   type DeployLock,
+  deployLockOf,
 } from "../../src/release/deploy-lock.ts";
+import { holdDeployLock } from "../../src/release/deploy-lock-store.ts";
 
 let home: string;
 beforeEach(() => {
@@ -129,6 +131,27 @@ describe("deploy lock", () => {
         home,
       ),
     ).rejects.toThrow("rollout failed");
+    expect(existsSync(lockFile("dev", home))).toBe(false);
+  });
+
+  it("is the local target's lock behind the one interface: the same file, refused twice, never lost, given back", async () => {
+    const lock = deployLockOf({ target: "local", stack: "dev", home });
+    expect(lock.where).toBe(lockFile("dev", home));
+    const lease = await lock.acquire("fawkes release shop r2 --stack dev");
+    expect(readDeployLock("dev", home)?.lock).toEqual(lease.lock);
+    await expect(deployLockOf({ target: "local", stack: "dev", home }).acquire("fawkes rollback shop --stack dev")).rejects.toBeInstanceOf(DeployLockedError);
+    expect(await lock.read()).toEqual({ lock: lease.lock, stale: false });
+    expect(lease.lost.aborted).toBe(false);
+    await lease.release();
+    expect(existsSync(lockFile("dev", home))).toBe(false);
+    // break(seen) removes the holder it was shown, not a later one.
+    const first = await lock.acquire("fawkes release shop r2 --stack dev");
+    const seen = (await lock.read())!.lock;
+    await first.release();
+    const second = await lock.acquire("fawkes release shop r3 --stack dev");
+    expect(await lock.break(seen)).toBeUndefined();
+    expect(await lock.break((await lock.read())!.lock)).toEqual(second.lock);
+    expect(await holdDeployLock(lock, "fawkes local up --stack dev", async (l) => l.lock.command)).toBe("fawkes local up --stack dev");
     expect(existsSync(lockFile("dev", home))).toBe(false);
   });
 });

@@ -11,7 +11,9 @@ import { main } from "../../src/cli/main.ts";
 import { maintenanceDeps } from "../../src/cli/commands/maintenance.ts";
 import { ConfigError, loadStack } from "../../src/config/index.ts";
 import { flowList, setMaintenanceKnob } from "../../src/maintenance/index.ts";
+import { DEPLOY_LOCK_ITEM, LOCK_KEY, storesOf } from "../../src/model/index.ts";
 import { acquireDeployLock, previousRelease, readHistory } from "../../src/release/index.ts";
+import { lockTable } from "../helpers/lock-table.ts";
 
 const REPO = join(import.meta.dirname, "../..");
 let home = "";
@@ -101,25 +103,32 @@ describe("the maintenance knob", () => {
   });
 });
 
-describe("fawkes maintenance on AWS (a recording double of pulumi up)", () => {
-  const calls: Array<{ argv: readonly string[]; cwd: string; knob: unknown }> = [];
+describe("fawkes maintenance on AWS (a recording double of pulumi up, the stack's lock table in memory)", () => {
+  const calls: Array<{ argv: readonly string[]; cwd: string; knob: unknown; lock?: string }> = [];
   let exitCode = 0;
   let root = "";
+  let locks: ReturnType<typeof lockTable>;
   beforeAll(() => {
     root = project();
+    locks = lockTable(storesOf(loadStack(root, "staging")).lockTable, LOCK_KEY);
+    locks.install();
     maintenanceDeps.pulumi = async (argv, cwd, line) => {
-      // What pulumi would read: the stack file as written before it runs.
-      calls.push({ argv, cwd, knob: (parse(stackText(root, "staging")) as { config: Record<string, unknown> }).config["fawkes:maintenance"] });
+      // What pulumi would read: the stack file as written before it runs; and who holds the stack.
+      calls.push({ argv, cwd, knob: (parse(stackText(root, "staging")) as { config: Record<string, unknown> }).config["fawkes:maintenance"], lock: locks.items.get(DEPLOY_LOCK_ITEM)?.Command?.S });
       line("Updating (staging)");
       return { exitCode };
     };
   });
-  afterAll(() => delete maintenanceDeps.pulumi);
+  afterAll(() => {
+    delete maintenanceDeps.pulumi;
+    locks.restore();
+  });
 
   it("on: writes the knob, runs pulumi up on the stack, records it", async () => {
     const r = await fawkes(root, "maintenance", "on", "shop", "--stack", "staging", "--target", "aws", "--json");
     expect(r.code).toBe(0);
-    expect(calls).toEqual([{ argv: ["pulumi", "up", "--stack", "staging", "--yes", "--non-interactive", "--diff"], cwd: root, knob: ["shop"] }]);
+    expect(calls).toEqual([{ argv: ["pulumi", "up", "--stack", "staging", "--yes", "--non-interactive", "--diff"], cwd: root, knob: ["shop"], lock: "fawkes maintenance on shop --stack staging --target aws" }]);
+    expect(locks.items.size).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ stack: "staging", app: "shop", on: true, target: "aws", changed: true, applied: "pulumi-up", maintenance: ["shop"] });
     expect(loadStack(root, "staging").knobs.maintenance).toEqual(["shop"]);
     expect(readHistory("staging").at(-1)).toMatchObject({ kind: "maintenance", target: "aws", app: "shop", command: "fawkes maintenance on shop --stack staging --target aws", result: "succeeded", hostsReplaced: [] });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DeployLockedError, readDeployLock, readHistory, recorded } from "../../src/release/index.ts";
+import { DeployLockedError, DeployLockLostError, readDeployLock, readHistory, recorded, type DeployLockStore } from "../../src/release/index.ts";
 
 let home = "";
 beforeEach(() => {
@@ -53,5 +53,30 @@ describe("recorded", () => {
     expect(inner).toBeInstanceOf(DeployLockedError);
     expect((inner as Error).message).toContain(`"${work.command}"`);
     expect(readHistory("dev", home).map((e) => e.command)).toEqual([work.command]);
+  });
+
+  it("on AWS needs the stack's lock, and writes what the lock said (a lease taken over) into the rollout's log", async () => {
+    await expect(recorded({ ...work, target: "aws" }, () => {}, async () => ({ hostsReplaced: [], result: "succeeded" }), home)).rejects.toThrow(/no lock was given/);
+    const lost = new AbortController();
+    const lock: DeployLockStore = {
+      stack: "dev",
+      where: "a table",
+      breakCommand: "fawkes lock break --stack dev --target aws",
+      read: async () => undefined,
+      acquire: async (command, notify) => {
+        notify?.("took over the deploy lock of stack dev from someone whose lease ran out");
+        return { lock: { stack: "dev", who: "me", pid: 1, machine: "m", since: "now", command, token: "t" }, lost: lost.signal, release: async () => {} };
+      },
+      break: async () => undefined,
+    };
+    const e = await recorded({ ...work, target: "aws", lock }, () => {}, async () => ({ hostsReplaced: [], result: "succeeded" }), home);
+    expect(readFileSync(join(e.logs, "rollout.log"), "utf8")).toMatch(/release on dev by .*\n.* took over the deploy lock of stack dev from someone whose lease ran out\n/);
+    // Work that finished after its lock was taken from it is a failure, recorded as one.
+    const err = await recorded({ ...work, target: "aws", lock }, () => {}, async () => {
+      lost.abort(new DeployLockLostError("dev", "bo took it"));
+      return { hostsReplaced: [], result: "succeeded" };
+    }, home).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(DeployLockLostError);
+    expect(readHistory("dev", home).at(-1)).toMatchObject({ result: "failed", failure: (err as Error).message });
   });
 });

@@ -1,17 +1,20 @@
 // `release --target aws` and `rollback --target aws` run `check --target aws` first, about the
 // release they are about to pin: a release missing from the bucket or a secret missing from SSM
 // stops them before the pin, the deploy lock, `pulumi up` or any instance refresh, each problem
-// named. The account is in memory behind aws-sdk-client-mock (test/helpers/aws-account.ts);
-// pulumi, the stack outputs and Auto Scaling are recording doubles.
+// named. The account is in memory behind aws-sdk-client-mock (test/helpers/aws-account.ts), the
+// stack's lock table too (test/helpers/lock-table.ts); pulumi, the stack outputs and Auto Scaling
+// are recording doubles.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AwsCheckError } from "../../src/check/aws.ts";
 import { loadStack } from "../../src/config/index.ts";
-import { planEnvironment } from "../../src/model/index.ts";
-import { awsRelease, readHistory, type AwsReleaseDeps, type FleetApi, type ReleaseRequest } from "../../src/release/index.ts";
+import { DEPLOY_LOCK_ITEM, LOCK_KEY, planEnvironment, storesOf } from "../../src/model/index.ts";
+import { awsRelease, DeployLockLostError, dynamoDeployLock, LEASE_SECONDS, readHistory, RENEW_SECONDS, type AwsReleaseDeps, type FleetApi, type ReleaseRequest } from "../../src/release/index.ts";
 import { AMI, awsProject, CERTIFICATE, emptyAccount, mockAccount, offlineAwsEnv, type AccountState, type AwsProject } from "../helpers/aws-account.ts";
+import { lockTable } from "../helpers/lock-table.ts";
 
 const NEW = "r0123456789ab";
 
@@ -22,6 +25,7 @@ let restoreEnv: () => void;
 let savedHome: string | undefined;
 const aws = mockAccount(() => state);
 let calls: string[];
+let locks: ReturnType<typeof lockTable>;
 
 function readyFor(stack: string): AccountState {
   const spec = loadStack(project.root, stack);
@@ -57,6 +61,8 @@ function deps(): AwsReleaseDeps {
   return {
     pulumi: async (argv) => {
       calls.push(argv.slice(0, 2).join(" "));
+      // The stack is held in its lock table, where every machine that releases to it looks.
+      calls.push(`deploy lock held by ${locks.items.get(DEPLOY_LOCK_ITEM)?.Command?.S ?? "nobody"}`);
       return { exitCode: 0 };
     },
     outputs: async () => {
@@ -74,12 +80,14 @@ const stackFile = () => readFileSync(join(project.root, "stacks/Pulumi.staging.y
 beforeAll(() => {
   restoreEnv = offlineAwsEnv();
   project = awsProject();
+  locks = lockTable(storesOf(loadStack(project.root, "staging")).lockTable, LOCK_KEY);
   home = mkdtempSync(join(tmpdir(), "fawkes-release-check-"));
   savedHome = process.env.FAWKES_HOME;
   process.env.FAWKES_HOME = home;
 });
 afterAll(() => {
   aws.restore();
+  locks.restore();
   restoreEnv();
   project.remove();
   rmSync(home, { recursive: true, force: true });
@@ -88,6 +96,8 @@ afterAll(() => {
 });
 beforeEach(() => {
   aws.install();
+  locks.install();
+  locks.items.clear();
   state = readyFor("staging");
   calls = [];
 });
@@ -98,6 +108,8 @@ describe("release --target aws checks AWS first", () => {
     const entry = await awsRelease(request(), {}, deps());
     expect(entry.result).toBe("succeeded");
     expect(calls).toContain("pulumi up");
+    expect(calls).toContain(`deploy lock held by ${request().command}`);
+    expect(locks.items.size).toBe(0);
     expect(stackFile()).not.toBe(before);
     expect(stackFile()).toContain(`blog: ${NEW}`);
   });
@@ -113,6 +125,7 @@ describe("release --target aws checks AWS first", () => {
       `release stopped before changing anything: 1 problem on AWS for staging:\n  stacks/Pulumi.staging.yaml: config.fawkes:releases.blog: release ${NEW} of blog is not in s3://${bucket}/blog/ (no blog/${NEW}.sha256): new hosts would fail fetching it and be replaced in a loop\n    fix: build and push it from the commit that pinned it: fawkes build blog --ref <that commit> --push --stack staging\n(fawkes check --target aws --stack staging asks again)`,
     );
     expect(calls).toEqual([]);
+    expect(locks.mock.calls()).toEqual([]);
     expect(stackFile()).toBe(before);
     expect(readHistory("staging")).toHaveLength(history);
   });
@@ -132,5 +145,42 @@ describe("release --target aws checks AWS first", () => {
     expect(e).toBeInstanceOf(AwsCheckError);
     expect((e as Error).message).toMatch(/^rollback stopped before changing anything: 1 problem on AWS for staging:\n.*release r00000000beef of blog is not in s3:\/\//);
     expect(calls).toEqual([]);
+  });
+});
+
+describe("release --target aws holds the stack's deploy lock in its lock table", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("another machine took the stack over (this one's lease ran out): the release stops at its next poll, recorded as failed, naming the holder", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    let clock = Date.now();
+    const table = storesOf(loadStack(project.root, "staging")).lockTable;
+    const client = new DynamoDBClient({ region: "eu-west-1" });
+    const here = dynamoDeployLock({ client, table, stack: "staging", now: () => clock });
+    const there = dynamoDeployLock({ client, table, stack: "staging", now: () => clock, holder: { who: "bo@ci-runner", machine: "ci-runner", pid: 7 } });
+    let polls = 0;
+    const d = deps();
+    const fleet: FleetApi = {
+      ...d.fleet!,
+      // web runs version 2 and the release makes 3: a refresh to start and watch.
+      group: async (name) => ({ name, desired: 1, launchTemplateId: "lt-0abc", version: "2", instanceIds: ["i-1"] }),
+      refreshes: async (_name, id) => (id === undefined ? [] : [{ id, status: ++polls < 5 ? "InProgress" : "Successful" }]),
+      start: async () => {
+        calls.push("start");
+        // This machine slept past its lease; another took the stack; this one's next renewal finds out.
+        clock += (LEASE_SECONDS + 1) * 1000;
+        await there.acquire("fawkes release blog r9 --stack staging --target aws");
+        await vi.advanceTimersByTimeAsync(RENEW_SECONDS * 1000);
+        return "r-1";
+      },
+    };
+    let t = 0;
+    const e = await awsRelease(request(), {}, { ...d, fleet, lock: here, clock: { now: () => t, sleep: async (s) => void (t += s) } }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DeployLockLostError);
+    expect((e as Error).message).toContain('"fawkes release blog r9 --stack staging --target aws" by bo@ci-runner (pid 7 on ci-runner) holds it');
+    expect(polls).toBeLessThanOrEqual(1);
+    expect(readHistory("staging").at(-1)).toMatchObject({ command: request().command, result: "failed", failure: (e as Error).message });
+    // The new holder keeps its lock.
+    expect(locks.items.get(DEPLOY_LOCK_ITEM)?.Who?.S).toBe("bo@ci-runner");
   });
 });

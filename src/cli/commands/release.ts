@@ -1,17 +1,16 @@
-import { loadStack } from "../../config/index.ts";
-import { awsRelease, breakDeployLock, localRelease, readDeployLock, readHistory, rollbackTarget, stacksWithHistory, type HistoryEntry, type ReleaseRequest } from "../../release/index.ts";
+import { awsRelease, localRelease, readHistory, rollbackTarget, stacksWithHistory, type HistoryEntry, type ReleaseRequest } from "../../release/index.ts";
 import { twinHome, twinRelease } from "../../twin/release.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
 const progress = (io: Io) => (m: string) => io.err(`${m}\n`);
 
-function requireStack(values: Record<string, unknown>): string {
+export function requireStack(values: Record<string, unknown>): string {
   if (typeof values.stack !== "string") throw new UsageError("--stack S is required: a rollout names its environment");
   return values.stack;
 }
 
-function targetOf(values: Record<string, unknown>): "local" | "aws" | "twin" {
+export function targetOf(values: Record<string, unknown>): "local" | "aws" | "twin" {
   const t = values.target ?? "local";
   if (t !== "local" && t !== "aws" && t !== "twin") throw new UsageError(`--target ${String(t)}: must be local, aws or twin`);
   return t;
@@ -76,7 +75,9 @@ polls, asks AWS to roll back at a deadline the knobs give (bootSeconds, warmup, 
 records the ending: succeeded, rolled back (pin restored), failed or cancelled. A role that does
 not succeed stops the next.
 
-One rollout per stack at a time (deploy lock); each is appended to fawkes history.
+One rollout per stack at a time (deploy lock: locally a file on this machine; on AWS the stack's
+item in its DynamoDB lock table, a 5-minute lease renewed every minute, which every machine sees;
+a rollout that loses it stops at its next step). Each is appended to fawkes history.
 
 Flags:
 ${RELEASE_FLAGS}
@@ -157,49 +158,6 @@ Exit codes: 0 printed (also when empty); 2 usage.`,
       io.out(`    $ ${e.command}\n    hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}\n`);
       if (e.failure) io.out(`    ${e.failure.split("\n").join("\n    ")}\n`);
     }
-    return 0;
-  },
-};
-
-export const lockStatus: Command = {
-  name: "lock status",
-  summary: "Who holds a stack's deploy lock, since when, doing what.",
-  usage: "fawkes lock status --stack S [--json]",
-  help: "Exit codes: 0 the stack is not locked; 1 it is locked (also when stale); 2 usage.",
-  options: { stack: { type: "string" }, json: { type: "boolean" } },
-  async run({ values }, io) {
-    const stack = requireStack(values);
-    const held = readDeployLock(stack);
-    if (values.json) io.out(`${JSON.stringify(held ?? null, null, 2)}\n`);
-    else if (!held) io.out(`${stack}: not locked\n`);
-    else io.out(`${stack}: locked by ${held.lock.who} (pid ${held.lock.pid} on ${held.lock.machine}) since ${held.lock.since}: ${held.lock.command}${held.stale ? " [STALE: that process is gone]" : ""}\n`);
-    return held ? 1 : 0;
-  },
-};
-
-export const lockBreak: Command = {
-  name: "lock break",
-  summary: "Remove a stack's deploy lock left by a rollout that died.",
-  usage: "fawkes lock break --stack S [--force]",
-  help: `Removes the lock when its holder's process is gone. A lock held by a live process (or one on
-another machine) is only removed with --force: stop that rollout first.
-
-Exit codes: 0 removed, or there was none; 1 the holder is alive and --force was not given; 2 usage.`,
-  options: { stack: { type: "string" }, force: { type: "boolean" } },
-  async run({ values }, io) {
-    const stack = requireStack(values);
-    loadStack(findProjectRoot(io.cwd, values.project), stack);
-    const held = readDeployLock(stack);
-    if (!held) {
-      io.out(`${stack}: not locked\n`);
-      return 0;
-    }
-    if (!held.stale && !values.force) {
-      io.err(`error: ${stack} is locked by a live rollout: "${held.lock.command}" by ${held.lock.who} (pid ${held.lock.pid} on ${held.lock.machine}) since ${held.lock.since}; stop it first, or pass --force\n`);
-      return 1;
-    }
-    const removed = breakDeployLock(stack);
-    io.out(`${stack}: removed the lock of "${removed?.command}" by ${removed?.who} since ${removed?.since}\n`);
     return 0;
   },
 };
