@@ -11,7 +11,7 @@ import { envLayout, localDown, localStatus, localUp } from "../../src/local/inde
 import { httpStatus } from "../../src/local/health.ts";
 import { hostDirs, inHost } from "../../src/local/host.ts";
 import { readState } from "../../src/local/state.ts";
-import { scratchProject, type ScratchProject } from "../helpers/scratch-project.ts";
+import { knobsStack, scratchProject, type ScratchProject } from "../helpers/scratch-project.ts";
 import { requireRoot } from "./machine.ts";
 
 const STACK = "sec";
@@ -46,23 +46,7 @@ beforeAll(async () => {
   const head = await project.git("rev-parse", "HEAD");
   ids.shop = await project.buildAt("shop", head);
   ids.blog = await project.buildAt("blog", head);
-  writeFileSync(
-    join(project.root, "stacks", `Pulumi.${STACK}.yaml`),
-    `# ${STACK}: the security end-to-end stack. Only knobs.
-config:
-  aws:region: eu-west-1
-  fawkes:domain: ${STACK}.fawkes.test
-  fawkes:fleet:
-    web: { min: 1, max: 2, desired: 1 }
-    worker: { min: 0, max: 1, desired: 0 }
-  fawkes:releases:
-    shop: ${ids.shop}
-    blog: ${ids.blog}
-  fawkes:rollout:
-    warmupSeconds: 0
-    checkpointDelaySeconds: 0
-`,
-  );
+  writeFileSync(join(project.root, "stacks", `Pulumi.${STACK}.yaml`), knobsStack(STACK, { web: 1, worker: 0, releases: ids, rollout: { warmupSeconds: 0, checkpointDelaySeconds: 0 } }));
   const up = await localUp(loadStack(project.root, STACK), { progress: () => {} });
   expect(up.failed).toEqual([]);
 }, 900_000);

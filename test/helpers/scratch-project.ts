@@ -46,3 +46,20 @@ export async function scratchProject(prefix: string): Promise<ScratchProject> {
   }
   return { root, git, fawkes, buildAt, remove };
 }
+
+/** A stack file of knobs only, as the e2e tests write them: a fleet, the pins, and rollout pacing. */
+export function knobsStack(stack: string, o: { web: number; worker: number; releases: Record<string, string>; rollout?: Record<string, number> }): string {
+  const lines = [
+    `# ${stack}: a stack of the end-to-end tests. Only knobs.`,
+    "config:",
+    "  aws:region: eu-west-1",
+    `  fawkes:domain: ${stack}.fawkes.test`,
+    "  fawkes:fleet:",
+    `    web: { min: ${o.web}, max: ${Math.max(1, o.web * 2)}, desired: ${o.web} }`,
+    `    worker: { min: ${o.worker}, max: ${Math.max(1, o.worker * 2)}, desired: ${o.worker} }`,
+    "  fawkes:releases:",
+    ...Object.entries(o.releases).map(([app, id]) => `    ${app}: ${id}`),
+    ...(o.rollout ? ["  fawkes:rollout:", ...Object.entries(o.rollout).map(([k, v]) => `    ${k}: ${v}`)] : []),
+  ];
+  return `${lines.join("\n")}\n`;
+}
