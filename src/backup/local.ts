@@ -228,7 +228,7 @@ async function reconnectApp(spec: EnvironmentSpec, state: LocalState, app: strin
   const plan = planEnvironment(spec);
   for (const h of Object.values(state.hosts)) {
     const onHost = plan.hosts.find((p) => p.role === h.role)?.apps.find((a) => a.name === app);
-    if (!onHost || !h.healthy || h.init === undefined || !isHostInit(h.init, { dir: join(envLayout(spec.stack).hostsDir, h.name) })) continue;
+    if (!onHost || !h.healthy || h.init === undefined || !isHostInit(h.init, h)) continue;
     for (const p of onHost.processes) {
       const argv = p.kind === "gunicorn" ? ["supervisorctl", "signal", "HUP", p.program] : ["supervisorctl", "restart", p.program];
       const r = await inHost(h.init, argv);

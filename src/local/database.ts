@@ -12,7 +12,7 @@ import { ensureLocalDatabaseEnv, SecretsError } from "../secrets/index.ts";
 import { ensureSlotNetwork, LocalTargetError, type Env } from "./fleet.ts";
 import { hostDirs, inHost, isHostInit, prepareHost, startHost, stopRecordedHost, type HostBox, type HostMounts } from "./host.ts";
 import { waitForBoot } from "./boot-record.ts";
-import type { EnvLayout } from "./layout.ts";
+import { hostIdBase, type EnvLayout } from "./layout.ts";
 import { writeState, type DatabaseHostState, type LocalState } from "./state.ts";
 import type { Progress } from "./steps.ts";
 
@@ -83,11 +83,12 @@ export async function ensureDatabaseHost(env: Env, state: LocalState, opts: { pr
   mkdirSync(layout.backupsDir, { recursive: true, mode: 0o700 });
   await ensureSlotNetwork(layout, slot);
   const mounts: HostMounts = { rootfs: env.image.rootfs, artifacts: layout.artifacts, secrets: layout.secretsDir, backups: layout.backupsDir, database: layout.databaseDir, shared: {} };
-  prepareHost(slot, mounts, img.userDataBytes, randomBytes(4).toString("hex"));
+  const idBase = hostIdBase(slot);
+  prepareHost(slot, mounts, img.userDataBytes, randomBytes(4).toString("hex"), idBase);
   const record: DatabaseHostState = { name: slot.name, ip: slot.ip, netns: slot.netns, veth: slot.veth, userDataSha: wanted, startedAt: new Date().toISOString(), healthy: false, failedStep: "boot" };
   state.database = record;
   writeState(layout.state, state);
-  const pids = await startHost(slot, mounts);
+  const pids = await startHost(slot, mounts, { idBase });
   Object.assign(record, pids);
   writeState(layout.state, state);
   opts.progress(`${slot.name}: booting PostgreSQL ${env.plan.database!.majorVersion} (${slot.ip})`);

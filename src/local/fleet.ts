@@ -13,8 +13,8 @@ import { waitHealthy } from "./health.ts";
 import { waitForBoot } from "./boot-record.ts";
 import { prepareHost, startHost, type HostBox, type HostMounts } from "./host.ts";
 import { imageOf, type GoldenImage } from "./image.ts";
-import { envLayout, type EnvLayout, type HostSlot } from "./layout.ts";
-import { hostNetworkSteps } from "./network.ts";
+import { envLayout, hostIdBase, type EnvLayout, type HostSlot } from "./layout.ts";
+import { hostFirewallSteps, hostNetworkSteps } from "./network.ts";
 import { ensureUnpacked } from "./unpacked.ts";
 import type { HostState } from "./state.ts";
 import { runSteps, type Progress } from "./steps.ts";
@@ -52,12 +52,12 @@ async function netnsExists(name: string): Promise<boolean> {
 export async function ensureSlotNetwork(layout: EnvLayout, slot: HostBox): Promise<void> {
   if (await netnsExists(slot.netns)) {
     const addrs = (await execa("ip", ["-n", slot.netns, "-o", "-4", "addr", "show", "dev", "eth0"], { reject: false })).stdout;
-    if (addrs.includes(` ${slot.ip}/`)) return;
+    if (addrs.includes(` ${slot.ip}/`)) return runSteps(hostFirewallSteps(slot));
     await execa("ip", ["netns", "del", slot.netns], { reject: false });
   }
   // A veth without its namespace (a half-made slot) would make `ip link add` fail.
   await execa("ip", ["link", "del", slot.veth], { reject: false });
-  await runSteps(hostNetworkSteps(layout, slot));
+  await runSteps([...hostNetworkSteps(layout, slot), ...hostFirewallSteps(slot)]);
 }
 
 /**
@@ -100,9 +100,10 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
   // Each release unpacked once on this machine; the host mounts it rather than unpacking it.
   for (const a of plan.apps) await ensureUnpacked(env.layout.artifacts, env.layout.unpacked, { name: a.name, release: a.release, uid: a.uid, gid: a.gid }, progress);
   storeBundle(env.layout.artifacts, img);
-  prepareHost(slot, mounts, img.userDataBytes, bootId);
+  const idBase = hostIdBase(slot);
+  prepareHost(slot, mounts, img.userDataBytes, bootId, idBase);
   const startedAt = new Date().toISOString();
-  const pids = await startHost(slot, mounts);
+  const pids = await startHost(slot, mounts, { idBase });
   progress(`${slot.name}: booting (${slot.ip})`);
   const boot = await waitForBoot(pids.init);
   const state: HostState = {

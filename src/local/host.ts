@@ -1,16 +1,16 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { DB_DATA_ROOT, shellWord as q } from "../render/index.ts";
-import type { HostSlot } from "./layout.ts";
-import { pids, procFile, procLink, processes, terminate } from "./proc.ts";
+import { HOST_ID_COUNT, type HostSlot } from "./layout.ts";
+import { netnsInode, nsInode, pids, procFile, processes, terminate } from "./proc.ts";
 
 /** cloud-init settings of the local target only: the user-data stays byte for byte the AWS one. */
 export const LOCAL_CLOUD_CFG = `# fawkes local target: a NoCloud seed, and only the modules that work (and matter) in a
-# namespaced chroot; locale, ssh keys, growpart and resizefs have nothing to act on here.
+# local host (its own namespaces); locale, ssh keys, growpart and resizefs have nothing to act on here.
 datasource_list: [ NoCloud, None ]
 cloud_init_modules: [bootcmd, write-files, set_hostname, update_hostname, update_etc_hosts, users-groups]
 cloud_config_modules: [runcmd]
@@ -105,7 +105,7 @@ export interface HostMounts {
 export type HostBox = Pick<HostSlot, "name" | "dir" | "ip" | "netns" | "veth">;
 
 export function hostDirs(slot: Pick<HostSlot, "dir">) {
-  return { upper: join(slot.dir, "upper"), work: join(slot.dir, "work"), merged: join(slot.dir, "merged"), console: join(slot.dir, "console.log") };
+  return { lower: join(slot.dir, "lower"), upper: join(slot.dir, "upper"), work: join(slot.dir, "work"), merged: join(slot.dir, "merged"), console: join(slot.dir, "console.log") };
 }
 
 /** The machine's dirs bind-mounted into a host, at the paths its bootstrap's local adapter reads. */
@@ -130,7 +130,26 @@ export function hostBinds(m: HostMounts): Array<{ source: string; target: string
 export interface HostPlatform {
   env?: Record<string, string>;
   hypervisorUuid?: string;
+  /**
+   * A local host's boundary: its own user namespace, root inside being `idBase` outside (the
+   * golden image and the machine's dirs bound in through idmapped mounts), and the capabilities
+   * of HOST_CAPS only. Without it (a twin's instance, which stands for an EC2 VM whose root is
+   * the VM's), pid 1 is the machine's root with every capability, as an instance's root is.
+   */
+  idBase?: number;
 }
+
+/**
+ * The capabilities root keeps in a local host (the bounding set of every process there), each of
+ * them over the host's own user namespace only: what cloud-init, supervisord, nginx, runuser and
+ * the bootstrap's chown, install and overlay mounts use. No module loading, raw I/O, clock, reboot,
+ * device nodes, tracing or network administration: the network namespace is the machine's.
+ */
+export const HOST_CAPS = ["chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "net_bind_service", "sys_admin", "audit_write"] as const;
+
+/** The machine's own python3 runs the kernel calls Debian 12's tools do not make (src/local/host-launch.py). */
+const MACHINE_PYTHON = "/usr/bin/python3";
+export const HOST_LAUNCH = join(import.meta.dirname, "host-launch.py");
 
 /** The PATH Debian's systemd gives the services it starts: pid 1 of a host starts with it. */
 export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -156,10 +175,14 @@ function sysfsLines(platform: HostPlatform): string[] {
 }
 
 /**
- * What runs inside the host's new namespaces before the chroot: the overlay over the golden
- * image, the stand-ins of S3, SSM and EFS bind-mounted where the bootstrap's local adapter looks,
- * the kernel filesystems, the hostname. All in a private mount namespace: they vanish with it.
- * pid 1 starts with PATH and the platform's variables only, nothing of the machine's environment.
+ * What runs in the host's new pid and mount namespaces (the machine's root still) before pid 1:
+ * the overlay over the golden image, the stand-ins of S3, SSM and EFS bound where the bootstrap's
+ * local adapter looks, the kernel filesystems (/proc/sys and /sys read-only), the host's /run and
+ * /dev. With an `idBase`, the image and every bound dir come in through idmapped mounts, so the
+ * host's root owns them and the machine's root does not become the host's. All in a private
+ * mount namespace: they vanish with it. Then host-launch.py `enter` makes the host: its user, UTS
+ * and IPC namespaces, pivot_root, the bounded capabilities, and pid 1 started with PATH and the
+ * platform's variables only, nothing of the machine's environment.
  */
 export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts, platform: HostPlatform = {}, init = INIT_PATH): string {
   const d = hostDirs(slot);
@@ -167,20 +190,36 @@ export function launchScript(slot: Pick<HostSlot, "name" | "dir">, m: HostMounts
     if (!ENV_NAME.test(k)) throw new Error(`${k} is not an environment variable name`);
     return q(`${k}=${v}`);
   });
+  const base = platform.idBase;
+  if (base !== undefined && !(Number.isInteger(base) && base >= HOST_ID_COUNT && base + HOST_ID_COUNT <= 2 ** 31)) throw new Error(`host id base ${base} is not in ${HOST_ID_COUNT}..2^31-${HOST_ID_COUNT}`);
+  const launch = (...words: string[]) => [MACHINE_PYTHON, HOST_LAUNCH, ...words].map(q).join(" ");
+  const owned = base === undefined ? "" : `,uid=${base},gid=${base}`;
+  const binds = hostBinds(m);
+  const mountLines =
+    base === undefined
+      ? [
+          `mount -t overlay overlay -o ${q(`lowerdir=${m.rootfs},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
+          ...binds.flatMap((b) => [`mount --bind ${q(b.source)} "$M/${b.target}"`, ...(b.readOnly ? [`mount -o remount,bind,ro "$M/${b.target}"`] : [])]),
+        ]
+      : [
+          launch("idmap", String(base), String(HOST_ID_COUNT), m.rootfs, d.lower, "ro"),
+          `mount -t overlay overlay -o ${q(`lowerdir=${d.lower},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
+          ...(binds.length === 0 ? [] : [launch("idmap", String(base), String(HOST_ID_COUNT), ...binds.flatMap((b) => [b.source, join(d.merged, b.target), b.readOnly ? "ro" : "rw"]))]),
+        ];
+  const caps = base === undefined ? "all" : HOST_CAPS.join(",");
   const lines = [
     "set -euo pipefail",
     `M=${q(d.merged)}`,
-    `mount -t overlay overlay -o ${q(`lowerdir=${m.rootfs},upperdir=${d.upper},workdir=${d.work}`)} "$M"`,
-    ...hostBinds(m).flatMap((b) => [`mount --bind ${q(b.source)} "$M/${b.target}"`, ...(b.readOnly ? [`mount -o remount,bind,ro "$M/${b.target}"`] : [])]),
+    ...mountLines,
     'mount -t proc proc "$M/proc"',
+    'mount --bind "$M/proc/sys" "$M/proc/sys" && mount -o remount,bind,ro "$M/proc/sys"',
     ...sysfsLines(platform),
-    'mount -t tmpfs -o mode=0755 tmpfs "$M/run"',
-    'mount -t tmpfs -o mode=0755 tmpfs "$M/dev"',
+    `mount -t tmpfs -o mode=0755${owned} tmpfs "$M/run"`,
+    `mount -t tmpfs -o mode=0755${owned} tmpfs "$M/dev"`,
     'for n in null zero full random urandom tty; do touch "$M/dev/$n"; mount --bind "/dev/$n" "$M/dev/$n"; done',
-    'mkdir -p "$M/dev/shm" "$M/dev/pts" && mount -t tmpfs -o mode=1777 tmpfs "$M/dev/shm"',
+    `mkdir -p "$M/dev/shm" "$M/dev/pts" && mount -t tmpfs -o mode=1777${owned} tmpfs "$M/dev/shm"`,
     'ln -s /proc/self/fd "$M/dev/fd"',
-    `hostname ${q(slot.name)}`,
-    `exec env -i ${env.join(" ")} chroot "$M" ${init}`,
+    `exec ${launch("enter", d.merged, slot.name, caps, String(base ?? 0), String(base === undefined ? 0 : HOST_ID_COUNT), "--", init)} ${env.join(" ")}`,
   ];
   return `${lines.join("\n")}\n`;
 }
@@ -201,13 +240,18 @@ export function localSeed(slot: Pick<HostSlot, "name">, userData: Uint8Array, bo
   ];
 }
 
-/** Fresh upper dir of a local host: its seed, mount points. */
-export function prepareHost(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, userData: Uint8Array, bootId: string): void {
-  prepareDisk(slot, mounts, localSeed(slot, userData, bootId), bootId);
+/** Fresh upper dir of a local host: its seed, mount points, owned by the host's root. */
+export function prepareHost(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, userData: Uint8Array, bootId: string, idBase?: number): void {
+  prepareDisk(slot, mounts, localSeed(slot, userData, bootId), bootId, idBase);
 }
 
-/** Fresh upper dir: the files a host starts with over its image, and the mount points of its binds. */
-export function prepareDisk(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, files: readonly HostFile[], bootId: string): void {
+/**
+ * Fresh upper dir: the files a host starts with over its image, and the mount points of its binds.
+ * With an `idBase` every entry made here is the host root's (`idBase` on disk): the dirs made on
+ * the way (/var, /etc) hide the image's own in the overlay, and a host's root may not touch what
+ * the machine's root owns.
+ */
+export function prepareDisk(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMounts, files: readonly HostFile[], bootId: string, idBase?: number): void {
   const d = hostDirs(slot);
   // The old host's disk goes away in the background: a new host does not wait for 10,000 unlinks.
   if (existsSync(slot.dir)) {
@@ -215,30 +259,41 @@ export function prepareDisk(slot: Pick<HostSlot, "name" | "dir">, mounts: HostMo
     renameSync(slot.dir, trash);
     void rm(trash, { recursive: true, force: true });
   }
-  for (const dir of [d.upper, d.work, d.merged]) mkdirSync(dir, { recursive: true });
+  for (const dir of [d.lower, d.upper, d.work, d.merged]) mkdirSync(dir, { recursive: true });
   const put = (path: string, content: string | Uint8Array, mode = 0o644) => {
     mkdirSync(join(d.upper, path, ".."), { recursive: true });
     writeFileSync(join(d.upper, path), content, { mode });
   };
   for (const f of files) put(f.path, f.content, f.mode);
   for (const b of hostBinds(mounts)) mkdirSync(join(d.upper, b.target), { recursive: true });
+  if (idBase !== undefined) chownTree(d.upper, idBase);
+}
+
+/** lchown of a tree fawkes just made (no link in it but those it wrote), to one owner. */
+function chownTree(dir: string, id: number): void {
+  lchownSync(dir, id, id);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) chownTree(join(dir, e.name), id);
+    else lchownSync(join(dir, e.name), id, id);
+  }
 }
 
 /** Starts the host detached from this process: it outlives `fawkes local up`. Returns pid 1's pid. */
 export async function startHost(slot: HostBox, mounts: HostMounts, platform: HostPlatform = {}, init = INIT_PATH): Promise<{ launcher: number; init: number }> {
   const d = hostDirs(slot);
   const out = openSync(d.console, "a");
-  const argv = ["netns", "exec", slot.netns, "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/bash", "-c", launchScript(slot, mounts, platform, init)];
+  const argv = ["netns", "exec", slot.netns, "unshare", "--pid", "--mount", "--mount-proc", "--fork", "--kill-child", "--propagation", "private", "--", "/bin/bash", "-c", launchScript(slot, mounts, platform, init)];
   // A daemon, not a command: node's spawn with its own session, so it outlives this process.
   const child = spawn("ip", argv, { detached: true, stdio: ["ignore", out, out] });
   closeSync(out);
   const launcher = child.pid;
   if (launcher === undefined) throw new Error(`${slot.name}: could not start ip netns exec`);
   child.unref();
-  // pid 1 of the host is the launcher's child once the chroot has happened.
-  for (let i = 0; i < 100; i++) {
+  // The launcher's child is the host's pid 1 from its first instruction; it is the host once it
+  // has left the launcher's UTS namespace (host-launch.py enter), its mounts all made.
+  for (let i = 0; i < 200; i++) {
     const init = childOf(launcher);
-    if (init !== undefined && procLink(init, "root") === d.merged) return { launcher, init };
+    if (init !== undefined && nsInode(init, "uts") !== undefined && nsInode(init, "uts") !== nsInode(launcher, "uts")) return { launcher, init };
     if (!existsSync(`/proc/${launcher}`) || readFileSync(`/proc/${launcher}/stat`, "utf8").includes(") Z ")) break;
     await sleep(50);
   }
@@ -253,14 +308,28 @@ export function childOf(pid: number): number | undefined {
   });
 }
 
-/** Is `pid` the pid 1 of this host (alive, and rooted in the host's merged dir)? */
-export function isHostInit(pid: number | undefined, slot: Pick<HostSlot, "dir">): boolean {
-  return pid !== undefined && procLink(pid, "root") === hostDirs(slot).merged;
+/** Is `pid` the pid 1 of this host (alive, pid 1 of its own pid namespace, in the slot's network namespace)? */
+export function isHostInit(pid: number | undefined, slot: Pick<HostSlot, "netns">): boolean {
+  if (pid === undefined) return false;
+  const net = netnsInode(slot.netns);
+  const nspid = /^NSpid:\s+(.*)$/m.exec(procFile(pid, "status") ?? "")?.[1]?.trim().split(/\s+/);
+  return net !== undefined && nsInode(pid, "net") === net && nspid !== undefined && nspid.length > 1 && nspid.at(-1) === "1";
 }
 
-/** Runs a command inside a running host: all its namespaces and its root. */
+/**
+ * Runs a command inside a running host: all its namespaces and its root. Where the host has its own
+ * user namespace the command is the host's root, not the machine's, and holds no capability the
+ * host's processes lack (nsenter's own bounding set is the machine's).
+ */
 export function inHost(init: number, argv: string[], opts: { timeoutMs?: number } = {}) {
-  return execa("nsenter", ["-t", String(init), "-m", "-u", "-i", "-n", "-p", "-r", "-w", ...argv], { reject: false, all: true, timeout: opts.timeoutMs ?? 60_000 });
+  return execa("nsenter", inHostArgv(init, argv), { reject: false, all: true, timeout: opts.timeoutMs ?? 60_000 });
+}
+
+/** nsenter's arguments for a command in the host whose pid 1 is `init`. */
+export function inHostArgv(init: number, argv: readonly string[]): string[] {
+  const ownUsers = nsInode(init, "user") !== nsInode(process.pid, "user");
+  const bounded = ownUsers ? ["setpriv", "--bounding-set", ["-all", ...HOST_CAPS.map((c) => `+${c}`)].join(","), "--"] : [];
+  return ["-t", String(init), ...(ownUsers ? ["-U"] : []), "-m", "-u", "-i", "-n", "-p", "-r", "-w", ...bounded, ...argv];
 }
 
 /** Stops a host: TERM to its pid 1, which stops everything in it; KILL after `graceMs`. */
@@ -282,14 +351,14 @@ export async function stopHost(init: number | undefined, launcher: number | unde
 
 /**
  * Stops a host by the pids its record names only when they still are that host (a record can
- * outlive its processes: a reboot, a crash), then whatever still runs rooted in the slot's disk
- * (a boot that was cut short before its pids were recorded).
+ * outlive its processes: a reboot, a crash), then whatever still runs in the slot's network
+ * namespace (a boot that was cut short before its pids were recorded).
  */
-export async function stopRecordedHost(h: { init?: number; launcher?: number; netns: string }, slot: Pick<HostSlot, "dir"> | undefined): Promise<void> {
+export async function stopRecordedHost(h: { init?: number; launcher?: number; netns: string }, slot: Pick<HostSlot, "dir" | "netns"> | undefined): Promise<void> {
   const init = slot && isHostInit(h.init, slot) ? h.init : undefined;
   const launcher = h.launcher !== undefined && (procFile(h.launcher, "cmdline") ?? "").includes(h.netns) ? h.launcher : undefined;
   await stopHost(init, launcher);
-  if (!slot) return;
-  const inSlot = (root: string) => root === hostDirs(slot).merged || root.startsWith(`${slot.dir}/`) || root.startsWith(`${slot.dir}.old-`);
-  await terminate(() => processes().filter((p) => inSlot(p.root)), 3000);
+  const net = slot && netnsInode(slot.netns);
+  if (net === undefined) return;
+  await terminate(() => processes().filter((p) => nsInode(p.pid, "net") === net), 3000);
 }

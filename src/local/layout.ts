@@ -94,6 +94,19 @@ export function hostSlots(layout: EnvLayout, subnet: string, plans: readonly Hos
   return slots;
 }
 
+/** How many ids a local host's user namespace maps: 0..65535 inside, from its id base outside. */
+export const HOST_ID_COUNT = 65536;
+
+/**
+ * The first outside id of a local host's user namespace (its root on the machine): one of 12,288
+ * ranges of 65,536 ids from 2^30 up, below 2^31, picked by the host's dir (so by home, stack and
+ * host). No user of the machine has such ids, and two hosts share a range only by a rare chance:
+ * even then neither sees the other's files or processes.
+ */
+export function hostIdBase(slot: Pick<HostSlot, "dir">): number {
+  return 2 ** 30 + (parseInt(shortHash(`fawkes-ids:${slot.dir}`, 8), 16) % 0x3000) * HOST_ID_COUNT;
+}
+
 /** The environment's /24: 10.231.X.0/24 with X from the stack name, skipping subnets in use. */
 export function chooseSubnet(stack: string, inUse: readonly string[]): string {
   const start = parseInt(shortHash(`subnet:${stack}`, 4), 16) % 250;

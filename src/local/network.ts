@@ -33,3 +33,25 @@ export function hostNetworkSteps(layout: EnvLayout, slot: Pick<HostSlot, "netns"
 export function hostNetworkDownSteps(slot: { netns: string; veth: string }): Step[] {
   return [run(`delete ${slot.veth}`, "ip", "link", "del", slot.veth), run(`delete netns ${slot.netns}`, "ip", "netns", "del", slot.netns)];
 }
+
+/**
+ * A local host's way out: its loopback, its peers on the environment's subnet (the db host, the
+ * other app hosts) and answers to what reached it (HAProxy's requests and checks from the
+ * bridge); nothing of the machine itself, whose bridge address is refused. The rules live in the
+ * host's network namespace, which the machine's user namespace owns: root in the host (its own
+ * user namespace) can change neither them nor its addresses and routes. Made again each time.
+ */
+export function hostFirewallSteps(slot: Pick<HostSlot, "netns" | "ip">): Step[] {
+  const net = slot.ip.split(".").slice(0, 3).join(".");
+  const rules = [
+    "add table inet fawkes-host",
+    "flush table inet fawkes-host",
+    "add chain inet fawkes-host output { type filter hook output priority filter; policy drop; }",
+    'add rule inet fawkes-host output oifname "lo" accept',
+    "add rule inet fawkes-host output ct state established,related accept",
+    `add rule inet fawkes-host output ip daddr ${net}.1 reject with icmpx admin-prohibited`,
+    `add rule inet fawkes-host output ip daddr ${net}.0/24 accept`,
+    "add rule inet fawkes-host output reject with icmpx admin-prohibited",
+  ];
+  return [run(`${slot.netns}: firewall (its subnet only)`, "ip", "netns", "exec", slot.netns, "nft", rules.join("; "))];
+}

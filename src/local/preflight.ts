@@ -11,7 +11,8 @@ export async function preflightProblems(): Promise<string[]> {
   const fs = existsSync("/proc/filesystems") ? readFileSync("/proc/filesystems", "utf8") : "";
   if (!/\toverlay\n/.test(fs)) problems.push("the kernel has no overlay filesystem (modprobe overlay)");
   if (!existsSync("/proc/self/ns/pid") || !existsSync("/proc/self/ns/net")) problems.push("the kernel lacks pid or network namespaces");
-  for (const [tool, pkg] of [["ip", "iproute2"], ["unshare", "util-linux"], ["nsenter", "util-linux"], ["haproxy", "haproxy"], ["debootstrap", "debootstrap"]] as const) {
+  if (!existsSync("/proc/self/ns/user")) problems.push("the kernel lacks user namespaces: each local host has its own");
+  for (const [tool, pkg] of [["ip", "iproute2"], ["unshare", "util-linux"], ["nsenter", "util-linux"], ["haproxy", "haproxy"], ["debootstrap", "debootstrap"], ["nft", "nftables"], ["/usr/bin/python3", "python3"]] as const) {
     const r = await execa("sh", ["-c", `command -v ${tool}`], { reject: false });
     if (r.exitCode !== 0) problems.push(`${tool} is missing: apt-get install ${pkg}`);
   }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Every process of the machine, by pid, as /proc lists them right now. */
@@ -17,10 +17,19 @@ export function procFile(pid: number, file: string): string | undefined {
   }
 }
 
-/** A link of /proc/<pid> (root, cwd, exe), or undefined when it cannot be read. */
-export function procLink(pid: number, link: string): string | undefined {
+/** The inode of a namespace of a process (net, uts, user...), or undefined when it cannot be read. */
+export function nsInode(pid: number, ns: string): number | undefined {
   try {
-    return readlinkSync(`/proc/${pid}/${link}`);
+    return Number(/\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/${ns}`))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inode of the named network namespace (`ip netns add NAME`), or undefined when there is none. */
+export function netnsInode(name: string): number | undefined {
+  try {
+    return statSync(`/run/netns/${name}`).ino;
   } catch {
     return undefined;
   }
@@ -38,16 +47,14 @@ export function alive(pid: number): boolean {
 
 export interface Proc {
   pid: number;
-  root: string;
   cmdline: string;
 }
 
-/** Every process with its root dir and command line (those that end meanwhile are left out). */
+/** Every process with its command line (those that end meanwhile are left out). */
 export function processes(): Proc[] {
   return pids().flatMap((pid) => {
-    const root = procLink(pid, "root");
     const cmdline = procFile(pid, "cmdline");
-    return root === undefined || cmdline === undefined ? [] : [{ pid, root, cmdline: cmdline.replace(/\0/g, " ") }];
+    return cmdline === undefined ? [] : [{ pid, cmdline: cmdline.replace(/\0/g, " ") }];
   });
 }
 

@@ -1,14 +1,15 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { execa } from "execa";
 import { stackNameProblem } from "../names/index.ts";
 import type { EnvLayout } from "./layout.ts";
-import { processes, terminate, type Proc } from "./proc.ts";
+import { netnsInode, nsInode, processes, terminate, type Proc } from "./proc.ts";
 import type { Progress } from "./steps.ts";
 
-/** Every process this environment made: rooted in one of its hosts, or naming its dirs and namespaces. */
+/** Every process this environment made: in one of its hosts' network namespaces, or naming its dirs and namespaces. */
 export function environmentProcesses(layout: EnvLayout): Proc[] {
-  return processes().filter((p) => p.pid !== process.pid && (p.root.startsWith(`${layout.hostsDir}/`) || p.cmdline.includes(`${layout.dir}/`) || p.cmdline.includes(layout.netnsPrefix)));
+  const nets = new Set((existsSync("/run/netns") ? readdirSync("/run/netns") : []).filter((n) => n.startsWith(layout.netnsPrefix)).map(netnsInode));
+  return processes().filter((p) => p.pid !== process.pid && (nets.has(nsInode(p.pid, "net")) || p.cmdline.includes(`${layout.dir}/`) || p.cmdline.includes(layout.netnsPrefix)));
 }
 
 /**

@@ -8,7 +8,7 @@ import { planEnvironment } from "../../src/model/index.ts";
 import { renderHaproxyConfig, renderServerAddresses, serverAddressFile } from "../../src/local/haproxy-config.ts";
 import { parseStat } from "../../src/local/haproxy.ts";
 import { CLOUD_INIT_STAGES, cloudInitErrors, parseBootRecord } from "../../src/local/boot-record.ts";
-import { HOST_PATH, launchScript, LOCAL_CLOUD_CFG, LOCAL_INIT } from "../../src/local/host.ts";
+import { HOST_LAUNCH, HOST_PATH, launchScript, LOCAL_CLOUD_CFG, LOCAL_INIT } from "../../src/local/host.ts";
 import { baseOf, baseSteps, buildSteps, imageOf } from "../../src/local/image.ts";
 import { chooseSubnet, envLayout, gatewayOf, hostSlots } from "../../src/local/layout.ts";
 import { bridgeUpSteps, hostNetworkSteps } from "../../src/local/network.ts";
@@ -82,7 +82,7 @@ describe("plans of commands", () => {
     expect(bridgeUpSteps(layout, "10.231.7.0/24").map((s) => (s.kind === "run" ? s.argv.join(" ") : ""))).toContain(`ip addr add 10.231.7.1/24 dev ${layout.bridge}`);
   });
 
-  it("mounts the stand-ins where the bootstrap's local adapter looks, then chroots into pid 1", () => {
+  it("mounts the stand-ins where the bootstrap's local adapter looks, then pivots into pid 1 (no user namespace: a twin instance's start)", () => {
     const slot = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout)[0]!;
     const script = launchScript(slot, { rootfs: "/img/rootfs", artifacts: "/a", secrets: "/s", shared: { shop: "/sh/shop" } });
     expect(script).toContain(`lowerdir=/img/rootfs,upperdir=${slot.dir}/upper,workdir=${slot.dir}/work`);
@@ -90,7 +90,7 @@ describe("plans of commands", () => {
     expect(script).toContain(`mount -o remount,bind,ro "$M/var/lib/fawkes/store"`);
     expect(script).toContain(`mount --bind /sh/shop "$M/srv/apps/shop/shared"`);
     // pid 1 starts with PATH only: nothing of the machine's environment (its AWS_* among it) enters a host.
-    expect(script.trim().split("\n").at(-1)).toBe(`exec env -i PATH=${HOST_PATH} chroot "$M" /usr/local/lib/fawkes-local/init`);
+    expect(script.trim().split("\n").at(-1)).toBe(`exec /usr/bin/python3 ${HOST_LAUNCH} enter ${slot.dir}/merged ${slot.name} all 0 0 -- /usr/local/lib/fawkes-local/init PATH=${HOST_PATH}`);
   });
 
   it("turns off, in the local target's own cloud.cfg, the modules that cannot work in a chroot", () => {
