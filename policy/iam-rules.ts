@@ -1,9 +1,10 @@
 // Rules on who may do what: admin, or a way to make oneself admin, belongs to the environment's admin
 // role and nobody else; no role reads everything (ReadOnlyAccess); and a pull request's GitHub token
-// reaches the plan role only.
+// reaches the plan role only, and a role that writes never.
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { isAdminRole } from "./admin-role";
 import { asList, grantsAdmin, statementsOf } from "./iam-grants";
+import { GITHUB_OIDC_HOST, PULL_REQUEST_SUBJECT, pullRequestTrust, trustsGitHub, writesOf } from "./pull-requests";
 import { ACCESS_TAG, forTypes, list, refersTo, TYPES, type Props } from "./resources";
 
 /** AWS's managed policies that are admin or make it: IAMFullAccess attaches AdministratorAccess to anything. */
@@ -97,10 +98,6 @@ export const noReadOnlyAccess: ResourceValidationPolicy = {
   },
 };
 
-/** GitHub Actions' OIDC issuer (components/access-policies.ts). */
-const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
-const PULL_REQUEST_SUBJECT = /:pull_request$/;
-
 export const githubTrustScoped: ResourceValidationPolicy = {
   name: "github-trust-scoped",
   description:
@@ -110,8 +107,7 @@ export const githubTrustScoped: ResourceValidationPolicy = {
     const name = String(props.name ?? "?");
     const access = props.tags?.[ACCESS_TAG];
     for (const st of statementsOf(props.assumeRolePolicy)) {
-      const federated = asList((st.Principal as Props | undefined)?.Federated).map(String);
-      if (st.Effect !== "Allow" || !federated.some((f) => f.endsWith(`oidc-provider/${GITHUB_OIDC_HOST}`))) continue;
+      if (!trustsGitHub(st)) continue;
       const equals = (st.Condition?.StringEquals ?? {}) as Props;
       const aud = asList(equals[`${GITHUB_OIDC_HOST}:aud`]);
       const sub = asList(equals[`${GITHUB_OIDC_HOST}:sub`]).map(String);
@@ -128,4 +124,47 @@ export const githubTrustScoped: ResourceValidationPolicy = {
       }
     }
   }),
+};
+
+/** `s3:PutObject, s3:DeleteObject, sqs:SendMessage and 12 more`. */
+const someOf = (actions: string[]) => (actions.length > 3 ? `${actions.slice(0, 3).join(", ")} and ${actions.length - 3} more` : actions.join(", "));
+
+const READ_ONLY_FIX =
+  `a pull request's code runs with it, so it may only read (Describe, Get, List), like the environment's plan role; ` +
+  "releases come from jobs of a GitHub environment (sub repo:OWNER/REPO:environment:NAME) with the deployer role";
+
+export const pullRequestRolesReadOnly: StackValidationPolicy = {
+  name: "pull-request-roles-read-only",
+  description:
+    "A role a pull request's GitHub Actions jobs may assume (sub repo:OWNER/REPO:pull_request, a pattern or negation on sub, or no sub) may write nothing, whatever it is tagged: " +
+    "none of its inline policies, the inline policies put on it, nor the managed policies the stack declares and attaches to it allows an action AWS classes as Write " +
+    "(permissions management and tagging included), and no policy the pack cannot read (AWS's managed ones) is attached to it.",
+  enforcementLevel: "mandatory",
+  validateStack: async (args, report) => {
+    const roles = args.resources.filter((r) => r.type === TYPES.role);
+    const managed = args.resources.filter((r) => r.type === TYPES.managedPolicy);
+    for (const role of roles) {
+      const how = pullRequestTrust(role.props?.assumeRolePolicy);
+      if (how === undefined) continue;
+      const name = String(role.props?.name ?? role.name);
+      const documents: Array<[string, unknown]> = list(role.props?.inlinePolicies).map((p: Props, i) => [`its inlinePolicies[${i}]`, p?.policy]);
+      // A managed policy by its ARN, and the resource that attaches it (whose dependency may name it).
+      const attached: Array<[unknown, PolicyResource]> = list(role.props?.managedPolicyArns).map((arn) => [arn, role]);
+      for (const r of args.resources) {
+        const onRole = r.type === TYPES.policyAttachment ? list(r.props?.roles).includes(role.props?.name) : roleOf(r, roles) === role;
+        if (!onRole) continue;
+        if (r.type === TYPES.rolePolicy) documents.push([`the inline policy ${r.name}`, r.props?.policy]);
+        if (r.type === TYPES.rolePolicyAttachment || r.type === TYPES.policyAttachment) attached.push([r.props?.policyArn, r]);
+      }
+      for (const [arn, by] of attached) {
+        const policy = managed.find((m) => (m.props?.arn !== undefined && m.props.arn === arn) || (by !== role && refersTo(by, "policyArn", m, [m.props?.arn])));
+        if (policy) documents.push([`the managed policy ${policy.name}`, policy.props?.policy]);
+        else report(`role ${name} trusts pull requests (${how}), and gets ${String(arn)}, which the pack cannot read; ${READ_ONLY_FIX}`, role.urn);
+      }
+      for (const [where, document] of documents) {
+        const writes = await writesOf(document);
+        if (writes.length > 0) report(`role ${name} trusts pull requests (${how}), and ${where} allows writes (${someOf(writes)}); ${READ_ONLY_FIX}`, role.urn);
+      }
+    }
+  },
 };

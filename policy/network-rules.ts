@@ -1,11 +1,14 @@
 // Rules on what the internet reaches: only the load balancer, only on 80/443, only valid headers.
-// "The internet" is judged by the addresses rules hold together (ingress.ts), not by their spelling.
+// "The internet" is judged by the addresses rules hold together (ingress.ts), not by their spelling:
+// more public addresses than one network holds (cidr.ts' WIDEST), 0.0.0.0/0 or half of it alike.
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { blockOf, holdEveryPublicAddress, type Family } from "./cidr";
+import { blockOf, isWide, WIDEST, type Family } from "./cidr";
 import { describeOpening, entryOf, inlineEntries, isAlbWeb, openings, type IngressEntry } from "./ingress";
 import { forTypes, list, refersTo, TIER_TAG, tierOf, truthy, TYPES, type Props } from "./resources";
 
-const EXEMPTION = `only the load balancer's security group (tagged ${TIER_TAG}=alb, on the group and its rules) may accept every public address (0.0.0.0/0, ::/0, or blocks that add up to them), and only on TCP 80 and 443`;
+const EXEMPTION =
+  `only the load balancer's security group (tagged ${TIER_TAG}=alb, on the group and its rules) may accept the internet, and only on TCP 80 and 443; ` +
+  `elsewhere name the networks that need it (an office's or a VPN's blocks: at most a /${WIDEST[4]} of public IPv4 addresses and a /${WIDEST[6]} of IPv6 on a port, all its rules together), or reach the service through the load balancer`;
 
 /** The blocks of the rules that count towards an opening: those of its families. */
 const blocks = (entries: readonly IngressEntry[], families: readonly Family[]) =>
@@ -27,7 +30,7 @@ function ruleEntry(type: string, where: string, p: Props): IngressEntry | undefi
 
 export const noOpenIngress: ResourceValidationPolicy = {
   name: "no-open-ingress",
-  description: `No security group or rule accepts every public address, alone or with the group's other inline rules; ${EXEMPTION}. Egress is not restricted.`,
+  description: `No security group or rule accepts more public addresses than one network holds (0.0.0.0/0, ::/0, 0.0.0.0/1, or blocks that add up to more than a /${WIDEST[4]} of IPv4 or a /${WIDEST[6]} of IPv6), alone or with the group's other inline rules; ${EXEMPTION}. Egress is not restricted.`,
   enforcementLevel: "mandatory",
   validateResource: [
     forTypes([TYPES.securityGroup], (p, report) => reportOpenings(inlineEntries(p, tierOf(p)), tierOf(p), report)),
@@ -40,11 +43,11 @@ export const noOpenIngress: ResourceValidationPolicy = {
   ],
 };
 
-const opensAlone = (e: IngressEntry) => ([4, 6] as const).some((f) => holdEveryPublicAddress(f, e.cidrs));
+const opensAlone = (e: IngressEntry) => ([4, 6] as const).some((f) => isWide(f, e.cidrs));
 
 export const openIngressOnlyOnAlbGroup: StackValidationPolicy = {
   name: "open-ingress-only-on-alb-group",
-  description: `An ingress rule tagged ${TIER_TAG}=alb that accepts every public address belongs to a security group tagged ${TIER_TAG}=alb: the tag on a rule alone grants nothing.`,
+  description: `An ingress rule tagged ${TIER_TAG}=alb that accepts the internet (more public addresses than no-open-ingress allows) belongs to a security group tagged ${TIER_TAG}=alb: the tag on a rule alone grants nothing.`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const albGroups = args.resources.filter((r) => r.type === TYPES.securityGroup && tierOf(r.props) === "alb");
@@ -81,7 +84,7 @@ function ingressByGroup(resources: readonly PolicyResource[]): Array<{ label: st
 
 export const noOpenIngressAcrossRules: StackValidationPolicy = {
   name: "no-open-ingress-across-rules",
-  description: `No security group accepts every public address through several of its ingress rules (inline or standalone) together, on any protocol and port; ${EXEMPTION}. A rule open alone is no-open-ingress's.`,
+  description: `No security group accepts the internet (as no-open-ingress judges it) through several of its ingress rules (inline or standalone) together, on any protocol and port; ${EXEMPTION}. A rule open alone is no-open-ingress's.`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     for (const g of ingressByGroup(args.resources)) {

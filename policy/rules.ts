@@ -2,16 +2,17 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 import { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
-import { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess } from "./iam-rules";
+import { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess, pullRequestRolesReadOnly } from "./iam-rules";
 import { albDropsInvalidHeaders, noOpenIngress, noOpenIngressAcrossRules, openIngressOnlyOnAlbGroup } from "./network-rules";
 import { efsEncrypted, s3BucketsProtected, s3Encrypted, s3PublicAccessBlocked } from "./storage-rules";
 
 export { databasesBackedUp, fileSystemsBackedUp, logRetentionSet, rdsBackupsEnabled, rdsEncrypted, rdsPasswordManaged, rdsPrivate, sqsEncrypted } from "./data-rules";
 export { ebsEncrypted, imdsv2Required, noPublicIpOnHosts, noSecretsInUserData } from "./host-rules";
 export { ACCESS_ROLES_TYPE, isAdminRole, trustsOnlyTheAccountWithMfa } from "./admin-role";
-export { holdEveryPublicAddress } from "./cidr";
+export { holdEveryPublicAddress, isWide, WIDEST } from "./cidr";
 export { grantsAdmin, statementsOf } from "./iam-grants";
-export { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess } from "./iam-rules";
+export { pullRequestTrust, writesOf } from "./pull-requests";
+export { githubTrustScoped, noAdminOutsideAdminRole, noReadOnlyAccess, pullRequestRolesReadOnly } from "./iam-rules";
 export { albDropsInvalidHeaders, noOpenIngress, noOpenIngressAcrossRules, openIngressOnlyOnAlbGroup } from "./network-rules";
 export { ACCESS_TAG, TIER_TAG, TYPES } from "./resources";
 export { decodeObject, decodeUserData, entropy, findSecrets, type DecodedFile, type SecretFinding } from "./secrets";
@@ -44,6 +45,7 @@ export const stackPolicies: StackValidationPolicy[] = [
   databasesBackedUp,
   rdsPrivate,
   noAdminOutsideAdminRole,
+  pullRequestRolesReadOnly,
 ];
 
 export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [...resourcePolicies, ...stackPolicies];

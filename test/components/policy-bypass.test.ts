@@ -1,6 +1,7 @@
 // Issue 8: the rules judge what a resource grants or opens, not how it is spelt. Each case here
 // slipped past the string comparisons the rules used to make.
 import { beforeAll, describe, expect, it } from "vitest";
+import { GITHUB_OIDC_HOST } from "../../components/index.ts";
 import * as rules from "../../policy/rules.ts";
 import { ACCOUNT, captureEnvironment, specOf, stacksOfTheRepository, type StackGraph } from "./harness.ts";
 import { stackResources, stackViolationsOf, violationsOf, type PolicyInput } from "./policy-harness.ts";
@@ -35,11 +36,22 @@ describe("no-admin-outside-admin-role judges what a statement grants once its wi
     ["a new version of any policy", allow({ Action: "iam:CreatePolicyVersion", Resource: "arn:aws:iam::*:policy/*" }), "iam:CreatePolicyVersion"],
     ["every role of the account", allow({ Action: "iam:AttachRolePolicy", Resource: `arn:aws:iam::${ACCOUNT}:role/*` }), "iam:AttachRolePolicy"],
     ["its own role, by a pattern", allow({ Action: "iam:PutRolePolicy", Resource: "arn:aws:iam::*:role/fawkes-*" }), "iam:PutRolePolicy"],
+    // A tag is a claim conditions trust (aws:PrincipalTag, iam:ResourceTag), fawkes:access among them.
+    ["tagging any role (fawkes:access=admin on itself or another)", allow({ Action: "iam:TagRole", Resource: "*" }), "iam:TagRole"],
+    ["untagging every role of the account", allow({ Action: "iam:Untag*", Resource: `arn:aws:iam::${ACCOUNT}:role/*` }), "iam:UntagRole"],
   ];
   it.each(adminEquivalent)("catches %s on the deployer", async (_what, statement, action) => {
     const deployer = role("deployer").inputs.name as string;
     const sneaky: PolicyInput = { type: TYPES.rolePolicy, name: "sneaky", props: { role: deployer, policy: doc(statement) } };
     expect(await adminViolations(sneaky)).toEqual([expect.stringMatching(new RegExp(`^the inline policy sneaky of role ${deployer} allows .*${action}.*; only the environment's admin role`))]);
+  });
+
+  it("catches a plan or deploy role that may tag itself", async () => {
+    for (const access of ["plan", "deployer"]) {
+      const name = role(access).inputs.name as string;
+      const tagItself: PolicyInput = { type: TYPES.rolePolicy, name: "tag-itself", props: { role: name, policy: doc(allow({ Action: ["iam:TagRole", "iam:ListRoleTags"], Resource: `arn:aws:iam::${ACCOUNT}:role/${name}` })) } };
+      expect(await adminViolations(tagItself), access).toEqual([expect.stringContaining(`allows "iam:TagRole", "iam:ListRoleTags" on "arn:aws:iam::${ACCOUNT}:role/${name}", that is iam:TagRole on role ${name} itself`)]);
+    }
   });
 
   it("catches it in a managed policy, a user's or a group's policy, and a new role's inline policy", async () => {
@@ -119,6 +131,68 @@ describe("only the environment's real admin role is exempt, not any role tagged 
   });
 });
 
+describe("a role pull requests may assume writes nothing, whatever it is tagged", () => {
+  const REPOSITORY = "acme/shop-infra";
+  let gh: StackGraph;
+  beforeAll(async () => {
+    const spec = specOf(stacksOfTheRepository()[0]!);
+    gh = await captureEnvironment({ ...spec, catalogue: { ...spec.catalogue, github: { repository: REPOSITORY } } });
+  });
+  const prViolations = (...extra: PolicyInput[]) => stackViolationsOf(rules.pullRequestRolesReadOnly, stackResources([...gh.resources, ...extra]));
+  const planName = () => gh.resources.find((r) => r.type === TYPES.role && r.inputs.tags?.[ACCESS_TAG] === "plan")!.inputs.name as string;
+  const gitHubTrust = (condition: object) => doc(allow({ Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB_OIDC_HOST}` }, Action: "sts:AssumeRoleWithWebIdentity", Condition: condition }));
+  const AUD = { [`${GITHUB_OIDC_HOST}:aud`]: "sts.amazonaws.com" };
+  const exactly = (sub: string) => gitHubTrust({ StringEquals: { ...AUD, [`${GITHUB_OIDC_HOST}:sub`]: sub } });
+  const pullRequests = exactly(`repo:${REPOSITORY}:pull_request`);
+  const ciRole = (assumeRolePolicy: string, statement: object, access = "plan"): PolicyInput => ({
+    type: TYPES.role, name: "pr-writer",
+    props: { name: "pr-writer", tags: { [ACCESS_TAG]: access }, assumeRolePolicy, inlinePolicies: [{ name: "ci", policy: doc(statement) }] },
+  });
+  const onPlan = (name: string, statement: object): PolicyInput => ({ type: TYPES.rolePolicy, name, props: { role: planName(), policy: doc(statement) } });
+
+  it("the environment's plan role trusts pull requests and reads only", async () => {
+    const plan = gh.resources.find((r) => r.type === TYPES.role && r.inputs.name === planName())!;
+    expect(plan.inputs.assumeRolePolicy).toContain(":pull_request");
+    expect(await prViolations()).toEqual([]);
+  });
+
+  it("reports a role that tags itself plan to trust pull requests, and writes", async () => {
+    const writer = ciRole(pullRequests, allow({ Action: "s3:PutObject", Resource: "arn:aws:s3:::bucket/*" }));
+    // The tag is all github-trust-scoped asks for.
+    expect(await violationsOf(rules.githubTrustScoped, writer)).toEqual([]);
+    expect(await prViolations(writer)).toEqual([
+      expect.stringMatching(new RegExp(`^role pr-writer trusts pull requests \\(sub repo:${REPOSITORY}:pull_request\\), and its inlinePolicies\\[0\\] allows writes \\(s3:PutObject\\);`)),
+    ]);
+  });
+
+  it("reports writes given to the plan role by an inline policy, a wildcard, NotAction or an attached policy", async () => {
+    const writes: PolicyInput[] = [
+      onPlan("put-item", allow({ Action: "dynamodb:PutItem", Resource: "*" })),
+      onPlan("put-anything", allow({ Action: "*:Put*", Resource: "*" })),
+      onPlan("all-but-s3", allow({ NotAction: "s3:*", Resource: "arn:aws:sqs:*:*:*" })),
+      { type: TYPES.rolePolicyAttachment, name: "s3-full", props: { role: planName(), policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" } },
+      { type: TYPES.policyAttachment, name: "many", props: { roles: [planName()], policyArn: "arn:aws:iam::aws:policy/AmazonSQSFullAccess" } },
+    ];
+    for (const w of writes) expect(await prViolations(w), w.name).toEqual([expect.stringContaining(`role ${planName()} trusts pull requests`)]);
+    expect(await prViolations(writes[1]!)).toEqual([expect.stringContaining("allows writes (")]);
+    expect(await prViolations(writes[3]!)).toEqual([expect.stringContaining("gets arn:aws:iam::aws:policy/AmazonS3FullAccess, which the pack cannot read")]);
+    // A managed policy the stack declares is read like an inline one.
+    const managed = (policy: object): PolicyInput => ({ type: TYPES.managedPolicy, name: "extra", props: { arn: `arn:aws:iam::${ACCOUNT}:policy/extra`, policy: doc(policy) } });
+    const attach: PolicyInput = { type: TYPES.rolePolicyAttachment, name: "extra-on-plan", props: { role: planName(), policyArn: `arn:aws:iam::${ACCOUNT}:policy/extra` } };
+    expect(await prViolations(managed(allow({ Action: "sqs:SendMessage", Resource: "*" })), attach)).toEqual([expect.stringContaining("the managed policy extra allows writes (sqs:SendMessage)")]);
+    expect(await prViolations(managed(allow({ Action: ["s3:Get*", "ec2:Describe*"], Resource: "*" })), attach)).toEqual([]);
+    expect(await prViolations(onPlan("reads", allow({ Action: ["sqs:Get*", "logs:StartQuery"], Resource: "*" })))).toEqual([]);
+  });
+
+  it("counts a subject pattern or no subject as trusting pull requests; an environment's exact subject does not", async () => {
+    const put = allow({ Action: "s3:PutObject", Resource: "*" });
+    const like = gitHubTrust({ StringEquals: AUD, StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: `repo:${REPOSITORY}:*` } });
+    expect(await prViolations(ciRole(like, put, "deployer"))).toHaveLength(1);
+    expect(await prViolations(ciRole(gitHubTrust({ StringEquals: AUD }), put, "deployer"))).toHaveLength(1);
+    expect(await prViolations(ciRole(exactly(`repo:${REPOSITORY}:environment:fawkes-dev`), put, "deployer"))).toEqual([]);
+  });
+});
+
 describe("open ingress is judged by the addresses a group accepts", () => {
   const inline = (...ingress: object[]): PolicyInput => ({ type: TYPES.securityGroup, name: "sg", props: { ingress } });
   const ssh = (cidrBlocks: string[], ipv6CidrBlocks: string[] = []) => ({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks, ipv6CidrBlocks });
@@ -130,8 +204,9 @@ describe("open ingress is judged by the addresses a group accepts", () => {
   it("no-open-ingress: halves of the internet in one rule or across a group's inline rules", async () => {
     expect(await violationsOf(rules.noOpenIngress, inline(ssh(["0.0.0.0/1", "128.0.0.0/1"])))).toEqual([expect.stringContaining("every public IPv4 address")]);
     expect(await violationsOf(rules.noOpenIngress, inline(ssh(["0.0.0.0/1"]), ssh(["128.0.0.0/1"])))).toHaveLength(1);
-    expect(await violationsOf(rules.noOpenIngress, inline(ssh(["0.0.0.0/1"]), { ...ssh(["128.0.0.0/1"]), fromPort: 23, toPort: 23 }))).toEqual([]);
-    expect(await violationsOf(rules.noOpenIngress, inline({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/1"] }, ssh(["128.0.0.0/1"])))).toHaveLength(1);
+    // Blocks on other ports do not add up; a rule of all protocols reaches every port.
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh(["11.0.0.0/8"]), { ...ssh(["12.0.0.0/8"]), fromPort: 23, toPort: 23 }))).toEqual([]);
+    expect(await violationsOf(rules.noOpenIngress, inline({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["11.0.0.0/8"] }, ssh(["12.0.0.0/8"])))).toHaveLength(1);
   });
 
   it("no-open-ingress: every public address without the private ranges, host bits under /0, IPv6's global space", async () => {
@@ -159,6 +234,42 @@ describe("open ingress is judged by the addresses a group accepts", () => {
     expect(await stackViolationsOf(rules.noOpenIngressAcrossRules, withExtra(mixed, high))).toEqual([expect.stringContaining("security group mixed accepts every public IPv4 address on tcp 22 through ingress[0] (0.0.0.0/1), high (128.0.0.0/1)")]);
   });
 
+  it("no-open-ingress: a share of the internet wider than any one network's, alone (0.0.0.0/1, a /7, 2000::/4)", async () => {
+    const wide = "more public IPv4 addresses than a /8 holds";
+    expect(await violationsOf(rules.noOpenIngress, rule("half", "0.0.0.0/1"))).toEqual([expect.stringMatching(new RegExp(`^the ingress rule accepts ${wide} \\(57% of them\\) on tcp 22 \\(0\\.0\\.0\\.0/1\\); .*name the networks that need it`))]);
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh(["128.0.0.0/1"])))).toEqual([expect.stringContaining(`ingress[0] accepts ${wide}`)]);
+    const legacy: PolicyInput = { type: TYPES.legacyRule, name: "old", props: { type: "ingress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["16.0.0.0/7"] } };
+    expect(await violationsOf(rules.noOpenIngress, legacy)).toEqual([expect.stringContaining(`accepts ${wide}`)]);
+    expect(await violationsOf(rules.noOpenIngress, rule("v6", "", 22, "hosts", { cidrIpv4: undefined, cidrIpv6: "2000::/4" }))).toEqual([expect.stringContaining("more public IPv6 addresses than a /16 holds")]);
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh([], ["::/1"])))).toEqual([expect.stringContaining("every public IPv6 address")]);
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh([], ["2a00::/15"])))).toHaveLength(1);
+    // One network's blocks, however big, and the private ranges, however many, are not the internet.
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh(["17.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"], ["2a00::/16", "fc00::/7"])))).toEqual([]);
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh(["0.0.0.0/7"])))).toEqual([]);
+    // A group's inline rules add up: two public /8s on one port are wider than any one network.
+    expect(await violationsOf(rules.noOpenIngress, inline(ssh(["11.0.0.0/8"]), ssh(["12.0.0.0/8"])))).toEqual([expect.stringContaining(`ingress[0] and ingress[1] together accept ${wide}`)]);
+    // The load balancer takes the web from any share of it.
+    const web = { ...ssh(["0.0.0.0/1"]), fromPort: 443, toPort: 443 };
+    expect(await violationsOf(rules.noOpenIngress, { type: TYPES.securityGroup, name: "alb", props: { tags: { [TIER_TAG]: "alb" }, ingress: [web] } })).toEqual([]);
+  });
+
+  it("no-open-ingress-across-rules: standalone rules that add up to more than a /8", async () => {
+    const hosts = g.resources.find((r) => r.type === TYPES.securityGroup && r.inputs.tags[TIER_TAG] === "hosts")!;
+    const on = (r: PolicyInput) => ({ ...r, props: { ...r.props, securityGroupId: hosts.id } });
+    const eights = [on(rule("eleven", "11.0.0.0/8")), on(rule("twelve", "12.0.0.0/8"))];
+    expect(await stackViolationsOf(rules.noOpenIngressAcrossRules, withExtra(eights[0]!))).toEqual([]);
+    expect(await stackViolationsOf(rules.noOpenIngressAcrossRules, withExtra(...eights))).toEqual([expect.stringContaining("more public IPv4 addresses than a /8 holds (0.91% of them) on tcp 22 through eleven (11.0.0.0/8), twelve (12.0.0.0/8)")]);
+    // A rule wide alone is no-open-ingress's, once; a private block beside it adds nothing to report.
+    expect(await stackViolationsOf(rules.noOpenIngressAcrossRules, withExtra(on(rule("half", "0.0.0.0/1")), on(rule("office", "10.0.0.0/16"))))).toEqual([]);
+  });
+
+  it("open-ingress-only-on-alb-group: a rule tagged alb open to half the internet", async () => {
+    const hosts = g.resources.find((r) => r.type === TYPES.securityGroup && r.inputs.tags[TIER_TAG] === "hosts")!;
+    const half = rule("half", "128.0.0.0/1", 443, "alb", { securityGroupId: hosts.id });
+    expect(await violationsOf(rules.noOpenIngress, half)).toEqual([]);
+    expect(await stackViolationsOf(rules.openIngressOnlyOnAlbGroup, withExtra(half))).toEqual([expect.stringContaining("the open ingress rule half")]);
+  });
+
   it("open-ingress-only-on-alb-group: an open rule tagged alb spelt another way", async () => {
     const hosts = g.resources.find((r) => r.type === TYPES.securityGroup && r.inputs.tags[TIER_TAG] === "hosts")!;
     const sneaky = rule("sneaky", "1.2.3.4/0", 443, "alb", { securityGroupId: hosts.id });
@@ -166,11 +277,64 @@ describe("open ingress is judged by the addresses a group accepts", () => {
   });
 });
 
-describe("imdsv2-required covers every way to start a host", () => {
+describe("hosts started any way require IMDSv2 and get no public IP", () => {
   const host = (type: string, props: Record<string, unknown>): PolicyInput => ({ type, name: "box", props: { ami: "ami-1", instanceType: "t3.micro", ...props } });
   it.each([TYPES.instance, TYPES.spotInstanceRequest, TYPES.launchConfiguration])("%s: no metadata options, optional tokens", async (type) => {
     expect(await violationsOf(rules.imdsv2Required, host(type, {}))).toHaveLength(2);
     expect(await violationsOf(rules.imdsv2Required, host(type, { metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 } }))).toEqual([expect.stringContaining('httpTokens is "optional"')]);
     expect(await violationsOf(rules.imdsv2Required, host(type, { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } }))).toEqual([]);
+  });
+
+  it.each([TYPES.instance, TYPES.spotInstanceRequest, TYPES.launchConfiguration])("%s: associatePublicIpAddress", async (type) => {
+    for (const yes of [true, "true"]) {
+      expect(await violationsOf(rules.noPublicIpOnHosts, host(type, { associatePublicIpAddress: yes }))).toEqual([expect.stringMatching(/^associatePublicIpAddress is true; hosts live in private subnets/)]);
+    }
+    expect(await violationsOf(rules.noPublicIpOnHosts, host(type, { associatePublicIpAddress: false }))).toEqual([]);
+    expect(await violationsOf(rules.noPublicIpOnHosts, host(type, {}))).toEqual([]);
+  });
+});
+
+describe("the pack refuses each bypass issue 17 names (finding 8)", () => {
+  /** Every rule of the pack over the stack with the resources added, as `rule: message`. */
+  async function packViolations(extra: PolicyInput[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of rules.resourcePolicies) for (const r of extra) out.push(...(await violationsOf(p, r)).map((m) => `${p.name}: ${m}`));
+    for (const p of rules.stackPolicies) out.push(...(await stackViolationsOf(p, withExtra(...extra))).map((m) => `${p.name}: ${m}`));
+    return out;
+  }
+  const onDeployer = (statement: object): PolicyInput[] => [{ type: TYPES.rolePolicy, name: "bypass", props: { role: role("deployer").inputs.name, policy: doc(statement) } }];
+  const group = (cidrBlocks: string[], ipv6CidrBlocks: string[] = []): PolicyInput[] => [
+    { type: TYPES.securityGroup, name: "bypass", props: { name: "bypass", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks, ipv6CidrBlocks }] } },
+  ];
+  const instance = (props: object): PolicyInput[] => [{ type: TYPES.instance, name: "box", props: { ami: "ami-1", instanceType: "t3.micro", ...props } }];
+  const IMDSV2 = { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } };
+  const pullRequests = doc(
+    allow({
+      Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB_OIDC_HOST}` },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: { StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: "sts.amazonaws.com", [`${GITHUB_OIDC_HOST}:sub`]: "repo:acme/shop-infra:pull_request" } },
+    }),
+  );
+  const selfTagged = (access: string, assumeRolePolicy: string, policy: object): PolicyInput[] => [
+    { type: TYPES.role, name: "self-tagged", props: { name: "self-tagged", tags: { [ACCESS_TAG]: access }, assumeRolePolicy, inlinePolicies: [{ name: "p", policy: doc(policy) }] } },
+  ];
+
+  const bypasses: Array<[string, () => PolicyInput[], string]> = [
+    ["NotAction", () => onDeployer(allow({ NotAction: "iam:PassRole", Resource: "*" })), "no-admin-outside-admin-role"],
+    ["iam:*", () => onDeployer(allow({ Action: "iam:*", Resource: "*" })), "no-admin-outside-admin-role"],
+    ["arn:aws:* resources", () => onDeployer(allow({ Action: "*", Resource: "arn:aws:*" })), "no-admin-outside-admin-role"],
+    ["NotResource", () => onDeployer(allow({ Action: "*", NotResource: "arn:aws:s3:::nothing" })), "no-admin-outside-admin-role"],
+    ["a self-tagged admin role", () => selfTagged("admin", adminTrust(), allow({ Action: "*", Resource: "*" })), "no-admin-outside-admin-role"],
+    ["a deploy role that may tag roles", () => onDeployer(allow({ Action: "iam:TagRole", Resource: "*" })), "no-admin-outside-admin-role"],
+    ["a role tagged plan that pull requests assume and that writes", () => selfTagged("plan", pullRequests, allow({ Action: "s3:PutObject", Resource: "*" })), "pull-request-roles-read-only"],
+    ["0.0.0.0/1 plus 128.0.0.0/1", () => group(["0.0.0.0/1", "128.0.0.0/1"]), "no-open-ingress"],
+    ["0.0.0.0/1 alone", () => group(["0.0.0.0/1"]), "no-open-ingress"],
+    ["::/1 plus 8000::/1", () => group([], ["::/1", "8000::/1"]), "no-open-ingress"],
+    ["half of IPv6's global space", () => group([], ["2000::/4"]), "no-open-ingress"],
+    ["an aws.ec2.Instance without IMDSv2", () => instance({ metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 } }), "imdsv2-required"],
+    ["an aws.ec2.Instance with a public IP", () => instance({ ...IMDSV2, associatePublicIpAddress: true }), "no-public-ip-on-hosts"],
+  ];
+  it.each(bypasses)("%s", async (_what, extra, rule) => {
+    expect((await packViolations(extra())).map((v) => v.slice(0, v.indexOf(":")))).toContain(rule);
   });
 });
