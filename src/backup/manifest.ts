@@ -2,6 +2,7 @@
 // (pg_dump's custom format) and shared dir (tar.gz), and manifest.json, written last. Hosts write
 // the same manifest for the dump they take before a release's hooks. Pure.
 import { z } from "zod";
+import { BACKUP_ID } from "../names/index.ts";
 
 export const BACKUP_FORMAT = 1;
 export const MANIFEST_FILE = "manifest.json";
@@ -21,7 +22,7 @@ const AppSchema = z.strictObject({
 });
 export type BackupApp = z.infer<typeof AppSchema>;
 
-export const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z-[a-z0-9][a-z0-9-]{0,120}$/;
+export { BACKUP_ID };
 
 export const BackupManifestSchema = z.strictObject({
   format: z.literal(BACKUP_FORMAT),

@@ -20,7 +20,7 @@ import { LocalTargetError } from "../local/index.ts";
 import { TwinError } from "../twin/up.ts";
 import { DeployLockedError, DeployLockError, DeployLockLostError, RefreshInProgressError } from "../release/index.ts";
 
-const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, twinUpCmd, twinDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
+export const COMMANDS: Command[] = [check, render, plan, diffStacks, build, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, twinUpCmd, twinDownCmd, release, rollback, history, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 

@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { APP_NAME, APP_NAME_RULE, RELEASE_ID, RELEASE_ID_RULE } from "../names/index.ts";
 import { quoted } from "./problems.ts";
 
 /** App and process names become unix users, directory names and parts of AWS names. */
 export const AppName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,23}$/, "must be 1-24 characters of a-z, 0-9 and '-', starting with a letter (it becomes a unix user and part of AWS names)");
+  .regex(APP_NAME, `must be ${APP_NAME_RULE} (it becomes a unix user and part of AWS names)`);
 
 export const ProcessName = z
   .string()
@@ -39,7 +40,7 @@ export function pinText(what: string): (issue: { input: unknown }) => string {
 
 export const ReleaseId = z
   .string({ error: pinText("a release id") })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a release id: 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+  .regex(RELEASE_ID, `must be a release id: ${RELEASE_ID_RULE}`);
 
 export const EnvName = z
   .string()

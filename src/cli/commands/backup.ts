@@ -42,7 +42,7 @@ Flags:
 
 Exit codes: 0 backed up; 1 the stack is not up, an unknown app, or a dump failed (nothing kept);
 2 usage; 3 another command holds the stack's deploy lock.`,
-  options: { stack: { type: "string" }, app: { type: "string", multiple: true }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, app: { type: "string", multiple: true, kind: "app" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const spec = loadStack(findProjectRoot(io.cwd, values.project), requireStack(values));
     await requireLocalTarget();
@@ -67,7 +67,7 @@ Flags:
   --json      print them as JSON
 
 Exit codes: 0 listed (also when there is none); 2 usage.`,
-  options: { stack: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const stack = requireStack(values);
     const backups = listBackups(stack);
@@ -109,8 +109,8 @@ Flags:
 Exit codes: 0 restored; 1 no such backup, a damaged file (nothing touched), the stack not up, or a
 restore that failed (said which app, and in what state); 2 usage; 3 another command holds the
 stack's deploy lock.`,
-  options: { stack: { type: "string" }, from: { type: "string" }, app: { type: "string", multiple: true } },
-  positionals: { min: 1, max: 1 },
+  options: { stack: { type: "string", kind: "stack" }, from: { type: "string", kind: "stack" }, app: { type: "string", multiple: true, kind: "app" } },
+  positionals: { min: 1, max: 1, args: [{ name: "ID", kind: "backup" }] },
   async run({ values, positionals }, io) {
     const [id] = positionals as [string];
     const spec = loadStack(findProjectRoot(io.cwd, values.project), requireStack(values));

@@ -78,8 +78,8 @@ release: "pushed <app> <id> to s3://<bucket>/<app>/" or "<app> <id> already in s
 Exit codes: 0 every artifact built or already in the store; 1 a build failed (the failing step
 and the end of its output are printed), configuration problems, pruning refused, a push failed
 (the bucket and key are named), or not root; 2 usage error.`,
-  options: { all: { type: "boolean" }, ref: { type: "string" }, store: { type: "string" }, keep: { type: "string" }, stack: { type: "string" }, push: { type: "boolean" }, json: { type: "boolean" } },
-  positionals: { min: 0, max: 1 },
+  options: { all: { type: "boolean" }, ref: { type: "string" }, store: { type: "string" }, keep: { type: "string" }, stack: { type: "string", kind: "stack" }, push: { type: "boolean" }, json: { type: "boolean" } },
+  positionals: { min: 0, max: 1, args: [{ name: "APP", kind: "app" }] },
   async run({ values, positionals }, io) {
     const [appName] = positionals;
     if (values.all && appName !== undefined) throw new UsageError("give APP or --all, not both");

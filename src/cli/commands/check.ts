@@ -59,7 +59,7 @@ export const check: Command = {
 
 Exit codes: 0 every stack is valid (and, with --target aws, ready on AWS); 1 problems (each names
 file, key and fix; with --target aws also a call AWS refused); 2 usage error.`,
-  options: { stack: { type: "string", multiple: true }, target: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", multiple: true, kind: "stack" }, target: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
     const stacks = values.stack as string[] | undefined;

@@ -19,7 +19,7 @@ Flags:
 Exit codes: 0 the stacks differ only in knobs; 1 something else differs (or a config problem);
 2 usage error.`,
   options: { json: { type: "boolean" } },
-  positionals: { min: 2, max: 2 },
+  positionals: { min: 2, max: 2, args: [{ name: "A", kind: "stack" }, { name: "B", kind: "stack" }] },
   async run({ values, positionals }, io) {
     const root = findProjectRoot(io.cwd, values.project);
     const [a, b] = positionals as [string, string];

@@ -72,7 +72,7 @@ Flags:
 
 Exit codes: 0 the digest printed, also when there is no traceback; 1 the logs could not be read
 (the stack has no hosts here, a log group is missing, a query failed); 2 usage.`,
-    options: { stack: { type: "string" }, since: { type: "string" }, app: { type: "string" }, limit: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+    options: { stack: { type: "string", kind: "stack" }, since: { type: "string" }, app: { type: "string", kind: "app" }, limit: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
     async run({ values }, io) {
       if (typeof values.stack !== "string") throw new UsageError("--stack S is required: the digest is per environment");
       const target = values.target ?? "local";

@@ -4,11 +4,11 @@ import { execa } from "execa";
 import { buildPinnedIfMissing } from "../../artifact/index.ts";
 import { loadStack } from "../../config/index.ts";
 import { appLogFiles, envLayout, localDown, localRebuild, localStatus, localUp, LocalTargetError, type UpResult } from "../../local/index.ts";
-import { UsageError, type Command, type Io } from "../command.ts";
+import { UsageError, type Command, type Io, type Options } from "../command.ts";
 import { printOutcome } from "./release.ts";
 import { findProjectRoot } from "../project-root.ts";
 
-const stackOption = { stack: { type: "string" as const } };
+const stackOption: Options = { stack: { type: "string", kind: "stack" } };
 const stackOf = (values: Record<string, unknown>) => (typeof values.stack === "string" ? values.stack : "dev");
 const progress = (io: Io) => (m: string) => io.err(`${m}\n`);
 /** ", booted in 1.2 s (local 0.05, network 0.10, config 0.02, final 0.95)": cloud-init's stages, as the host's pid 1 released them. */
@@ -119,8 +119,8 @@ export const localLogsCmd: Command = {
   summary: "Print (or follow) an app's logs on the hosts of a local stack.",
   usage: "fawkes local logs APP [--stack S] [--host H] [--follow]",
   help: "Exit codes: 0 printed; 1 no such app or host; 2 usage.",
-  options: { ...stackOption, host: { type: "string" }, follow: { type: "boolean", short: "f" } },
-  positionals: { min: 1, max: 1 },
+  options: { ...stackOption, host: { type: "string", kind: "host" }, follow: { type: "boolean", short: "f" } },
+  positionals: { min: 1, max: 1, args: [{ name: "APP", kind: "app" }] },
   async run({ values, positionals }, io) {
     const { files, group } = appLogFiles(stackOf(values), positionals[0]!, values.host as string | undefined);
     if (files.length === 0 || group === undefined) {
@@ -149,7 +149,7 @@ old one keeps serving. Runs under the stack's deploy lock; recorded in fawkes hi
 Exit codes: 0 every host rebuilt, healthy and in rotation; 1 a new host failed (the old one still
 serves, unless it had to stop first for lack of surge), or the stack is not up; 2 usage; 3 another
 rollout holds the stack's deploy lock.`,
-  options: { ...stackOption, host: { type: "string" }, all: { type: "boolean" }, json: { type: "boolean" } },
+  options: { ...stackOption, host: { type: "string", kind: "host" }, all: { type: "boolean" }, json: { type: "boolean" } },
   async run({ values }, io) {
     if ((values.host === undefined) === (values.all === undefined)) throw new UsageError("give exactly one of --host H or --all");
     const spec = loadStack(findProjectRoot(io.cwd, values.project), stackOf(values));

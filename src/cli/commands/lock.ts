@@ -42,7 +42,7 @@ ${TARGET_FLAG}
   --json       the lock as JSON (null when none)
 
 Exit codes: 0 the stack is not locked; 1 it is locked (also when stale, or its lease ran out); 2 usage.`,
-  options: { stack: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, target: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const lock = lockOf(io, values, false);
     const held = await lock.read();
@@ -70,7 +70,7 @@ ${TARGET_FLAG}
 
 Exit codes: 0 removed, or there was none; 1 the holder is alive and --force was not given, or the
 lock changed hands meanwhile; 2 usage.`,
-  options: { stack: { type: "string" }, target: { type: "string" }, force: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, target: { type: "string" }, force: { type: "boolean" } },
   async run({ values }, io) {
     const lock = lockOf(io, values, true);
     const held = await lock.read();

@@ -61,8 +61,8 @@ function toggle(on: boolean): Command {
     summary: on ? "Answer a 503 maintenance page for APP at the load balancer; its hosts keep running." : "Take APP out of maintenance: the load balancer routes it to its hosts again.",
     usage: `fawkes maintenance ${word} APP --stack S [--target local|aws] [--json]`,
     help: `${HELP}\n\n${FLAGS}\n\n${EXIT}`,
-    options: { stack: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
-    positionals: { min: 1, max: 1 },
+    options: { stack: { type: "string", kind: "stack" }, target: { type: "string" }, json: { type: "boolean" } },
+    positionals: { min: 1, max: 1, args: [{ name: "APP", kind: "app" }] },
     async run({ values, positionals }, io) {
       const [app] = positionals as [string];
       const root = findProjectRoot(io.cwd, values.project);
@@ -91,7 +91,7 @@ Flags:
   --json      print it as JSON
 
 Exit codes: 0 printed; 1 the stack's config has a problem; 2 usage.`,
-  options: { stack: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
     const s = await maintenanceStatus(root, requireStack(values));

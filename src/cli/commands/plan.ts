@@ -44,7 +44,7 @@ Progress goes to stderr, the plan to stdout.
 
 Exit codes: 0 no danger (or all allowed); 1 a danger not allowed, or the plan could not be made
 (no such ref, a program that fails, a configuration problem); 2 usage error.`,
-  options: { stack: { type: "string" }, all: { type: "boolean" }, base: { type: "string" }, format: { type: "string" }, allow: { type: "string" } },
+  options: { stack: { type: "string", kind: "stack" }, all: { type: "boolean" }, base: { type: "string" }, format: { type: "string" }, allow: { type: "string" } },
   async run({ values }, io) {
     if ((typeof values.stack === "string") === (values.all === true)) throw new UsageError("give one of --stack S or --all");
     const format = (values.format ?? "text") as (typeof FORMATS)[number];

@@ -83,8 +83,8 @@ Flags:
 ${RELEASE_FLAGS}
 
 ${RELEASE_EXIT}`,
-  options: { stack: { type: "string" }, target: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } },
-  positionals: { min: 2, max: 2 },
+  options: { stack: { type: "string", kind: "stack" }, target: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } },
+  positionals: { min: 2, max: 2, args: [{ name: "APP", kind: "app" }, { name: "RELEASE_ID", kind: "release" }] },
   async run({ values, positionals }, io) {
     const [app, id] = positionals as [string, string];
     const root = findProjectRoot(io.cwd, values.project);
@@ -106,8 +106,8 @@ Flags:
 ${RELEASE_FLAGS}
 
 ${RELEASE_EXIT}`,
-  options: { stack: { type: "string" }, to: { type: "string" }, target: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } },
-  positionals: { min: 1, max: 1 },
+  options: { stack: { type: "string", kind: "stack" }, to: { type: "string", kind: "release" }, target: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } },
+  positionals: { min: 1, max: 1, args: [{ name: "APP", kind: "app" }] },
   async run({ values, positionals }, io) {
     const [app] = positionals as [string];
     const root = findProjectRoot(io.cwd, values.project);
@@ -137,7 +137,7 @@ Flags:
   --json      the entries as a JSON array
 
 Exit codes: 0 printed (also when empty); 2 usage.`,
-  options: { stack: { type: "string" }, app: { type: "string" }, limit: { type: "string" }, twin: { type: "boolean" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, app: { type: "string", kind: "app" }, limit: { type: "string" }, twin: { type: "boolean" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit ${String(values.limit)}: must be a whole number above 0`);

@@ -179,9 +179,9 @@ Examples:
 
 Exit codes: 0 set; 1 the value or the store refused it (nothing changed); 2 usage: an unknown app or
 secret name, a value on the command line, a missing --stack.`,
-    options: { stack: { type: "string" }, target: { type: "string" }, value: { type: "string" }, generate: { type: "boolean" } },
+    options: { stack: { type: "string", kind: "stack" }, target: { type: "string" }, value: { type: "string" }, generate: { type: "boolean" } },
     // More than two are taken only to refuse them with the reason.
-    positionals: { min: 2, max: 64 },
+    positionals: { min: 2, max: 64, args: [{ name: "APP", kind: "app" }, { name: "NAME" }] },
     async run({ values, positionals }, io) {
       if (positionals.length > 2 || values.value !== undefined) throw new UsageError(NO_ARGV_VALUE);
       const [appName, name] = positionals as [string, string];
@@ -221,8 +221,8 @@ Flags:
 ${TARGET_FLAGS}
 
 Exit codes: 0 removed, or it was not set; 1 the store failed; 2 usage: an unknown app or name.`,
-    options: { stack: { type: "string" }, target: { type: "string" } },
-    positionals: { min: 2, max: 2 },
+    options: { stack: { type: "string", kind: "stack" }, target: { type: "string" } },
+    positionals: { min: 2, max: 2, args: [{ name: "APP", kind: "app" }, { name: "NAME" }] },
     async run({ values, positionals }, io) {
       const [appName, name] = positionals as [string, string];
       const stack = requireStack(values);
@@ -270,7 +270,7 @@ ${TARGET_FLAGS}
   --json        {stack, target, where, secrets: [{app, name, declared, set, problem?}]}
 
 Exit codes: 0 listed (also when some are not set: see "set"); 1 the store failed; 2 usage.`,
-    options: { stack: { type: "string" }, app: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+    options: { stack: { type: "string", kind: "stack" }, app: { type: "string", kind: "app" }, target: { type: "string" }, json: { type: "boolean" } },
     async run({ values }, io) {
       const stack = requireStack(values);
       const target = targetOf(values);

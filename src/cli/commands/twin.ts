@@ -27,7 +27,7 @@ Flags:
 
 Exit codes: 0 every instance booted; 1 an instance failed (its disk stays for a look, fawkes twin
 down removes it) or the twin cannot start; 2 usage.`,
-  options: { stack: { type: "string" }, port: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, port: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
     const spec = loadStack(root, stackOf(values));
@@ -58,7 +58,7 @@ Flags:
   --stack S   the stack (default staging)
 
 Exit codes: 0 removed (or there was none); 2 usage.`,
-  options: { stack: { type: "string" } },
+  options: { stack: { type: "string", kind: "stack" } },
   async run({ values }, io) {
     const existed = await twinDown(stackOf(values), { progress: (m) => io.err(`${m}\n`) });
     io.out(`${stackOf(values)} twin: ${existed ? "down" : "none was up"}\n`);
