@@ -93,20 +93,21 @@ export async function localRebuild(spec: EnvironmentSpec, which: { host?: string
  * regular files of its log dir, no link. With the group that owns the dir on the machine (the
  * app's): `local logs` reads them as that group and nobody, never as root.
  */
-export function appLogFiles(stack: string, app: string, host?: string): { files: string[]; group: number | undefined } {
+export function appLogFiles(stack: string, app: string, host?: string): { files: string[]; groups: number[] } {
   const layout = envLayout(stack);
   if (!existsSync(layout.hostsDir)) throw new LocalTargetError(`stack ${stack} is not up locally`);
   const all = readdirSync(layout.hostsDir).filter((h) => !h.includes(".old-"));
   const hosts = all.filter((h) => host === undefined || h === host);
   if (hosts.length === 0) throw new LocalTargetError(`no host ${host} in ${stack}; hosts: ${all.join(", ")}`);
   const files: string[] = [];
-  let group: number | undefined;
+  // Each host's own: in its user namespace the app's group is its gid plus the host's id base.
+  const groups = new Set<number>();
   for (const h of hosts.sort()) {
     const upper = hostDirs({ dir: join(layout.hostsDir, h) }).upper;
     const rel = join("var/log/fawkes", app);
     const names = appFilesIn(upper, rel);
-    if (names.length > 0) group = statSync(join(upper, rel)).gid;
+    if (names.length > 0) groups.add(statSync(join(upper, rel)).gid);
     files.push(...names.map((f) => join(upper, rel, f)));
   }
-  return { files, group };
+  return { files, groups: [...groups] };
 }

@@ -103,15 +103,18 @@ export const localStatusCmd: Command = {
 const NOBODY = 65534;
 
 /**
- * `argv` as nobody in the app's group (the group of its log dir), not as root: it reads the app's
- * logs and nothing a link in them could lead to. Every dir above them must let others pass.
+ * `argv` as nobody in the app's groups (the group of its log dir on each host: each host's user
+ * namespace maps it to an id of its own), not as root: it reads the app's logs and nothing a link
+ * in them could lead to. Every dir above them must let others pass.
  */
-function asAppGroup(group: number, files: readonly string[], argv: readonly string[]): string[] {
-  for (let dir = dirname(files[0]!); dir !== "/"; dir = dirname(dir)) {
-    const st = statSync(dir);
-    if (st.gid !== group && (st.mode & 0o001) === 0) throw new LocalTargetError(`local logs reads an app's logs as nobody in the app's group, and ${dir} (mode ${(st.mode & 0o777).toString(8)}) lets no other user through; allow it: chmod o+x ${dir}`);
+function asAppGroups(groups: readonly number[], files: readonly string[], argv: readonly string[]): string[] {
+  for (const file of files) {
+    for (let dir = dirname(file); dir !== "/"; dir = dirname(dir)) {
+      const st = statSync(dir);
+      if (!groups.includes(st.gid) && (st.mode & 0o001) === 0) throw new LocalTargetError(`local logs reads an app's logs as nobody in the app's group, and ${dir} (mode ${(st.mode & 0o777).toString(8)}) lets no other user through; allow it: chmod o+x ${dir}`);
+    }
   }
-  return ["setpriv", `--reuid=${NOBODY}`, `--regid=${group}`, "--clear-groups", "--", ...argv];
+  return ["setpriv", `--reuid=${NOBODY}`, `--regid=${groups[0]}`, `--groups=${groups.join(",")}`, "--", ...argv];
 }
 
 export const localLogsCmd: Command = {
@@ -122,13 +125,13 @@ export const localLogsCmd: Command = {
   options: { ...stackOption, host: { type: "string", kind: "host" }, follow: { type: "boolean", short: "f" } },
   positionals: { min: 1, max: 1, args: [{ name: "APP", kind: "app" }] },
   async run({ values, positionals }, io) {
-    const { files, group } = appLogFiles(stackOf(values), positionals[0]!, values.host as string | undefined);
-    if (files.length === 0 || group === undefined) {
+    const { files, groups } = appLogFiles(stackOf(values), positionals[0]!, values.host as string | undefined);
+    if (files.length === 0 || groups.length === 0) {
       io.err(`no logs of ${positionals[0]} on ${String(values.host ?? "any host")} of ${stackOf(values)}\n`);
       return 1;
     }
     const tail = ["tail", values.follow ? "-F" : "-n200", "-v", ...files];
-    const argv = process.getuid?.() === 0 ? asAppGroup(group, files, tail) : tail;
+    const argv = process.getuid?.() === 0 ? asAppGroups(groups, files, tail) : tail;
     const r = await execa(argv[0]!, argv.slice(1), { stdout: values.follow ? "inherit" : "pipe", reject: false });
     if (!values.follow) io.out(`${r.stdout}\n`);
     return 0;
