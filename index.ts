@@ -2,7 +2,7 @@
 // and the stack's knobs) through the same loader the CLI uses.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "./components/index.ts";
+import { Environment, releaseSumsInBucket } from "./components/index.ts";
 import { ConfigError, loadFromPulumiConfig, type EnvironmentSpec } from "./src/config/index.ts";
 
 /** A user error (bad config, user-data over EC2's limit): Pulumi prints a RunError without a stack trace. */
@@ -15,9 +15,21 @@ function userErrors<T>(work: () => T): T {
   }
 }
 
+async function userErrorsOf<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
 const spec: EnvironmentSpec = userErrors(() => loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig(), process.cwd()));
 const provider = new aws.Provider("aws", { region: spec.knobs.region });
-const environment = userErrors(() => new Environment(spec.project, { spec }, { providers: [provider] }));
+// Read from the artifact bucket once, at this deploy: the hosts' bundle pins them, and a host
+// refuses a release whose tarball (or the store's .sha256) changed since.
+const releaseSums = await userErrorsOf(() => releaseSumsInBucket(spec, { provider }));
+const environment = userErrors(() => new Environment(spec.project, { spec, releaseSums }, { providers: [provider] }));
 
 /** Per app: the URL it answers on. */
 export const urls = environment.urls;

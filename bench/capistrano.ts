@@ -184,7 +184,7 @@ export interface CapistranoDeploy {
  * then points master at `releases[1]` for the timed deploy.
  */
 export async function prepareCapistrano(spec: EnvironmentSpec, image: GoldenImage, subnet: string, app: string, releases: readonly [string, string]): Promise<CapistranoTarget> {
-  const env = envOf(spec);
+  const env = await envOf(spec);
   const host = await bootToolHost(spec, image, subnet, "capistrano");
   const plan = env.plan.hosts.find((h) => h.role === "web")!.apps.find((a) => a.name === app)!;
   const program = plan.processes.find((p) => p.kind === "gunicorn")!.program;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { loadEnvironment, readProject, readRecipe, stackFile, type EnvironmentSpec } from "../src/config/index.ts";
 import { planEnvironment, type AppOnHost, type HostPlan } from "../src/model/index.ts";
-import { renderEnvironment, type RenderedFile } from "../src/render/index.ts";
+import { renderEnvironment, standInSums, type RenderedFile } from "../src/render/index.ts";
 
 export interface ConfigChange {
   app: string;
@@ -57,7 +57,8 @@ export function configChange(root: string, stack: string, app: string): ConfigCh
   web.workers = old.app.gunicorn!.workers + 1;
   const changed = loadEnvironment({ project: project.name, stack, projectLayer: { ...project.layer, values }, recipe: readRecipe(root, []), stackLayers: [stackLayer(root, project, stack)] });
   const now = webApp(changed, app);
-  const files = (s: EnvironmentSpec) => renderEnvironment(planEnvironment(s));
+  // Measured, never deployed: stand-in sums, equal for equal pins.
+  const files = (s: EnvironmentSpec) => renderEnvironment(planEnvironment(s), standInSums(s.knobs.releases));
   const [was, is] = [files(base), files(changed)];
   for (const img of is.filter((i) => i.role !== "web")) {
     if (Buffer.compare(Buffer.from(img.userDataBytes), Buffer.from(was.find((w) => w.role === img.role)!.userDataBytes)) !== 0) {

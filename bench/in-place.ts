@@ -50,7 +50,7 @@ export interface ToolHost {
 
 /** Boots a tool's host: the stack's web user-data over the tool's image, with the stack's shared dirs and store. Never in rotation. */
 export async function bootToolHost(spec: EnvironmentSpec, image: GoldenImage, subnet: string, tool: Tool): Promise<ToolHost> {
-  const env = { ...envOf(spec), image };
+  const env = { ...(await envOf(spec)), image };
   const slot = toolSlot(env.layout, subnet, tool);
   const plan = env.plan.hosts.find((h) => h.role === "web")!;
   const img = env.images.find((i) => i.role === "web")!;

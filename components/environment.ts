@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { architectureOf, ConfigError, isQaEnvironment, type EnvironmentSpec } from "../src/config/index.ts";
 import { appLogGroup, dumpPrefixOf, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
-import { ec2UserDataProblems, renderEnvironment } from "../src/render/index.ts";
+import { ec2UserDataProblems, renderEnvironment, type ReleaseSums } from "../src/render/index.ts";
 import { AccessRoles } from "./access-roles.ts";
 import { AppResources } from "./app-resources.ts";
 import { ArtifactStore } from "./artifact-store.ts";
@@ -22,6 +22,11 @@ import { baseTags, nameOf, type NameParts } from "./tags.ts";
 
 export interface EnvironmentArgs {
   spec: EnvironmentSpec;
+  /**
+   * Each pinned release's sha256 as the deploy read it from the artifact bucket
+   * (releaseSumsInBucket): pinned in the hosts' bundle, which verify against it alone.
+   */
+  releaseSums: ReleaseSums;
 }
 
 export { servedApps };
@@ -80,7 +85,7 @@ export class Environment extends pulumi.ComponentResource {
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fawkes:index:Environment", name, {}, opts);
-    const built = buildEnvironment(this, name, args.spec);
+    const built = buildEnvironment(this, name, args.spec, args.releaseSums);
     this.urls = built.urls;
     this.fleets = built.fleets;
     this.launchTemplates = built.launchTemplates;
@@ -107,9 +112,9 @@ export interface BuiltEnvironment {
   database?: pulumi.Output<DatabaseOutput>;
 }
 
-export function buildEnvironment(parent: pulumi.Resource, name: string, spec: EnvironmentSpec): BuiltEnvironment {
+export function buildEnvironment(parent: pulumi.Resource, name: string, spec: EnvironmentSpec, releaseSums: ReleaseSums): BuiltEnvironment {
   const plan = planEnvironment(spec);
-  const images = renderEnvironment(plan);
+  const images = renderEnvironment(plan, releaseSums);
   const tooBig = ec2UserDataProblems(images);
   if (tooBig.length > 0) throw new ConfigError(tooBig);
   const imageId = pinnedImageOf(spec);

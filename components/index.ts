@@ -85,3 +85,4 @@ export {
 export { LOCK_KEY, ReleaseLocks, type ReleaseLocksArgs } from "./release-locks.ts";
 export { buildSharedStorage, fileSystemPolicy, NFS_PORT, SharedStorage, type SharedStorageArgs } from "./shared-storage.ts";
 export { baseTags, launchTags, nameOf, tagged, TIER_TAG, type NameParts, type Tags, type Tier } from "./tags.ts";
+export { releaseSumsInBucket, STAND_IN_SUMS_VARIABLE } from "./release-sums.ts";

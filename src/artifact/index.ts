@@ -14,3 +14,4 @@ export { artifactBucketName, stackArtifactBucket } from "./bucket.ts";
 export { localStore, pruneStore, pushRelease, s3Store, type ArtifactFiles, type ArtifactStore, type S3StoreOptions } from "./stores.ts";
 export { artifactPaths, CorruptArtifactError, defaultStore, publish, sha256OfFile, storedArtifact, type ArtifactPaths } from "./store.ts";
 export { buildPinnedIfMissing } from "./pinned.ts";
+export { releaseSumsIn, type ReleaseSumsRead } from "./sums.ts";

@@ -22,6 +22,11 @@ export interface ArtifactStore {
   readonly where: string;
   /** Whether the release is complete in the store (its .sha256 is there). */
   has(app: string, release: string): Promise<boolean>;
+  /**
+   * What the store's .sha256 of the release says now (its first word), undefined when it is not
+   * there: read once by whoever renders or deploys, then pinned in the host's bundle (sums.ts).
+   */
+  sum(app: string, release: string): Promise<string | undefined>;
   /** The complete releases of an app, sorted by release id. */
   list(app: string): Promise<StoredRelease[]>;
   /** Stores an artifact: tarball and build info, then the .sha256. */
@@ -68,6 +73,11 @@ export function localStore(dir: string): ArtifactStore {
   return {
     where: dir,
     has: async (app, release) => existsSync(artifactPaths(dir, app, release).sha256),
+    async sum(app, release) {
+      const paths = artifactPaths(dir, app, release);
+      if (!existsSync(paths.sha256) || !existsSync(paths.tarball)) return undefined;
+      return readFileSync(paths.sha256, "utf8").trim().split(/\s/)[0] ?? "";
+    },
     list: async (app) => storedReleases(dir, app),
     async put(app, release, files) {
       await checkedSum(files);
@@ -154,6 +164,16 @@ export function s3Store(opts: S3StoreOptions): ArtifactStore {
           return true;
         } catch (e) {
           if (isNotFound(e)) return false;
+          throw e;
+        }
+      }),
+    sum: (app, release) =>
+      call("GetObject", key(app, release, "sha256"), async ({ sdk, client }) => {
+        try {
+          const text = await (await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key(app, release, "sha256") }))).Body?.transformToString();
+          return (text ?? "").trim().split(/\s/)[0] ?? "";
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
           throw e;
         }
       }),

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { loadStack, readProject, stackFile, templateOf, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { planEnvironment } from "../model/index.ts";
+import { STAND_IN_SUMS_VARIABLE } from "../render/index.ts";
 import { artifactStoreUrns } from "../qa/urns.ts";
 import { awsNeeds, covers, EXAMPLE_ACCOUNT, type AwsNeeds, type PlannedResource, type Source } from "./aws-needs.ts";
 import { awsProbe, type AwsProbe } from "./aws-probe.ts";
@@ -48,7 +49,8 @@ export function knobSource(root: string, stack: string): (knob: string) => Sourc
 /** The stack's program under Pulumi's mocks: the resources `pulumi up` would create. */
 async function plannedResources(root: string, stack: string): Promise<PlannedResource[]> {
   const { pulumiConfigOf, runProgram } = await import("../plan/program.ts");
-  return (await runProgram(root, stack, pulumiConfigOf(root, stack))).resources;
+  // Which resources, not what hosts boot: the releases' sums (read below, from the bucket) are stand-ins here.
+  return (await runProgram(root, stack, pulumiConfigOf(root, stack), { releaseSums: "stand-in" })).resources;
 }
 
 function needsOf(root: string, spec: EnvironmentSpec, resources: readonly PlannedResource[]): AwsNeeds {
@@ -133,7 +135,7 @@ async function checkArtifacts(needs: AwsNeeds, probe: AwsProbe, ok: Ok, fail: Fa
     if (!(await probe.bucketExists(bucket))) {
       const urns = artifactStoreUrns(spec.project, spec.stack);
       for (const a of needs.artifacts) {
-        fail(problemAt(a.source, `release ${a.release} of ${a.app} cannot be fetched: the artifact bucket s3://${bucket} does not exist yet, and new hosts would fail fetching and be replaced in a loop`, `create the artifact store alone first (pulumi up --stack ${spec.stack} ${urns.targets.map((u) => `--target '${u}'`).join(" ")}), then fawkes build ${a.app} --push --stack ${spec.stack} (docs/aws.md, "First contact")`));
+        fail(problemAt(a.source, `release ${a.release} of ${a.app} cannot be fetched: the artifact bucket s3://${bucket} does not exist yet, and new hosts would fail fetching and be replaced in a loop`, `create the artifact store alone first (${STAND_IN_SUMS_VARIABLE}=1 pulumi up --stack ${spec.stack} ${urns.targets.map((u) => `--target '${u}'`).join(" ")}), then fawkes build ${a.app} --push --stack ${spec.stack} (docs/aws.md, "First contact")`));
       }
       return;
     }

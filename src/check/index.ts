@@ -2,7 +2,7 @@
 import { ConfigError, listStacks, loadStack, readProject, RECIPE_FILE, stackFile, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { planEnvironment, recipeHash } from "../model/index.ts";
 import { awsLimitProblems } from "./aws-limits.ts";
-import { ec2UserDataProblems, renderEnvironment, type HostImage } from "../render/index.ts";
+import { ec2UserDataProblems, renderEnvironment, standInSums, type HostImage } from "../render/index.ts";
 
 export interface StackReport {
   stack: string;
@@ -51,7 +51,8 @@ export function checkProject(root: string, stacks?: readonly string[]): CheckRep
       const spec = loadStack(root, stack, { parentMustExist: true });
       const plan = planEnvironment(spec);
       report.problems.push(...awsLimitProblems(spec, plan, stackFile(project, stack)));
-      const images = renderEnvironment(plan);
+      // check reads no store and deploys nothing: stand-in sums, which no host would ever accept.
+      const images = renderEnvironment(plan, standInSums(spec.knobs.releases));
       report.stacks.push({ stack, spec, images, warnings: warningsOf(spec, images) });
       for (const p of ec2UserDataProblems(images)) report.problems.push({ ...p, message: `${stack}: ${p.message}` });
     } catch (e) {

@@ -6,7 +6,8 @@ import { dirname, join } from "node:path";
 import { execa } from "execa";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { planEnvironment, servedApps, type EnvironmentPlan, type HostPlan } from "../model/index.ts";
-import { renderEnvironment, type HostImage } from "../render/index.ts";
+import { localStore, releaseSumsIn } from "../artifact/index.ts";
+import { renderEnvironment, type HostImage, type ReleaseSums } from "../render/index.ts";
 import { localHostnames } from "./haproxy-config.ts";
 import { haproxyPaths, untilUp } from "./haproxy.ts";
 import { waitHealthy } from "./health.ts";
@@ -25,14 +26,26 @@ export class LocalTargetError extends Error {}
 export interface Env {
   spec: EnvironmentSpec;
   plan: EnvironmentPlan;
+  /** Each pinned release's sha256, read from the local store when the environment was rendered. */
+  sums: ReleaseSums;
   images: HostImage[];
   layout: EnvLayout;
   image: GoldenImage;
 }
 
-export function envOf(spec: EnvironmentSpec): Env {
+/**
+ * The environment as local up and release deploy it: the pinned releases' sums read from the
+ * machine's artifact store now, once, and pinned in each host's bundle (a store changed later is
+ * refused at boot). A pin the store lacks is an error naming the build that makes it.
+ */
+export async function envOf(spec: EnvironmentSpec): Promise<Env> {
   const plan = planEnvironment(spec);
-  return { spec, plan, images: renderEnvironment(plan), layout: envLayout(spec.stack), image: imageOf(spec.catalogue.image) };
+  const layout = envLayout(spec.stack);
+  const { sums, missing } = await releaseSumsIn(localStore(layout.artifacts), spec.knobs.releases);
+  if (missing.length > 0) {
+    throw new LocalTargetError(`artifacts missing from the local store:\n  ${missing.map((m) => `${m.app} release ${m.release} ${m.why}; build it with: fawkes build ${m.app}`).join("\n  ")}`);
+  }
+  return { spec, plan, sums, images: renderEnvironment(plan, sums), layout, image: imageOf(spec.catalogue.image) };
 }
 
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
@@ -98,7 +111,7 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
     chmodSync(d, 0o700);
   }
   // Each release unpacked once on this machine; the host mounts it rather than unpacking it.
-  for (const a of plan.apps) await ensureUnpacked(env.layout.artifacts, env.layout.unpacked, { name: a.name, release: a.release, uid: a.uid, gid: a.gid }, progress);
+  for (const a of plan.apps) await ensureUnpacked(env.layout.artifacts, env.layout.unpacked, { name: a.name, release: a.release, sha256: env.sums[a.name]![a.release]!, uid: a.uid, gid: a.gid }, progress);
   storeBundle(env.layout.artifacts, img);
   const idBase = hostIdBase(slot);
   prepareHost(slot, mounts, img.userDataBytes, bootId, idBase);

@@ -1,8 +1,9 @@
 // Releases unpacked once per machine, read-only, for every local host to mount (as an EBS
 // snapshot would be on AWS): a host's bootstrap then mounts a tree instead of unpacking 10,000
-// files at each boot. A tree is named by the sha256 it was verified against and made only from a
-// tarball that matches its .sha256; a tarball that changes afterwards is hashed again, and one
-// that no longer matches loses its tree's record, so its hosts verify (and fail) as on AWS.
+// files at each boot. A tree is named by the sha256 the host's bundle pins (read from the store
+// when the environment was deployed) and made only from a tarball that matches it, with a .sha256
+// that says the same; a tarball that changes afterwards is hashed again, and one that no longer
+// matches loses its tree's record, so its hosts verify (and fail) as on AWS.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,6 +33,8 @@ export interface UnpackedRecord {
 export interface UnpackedApp {
   name: string;
   release: string;
+  /** The sum the host's bundle pins for the release: the tree is made of a tarball that has it, and named by it. */
+  sha256: string;
   uid: number;
   gid: number;
 }
@@ -62,13 +65,13 @@ const sameFile = (a: Pick<UnpackedRecord, "size" | "mtimeMs" | "ctimeMs" | "ino"
 
 /**
  * Makes sure the release of `app` in `store` has its verified tree in `dir`; does nothing for a
- * release that is not in the store or whose tarball does not match its .sha256 (the host's own
- * checks then say so). Returns what happened, for progress and tests.
+ * release that is not in the store, whose .sha256 is not the sum the bundle pins, or whose tarball
+ * does not match it (the host's own checks then say so). Returns what happened, for progress and tests.
  */
 export async function ensureUnpacked(store: string, dir: string, app: UnpackedApp, progress: Progress = () => {}): Promise<Unpacked> {
   // Hosts of one rollout boot side by side, several with the same release: one unpacks, the
   // others then find its tree.
-  const key = JSON.stringify([store, dir, app.name, app.release]);
+  const key = JSON.stringify([store, dir, app.name, app.release, app.sha256]);
   const before = inFlight.get(key);
   const run = (before ?? Promise.resolve()).catch(() => {}).then(() => unpackOnce(store, dir, app, progress));
   inFlight.set(key, run);
@@ -87,8 +90,9 @@ async function unpackOnce(store: string, dir: string, app: UnpackedApp, progress
   // Hosts bind-mount it whether or not this release gets a tree.
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!existsSync(paths.sha256) || !existsSync(paths.tarball)) return "absent";
-  const want = readFileSync(paths.sha256, "utf8").trim().split(/\s/)[0]!;
-  if (!/^[0-9a-f]{64}$/.test(want)) return "mismatch";
+  const want = app.sha256;
+  // The store's word only agrees or not: the tree is named by, and checked against, the bundle's.
+  if (!/^[0-9a-f]{64}$/.test(want) || readFileSync(paths.sha256, "utf8").trim().split(/\s/)[0] !== want) return "mismatch";
   const { tree, record, verified } = unpackedPaths(dir, want);
   const now = tarballNow(paths.tarball);
   const had = readRecord(record);

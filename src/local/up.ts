@@ -115,7 +115,7 @@ export async function requireLocalTarget(): Promise<void> {
  */
 export async function prepareEnvironment(spec: EnvironmentSpec, opts: UpOptions = {}): Promise<{ ctx: RolloutContext; lb: "started" | "reloaded" | "unchanged" }> {
   const progress = opts.progress ?? (() => {});
-  const env = envOf(spec);
+  const env = await envOf(spec);
   const previous = readState(env.layout.state);
   const hp = haproxyPaths(env.layout.haproxyDir);
   const port = await choosePort(previous, opts.port, haproxyPid(hp) !== undefined);

@@ -1,6 +1,6 @@
 import type { EnvironmentSpec } from "../config/index.ts";
 import { planEnvironment } from "../model/index.ts";
-import { renderEnvironment, type HostImage } from "../render/index.ts";
+import { renderEnvironment, standInSums, type HostImage } from "../render/index.ts";
 import { diffValues, type ValueDifference } from "./diff-values.ts";
 
 export interface StackComparison {
@@ -40,10 +40,12 @@ function changed(x: Map<string, string>, y: Map<string, string>): Array<{ role: 
  * catalogue with B's stack name and knobs gives B's host images byte for byte.
  */
 export function compareStacks(a: EnvironmentSpec, b: EnvironmentSpec): StackComparison {
-  const imagesA = renderEnvironment(planEnvironment(a));
-  const imagesB = renderEnvironment(planEnvironment(b));
+  // The stacks' own images, compared and never deployed: stand-in sums, equal for equal pins.
+  const sums = standInSums(a.knobs.releases, b.knobs.releases);
+  const imagesA = renderEnvironment(planEnvironment(a), sums);
+  const imagesB = renderEnvironment(planEnvironment(b), sums);
   const aWithBKnobs: EnvironmentSpec = { ...a, stack: b.stack, template: b.template, knobs: b.knobs };
-  const explained = renderEnvironment(planEnvironment(aWithBKnobs));
+  const explained = renderEnvironment(planEnvironment(aWithBKnobs), sums);
   return {
     a: a.stack,
     b: b.stack,

@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { readProject, stackFile } from "../config/index.ts";
+import { standInSum, type ReleaseSums } from "../render/index.ts";
 import { REPLACED_BY } from "./replacement.ts";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped wire values */
@@ -111,8 +112,23 @@ export function parentOutputs(reference: string): Props {
   };
 }
 
-function answerInvoke(token: string): Props {
+/**
+ * The program reads each pinned release's .sha256 from the artifact bucket (components/release-sums.ts):
+ * answered from `sums`, as the bucket would answer, or with stand-in sums (a preview that reads no store).
+ */
+function answerGetObject(inputs: Props, sums: MockOptions["releaseSums"]): Props {
+  const m = /^([^/]+)\/([^/]+)\.sha256$/.exec(String(inputs.key));
+  if (!m) throw new Error(`the mocks answer getObject only for a release's .sha256, not ${inputs.key}`);
+  const [, app = "", release = ""] = m;
+  const sum = sums === "stand-in" ? standInSum(app, release) : sums?.[app]?.[release];
+  if (sum === undefined) throw new Error(`NoSuchKey: s3://${inputs.bucket}/${inputs.key} (the mocks were given no sum for ${app} ${release})`);
+  return { bucket: inputs.bucket, key: inputs.key, body: `${sum}\n`, contentType: "text/plain", id: `${inputs.bucket}/${inputs.key}` };
+}
+
+function answerInvoke(token: string, inputs: Props, opts: MockOptions): Props {
   switch (token) {
+    case "aws:s3/getObject:getObject":
+      return answerGetObject(inputs, opts.releaseSums);
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { id: MOCK_REGION, names: MOCK_ZONES, zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"], groupNames: [MOCK_REGION] };
     case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -166,6 +182,12 @@ export interface MockOptions {
    * construction is then still checked on ids too).
    */
   normalise?: (s: string) => string;
+  /**
+   * What the artifact bucket answers for each release's .sha256: the sums of a store (the twin's
+   * bucket or the machine's store, tests' own artifacts), or "stand-in" for a preview that reads no
+   * store (plan, check --target aws's resource list): sums no artifact has. Without it the read fails.
+   */
+  releaseSums?: ReleaseSums | "stand-in";
 }
 
 /** The id a replacement changes: the logical name's, plus a digest of the inputs that force a new resource. */
@@ -198,7 +220,7 @@ export async function installMocks(project: string, stack: string, opts: MockOpt
       },
       call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         invokes.push({ token: args.token, inputs: args.inputs as Props, provider: args.provider });
-        return answerInvoke(args.token);
+        return answerInvoke(args.token, args.inputs as Props, opts);
       },
     },
     project,

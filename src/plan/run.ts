@@ -1,5 +1,6 @@
 // `fawkes plan`: this tree against a base ref, stack by stack, each side's own Pulumi program run
-// under mocks. Needs no cloud account and no Pulumi CLI.
+// under mocks. Needs no cloud account and no Pulumi CLI, and reads no artifact store: the releases'
+// sums the program reads from the bucket are stand-ins (equal pins, equal sums).
 import { execa } from "execa";
 import { listStacks, loadStack, readProject, type EnvironmentSpec } from "../config/index.ts";
 import { compareStacks } from "./diff-stacks.ts";
@@ -53,7 +54,7 @@ async function captureStack(side: Side, stack: string, which: "base" | "head", l
     const project = spec?.project ?? readProject(side.root).name;
     // Without a spec (a base this tree cannot read) only the stack's own name is a placeholder.
     const normalise = placeholders(spec ?? ({ project, stack, knobs: { domain: "domain.invalid" } } as unknown as EnvironmentSpec));
-    resources = (await runProgram(side.root, stack, pulumiConfigOf(side.root, stack), { secrets: "mask", ids: "by-replacement", normalise })).resources;
+    resources = (await runProgram(side.root, stack, pulumiConfigOf(side.root, stack), { secrets: "mask", ids: "by-replacement", normalise, releaseSums: "stand-in" })).resources;
   } catch (e) {
     throw new PlanError(`${label}: the Pulumi program of stack ${stack} fails: ${(e as Error).message}`);
   }

@@ -5,6 +5,7 @@
 import type { LocalWorkspace } from "@pulumi/pulumi/automation/index.js";
 import type { Progress } from "../local/steps.ts";
 import type { StateResource } from "./aws-teardown.ts";
+import { STAND_IN_SUMS_VARIABLE } from "../render/index.ts";
 import { QaError } from "./registry.ts";
 
 /** A stack of the project as the backend lists it, with its tags. */
@@ -190,10 +191,14 @@ export function pulumiStacks(root: string): QaStacks {
     async up(stack, opts) {
       const s = await selected(stack);
       const out = lineWriter(opts.onOutput);
+      // A targeted up makes the artifact store before any release is pushed: the program renders
+      // stand-in sums then (hosts would refuse them), never the store's (components/release-sums.ts).
+      if (opts.target) s.workspace.envVars[STAND_IN_SUMS_VARIABLE] = "1";
       try {
         const r = await s.up({ ...(opts.target ? { target: opts.target } : {}), onOutput: out.write, color: "never", suppressProgress: true });
         return { outputs: plain(r.outputs) };
       } finally {
+        if (opts.target) delete s.workspace.envVars[STAND_IN_SUMS_VARIABLE];
         out.flush();
       }
     },

@@ -126,9 +126,10 @@ export async function localRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   const from = before.knobs.releases[req.app];
   return recorded({ stack: req.stack, kind: req.kind, target: "local", command: req.command, app: req.app, from, to: req.release }, echo, async (log): Promise<WorkOutcome> => {
     pinUnchanged(req, from);
+    // Before the pin moves: the running releases' sums, read from the store, for a rollback to pin.
+    const oldEnv = await envOf(before);
     const pin = setReleasePin(req.root, req.stack, req.app, req.release);
     log.progress(`${pin.file}: ${req.app} pinned to ${req.release} (was ${pin.previous ?? "unpinned"})`);
-    const oldEnv = envOf(before);
     let ctx: RolloutContext | undefined;
     let touched: Role[] = [];
     try {

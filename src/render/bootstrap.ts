@@ -19,6 +19,8 @@ interface BootstrapApp {
   uid: number;
   gid: number;
   release: string;
+  /** The release tarball's sha256 as the deploy read it: the host verifies against this alone. */
+  releaseSha256: string;
   paths: AppPaths;
   shared: string[];
   mediaDir: string;
@@ -86,13 +88,14 @@ const boot = compileTemplate<BootView>("fawkes-boot.sh.hbs");
 
 const bootSeconds = (app: AppOnHost) => Math.max(0, ...app.processes.map((p) => p.startSecs));
 
-function bootstrapApp(app: AppOnHost): BootstrapApp {
+function bootstrapApp(app: AppOnHost, releaseSha256: string): BootstrapApp {
   const web = app.gunicorn !== undefined;
   return {
     name: app.name,
     uid: app.uid,
     gid: app.gid,
     release: app.release,
+    releaseSha256,
     paths: app.paths,
     shared: app.shared,
     mediaDir: app.media?.dir ?? "",
@@ -107,7 +110,8 @@ function bootstrapApp(app: AppOnHost): BootstrapApp {
   };
 }
 
-export function bootstrapFile(plan: HostPlan): RenderedFile {
+/** `sums`: app -> its pinned release's sha256 (release-sums.ts checks every app has one). */
+export function bootstrapFile(plan: HostPlan, sums: Readonly<Record<string, string>>): RenderedFile {
   const content = withoutComments(bootstrap({
     project: plan.project,
     stack: plan.stack,
@@ -125,7 +129,7 @@ export function bootstrapFile(plan: HostPlan): RenderedFile {
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
     programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
     boot: plan.boot,
-    apps: plan.apps.map(bootstrapApp),
+    apps: plan.apps.map((a) => bootstrapApp(a, sums[a.name]!)),
   }));
   return { path: BOOTSTRAP_PATH, content, mode: "0755", owner: "root:root" };
 }

@@ -8,6 +8,7 @@ import type { EnvironmentPlan, HostPlan } from "../model/index.ts";
 import { appFiles } from "./app-files.ts";
 import { BOOT_PATH, bootFile, bootstrapFile, execWrapperFile } from "./bootstrap.ts";
 import { bundleOf } from "./bundle.ts";
+import { sumsOfPins, type ReleaseSums } from "./release-sums.ts";
 import { commentText, yamlBlockSafe } from "./quote.ts";
 import { cloudWatchAgentFile } from "./cloudwatch-agent.ts";
 import { USER_DATA_LIMIT, type HostBundle, type HostImage, type HostManifest, type RenderedFile } from "./types.ts";
@@ -32,7 +33,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value), null, 2);
 }
 
-function hostManifest(plan: HostPlan, files: readonly RenderedFile[]): HostManifest {
+function hostManifest(plan: HostPlan, files: readonly RenderedFile[], sums: Readonly<Record<string, string>>): HostManifest {
   return {
     project: plan.project,
     stack: plan.stack,
@@ -41,6 +42,7 @@ function hostManifest(plan: HostPlan, files: readonly RenderedFile[]): HostManif
     apps: plan.apps.map((a) => ({
       name: a.name,
       release: a.release,
+      sha256: sums[a.name]!,
       uid: a.uid,
       port: a.port,
       hostnames: [...a.hostnames],
@@ -112,14 +114,19 @@ export function userDataBytes(userData: string): Uint8Array {
   return new Uint8Array(gzipSync(bytes, { level: 9 }));
 }
 
-export function renderHostImage(plan: HostPlan): HostImage {
-  const rendered = [...plan.apps.flatMap((app) => appFiles(plan, app)), execWrapperFile(plan), bootstrapFile(plan), cloudWatchAgentFile(plan)];
+/**
+ * `sums` holds the sha256 of each pinned release as whoever renders read it from the artifact
+ * store; a pin without one is an error, never left for the host to read beside the tarball.
+ */
+export function renderHostImage(plan: HostPlan, sums: ReleaseSums): HostImage {
+  const pinned = sumsOfPins(plan.stack, plan.apps.map((a) => ({ app: a.name, release: a.release })), sums);
+  const rendered = [...plan.apps.flatMap((app) => appFiles(plan, app)), execWrapperFile(plan), bootstrapFile(plan, pinned), cloudWatchAgentFile(plan)];
   const seen = new Set<string>();
   for (const f of rendered) {
     if (seen.has(f.path)) throw new Error(`two rendered files share the path ${f.path}`);
     seen.add(f.path);
   }
-  const manifest = hostManifest(plan, rendered);
+  const manifest = hostManifest(plan, rendered, pinned);
   const manifestFile: RenderedFile = { path: MANIFEST_PATH, content: `${canonicalJson(manifest)}\n`, mode: "0644", owner: "root:root" };
   const bundle = bundleOf([...rendered, manifestFile].sort(byPath));
   const boot = bootFile(plan, bundle);
@@ -129,6 +136,8 @@ export function renderHostImage(plan: HostPlan): HostImage {
   return { stack: plan.stack, role: plan.role, files, manifest, bundle, userData, userDataBytes: userDataBytes(userData) };
 }
 
-export function renderEnvironment(plan: EnvironmentPlan): HostImage[] {
-  return plan.hosts.map(renderHostImage);
+export function renderEnvironment(plan: EnvironmentPlan, sums: ReleaseSums): HostImage[] {
+  // Every pin at once, each host's apps then a subset of them: one error names every missing sum.
+  sumsOfPins(plan.spec.stack, Object.entries(plan.spec.knobs.releases).map(([app, release]) => ({ app, release })), sums);
+  return plan.hosts.map((h) => renderHostImage(h, sums));
 }

@@ -1,5 +1,6 @@
 // src/render: HostPlan -> HostImage (cloud-config user-data and every file a host boots from).
 export { renderEnvironment, renderHostImage } from "./host-image.ts";
+export { SHA256_PATTERN, STAND_IN_SUMS_VARIABLE, standInSum, standInSums, sumsOfPins, type PinnedRelease, type ReleaseSums } from "./release-sums.ts";
 export { appLogFiles, CLOUDWATCH_AGENT_CONFIG_PATH, cloudWatchAgentFile, cloudWatchLogGroups, collectList, RECORD_START_PATTERN, type CollectedFile } from "./cloudwatch-agent.ts";
 export { BUNDLE_PREFIX, bundleKey, filesOfBundle } from "./bundle.ts";
 export { ec2UserDataProblems } from "./limits.ts";

@@ -25,7 +25,8 @@ export interface HostManifest {
   stack: string;
   role: Role;
   image: { distribution: string; packages: string[]; recipeHash: string };
-  apps: Array<{ name: string; release: string; uid: number; port: number; hostnames: string[]; health: string; processes: string[] }>;
+  /** `sha256`: the release tarball's, as the deploy read it; the bootstrap verifies against it. */
+  apps: Array<{ name: string; release: string; sha256: string; uid: number; port: number; hostnames: string[]; health: string; processes: string[] }>;
   /** sha256 of every file of the bundle but the manifest itself, by path. */
   files: Record<string, string>;
 }

@@ -8,7 +8,9 @@ import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateLaunchTemplateVersionCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { releaseSumsIn, stackArtifactBucket } from "../artifact/index.ts";
 import { awsClient, s3Client } from "../aws/clients.ts";
+import { loadStack } from "../config/index.ts";
 import { pulumiConfigOf, runProgram } from "../plan/program.ts";
 import type { PulumiRunner } from "../release/aws.ts";
 import { LAUNCH_TEMPLATES_OUTPUT, type StackOutputsReader } from "../release/stack-outputs.ts";
@@ -22,7 +24,11 @@ const CHANGING = ["UserData", "ImageId", "InstanceType"] as const;
 export async function applyToTwin(ctx: TwinContext, root: string, line: (l: string) => void): Promise<number> {
   const { spec, state } = ctx;
   const region = spec.knobs.region;
-  const run = await runProgram(root, spec.stack, pulumiConfigOf(root, spec.stack), { secrets: "reveal" });
+  // What the program's getObject would read: each pinned release's .sha256 in the twin's bucket.
+  const pins = loadStack(root, spec.stack).knobs.releases;
+  const { sums: releaseSums, missing } = await releaseSumsIn(stackArtifactBucket(spec), pins);
+  if (missing.length > 0) throw new Error(missing.map((m) => `release ${m.release} of ${m.app} ${m.why}: push it (fawkes build ${m.app} --push --stack ${spec.stack})`).join("; "));
+  const run = await runProgram(root, spec.stack, pulumiConfigOf(root, spec.stack), { secrets: "reveal", releaseSums });
   const ids = new Map(Object.entries(state.world.ids));
   const s3 = await s3Client(S3Client, region);
   const ssm = awsClient(SSMClient, region);

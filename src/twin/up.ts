@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { execa } from "execa";
-import { defaultStore, pushRelease, stackArtifactBucket, artifactPaths } from "../artifact/index.ts";
+import { defaultStore, localStore, pushRelease, releaseSumsIn, stackArtifactBucket, artifactPaths } from "../artifact/index.ts";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { ensureImage, fawkesHome, imageOf } from "../local/image.ts";
 import { stopRecordedHost } from "../local/host.ts";
@@ -65,7 +65,10 @@ export async function twinUp(root: string, spec: EnvironmentSpec, opts: TwinUpOp
   const port = await choosePort(opts.port);
 
   progress(`running the Pulumi program of ${spec.stack} under Pulumi's mocks`);
-  const run = await runProgram(root, spec.stack, pulumiConfigOf(root, spec.stack), { secrets: "reveal" });
+  // The program reads each release's sum from the bucket; the twin's is filled below from the
+  // machine's store, so the mocks answer with that store's sums, read once, here.
+  const { sums: releaseSums } = await releaseSumsIn(localStore(defaultStore()), spec.knobs.releases);
+  const run = await runProgram(root, spec.stack, pulumiConfigOf(root, spec.stack), { secrets: "reveal", releaseSums });
   const rds = run.resources.filter((r) => r.type === "aws:rds/instance:Instance");
   if (rds.length > 1) throw new TwinError(`the twin plays one RDS instance; ${spec.stack} declares ${rds.length}`);
   const db = rds[0];

@@ -18,6 +18,7 @@ import {
   type CapturedResource,
 } from "../../src/plan/program.ts";
 import type { StackGraph as Graph } from "../../src/plan/stack-graph.ts";
+import { testReleaseSums } from "../helpers/release-sums.ts";
 
 export { installMocks, resolved, settle, withoutStackTraces };
 export type { CapturedInvoke, CapturedResource, Props } from "../../src/plan/program.ts";
@@ -43,7 +44,8 @@ export function unwrapSecrets(v: unknown): unknown {
 export async function captureEnvironment(spec: EnvironmentSpec): Promise<StackGraph> {
   const { resources, invokes } = await installMocks(spec.project, spec.stack);
   return withoutStackTraces(async () => {
-    const env = new Environment(spec.project, { spec });
+    // The sums a deploy would read of the tests' own artifacts of the stack's pins.
+    const env = new Environment(spec.project, { spec, releaseSums: testReleaseSums(spec) });
     const outputs = { urls: env.urls, fleets: await resolved(env.fleets), loadBalancerDnsName: await resolved(env.loadBalancerDnsName) };
     await settle(resources);
     return { spec, resources, invokes, outputs };

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { loadEnvironment, readProject, readRecipe, stackFile, type EnvironmentSpec } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 import { compareGraphs, KNOB_DERIVED } from "../../src/plan/stack-graph.ts";
 import { captureEnvironment, captureEveryStack, ofType, ROOT, type StackGraph } from "./harness.ts";
 
@@ -22,7 +22,7 @@ function userDataOf(g: StackGraph): Map<string, Buffer> {
  */
 function explainedUserData(a: EnvironmentSpec, b: EnvironmentSpec): Map<string, Buffer> {
   const aWithBKnobs: EnvironmentSpec = { ...a, stack: b.stack, template: b.template, knobs: b.knobs };
-  return new Map(renderEnvironment(planEnvironment(aWithBKnobs)).map((i) => [`fawkes-${i.role}-template`, Buffer.from(i.userDataBytes)]));
+  return new Map(renderWithTestArtifacts(planEnvironment(aWithBKnobs)).map((i) => [`fawkes-${i.role}-template`, Buffer.from(i.userDataBytes)]));
 }
 
 function sameBytes(x: Map<string, Buffer>, y: Map<string, Buffer>): boolean {

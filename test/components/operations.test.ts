@@ -18,7 +18,8 @@ import {
 import { templateOf, type EnvironmentSpec } from "../../src/config/index.ts";
 import { appLogGroup, hostLogGroup, planEnvironment, queuePlans, type EnvironmentPlan } from "../../src/model/index.ts";
 import { compareGraphs } from "../../src/plan/stack-graph.ts";
-import { appLogFiles, CLOUDWATCH_AGENT_CONFIG_PATH, renderEnvironment } from "../../src/render/index.ts";
+import { appLogFiles, CLOUDWATCH_AGENT_CONFIG_PATH } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 import { ACCOUNT, captureEnvironment, ofType, one, specOf, stacksOfTheRepository, type Props, type StackGraph } from "./harness.ts";
 
 const T = {
@@ -65,7 +66,7 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
   });
 
   it("ships each host's log files into the log groups the stack creates, and lets its role write to those only", () => {
-    for (const [host, image] of plan.hosts.map((h, i) => [h, renderEnvironment(plan)[i]!] as const)) {
+    for (const [host, image] of plan.hosts.map((h, i) => [h, renderWithTestArtifacts(plan)[i]!] as const)) {
       const config = JSON.parse(image.files.find((f) => f.path === CLOUDWATCH_AGENT_CONFIG_PATH)!.content);
       const entries: Array<{ file_path: string; log_group_name: string }> = config.logs.logs_collected.files.collect_list;
       // Every process log of every app on the host goes to the group AppResources made for that app.

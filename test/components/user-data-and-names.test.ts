@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { isQaEnvironment, loadStack } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { NAME_LIMITS } from "../../src/names/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 import { captureEnvironment, ofType, ROOT, specOf, stacksOfTheRepository, type StackGraph } from "./harness.ts";
 
 const LONG_BRANCH_STACK = "qa-feature-make-the-checkout-page-remember-the-last-address";
@@ -41,7 +41,7 @@ describe.each(stacks)("stack %s", (stack) => {
   });
 
   it("puts exactly the rendered user-data bytes of each role into its launch template", () => {
-    const images = renderEnvironment(planEnvironment(g.spec));
+    const images = renderWithTestArtifacts(planEnvironment(g.spec));
     expect(images.map((i) => i.role)).toEqual(ofType(g, "aws:ec2/launchTemplate:LaunchTemplate").map((lt) => lt.name.replace(/^fawkes-|-template$/g, "")));
     for (const image of images) {
       const lt = ofType(g, "aws:ec2/launchTemplate:LaunchTemplate").find((r) => r.name === `fawkes-${image.role}-template`)!;

@@ -37,7 +37,7 @@ describe("the local target refuses clearly and changes nothing", () => {
     const unbuilt = { ...qa, knobs: { ...qa.knobs, releases: { ...qa.knobs.releases, shop: "r000000000000" } } };
     const err = await localUp(unbuilt, { progress: () => {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LocalTargetError);
-    expect((err as Error).message).toMatch(/^artifacts missing from the local store:\n {2}shop release r000000000000 \(.*\/shop\/r000000000000\.tar\.gz\); build it with: fawkes build shop$/);
+    expect((err as Error).message).toMatch(/^artifacts missing from the local store:\n {2}shop release r000000000000 is not in \/\S+\/artifacts; build it with: fawkes build shop$/);
     expect(existsSync(envLayout("qa").dir)).toBe(false);
   });
 

@@ -95,9 +95,9 @@ describe.sequential("the local target, end to end", () => {
   });
 
   it("boots from exactly the user-data bytes the launch template carries, and the bundle it names, fetched from the store", async () => {
-    const { renderEnvironment } = await import("../../src/render/index.ts");
-    const { planEnvironment } = await import("../../src/model/index.ts");
-    const images = renderEnvironment(planEnvironment(dev));
+    // As local up rendered them: with the sums of the releases in the machine's store.
+    const { envOf } = await import("../../src/local/fleet.ts");
+    const { images } = await envOf(dev);
     for (const img of images) {
       const seed = readFileSync(join(envLayout("dev").hostsDir, `dev-${img.role}-1`, "upper/var/lib/cloud/seed/nocloud/user-data"));
       expect(Buffer.compare(seed, Buffer.from(img.userDataBytes))).toBe(0);
@@ -154,7 +154,9 @@ describe.sequential("the local target, end to end", () => {
   it("local logs --follow prints an app's new log lines as requests arrive", async () => {
     const follow = execa("node", [join(ROOT, "bin/fawkes.mjs"), "local", "logs", "shop", "--follow"], { cwd: ROOT, reject: false, timeout: 20_000 });
     let out = "";
+    let err = "";
     follow.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    follow.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     try {
       // Bounded: at most 40 rounds of 250 ms until the marked request shows up.
       for (let i = 0; i < 40 && !out.includes("/follow-check-"); i++) {
@@ -165,7 +167,7 @@ describe.sequential("the local target, end to end", () => {
       follow.kill("SIGTERM");
       await follow;
     }
-    expect(out).toMatch(/"GET \/follow-check-\d+ HTTP\/1\.[01]" 404 /);
+    expect(out, err).toMatch(/"GET \/follow-check-\d+ HTTP\/1\.[01]" 404 /);
   });
 
   it("heals itself: a killed gunicorn master is restarted by supervisord and the app answers again", async () => {

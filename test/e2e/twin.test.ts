@@ -11,7 +11,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { artifactBucketName, artifactPaths, defaultStore, pushRelease, stackArtifactBucket } from "../../src/artifact/index.ts";
+import { artifactBucketName, artifactPaths, defaultStore, localStore, pushRelease, releaseSumsIn, stackArtifactBucket } from "../../src/artifact/index.ts";
 import { awsClient, s3Client } from "../../src/aws/clients.ts";
 import { AwsCheckError } from "../../src/check/aws.ts";
 import { loadStack } from "../../src/config/index.ts";
@@ -98,7 +98,9 @@ describe.sequential("the AWS twin of staging", () => {
   });
 
   it("boots the launch template's user-data byte for byte, as `pulumi up` would send it", async () => {
-    const run = await runProgram(root, "staging", pulumiConfigOf(root, "staging"), { secrets: "reveal" });
+    // The sums twin up read from the machine's store (and pushed into the twin's bucket).
+    const { sums: releaseSums } = await releaseSumsIn(localStore(defaultStore()), loadStack(root, "staging").knobs.releases);
+    const run = await runProgram(root, "staging", pulumiConfigOf(root, "staging"), { secrets: "reveal", releaseSums });
     for (const i of state.instances) {
       const template = run.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && String(r.inputs.name).endsWith(`-${i.role}`))!;
       const declared = Buffer.from(String(template.inputs.userData), "base64");

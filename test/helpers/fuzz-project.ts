@@ -8,7 +8,8 @@ import fc from "fast-check";
 import { parse, stringify } from "yaml";
 import { ConfigError, loadEnvironment, loadStack, type EnvironmentSpec } from "../../src/config/index.ts";
 import { planEnvironment, type EnvironmentPlan } from "../../src/model/index.ts";
-import { renderDatabaseHost, renderEnvironment, type DatabaseHostImage, type HostImage } from "../../src/render/index.ts";
+import { renderDatabaseHost, type DatabaseHostImage, type HostImage } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "./release-sums.ts";
 import { ROOT } from "./rendered-hosts.ts";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -174,7 +175,7 @@ function planAndRender(load: () => EnvironmentSpec, loader: string): Outcome {
   }
   try {
     const env = planEnvironment(spec);
-    const images = renderEnvironment(env);
+    const images = renderWithTestArtifacts(env);
     const db = env.database ? renderDatabaseHost(env.database, env.hosts[0]!.image) : undefined;
     return { kind: "rendered", spec, env, images, ...(db ? { db } : {}) };
   } catch (e) {

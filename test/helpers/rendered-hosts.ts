@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { listStacks, loadStack, readProject } from "../../src/config/index.ts";
 import { planEnvironment, type AppOnHost, type EnvironmentPlan, type HostPlan } from "../../src/model/index.ts";
-import { renderDatabaseHost, renderEnvironment, type HostImage, type RenderedFile } from "../../src/render/index.ts";
+import { renderDatabaseHost, type HostImage, type RenderedFile } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "./release-sums.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 
@@ -34,7 +35,7 @@ export function renderAllStacks(root = ROOT): RenderedStack[] {
     const env = planEnvironment(loadStack(root, stack));
     let images: HostImage[];
     try {
-      images = renderEnvironment(env);
+      images = renderWithTestArtifacts(env);
     } catch (e) {
       throw new Error(`stack ${stack}: the renderer throws: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { BOOT_REPORT_MARGIN_SECONDS, planEnvironment } from "../../src/model/index.ts";
 import { renderHostImage } from "../../src/render/index.ts";
+import { testSumsOfHost } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
@@ -17,7 +18,7 @@ function bootstrapOf(stack: string, bootSeconds?: number): string {
   const spec = loadStack(ROOT, stack);
   const knobs = bootSeconds === undefined ? spec.knobs : { ...spec.knobs, rollout: { ...spec.knobs.rollout, bootSeconds } };
   const web = planEnvironment({ ...spec, knobs }).hosts.find((h) => h.role === "web")!;
-  return renderHostImage(web).files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
+  return renderHostImage(web, testSumsOfHost(web)).files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
 }
 
 const rendered = bootstrapOf("staging");
@@ -76,7 +77,8 @@ describe("the bootstrap's own deadline", () => {
   });
 
   it("spans both stages: stage 1 starts it, and stage 2 (which stage 1 execs, same pid) keeps that watchdog rather than starting afresh", async () => {
-    const stage1 = renderHostImage(planEnvironment(loadStack(ROOT, "staging")).hosts.find((h) => h.role === "web")!).files.find((f) => f.path === "/usr/local/sbin/fawkes-boot")!.content;
+    const stagingWeb = planEnvironment(loadStack(ROOT, "staging")).hosts.find((h) => h.role === "web")!;
+    const stage1 = renderHostImage(stagingWeb, testSumsOfHost(stagingWeb)).files.find((f) => f.path === "/usr/local/sbin/fawkes-boot")!.content;
     expect(stage1).toContain("readonly SELF_TIMEOUT_SECONDS=510\n");
     expect(stage1.indexOf("  deadline_start\n")).toBeGreaterThan(0);
     expect(stage1.indexOf("  deadline_start\n")).toBeLessThan(stage1.indexOf("  store_init\n"));

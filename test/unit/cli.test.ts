@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
+import { loadStack } from "../../src/config/index.ts";
+import { storeOfHome, testArtifact, writeTestArtifacts } from "../helpers/release-sums.ts";
 import { projectWith } from "./fixture-project.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -53,8 +55,23 @@ describe("fawkes check", () => {
   });
 });
 
+/** Runs `work` with FAWKES_HOME a scratch dir whose store holds the tests' artifacts of these stacks' pins (none when `stacks` is empty). */
+async function withTestStore<T>(root: string, stacks: string[], work: () => Promise<T>): Promise<T> {
+  const home = mkdtempSync(join(tmpdir(), "fawkes-render-home-"));
+  const saved = process.env.FAWKES_HOME;
+  process.env.FAWKES_HOME = home;
+  try {
+    writeTestArtifacts(storeOfHome(home), ...stacks.map((s) => loadStack(root, s)));
+    return await work();
+  } finally {
+    if (saved === undefined) delete process.env.FAWKES_HOME;
+    else process.env.FAWKES_HOME = saved;
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 describe("fawkes render", () => {
-  it("writes user-data, its bytes, the manifest and every file per role", async () => {
+  it("writes user-data, its bytes, the manifest and every file per role", () => withTestStore(ROOT, ["staging"], async () => {
     const out = mkdtempSync(join(tmpdir(), "fawkes-render-"));
     try {
       const r = await run(["render", "--stack", "staging", "--out", out]);
@@ -68,6 +85,11 @@ describe("fawkes render", () => {
         expect(decoded).toBe(text);
         const manifest = JSON.parse(readFileSync(join(dir, "host.json"), "utf8"));
         expect(manifest).toMatchObject({ stack: "staging", role });
+        // Each release's sum, read from this machine's store, pinned in the bundle.
+        for (const a of manifest.apps as Array<{ name: string; release: string; sha256: string }>) {
+          expect(a.sha256).toBe(testArtifact(a.name, a.release).sha256);
+          expect(readFileSync(join(dir, "files/usr/local/sbin/fawkes-bootstrap"), "utf8")).toContain(`RELEASE_SHA256=${a.sha256}\n`);
+        }
         // The bundle as the artifact store holds it, under the key and sum the user-data names.
         const sum = createHash("sha256").update(readFileSync(join(dir, "bundle.tar.gz"))).digest("hex");
         expect(text).toContain(`readonly BUNDLE_SHA256=${sum}\n`);
@@ -76,7 +98,23 @@ describe("fawkes render", () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  });
+  }));
+
+  it("refuses a stack whose releases this machine's store lacks, naming each and its build, and writes nothing", () => withTestStore(ROOT, [], async () => {
+    const out = mkdtempSync(join(tmpdir(), "fawkes-render-"));
+    try {
+      const r = await run(["render", "--stack", "staging", "--out", out]);
+      expect(r.code).toBe(1);
+      const pins = loadStack(ROOT, "staging").knobs.releases;
+      for (const [app, release] of Object.entries(pins)) {
+        expect(r.err).toContain(`release ${release} of ${app} is not in`);
+        expect(r.err).toContain(`build it with fawkes build ${app}`);
+      }
+      expect(existsSync(join(out, "staging"))).toBe(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }));
 
   it("requires --stack", async () => {
     const r = await run(["render"]);
@@ -160,7 +198,7 @@ describe("EC2's user-data limit", () => {
       const r = await run(["check", "--json", "--stack", "dev"], p.root);
       expect(r.err).not.toMatch(/user-data/);
       expect(r.code, r.err).toBe(0);
-      const rendered = await run(["render", "--stack", "dev", "--json", "--out", join(p.root, "out")], p.root);
+      const rendered = await withTestStore(p.root, ["dev"], () => run(["render", "--stack", "dev", "--json", "--out", join(p.root, "out")], p.root));
       const roles = (JSON.parse(rendered.out) as { images: Array<{ role: string; userDataBytes: number }> }).images;
       expect(roles.map((w) => w.role).sort()).toEqual(["web", "worker"]);
       for (const w of roles) expect(w.userDataBytes, w.role).toBeLessThan(16384 / 2);

@@ -7,7 +7,7 @@ import { CatalogueSchema, KnobsSchema, loadStack } from "../../src/config/index.
 import { LOG_RETENTION_DAYS } from "../../src/config/knobs.ts";
 import { appLogGroup, hostLogGroup, planEnvironment, queueEnvName, queuePlans } from "../../src/model/index.ts";
 import { NAME_LIMITS } from "../../src/names/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const app = (extra: Record<string, unknown>) => ({ name: "shop", source: "apps/shop", processes: { web: { wsgi: "shop.app:app" } }, ...extra });
@@ -68,7 +68,7 @@ describe("queues in the catalogue", () => {
 
   it("reach the hosts that run the app as names only: the bootstrap fetches the URLs at boot", () => {
     const spec = loadStack(ROOT, "dev");
-    for (const image of renderEnvironment(planEnvironment(spec))) {
+    for (const image of renderWithTestArtifacts(planEnvironment(spec))) {
       const bootstrap = image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
       expect(bootstrap).toContain("QUEUE_NAMES=(orders)");
       for (const f of image.files) expect(f.content, f.path).not.toMatch(/https:\/\/sqs\./);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadEnvironment, loadStack, readRecipe, type ConfigLayer } from "../../src/config/index.ts";
 import { databaseNameOf, planEnvironment } from "../../src/model/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
@@ -16,7 +16,7 @@ function env(apps: unknown[], knobs: Record<string, unknown> = {}, recipe = read
 }
 
 const web = (name: string, extra: Record<string, unknown> = {}) => ({ name, source: name, processes: { web: { wsgi: "app:app" } }, ...extra });
-const bootstrapOf = (spec: ReturnType<typeof env>, role: string) => renderEnvironment(planEnvironment(spec)).find((i) => i.role === role)!.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
+const bootstrapOf = (spec: ReturnType<typeof env>, role: string) => renderWithTestArtifacts(planEnvironment(spec)).find((i) => i.role === role)!.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
 
 describe("an app with database: true", () => {
   it("gets the secret DATABASE_PASSWORD and the environment one database plan", () => {

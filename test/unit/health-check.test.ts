@@ -15,13 +15,14 @@ import { haproxyPaths, runtimeCommand, serverStats, writeHaproxyFiles } from "..
 import { envLayout, hostSlots } from "../../src/local/layout.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { renderHostImage } from "../../src/render/index.ts";
+import { testSumsOfHost } from "../helpers/release-sums.ts";
 import { freePort } from "../helpers/serve.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const dev = loadStack(ROOT, "dev");
 const plan = planEnvironment(dev);
 const web = plan.hosts.find((h) => h.role === "web")!;
-const bootstrap = renderHostImage(web).files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
+const bootstrap = renderHostImage(web, testSumsOfHost(web)).files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
 const dir = mkdtempSync(join(tmpdir(), "fawkes-health-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,10 +9,10 @@ import { loadStack } from "../../src/config/index.ts";
 import { storeBundle } from "../../src/local/fleet.ts";
 import { hostBinds } from "../../src/local/host.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
-const web = renderEnvironment(planEnvironment(loadStack(ROOT, "dev"))).find((i) => i.role === "web")!;
+const web = renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "dev"))).find((i) => i.role === "web")!;
 const boot = web.files.find((f) => f.path === "/usr/local/sbin/fawkes-boot")!.content;
 const dirs: string[] = [];
 afterEach(() => {

@@ -193,6 +193,7 @@ function recordingBucket(dir: string, calls: Call[], bucket = "", lost?: string)
       await mirror(app, release);
       return inner.has(app, release);
     },
+    sum: (app, release) => inner.sum(app, release),
     list: (app) => inner.list(app),
     put: async (app, release, files: ArtifactFiles) => {
       calls.push({ op: "bucket.put", args: `${app} ${release}` });

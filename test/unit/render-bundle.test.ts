@@ -8,10 +8,11 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { filesOfBundle, renderEnvironment, type HostImage } from "../../src/render/index.ts";
+import { filesOfBundle, type HostImage } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
-const images = renderEnvironment(planEnvironment(loadStack(ROOT, "production")));
+const images = renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "production")));
 const web = images.find((i) => i.role === "web")!;
 const bootOf = (img: HostImage) => img.files.find((f) => f.path === "/usr/local/sbin/fawkes-boot")!.content;
 
@@ -61,9 +62,9 @@ describe("the bundle", () => {
   });
 
   it("is the same bytes for the same stack, and a different key when a file changes", () => {
-    const again = renderEnvironment(planEnvironment(loadStack(ROOT, "production"))).find((i) => i.role === "web")!;
+    const again = renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "production"))).find((i) => i.role === "web")!;
     expect(Buffer.from(again.bundle.bytes).equals(Buffer.from(web.bundle.bytes))).toBe(true);
-    const staging = renderEnvironment(planEnvironment(loadStack(ROOT, "staging"))).find((i) => i.role === "web")!;
+    const staging = renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "staging"))).find((i) => i.role === "web")!;
     expect(staging.bundle.key).not.toBe(web.bundle.key);
   });
 

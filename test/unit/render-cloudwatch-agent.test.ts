@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { parseTracebacks } from "../../src/errors/traceback.ts";
 import { appLogGroup, hostLogGroup, planEnvironment } from "../../src/model/index.ts";
-import { CLOUDWATCH_AGENT_CONFIG_PATH, cloudWatchLogGroups, RECORD_START_PATTERN, renderEnvironment, type HostImage } from "../../src/render/index.ts";
+import { CLOUDWATCH_AGENT_CONFIG_PATH, cloudWatchLogGroups, RECORD_START_PATTERN, type HostImage } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 import { CHAINED, DJANGO, flaskTraceback, GUNICORN, recursion, SYNTAX } from "./errors-fixtures.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -23,7 +24,7 @@ const images = new Map<string, HostImage>();
 const hosts = STACKS.flatMap((stack) => {
   const spec = loadStack(ROOT, stack);
   const plan = planEnvironment(spec);
-  const rendered = renderEnvironment(plan);
+  const rendered = renderWithTestArtifacts(plan);
   for (const image of rendered) images.set(`${stack}/${image.role}`, image);
   return plan.hosts.map((host, i) => ({ name: `${stack}/${host.role}`, spec, host, file: rendered[i]!.files.find((f) => f.path === CLOUDWATCH_AGENT_CONFIG_PATH)! }));
 });
@@ -72,7 +73,7 @@ describe("the CloudWatch agent's configuration", () => {
   });
 
   it("is read by the AWS adapter only: the bootstrap names the file and the local adapter ships nothing", () => {
-    const image = renderEnvironment(planEnvironment(loadStack(ROOT, "dev")))[0]!;
+    const image = renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "dev")))[0]!;
     const bootstrap = image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
     expect(bootstrap).toContain(`readonly CLOUDWATCH_AGENT_CONFIG=${CLOUDWATCH_AGENT_CONFIG_PATH}`);
     expect(bootstrap).toContain('"$CLOUDWATCH_AGENT_CTL" -a fetch-config -m ec2 -c "file:$CLOUDWATCH_AGENT_CONFIG" -s');

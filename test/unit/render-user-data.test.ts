@@ -8,12 +8,13 @@ import { parse } from "yaml";
 import { loadEnvironment, loadStack, readRecipe } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { ENCODED_FILE_BYTES, userDataBytes } from "../../src/render/host-image.ts";
-import { ec2UserDataProblems, filesOfBundle, renderEnvironment, USER_DATA_LIMIT, type HostImage } from "../../src/render/index.ts";
+import { ec2UserDataProblems, filesOfBundle, USER_DATA_LIMIT, type HostImage } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const STACKS = ["dev", "production", "staging", "qa"];
 
-const render = (stack: string) => renderEnvironment(planEnvironment(loadStack(ROOT, stack)));
+const render = (stack: string) => renderWithTestArtifacts(planEnvironment(loadStack(ROOT, stack)));
 const images = STACKS.flatMap(render);
 const devWeb = render("dev").find((i) => i.role === "web")!;
 const devSpec = loadStack(ROOT, "dev");
@@ -40,7 +41,7 @@ function catalogueOf(count: number, envOrder: "ab" | "ba" = "ab") {
     recipe: readRecipe(ROOT, []),
     stackLayers: [{ file: "stacks/Pulumi.dev.yaml", values: { "fawkes:domain": "dev.example.com", "fawkes:releases": Object.fromEntries(apps.map((a) => [a.name, "r1"])) } }],
   });
-  return renderEnvironment(planEnvironment(spec));
+  return renderWithTestArtifacts(planEnvironment(spec));
 }
 
 describe("cloud-config", () => {

@@ -6,11 +6,12 @@ import { loadStack } from "../../src/config/index.ts";
 import { planEnvironment, type HostPlan } from "../../src/model/index.ts";
 import { appEnvFile } from "../../src/render/app-files.ts";
 import { renderHostImage, type HostImage } from "../../src/render/index.ts";
+import { testSumsOfHost } from "../helpers/release-sums.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
 function hosts(stack: string): Array<{ plan: HostPlan; image: HostImage }> {
-  return planEnvironment(loadStack(ROOT, stack)).hosts.map((plan) => ({ plan, image: renderHostImage(plan) }));
+  return planEnvironment(loadStack(ROOT, stack)).hosts.map((plan) => ({ plan, image: renderHostImage(plan, testSumsOfHost(plan)) }));
 }
 
 const all = ["dev", "production"].flatMap(hosts);
@@ -92,7 +93,7 @@ describe("gunicorn and nginx", () => {
       expect(file(devWeb.image, `${app.paths.config}/gunicorn.conf.py`)).toMatch(/^preload_app = True$/m);
     }
     const off = { ...devWeb.plan, apps: devWeb.plan.apps.map((a) => (a.gunicorn ? { ...a, gunicorn: { ...a.gunicorn, preloadApp: false } } : a)) };
-    expect(file(renderHostImage(off), "/etc/fawkes/apps/blog/gunicorn.conf.py")).toMatch(/^preload_app = False$/m);
+    expect(file(renderHostImage(off, testSumsOfHost(off)), "/etc/fawkes/apps/blog/gunicorn.conf.py")).toMatch(/^preload_app = False$/m);
   });
 
   it("binds gunicorn to the app's socket in the foreground, and points nginx at it", () => {

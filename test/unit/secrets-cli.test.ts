@@ -13,7 +13,7 @@ import { main } from "../../src/cli/main.ts";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout } from "../../src/local/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 import { localSecretsFile, readLocalSecretValues } from "../../src/secrets/index.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -183,7 +183,7 @@ describe("fawkes secret on AWS (a recording double of SSMClient.send; unverified
     expect(r.out).toContain("running ones keep what they read until they are replaced");
     expect(r.out).not.toContain("s3cr3t");
     // The bootstrap of every staging host reads "$PARAMETER_PREFIX/$app/$name".
-    for (const image of renderEnvironment(planEnvironment(loadStack(ROOT, "staging")))) {
+    for (const image of renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "staging")))) {
       const bootstrap = image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
       expect(bootstrap).toContain("readonly PARAMETER_PREFIX=/fawkes/staging\n");
       expect(bootstrap).toContain('aws ssm get-parameter --with-decryption --name "$PARAMETER_PREFIX/$app/$name"');

@@ -19,7 +19,8 @@ import { envLayout } from "../../src/local/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { pulumiConfigOf, runProgram } from "../../src/plan/program.ts";
 import { readHistory, recorded } from "../../src/release/index.ts";
-import { renderDatabaseHost, renderEnvironment } from "../../src/render/index.ts";
+import { renderDatabaseHost } from "../../src/render/index.ts";
+import { renderWithTestArtifacts, storeOfHome, testReleaseSums, writeTestArtifacts } from "../helpers/release-sums.ts";
 import { ensureLocalSecrets, localSecretsFile, localSecretStore, readLocalSecretValues } from "../../src/secrets/index.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -114,6 +115,8 @@ beforeAll(async () => {
   await git("commit", "-q", "-am", "shop: SHOP_API_TOKEN");
 
   for (const stack of listStacks(readProject(scratch))) specs.push(loadStack(scratch, stack));
+  // fawkes render pins the sums of the releases in the machine's store: the tests' own artifacts.
+  writeTestArtifacts(storeOfHome(home), ...specs);
   for (const spec of specs) {
     for (const app of spec.catalogue.apps) {
       for (const name of app.secrets) {
@@ -176,7 +179,7 @@ describe("no secret value in", () => {
   it("any user-data, bundle or host-image file of any stack, rendered or written by fawkes render", async () => {
     const found: string[] = [];
     for (const spec of specs) {
-      for (const image of renderEnvironment(planEnvironment(spec))) {
+      for (const image of renderWithTestArtifacts(planEnvironment(spec))) {
         const where = `${spec.stack} ${image.role}`;
         found.push(...leaks(`${where} user-data`, image.userData), ...leaks(`${where} user-data bytes`, textOfBytes(image.userDataBytes)));
         found.push(...leaks(`${where} manifest`, JSON.stringify(image.manifest)));
@@ -203,7 +206,7 @@ describe("no secret value in", () => {
   it("any resource input or state of any stack's Pulumi program, secrets revealed", async () => {
     const found: string[] = [];
     for (const spec of specs) {
-      const run = await runProgram(scratch, spec.stack, pulumiConfigOf(scratch, spec.stack), { secrets: "reveal" });
+      const run = await runProgram(scratch, spec.stack, pulumiConfigOf(scratch, spec.stack), { secrets: "reveal", releaseSums: testReleaseSums(spec) });
       expect(run.resources.some((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")).toBe(true);
       for (const r of run.resources) found.push(...leaks(`${spec.stack} ${r.type} ${r.name}`, JSON.stringify({ inputs: r.inputs, state: r.state })));
       found.push(...leaks(`${spec.stack} invokes`, JSON.stringify(run.invokes)));

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { renderEnvironment } from "../../src/render/index.ts";
+import { renderWithTestArtifacts } from "../helpers/release-sums.ts";
 import { ensureLocalSecrets, localSecretsFile, localSecretStore, quoteSecret, readLocalSecretValues, SECRET_WORD, SecretsError, secretValueOf, unquoteSecret } from "../../src/secrets/index.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -35,7 +35,7 @@ const HOSTILE = [
 
 /** The bootstrap's local adapter as rendered for dev: its word pattern and local_secrets_fetch. */
 function renderedLocalAdapter(): { pattern: string; fetch: string } {
-  const image = renderEnvironment(planEnvironment(loadStack(ROOT, "dev"))).find((i) => i.role === "web")!;
+  const image = renderWithTestArtifacts(planEnvironment(loadStack(ROOT, "dev"))).find((i) => i.role === "web")!;
   const bootstrap = image.files.find((f) => f.path === "/usr/local/sbin/fawkes-bootstrap")!.content;
   const pattern = /^readonly LOCAL_SECRET_WORD=.*$/m.exec(bootstrap)?.[0];
   const fetch = /^local_secrets_fetch\(\) \{\n[\s\S]*?\n\}\n/m.exec(bootstrap)?.[0];

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { loadStack } from "../../config/index.ts";
+import { defaultStore, localStore, releaseSumsIn } from "../../artifact/index.ts";
+import { ConfigError, loadStack } from "../../config/index.ts";
 import { planEnvironment } from "../../model/index.ts";
 import { renderEnvironment } from "../../render/index.ts";
 import { UsageError, type Command } from "../command.ts";
@@ -19,12 +20,21 @@ export const render: Command = {
               files/<absolute path> for every file, the bundle's and the user-data's
   --json      print what was written as JSON
 
+Each release's sha256 is read from this machine's artifact store (fawkes build puts it
+there) and pinned in the host's bundle, as local up pins it: a release not built here
+is an error naming the build command.
+
 Exit codes: 0 written; 1 configuration problems; 2 usage error.`,
-  options: { stack: { type: "string" }, out: { type: "string" }, json: { type: "boolean" } },
+  options: { stack: { type: "string", kind: "stack" }, out: { type: "string" }, json: { type: "boolean" } },
   async run({ values }, io) {
     if (typeof values.stack !== "string") throw new UsageError("--stack S is required");
     const root = findProjectRoot(io.cwd, values.project);
-    const images = renderEnvironment(planEnvironment(loadStack(root, values.stack)));
+    const spec = loadStack(root, values.stack);
+    const { sums, missing } = await releaseSumsIn(localStore(defaultStore()), spec.knobs.releases);
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((m) => ({ file: `stack ${spec.stack}`, path: `releases.${m.app}`, message: `release ${m.release} of ${m.app} ${m.why}: its sha256 is pinned in the host's bundle`, hint: `build it with fawkes build ${m.app}` })));
+    }
+    const images = renderEnvironment(planEnvironment(spec), sums);
     const outRoot = resolve(io.cwd, typeof values.out === "string" ? values.out : join(root, "out/render"));
     const written: Array<{ role: string; dir: string; files: number; userDataBytes: number; bundle: { key: string; sha256: string; bytes: number } }> = [];
     for (const img of images) {
