@@ -1,9 +1,8 @@
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { withRecipe } from "../helpers/recipe.ts";
+import { repoProjectCopy } from "../helpers/recipe.ts";
 import { nameOf, type NameParts } from "../../components/tags.ts";
 import { loadStack, setReleasePin } from "../../src/config/index.ts";
 import { DnsLabel } from "../../src/config/primitives.ts";
@@ -182,12 +181,8 @@ describe("QA stack names from branch names", () => {
   });
 
   it("makes stack names the config accepts: loaded over the `qa` template, and pinned by `fawkes release`", () => {
-    const root = mkdtempSync(join(tmpdir(), "fawkes-branch-"));
+    const root = repoProjectCopy("fawkes-branch-");
     try {
-      cpSync(join(ROOT, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
-      withRecipe(root);
-      cpSync(join(ROOT, "stacks"), join(root, "stacks"), { recursive: true });
-      cpSync(join(ROOT, "examples"), join(root, "examples"), { recursive: true });
       for (const b of ["feature/login", "JIRA-123_fix-Thing", "refs/heads/main", "x".repeat(255), "Ünïcode/ÄÖÜ.test"]) {
         const stack = qaStackName(b);
         expect(loadStack(root, stack)).toMatchObject({ stack, template: "qa" });

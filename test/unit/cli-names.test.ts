@@ -4,15 +4,14 @@
 // files out of the hosts' log dirs. Here against a throw-away project and FAWKES_HOME: a hostile
 // name gets `error: <ARG> "<value>": not a ... (what a right one looks like)`, exit 2, and nothing is
 // created or removed.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS, main } from "../../src/cli/main.ts";
 import { appNameProblem, backupIdProblem, hostNameProblem, qaStackName, releaseIdProblem } from "../../src/names/index.ts";
-import { withRecipe } from "../helpers/recipe.ts";
+import { repoProjectCopy } from "../helpers/recipe.ts";
 
-const REPO = join(import.meta.dirname, "../..");
 const HOSTILE = ["", ".", "..", "../x", "../../etc", "a/b", "a\nb", "-rf", "A B", "shop\u2028", "x".repeat(300)];
 
 const NOT = {
@@ -80,11 +79,7 @@ beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), "fawkes-cli-names-home-"));
   saved = process.env.FAWKES_HOME;
   process.env.FAWKES_HOME = home;
-  root = mkdtempSync(join(tmpdir(), "fawkes-cli-names-"));
-  cpSync(join(REPO, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
-  withRecipe(root);
-  cpSync(join(REPO, "stacks"), join(root, "stacks"), { recursive: true });
-  cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
+  root = repoProjectCopy("fawkes-cli-names-");
 });
 
 afterAll(() => {

@@ -1,7 +1,7 @@
 // `fawkes lock status|break` on both targets: the file on this machine (local), and the `deploy`
 // item of the stack's DynamoDB lock table (aws), which another machine holds here through a lock
 // instance of its own against the table in memory (test/helpers/lock-table.ts).
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -11,9 +11,8 @@ import { loadStack } from "../../src/config/index.ts";
 import { DEPLOY_LOCK_ITEM, LOCK_KEY, storesOf } from "../../src/model/index.ts";
 import { acquireDeployLock, dynamoDeployLock, lockFile, readDeployLock } from "../../src/release/index.ts";
 import { lockTable } from "../helpers/lock-table.ts";
-import { withRecipe } from "../helpers/recipe.ts";
+import { repoProjectCopy } from "../helpers/recipe.ts";
 
-const REPO = join(import.meta.dirname, "../..");
 let home = "";
 let root = "";
 let savedHome: string | undefined;
@@ -24,11 +23,7 @@ beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), "fawkes-lock-cli-home-"));
   savedHome = process.env.FAWKES_HOME;
   process.env.FAWKES_HOME = home;
-  root = mkdtempSync(join(tmpdir(), "fawkes-lock-cli-"));
-  cpSync(join(REPO, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
-  withRecipe(root);
-  cpSync(join(REPO, "stacks"), join(root, "stacks"), { recursive: true });
-  cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
+  root = repoProjectCopy("fawkes-lock-cli-");
   table = storesOf(loadStack(root, "staging")).lockTable;
   locks = lockTable(table, LOCK_KEY);
 });

@@ -1,11 +1,11 @@
 // `fawkes maintenance`: the knob (schema, cross-check, text-preserving editor) and the command on
 // both targets where it needs no root: AWS through a recording double of `pulumi up` (and the
 // real runner with no pulumi on PATH), and a local stack that is not up.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withRecipe } from "../helpers/recipe.ts";
+import { repoProjectCopy } from "../helpers/recipe.ts";
 import { parse } from "yaml";
 import { main } from "../../src/cli/main.ts";
 import { maintenanceDeps } from "../../src/cli/commands/maintenance.ts";
@@ -15,7 +15,6 @@ import { DEPLOY_LOCK_ITEM, LOCK_KEY, storesOf } from "../../src/model/index.ts";
 import { acquireDeployLock, previousRelease, readHistory } from "../../src/release/index.ts";
 import { lockTable } from "../helpers/lock-table.ts";
 
-const REPO = join(import.meta.dirname, "../..");
 let home = "";
 let savedHome: string | undefined;
 const roots: string[] = [];
@@ -35,12 +34,8 @@ afterAll(() => {
 
 /** This repository's catalogue and stacks in a throw-away dir. */
 function project(): string {
-  const root = mkdtempSync(join(tmpdir(), "fawkes-maint-"));
+  const root = repoProjectCopy("fawkes-maint-");
   roots.push(root);
-  cpSync(join(REPO, "Pulumi.yaml"), join(root, "Pulumi.yaml"));
-  withRecipe(root);
-  cpSync(join(REPO, "stacks"), join(root, "stacks"), { recursive: true });
-  cpSync(join(REPO, "examples"), join(root, "examples"), { recursive: true });
   return root;
 }
 
