@@ -5,17 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment, releaseSumsInBucket } from "./components/index.ts";
 import { ConfigError, loadFromPulumiConfig, type EnvironmentSpec } from "./src/config/index.ts";
 
-/** A user error (bad config, user-data over EC2's limit): Pulumi prints a RunError without a stack trace. */
-function userErrors<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (e) {
-    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
-    throw e;
-  }
-}
-
-async function userErrorsOf<T>(work: () => Promise<T>): Promise<T> {
+/** A user error (bad config, user-data over EC2's limit, a release sum missing): Pulumi prints a RunError without a stack trace. */
+async function userErrors<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
@@ -24,12 +15,12 @@ async function userErrorsOf<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const spec: EnvironmentSpec = userErrors(() => loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig(), process.cwd()));
+const spec: EnvironmentSpec = await userErrors(() => loadFromPulumiConfig(pulumi.getProject(), pulumi.getStack(), pulumi.runtime.allConfig(), process.cwd()));
 const provider = new aws.Provider("aws", { region: spec.knobs.region });
 // Read from the artifact bucket once, at this deploy: the hosts' bundle pins them, and a host
 // refuses a release whose tarball (or the store's .sha256) changed since.
-const releaseSums = await userErrorsOf(() => releaseSumsInBucket(spec, { provider }));
-const environment = userErrors(() => new Environment(spec.project, { spec, releaseSums }, { providers: [provider] }));
+const releaseSums = await userErrors(() => releaseSumsInBucket(spec, { provider }));
+const environment = await userErrors(() => new Environment(spec.project, { spec, releaseSums }, { providers: [provider] }));
 
 /** Per app: the URL it answers on. */
 export const urls = environment.urls;

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitForBoot, type BootResult } from "../local/boot-record.ts";
 import { runSteps, type Step } from "../local/steps.ts";
-import { INIT_PATH, LOCAL_CLOUD_CFG, LOCAL_INIT, prepareDisk, startHost, type HostBox, type HostFile, type HostMounts } from "../local/host.ts";
+import { prepareDisk, startHost, type HostBox, type HostMounts } from "../local/host.ts";
+import { INIT_PATH, LOCAL_CLOUD_CFG, LOCAL_INIT, type HostFile } from "../local/host-seed.ts";
 import { IMDS_ADDRESS, type InstanceMetadata, type RoleCredentials } from "./imds.ts";
 
 /**

@@ -10,7 +10,7 @@
 // - PostgreSQL plays RDS: TLS required (a plain connection is refused), a master user who may
 //   create roles and databases but is no superuser, as RDS's is.
 // Pure: the files and the pid 1 of the host; src/twin/up.ts boots it.
-import type { HostFile } from "../local/host.ts";
+import type { HostFile } from "../local/host-seed.ts";
 import { shellWord as q } from "../render/index.ts";
 
 export const MOTO_PORT = 5000;

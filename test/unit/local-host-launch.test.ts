@@ -4,7 +4,8 @@ import { lstatSync, mkdtempSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { HOST_CAPS, hostDirs, launchScript, localSeed, prepareDisk } from "../../src/local/host.ts";
+import { HOST_CAPS, hostDirs, launchScript, prepareDisk } from "../../src/local/host.ts";
+import { localSeed } from "../../src/local/host-seed.ts";
 import { HOST_ID_COUNT, hostIdBase } from "../../src/local/layout.ts";
 
 const slot = { name: "dev-web-1", dir: "/h/dev-web-1" };
