@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from "node:path";
 import { execa } from "execa";
 import { artifactPaths, sha256OfFile } from "../artifact/store.ts";
+import { SHA256_PATTERN } from "../render/index.ts";
 import { fawkesHome } from "./image.ts";
 import type { Progress } from "./steps.ts";
 
@@ -92,7 +93,7 @@ async function unpackOnce(store: string, dir: string, app: UnpackedApp, progress
   if (!existsSync(paths.sha256) || !existsSync(paths.tarball)) return "absent";
   const want = app.sha256;
   // The store's word only agrees or not: the tree is named by, and checked against, the bundle's.
-  if (!/^[0-9a-f]{64}$/.test(want) || readFileSync(paths.sha256, "utf8").trim().split(/\s/)[0] !== want) return "mismatch";
+  if (!SHA256_PATTERN.test(want) || readFileSync(paths.sha256, "utf8").trim().split(/\s/)[0] !== want) return "mismatch";
   const { tree, record, verified } = unpackedPaths(dir, want);
   const now = tarballNow(paths.tarball);
   const had = readRecord(record);
