@@ -3,11 +3,23 @@
 needs, as a wheel, so that `pip install --no-index --find-links WHEELHOUSE -r requirements.txt`
 works with no package index.
 
-Where a requirement comes from, in this order:
+Where a requirement comes from: the first of these routes with a version that fits it.
   1. a library of the repository (--lib DIR: a dir with a pyproject.toml [project] table), the
      highest version that satisfies the requirement;
-  2. a wheel Debian already ships in /usr/share/python-wheels (pip, setuptools: python3-venv's);
-  3. a distribution Debian installed in /usr/lib/python3/dist-packages (python3-flask, ...).
+  2. the app's committed wheels and sdists (--wheels DIR, the app's wheels/), the highest version
+     that fits (a wheel before an sdist of the same version; a wheel for another Python or
+     platform is passed over); an sdist is built into a wheel offline, its build backend from
+     Debian's setuptools wheel or from the same dir;
+  3. a wheel Debian already ships in /usr/share/python-wheels (pip, setuptools: python3-venv's);
+  4. a distribution Debian installed in /usr/lib/python3/dist-packages (python3-flask, ...);
+  5. the package index (--index-url, --extra-index-url: PyPI or a private index), pinned by hash:
+     the committed lock (--lock, the app's requirements.lock) names the version and sha256 of
+     each package taken from it, and pip downloads exactly that file with --require-hashes. A
+     package the lock does not pin (or pins at a version that no longer fits) is an error, unless
+     --write-lock FILE is given: then pip picks the highest fitting version, its sha256 is taken,
+     and FILE receives the lock of this resolution ("lockChanged" in the report says whether it
+     differs from --lock's).
+Wheels of routes 2 and 5 bring their own requirements (Requires-Dist), resolved the same way.
 Debian strips install_requires from the metadata it installs and moves them into the package's
 Depends, so a Debian distribution's dependencies are its metadata's requirements plus the
 python3-* packages its Debian package depends on; the wheel's METADATA lists both.
@@ -36,9 +48,12 @@ import importlib.metadata
 import json
 import os
 import re
+import email.parser
+import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -46,7 +61,8 @@ from pathlib import Path
 try:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.tags import sys_tags
-    from packaging.version import Version
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
 except ImportError:
     sys.exit("error: the Python module 'packaging' is missing: apt-get install python3-packaging")
 
@@ -62,6 +78,12 @@ COMPILED = re.compile(r"\.(so|pyd|dylib)$|\.so\.")
 # The ABI an extension module's name says it was built for: _psycopg.cpython-311-x86_64-linux-gnu.so.
 EXTENSION_ABI = re.compile(r"\.(cpython-[^./]+)\.so$")
 PURE_TAG = "py3-none-any"
+SDIST = re.compile(r"\.(tar\.gz|zip)$")
+LOCK_HEADER = (
+    "# Packages this app takes from the package index, each pinned to one file by its sha256.\n"
+    "# Written by fawkes build (scripts/build-wheelhouse.py --write-lock); commit it with the app:\n"
+    "# the release id covers it, and builds download exactly these files.\n"
+)
 INTERPRETER = re.compile(r"^python3(\.\d+)?(-minimal)?$")
 
 
@@ -279,6 +301,211 @@ class DebianDistribution(Provider):
         return "\n".join(lines) + "\n\n" + (body if sep else "")
 
 
+def wheel_requirements(path: Path) -> list[str]:
+    """Requires-Dist of a wheel file, from its METADATA."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            meta = [n for n in z.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+            if len(meta) != 1:
+                raise Problem(f"{path.name} is not a wheel: it holds {len(meta)} .dist-info/METADATA files")
+            text = z.read(meta[0]).decode()
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        raise Problem(f"{path.name} is not a readable wheel: {e}") from None
+    return email.parser.Parser().parsestr(text, headersonly=True).get_all("Requires-Dist") or []
+
+
+def fits_here(wheel: Path) -> bool:
+    """Whether this Python (the golden image's) can install the wheel."""
+    _, _, _, tags = parse_wheel_filename(wheel.name)
+    return bool(set(map(str, tags)) & here_tags())
+
+
+@functools.cache
+def here_tags() -> frozenset[str]:
+    return frozenset(map(str, sys_tags()))
+
+
+class Pip:
+    """pip from Debian's own wheel (python3-pip-whl), run by this Python: no pip is installed anywhere."""
+
+    def __init__(self) -> None:
+        found = sorted(PYTHON_WHEELS.glob("pip-*.whl"))
+        self.wheel = found[-1] if found else None
+
+    def run(self, args: list[str], what: str) -> None:
+        if self.wheel is None:
+            raise Problem(f"{what}: needs pip, and {PYTHON_WHEELS} holds no pip wheel (Debian's python3-pip-whl)")
+        env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_NO_CACHE_DIR": "1", "PIP_CONFIG_FILE": os.devnull}
+        env.pop("PIP_NO_INDEX", None)
+        r = subprocess.run([sys.executable, f"{self.wheel}/pip", *args], capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            tail = "\n".join((r.stderr.strip() or r.stdout.strip()).splitlines()[-12:])
+            raise PipFailed(what, tail)
+
+
+class PipFailed(Problem):
+    def __init__(self, what: str, output: str):
+        super().__init__(f"{what}: pip failed:\n{output}")
+        self.output = output
+
+
+def build_sdist(pip: Pip, sdist: Path, find_links: list[Path], index: list[str], what: str) -> Path:
+    """An sdist built into a wheel (its build backend from find_links, or the index when given)."""
+    out = Path(tempfile.mkdtemp(prefix="fawkes-sdist-"))
+    sources = ["--no-index"] if not index else index_args(index)
+    links = [a for d in find_links if d.is_dir() for a in ("--find-links", str(d))]
+    pip.run(["wheel", "--no-deps", "--wheel-dir", str(out), *sources, *links, str(sdist)], f"building {what} into a wheel")
+    built = sorted(out.glob("*.whl"))
+    if len(built) != 1:
+        raise Problem(f"building {what} into a wheel gave {len(built)} wheels")
+    return built[0]
+
+
+def index_args(urls: list[str]) -> list[str]:
+    return ["--index-url", urls[0], *(a for u in urls[1:] for a in ("--extra-index-url", u))]
+
+
+class WheelFile(Provider):
+    """A wheel file as it is: committed in the app's wheels/, built from an sdist there, or downloaded from the index."""
+
+    def __init__(self, path: Path, source: str, info: dict[str, str]):
+        name, version, _, _ = parse_wheel_filename(path.name)
+        meta_name = wheel_metadata_name(path)
+        super().__init__(meta_name or str(name), str(version))
+        self.path, self.source = path, source
+        self.extra_info = info
+        self._requires = wheel_requirements(path)
+
+    def requirements(self) -> list[str]:
+        return self._requires
+
+    def build(self, out: Path) -> Path:
+        target = out / self.path.name
+        shutil.copyfile(self.path, target)
+        return target
+
+
+def wheel_metadata_name(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            meta = next(n for n in z.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n))
+            return email.parser.Parser().parsestr(z.read(meta).decode(), headersonly=True).get("Name")
+    except (StopIteration, OSError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+
+
+class Committed:
+    """The app's committed wheels and sdists (route 2), by canonical name."""
+
+    def __init__(self, root: Path | None, pip: Pip):
+        self.root, self.pip = root, pip
+        self.files: dict[str, list[tuple[Version, int, Path]]] = {}
+        self.passed_over: list[str] = []
+        if root is None or not root.is_dir():
+            return
+        for f in sorted(root.iterdir()):
+            try:
+                if f.suffix == ".whl":
+                    name, version, _, _ = parse_wheel_filename(f.name)
+                    if not fits_here(f):
+                        self.passed_over.append(f.name)
+                        continue
+                    rank = 1
+                elif SDIST.search(f.name):
+                    name, version = parse_sdist_filename(f.name)
+                    rank = 0
+                else:
+                    continue
+            except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as e:
+                raise Problem(f"{root.name}/{f.name}: not a wheel or sdist file name ({e}); name them as pip does, like demo-1.0-py3-none-any.whl or demo-1.0.tar.gz") from None
+            self.files.setdefault(canonical(str(name)), []).append((version, rank, f))
+
+    def find(self, req: Requirement, by: str) -> Provider | None:
+        fits = sorted(c for c in self.files.get(canonical(req.name), []) if req.specifier.contains(c[0], prereleases=True))
+        if not fits:
+            return None
+        _, rank, path = fits[-1]
+        where = f"{self.root.name}/{path.name}"  # type: ignore[union-attr]
+        if rank == 1:
+            return WheelFile(path, "wheels", {"path": where})
+        wheel = build_sdist(self.pip, path, [PYTHON_WHEELS, self.root], [], f"{by}'s requirement {req} from the committed sdist {where}")  # type: ignore[list-item]
+        return WheelFile(wheel, "wheels", {"path": where, "builtFrom": "sdist"})
+
+
+class Index:
+    """The package index (route 5): only files the lock pins by sha256, unless a new lock is being written."""
+
+    def __init__(self, urls: list[str], lock: dict[str, tuple[str, str]], lock_name: str, pip: Pip, writing: bool, committed: Path | None):
+        self.urls, self.lock, self.lock_name, self.pip, self.writing, self.committed = urls, lock, lock_name, pip, writing, committed
+        self.used: dict[str, tuple[str, str, str]] = {}
+
+    def shown(self) -> str:
+        return ", ".join(redacted(u) for u in self.urls) if self.urls else "none configured"
+
+    def find(self, req: Requirement, by: str) -> Provider:
+        name = canonical(req.name)
+        locked = self.lock.get(name)
+        route = f"the package index ({self.shown()})"
+        if not self.urls:
+            raise Problem(f"{by} requires {req}: no route has it: no repository library, nothing in the app's wheels/, no Debian package in the image, and no package index is configured (index-url in pip's configuration, or PIP_INDEX_URL)")
+        dest = Path(tempfile.mkdtemp(prefix="fawkes-index-"))
+        if locked is not None and req.specifier.contains(locked[0], prereleases=True):
+            version, sha = locked
+            pins = dest / "pinned.txt"
+            pins.write_text(f"{req.name}=={version} --hash=sha256:{sha}\n")
+            try:
+                self.pip.run(["download", "--no-deps", "--require-hashes", "--dest", str(dest / "dl"), "--retries", "1", "--timeout", "20", *index_args(self.urls), "--find-links", str(PYTHON_WHEELS), "-r", str(pins)], f"{req.name} {version} from {route}")
+            except PipFailed as e:
+                if "DO NOT MATCH THE HASHES" in e.output:
+                    raise Problem(f"{by} requires {req}: {route} serves {req.name} {version} with another sha256 than {self.lock_name} pins ({sha}); nothing was installed. If the new file is trusted, remove its line from {self.lock_name} and build again to pin it anew:\n{e.output}") from None
+                raise Problem(f"{by} requires {req}: {self.lock_name} pins {req.name} {version}, which {route} did not give:\n{e.output}") from None
+        elif self.writing:
+            try:
+                self.pip.run(["download", "--no-deps", "--dest", str(dest / "dl"), "--retries", "1", "--timeout", "20", *index_args(self.urls), "--find-links", str(PYTHON_WHEELS), f"{req.name}{req.specifier}"], f"{req.name}{req.specifier} from {route}")
+            except PipFailed as e:
+                if "No matching distribution" in e.output or "from versions: none" in e.output:
+                    raise Problem(f"{by} requires {req}: no route has it: no repository library, nothing in the app's wheels/, no Debian package in the image, and {route} has no version that fits:\n{e.output}") from None
+                raise Problem(f"{by} requires {req}: {route} failed:\n{e.output}") from None
+        else:
+            pinned = f" at {locked[0]}, which does not fit" if locked is not None else ""
+            raise Problem(f"{by} requires {req}: it comes from {route}, and {self.lock_name} pins no file of {req.name}{pinned}: fawkes build writes the pins; commit {self.lock_name} and build again")
+        files = sorted((dest / "dl").iterdir())
+        if len(files) != 1:
+            raise Problem(f"{req.name} from {route}: pip downloaded {len(files)} files")
+        got = files[0]
+        sha = hashlib.sha256(got.read_bytes()).hexdigest()
+        info = {"downloaded": got.name, "index": self.shown(), "downloadSha256": sha}
+        wheel = got if got.suffix == ".whl" else build_sdist(self.pip, got, [PYTHON_WHEELS, *([self.committed] if self.committed else [])], self.urls, f"{by}'s requirement {req} from the sdist {got.name} of {route}")
+        if got.suffix != ".whl":
+            info["builtFrom"] = "sdist"
+        p = WheelFile(wheel, "index", info)
+        self.used[name] = (p.name, p.version, sha)
+        return p
+
+    def lock_text(self) -> str:
+        return LOCK_HEADER + "".join(f"{n}=={v} --hash=sha256:{h}\n" for n, v, h in sorted(self.used.values(), key=lambda e: canonical(e[0])))
+
+
+def redacted(url: str) -> str:
+    """A URL without the user and password it may carry (a private index's token)."""
+    return re.sub(r"^([a-z+]+://)[^/@]*@", r"\1", url)
+
+
+def read_lock(path: Path | None) -> dict[str, tuple[str, str]]:
+    if path is None or not path.is_file():
+        return {}
+    pins: dict[str, tuple[str, str]] = {}
+    for n, raw in enumerate(path.read_text().splitlines(), 1):
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s+--hash=sha256:([0-9a-f]{64})", line)
+        if m is None:
+            raise Problem(f"{path.name}:{n}: {line!r} is not a pin; each line is NAME==VERSION --hash=sha256:<64 hex>")
+        pins[canonical(m.group(1))] = (m.group(2), m.group(3))
+    return pins
+
+
 def dist_name_of_package(package: str, wanted_by: str) -> str:
     if package in DEBIAN_WITHOUT_METADATA:
         return DEBIAN_WITHOUT_METADATA[package]
@@ -318,8 +545,9 @@ def write_wheel(out: Path, name: str, version: str, files: dict[str, Path], meta
 
 
 class Resolver:
-    def __init__(self, libs: list[Path]):
+    def __init__(self, libs: list[Path], committed: "Committed | None" = None, index: "Index | None" = None):
         self.libs = [RepoLibrary(p) for p in libs]
+        self.committed, self.index = committed, index
         self.wheels = {canonical(p.name.split("-")[0]): p for p in sorted(PYTHON_WHEELS.glob("*.whl"))} if PYTHON_WHEELS.is_dir() else {}
         self.debian = {canonical(d.metadata["Name"]): d for d in importlib.metadata.distributions(path=[str(SITE)])}
         self.chosen: dict[str, Provider] = {}
@@ -334,19 +562,25 @@ class Resolver:
         if libs:
             have = ", ".join(f"{lib.version} ({lib.root})" for lib in libs)
             raise Problem(f"{by} requires {req}; the repository's {req.name} libraries are {have}: none fits")
+        committed = self.committed.find(req, by) if self.committed else None
+        if committed is not None:
+            return committed
         if name in self.wheels:
             wheel = PythonWheel(self.wheels[name])
             if req.specifier.contains(wheel.version, prereleases=True):
                 return wheel
-        if name not in self.debian:
+        if name in self.debian:
+            dist = DebianDistribution(self.debian[name])
+            if req.specifier.contains(dist.version, prereleases=True):
+                return dist
+            if self.index is None or not self.index.urls:
+                raise Problem(f"{by} requires {req}; Debian has {dist.name} {dist.version} ({dist.package}), which does not fit, and no package index is configured")
+        if self.index is None:
             raise Problem(
                 f"{by} requires {req}: no repository library (--lib) and no Debian-installed distribution is named {req.name}; "
-                f"install its Debian package (apt-cache search python3-{name}) and add it to scripts/debian-packages.txt"
+                f"install its Debian package (apt-cache search python3-{name}) and add it to image/recipe.yaml, commit a wheel in the app's wheels/, or configure a package index"
             )
-        dist = DebianDistribution(self.debian[name])
-        if not req.specifier.contains(dist.version, prereleases=True):
-            raise Problem(f"{by} requires {req}; Debian has {dist.name} {dist.version} ({dist.package}), which does not fit")
-        return dist
+        return self.index.find(req, by)
 
     def add(self, req: Requirement, by: str, extras: set[str]) -> None:
         if not applies(req, extras):
@@ -391,13 +625,21 @@ def main() -> int:
     ap.add_argument("--out", required=True, type=Path, help="the wheelhouse dir to create (must not hold wheels yet)")
     ap.add_argument("--lib", action="append", default=[], type=Path, help="a repository library dir (pyproject.toml); repeatable")
     ap.add_argument("--report", type=Path, help="also write the JSON report here")
+    ap.add_argument("--wheels", type=Path, help="the app's committed wheels and sdists (route 2); a missing dir is none")
+    ap.add_argument("--index-url", action="append", default=[], help="the package index (route 5); repeatable: the first is pip's --index-url, the rest --extra-index-url")
+    ap.add_argument("--lock", type=Path, help="the committed lock: NAME==VERSION --hash=sha256:HEX per package from the index; a missing file pins nothing")
+    ap.add_argument("--write-lock", type=Path, help="pin what the lock lacks from the index, and write the lock of this resolution here")
     args = ap.parse_args()
     try:
         if Path(sys.prefix) != Path("/usr"):
             raise Problem(f"run with Debian's /usr/bin/python3 (this is {sys.executable}): the wheels come from Debian's dist-packages")
         if args.out.exists() and any(args.out.glob("*.whl")):
             raise Problem(f"{args.out} already holds wheels; give an empty or new dir")
-        resolver = Resolver(args.lib)
+        pip = Pip()
+        lock = read_lock(args.lock)
+        committed = Committed(args.wheels, pip) if args.wheels else None
+        index = Index(args.index_url, lock, args.lock.name if args.lock else "the lock", pip, args.write_lock is not None, args.wheels)
+        resolver = Resolver(args.lib, committed, index)
         for req in read_requirements(args.requirements):
             resolver.add(req, args.requirements.name, set())
         args.out.mkdir(parents=True, exist_ok=True)
@@ -412,7 +654,14 @@ def main() -> int:
     except Problem as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    report = json.dumps({"python": ".".join(map(str, sys.version_info[:3])), "wheels": wheels}, indent=2) + "\n"
+    extra: dict[str, object] = {}
+    if committed and committed.passed_over:
+        extra["passedOver"] = committed.passed_over
+    if args.write_lock is not None:
+        text = index.lock_text()
+        args.write_lock.write_text(text)
+        extra["lockChanged"] = {k: (v[1], v[2]) for k, v in index.used.items()} != lock
+    report = json.dumps({"python": ".".join(map(str, sys.version_info[:3])), "wheels": wheels, **extra}, indent=2) + "\n"
     if args.report:
         args.report.write_text(report)
     sys.stdout.write(report)

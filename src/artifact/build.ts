@@ -2,12 +2,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
+import { writeAtomically } from "../config/index.ts";
 import { appPaths } from "../model/index.ts";
 import { ensureImage, fawkesHome, imageOf } from "../local/image.ts";
 import { withLock } from "../local/lock.ts";
 import { runSteps, type Progress, type Step } from "../local/steps.ts";
 import { digestTree, manifestJson, manifestOf, MANIFEST, pythonVersionOf, type WheelEntry } from "./manifest.ts";
-import { buildDirs, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, type BuildContext } from "./plan.ts";
+import { pipIndexOf, redactedUrl } from "./pip-index.ts";
+import { buildDirs, LOCK_FILE, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, type BuildContext } from "./plan.ts";
 import { releaseSourceOf, uncommittedChanges } from "./release-id.ts";
 import { artifactPaths, defaultStore, ensureStoreDir, publish, sha256OfFile, storedArtifact } from "./store.ts";
 
@@ -36,6 +38,26 @@ export interface BuildResult {
 
 export class BuildNeedsRootError extends Error {}
 
+/**
+ * The build took packages from the package index that the committed lock does not pin (or pins
+ * otherwise): it wrote the new lock into the app's source dir and stored no release, since the
+ * release id covers the lock. Committing the file and building again makes the release.
+ */
+export class LockChangedError extends Error {
+  override name = "LockChangedError";
+  constructor(
+    readonly app: string,
+    /** The lock written, absolute. */
+    readonly file: string,
+    readonly pins: readonly string[],
+  ) {
+    super(
+      `${app} takes ${pins.length} package(s) from the package index that its committed ${LOCK_FILE} does not pin: ${pins.join(", ")}. ` +
+        `fawkes wrote the pins (version and sha256 of each file) to ${file}; review and commit it, then build again: the release id covers it, so no release was stored`,
+    );
+  }
+}
+
 export function needsRootMessage(app: string): string {
   return (
     `building ${app} needs root: the venv is built inside the golden image (an overlay mount, a bind mount of the ` +
@@ -48,6 +70,13 @@ async function timed(phase: string, timings: Record<string, number>, steps: Step
   const t = Date.now();
   await runSteps(steps, (m) => progress(`${phase}: ${m}`));
   timings[phase] = Date.now() - t;
+}
+
+/** The lock keeps its mode and owner; a new one gets its dir's owner (root writing a user's checkout). */
+function lockOwner(dir: string, file: string): { mode: number; uid: number; gid: number } {
+  if (existsSync(file)) return statSync(file);
+  const d = statSync(dir);
+  return { mode: 0o644, uid: d.uid, gid: d.gid };
 }
 
 /** Refuses to delete a build dir that something is still mounted under (it never should be). */
@@ -102,7 +131,10 @@ export async function buildArtifact(opts: BuildOptions): Promise<BuildResult> {
       pruneStaleBuilds(join(fawkesHome(), "builds"));
       const work = join(fawkesHome(), "builds", `${app.name}-${release.id}-${process.pid}`);
       for (const p of [image.rootfs, work]) if (/[,:\s]/.test(p)) throw new Error(`${p}: an overlay mount cannot take a path with ",", ":" or spaces; set FAWKES_HOME elsewhere`);
-      const ctx: BuildContext = { root: opts.root, app, release, rootfs: image.rootfs, work, releasePath: `${appPaths(app.name).releases}/${release.id}` };
+      const index = pipIndexOf();
+      if (index.urls.length > 0) progress(`package index: ${index.urls.map(redactedUrl).join(", ")} (from ${index.from.join(", ")})`);
+      for (const s of index.skipped) progress(`package index skipped: ${s}`);
+      const ctx: BuildContext = { root: opts.root, app, release, rootfs: image.rootfs, work, releasePath: `${appPaths(app.name).releases}/${release.id}`, indexUrls: index.urls };
       const dirs = buildDirs(work);
       const partial = `${paths.tarball}.${process.pid}.partial`;
       const timings: Record<string, number> = {};
@@ -115,7 +147,12 @@ export async function buildArtifact(opts: BuildOptions): Promise<BuildResult> {
         const reserved = ["venv", "wheelhouse", MANIFEST].filter((n) => existsSync(join(dirs.staging, n)));
         if (reserved.length > 0) throw new Error(`${release.source} commits ${reserved.join(", ")}: fawkes build makes ${reserved.length === 1 ? "it" : "them"}; remove ${reserved.length === 1 ? "it" : "them"} from the repository`);
         await timed("wheelhouse", timings, wheelhouseSteps(ctx), progress);
-        const report = JSON.parse(readFileSync(dirs.report, "utf8")) as { wheels: WheelEntry[] };
+        const report = JSON.parse(readFileSync(dirs.report, "utf8")) as { wheels: WheelEntry[]; lockChanged?: boolean };
+        if (report.lockChanged) {
+          const file = join(opts.root, app.source, LOCK_FILE);
+          writeAtomically(file, readFileSync(dirs.lock, "utf8"), lockOwner(join(opts.root, app.source), file));
+          throw new LockChangedError(app.name, file, report.wheels.filter((w) => w.source === "index").map((w) => `${w.name} ${w.version}`));
+        }
         // The script saw the libraries in this build's scratch dir; the manifest names their repository dirs.
         for (const w of report.wheels) {
           const i = w.path === undefined ? undefined : /\/libs\/(\d+)$/.exec(w.path)?.[1];

@@ -2,7 +2,7 @@
 // wheelhouse, the venv built in the golden image at the hosts' path, build hooks), the manifest,
 // a reproducible tar.gz, the stores hosts fetch it from (a local dir, the environment's S3 bucket)
 // behind one interface, and their retention.
-export { buildArtifact, BuildNeedsRootError, needsRootMessage, type BuildOptions, type BuildResult } from "./build.ts";
+export { buildArtifact, BuildNeedsRootError, LockChangedError, needsRootMessage, type BuildOptions, type BuildResult } from "./build.ts";
 export { digestTree, manifestJson, manifestOf, MANIFEST, verifyTree, type Manifest, type WheelEntry } from "./manifest.ts";
 export { BUILD_MOUNT, buildDirs, ENTER_IMAGE, hookEnv, imageEnv, inImage, isWebApp, shippedRequirements, sourceSteps, tarArgv, venvSteps, wheelhouseSteps, WHEELHOUSE_SCRIPT, type BuildContext } from "./plan.ts";
 export {

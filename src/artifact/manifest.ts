@@ -11,12 +11,19 @@ export interface WheelEntry {
   version: string;
   file: string;
   sha256: string;
-  source: "debian" | "repository" | "python-wheels";
+  /** The route: Debian's packages, the repository's libraries, Debian's wheel files, the app's committed wheels/, the package index. */
+  source: "debian" | "repository" | "python-wheels" | "wheels" | "index";
   debianPackage?: string;
   debianVersion?: string;
   /** Where it came from: the library's dir in the repository, or Debian's wheel file. */
   path?: string;
   requiredBy: string[];
+  /** Index only: the index (without credentials), the file downloaded and its sha256 as the lock pins it. */
+  index?: string;
+  downloaded?: string;
+  downloadSha256?: string;
+  /** Built here from an sdist (committed or downloaded). */
+  builtFrom?: "sdist";
   /** Optional compiled accelerators left out of a pure wheel. */
   dropped?: string[];
 }

@@ -15,6 +15,8 @@ export interface BuildContext {
   work: string;
   /** The release dir on hosts, `/srv/apps/<app>/releases/<id>`: the venv is built there. */
   releasePath: string;
+  /** The package index (the user's pip configuration): the last route of the wheelhouse. */
+  indexUrls: readonly string[];
 }
 
 export interface BuildDirs {
@@ -23,11 +25,18 @@ export interface BuildDirs {
   libs: string;
   overlay: string;
   report: string;
+  /** The lock of the build's resolution: the index's files by sha256. */
+  lock: string;
 }
 
 export function buildDirs(work: string): BuildDirs {
-  return { staging: join(work, "release"), libs: join(work, "libs"), overlay: join(work, "overlay"), report: join(work, "wheelhouse.json") };
+  return { staging: join(work, "release"), libs: join(work, "libs"), overlay: join(work, "overlay"), report: join(work, "wheelhouse.json"), lock: join(work, LOCK_FILE) };
 }
+
+/** In the app's source dir: the packages it takes from the package index, each pinned by sha256. */
+export const LOCK_FILE = "requirements.lock";
+/** In the app's source dir: wheels and sdists committed with the app, installed offline. */
+export const WHEELS_DIR = "wheels";
 
 export const WHEELHOUSE_SCRIPT = fileURLToPath(new URL("../../scripts/build-wheelhouse.py", import.meta.url));
 /** Where the build's scratch dir (libraries, the script, its report) appears inside the image. */
@@ -76,16 +85,22 @@ export function sourceSteps(ctx: BuildContext): Step[] {
 
 /**
  * The wheelhouse, by scripts/build-wheelhouse.py run in the golden image with the image's own
- * Debian python3: its wheels come from the Debian packages the image carries (the hosts' Debian
- * release, whatever this machine runs) and from the repository's libraries.
+ * Debian python3, each requirement from the first route that fits it: the repository's libraries,
+ * the app's committed wheels and sdists, the Debian packages the image carries (the hosts' Debian
+ * release, whatever this machine runs), the package index by the committed lock's sha256s. The
+ * lock of this resolution is written beside the report; the committed wheels, now in the
+ * wheelhouse, leave the release.
  */
 export function wheelhouseSteps(ctx: BuildContext): Step[] {
   const libs = ctx.release.libraries.flatMap((_, i) => ["--lib", `${BUILD_MOUNT}/libs/${i}`]);
+  const index = ctx.indexUrls.flatMap((u) => ["--index-url", u]);
   return [
     { kind: "run", title: "copy build-wheelhouse.py into the build dir", argv: ["cp", WHEELHOUSE_SCRIPT, join(ctx.work, "build-wheelhouse.py")] },
-    inImage(ctx, "wheelhouse from the image's Debian Python packages and the repository's libraries", { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" }, [
-      "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse", "--report", `${BUILD_MOUNT}/wheelhouse.json`, ...libs,
+    inImage(ctx, "wheelhouse: repository libraries, committed wheels, Debian's Python packages, the package index", { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8", HOME: "/root" }, [
+      "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse", "--report", `${BUILD_MOUNT}/wheelhouse.json`,
+      "--wheels", WHEELS_DIR, "--lock", LOCK_FILE, "--write-lock", `${BUILD_MOUNT}/${LOCK_FILE}`, ...index, ...libs,
     ]),
+    { kind: "run", title: `${WHEELS_DIR}/ out of the release (its wheels are in the wheelhouse)`, argv: ["rm", "-rf", "--", join(buildDirs(ctx.work).staging, WHEELS_DIR)] },
   ];
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { execa } from "execa";
+import { git } from "../git/index.ts";
 
 /** A Python library kept in the repository (a dir with a pyproject.toml [project] table). */
 export interface RepoLibrary {
@@ -99,11 +99,6 @@ export function treeIdOf(entries: ReadonlyArray<{ name: string; tree: string }>)
 export function releaseIdFrom(sourceTree: string, libraries: ReadonlyArray<Pick<RepoLibrary, "dir" | "tree">>): string {
   if (libraries.length === 0) return `r${sourceTree.slice(0, 12)}`;
   return `r${treeIdOf([{ name: "app", tree: sourceTree }, ...libraries.map((l) => ({ name: l.dir.replaceAll("/", ":"), tree: l.tree }))]).slice(0, 12)}`;
-}
-
-async function git(root: string, ...args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
-  const r = await execa("git", ["-C", root, ...args], { reject: false, stdin: "ignore", stripFinalNewline: false, env: { LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" } });
-  return { ok: r.exitCode === 0, out: r.stdout, err: r.stderr };
 }
 
 function normalise(source: string): string {

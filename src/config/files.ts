@@ -171,6 +171,11 @@ export interface LoadStackOptions {
    * stacks, since the QA stack runs in its network. The local target has no parent to find.
    */
   parentMustExist?: boolean;
+  /**
+   * For `fawkes build` and `fawkes app add`: an app of the catalogue that this stack pins no release
+   * of yet is no problem, since making that release is what the caller is about to do.
+   */
+  unpinnedAllowed?: boolean;
 }
 
 /** Loads one stack from the files on disk: the CLI's way in. */
@@ -209,6 +214,7 @@ export function loadStack(root: string, stack: string, opts: LoadStackOptions = 
     problems,
     sourceDirProblem: sourceDirProblem(root),
     ...(opts.parentMustExist ? { stacks: listStacks(project) } : {}),
+    ...(opts.unpinnedAllowed ? { unpinnedAllowed: true } : {}),
   });
 }
 

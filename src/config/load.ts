@@ -35,6 +35,8 @@ export interface LoadInput {
   stacks?: readonly string[];
   /** Why an app's source dir cannot be used (files.ts reads the project dir); unchecked when absent. */
   sourceDirProblem?: (dir: string) => string | undefined;
+  /** An app without a release pin is no problem (building its first release). */
+  unpinnedAllowed?: boolean;
 }
 
 /** Provider settings a stack may carry that change nothing fawkes declares. */
@@ -240,7 +242,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     if (knobsParsed?.success) {
       for (const p of hostNameProblems(apps, knobsParsed.data.domain, locateKnob)) problems.add(p);
       for (const name of names) {
-        if (!(name in releases)) {
+        if (!(name in releases) && !input.unpinnedAllowed) {
           const loc = locateKnob(["releases"]);
           problems.add({
             file: loc.file,

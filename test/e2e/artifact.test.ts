@@ -43,7 +43,7 @@ function unpack(r: BuildResult, dir: string): BuildContext {
   mkdirSync(join(dir, "release"), { recursive: true });
   execFileSync("tar", ["-xzf", r.tarball, "-C", join(dir, "release"), "--no-same-owner"]);
   const app = spec.catalogue.apps.find((a) => a.name === r.app)!;
-  return { root: project, app, release: { id: r.release } as BuildContext["release"], rootfs: image.rootfs, work: dir, releasePath: `/srv/apps/${r.app}/releases/${r.release}` };
+  return { root: project, app, release: { id: r.release } as BuildContext["release"], rootfs: image.rootfs, work: dir, releasePath: `/srv/apps/${r.app}/releases/${r.release}`, indexUrls: [] };
 }
 
 /** Runs a command inside the golden image, in the unpacked release at the hosts' path. */

@@ -14,6 +14,7 @@ const ctx = (over: Partial<BuildContext["app"]> = {}): BuildContext => ({
   },
   rootfs: "/var/lib/fawkes/images/fc0af700/rootfs",
   work: "/var/lib/fawkes/builds/shop-r0123456789ab-42",
+  indexUrls: [],
   releasePath: "/srv/apps/shop/releases/r0123456789ab",
 });
 const argv = (s: Step) => (s.kind === "run" ? s.argv : []);
@@ -44,15 +45,22 @@ describe("source and wheelhouse steps", () => {
     expect(steps.at(-1)).toMatchObject({ kind: "write", path: `${dirs.staging}/requirements.txt`, content: expect.stringContaining("gunicorn") });
   });
 
-  it("runs the wheelhouse script in the golden image with its Debian python3, a clean environment and the libraries", () => {
-    const [copy, step] = wheelhouseSteps(ctx());
+  it("runs the wheelhouse script in the golden image with its Debian python3, a clean environment, the committed wheels, the lock, the index and the libraries", () => {
+    const [copy, step, drop] = wheelhouseSteps({ ...ctx(), indexUrls: ["http://127.0.0.1:3141/simple/", "https://pkgs.example.test/simple/"] });
     const dirs = buildDirs(ctx().work);
     expect(argv(copy!)).toEqual(["cp", WHEELHOUSE_SCRIPT, `${ctx().work}/build-wheelhouse.py`]);
     expect(inner(step!)).toEqual([
       "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse",
-      "--report", `${BUILD_MOUNT}/wheelhouse.json`, "--lib", `${BUILD_MOUNT}/libs/0`,
+      "--report", `${BUILD_MOUNT}/wheelhouse.json`, "--wheels", "wheels", "--lock", "requirements.lock", "--write-lock", `${BUILD_MOUNT}/requirements.lock`,
+      "--index-url", "http://127.0.0.1:3141/simple/", "--index-url", "https://pkgs.example.test/simple/", "--lib", `${BUILD_MOUNT}/libs/0`,
     ]);
-    expect(envOf(step!)).toEqual({ PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8" });
+    expect(envOf(step!)).toEqual({ PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8", HOME: "/root" });
+    // The lock the build reads back is the one the script writes, through the bind of the scratch dir.
+    expect(dirs.lock).toBe(`${ctx().work}/requirements.lock`);
+    // The committed wheels are in the wheelhouse now: the release does not carry them twice.
+    expect(argv(drop!)).toEqual(["rm", "-rf", "--", `${dirs.staging}/wheels`]);
+    // No index configured: no --index-url at all.
+    expect(inner(wheelhouseSteps(ctx())[1]!)).not.toContain("--index-url");
     // The report the build reads is the one the script writes, through the bind of the scratch dir.
     expect(dirs.report).toBe(`${ctx().work}/wheelhouse.json`);
     expect(WHEELHOUSE_SCRIPT).toMatch(/\/scripts\/build-wheelhouse\.py$/);

@@ -90,7 +90,8 @@ and the end of its output are printed), configuration problems, pruning refused,
     const root = findProjectRoot(io.cwd, values.project);
     const stack = typeof values.stack === "string" ? values.stack : listStacks(readProject(root))[0];
     if (stack === undefined) throw new UsageError("no stack file found; pass --stack S");
-    const spec = loadStack(root, stack);
+    // A new app has no pin yet: building its first release is how it gets the id to pin.
+    const spec = loadStack(root, stack, { unpinnedAllowed: true });
     const apps = values.all ? spec.catalogue.apps.map((a) => a.name) : [appName!];
     if (!values.all && !apps.every((a) => spec.catalogue.apps.some((c) => c.name === a))) {
       throw new UsageError(`no app "${appName}" in the catalogue; apps: ${spec.catalogue.apps.map((a) => a.name).join(", ")}`);
@@ -105,6 +106,7 @@ and the end of its output are printed), configuration problems, pruning refused,
         const r = await buildArtifact({ root, spec, app, ref, store, progress: (m) => io.err(`${app}: ${m}\n`) });
         results.push(r);
         if (!values.json) io.out(`${r.app} ${r.release} ${r.status === "built" ? "built" : "already in the store"}: ${r.tarball} (${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256})\n`);
+        if (!values.json && spec.knobs.releases[app] === undefined) io.err(`${app} is pinned in no release yet; pin this one with: fawkes pin ${app} ${r.release} --all\n`);
       } catch (e) {
         failures.push({ app, error: failure(e) });
         io.err(e instanceof BuildNeedsRootError ? `error: ${failure(e)}\n` : `error: building ${app} failed: ${failure(e)}\n`);

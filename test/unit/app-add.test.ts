@@ -1,0 +1,173 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { addApp, AppAddError, detectApp, DetectError, moduleOf, sourceDirOf } from "../../src/app-add/index.ts";
+import { addCatalogueApp } from "../../src/config/catalogue-add.ts";
+import { ConfigError, loadStack } from "../../src/config/index.ts";
+import { main } from "../../src/cli/main.ts";
+import { repoProjectCopy } from "../helpers/recipe.ts";
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
+function project(): string {
+  const root = repoProjectCopy("fawkes-app-add-");
+  roots.push(root);
+  return root;
+}
+
+function gitRepo(root: string): void {
+  const g = (...a: string[]) => execFileSync("git", ["-C", root, ...a], { stdio: "pipe" });
+  g("init", "-q", "-b", "main");
+  g("-c", "user.name=t", "-c", "user.email=t@t", "add", "-A");
+  g("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "start");
+  g("config", "user.name", "t");
+  g("config", "user.email", "t@t");
+}
+
+function tree(files: Record<string, string>): { files: Set<string>; read: (p: string) => string } {
+  return { files: new Set(Object.keys(files)), read: (p) => files[p] ?? "" };
+}
+
+// What `django-admin startproject mysite .` writes (Django 4.2), abridged to the lines detection reads.
+const DJANGO = {
+  "manage.py": "def main():\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
+  "mysite/__init__.py": "",
+  "mysite/settings.py": "ALLOWED_HOSTS = []\n",
+  "mysite/urls.py": "from django.contrib import admin\nurlpatterns = [\n    path('admin/', admin.site.urls),\n]\n",
+  "mysite/wsgi.py": "application = get_wsgi_application()\n",
+};
+
+describe("what kind of app a source dir holds", () => {
+  it("a Django project: gunicorn serves <project>.wsgi:application, the health check asks the admin's login page", () => {
+    const t = tree(DJANGO);
+    expect(detectApp(t.files, t.read)).toMatchObject({ framework: "django", wsgi: "mysite.wsgi:application", healthPath: "/admin/login/" });
+    const noAdmin = tree({ ...DJANGO, "mysite/urls.py": "urlpatterns = []\n" });
+    expect(detectApp(noAdmin.files, noAdmin.read).healthPath).toBe("/");
+  });
+
+  it("a Django manage.py without the wsgi.py beside its settings asks for --wsgi", () => {
+    const t = tree({ "manage.py": DJANGO["manage.py"], "mysite/settings.py": "" });
+    expect(() => detectApp(t.files, t.read)).toThrow(/mysite\/wsgi\.py is missing: pass --wsgi/);
+  });
+
+  it("a Flask app: the module that makes it and the name it is bound to, or the create_app factory", () => {
+    const app = tree({ "shop/__init__.py": "", "shop/app.py": "from flask import Flask\napp = Flask(__name__)\n", "tests/test_app.py": "from flask import Flask\nx = Flask('t')\n" });
+    expect(detectApp(app.files, app.read)).toMatchObject({ framework: "flask", wsgi: "shop.app:app" });
+    const factory = tree({ "site/__init__.py": "from flask import Flask\n\ndef create_app():\n    return Flask(__name__)\n" });
+    expect(detectApp(factory.files, factory.read).wsgi).toBe("site:create_app()");
+    const two = tree({ "a.py": "from flask import Flask\napp = Flask('a')\n", "b.py": "from flask import Flask\napp = Flask('b')\n" });
+    expect(() => detectApp(two.files, two.read)).toThrow(/more than one Flask app: a:app, b:app; pass --wsgi/);
+  });
+
+  it("--wsgi wins; with nothing found and no --wsgi the error says what was looked for", () => {
+    const t = tree(DJANGO);
+    expect(detectApp(t.files, t.read, "mysite.asgi2:app")).toMatchObject({ framework: "django", wsgi: "mysite.asgi2:app", because: "--wsgi" });
+    const plain = tree({ "hello.py": "def application(environ, start_response): ...\n" });
+    expect(() => detectApp(plain.files, plain.read)).toThrow(DetectError);
+    expect(() => detectApp(plain.files, plain.read)).toThrow(/neither a Django project .* nor a Flask app .*pass --wsgi MODULE:CALLABLE/);
+    expect(detectApp(plain.files, plain.read, "hello:application")).toMatchObject({ framework: "wsgi", healthPath: "/" });
+    expect(moduleOf("pkg/sub/__init__.py")).toBe("pkg.sub");
+  });
+});
+
+describe("adding an app to the catalogue in Pulumi.yaml", () => {
+  it("appends the entry after the last app and changes no other byte", () => {
+    const root = project();
+    const before = readFileSync(join(root, "Pulumi.yaml"), "utf8");
+    mkdirSync(join(root, "apps/site"), { recursive: true });
+    addCatalogueApp(root, { name: "site", source: "apps/site", processes: { web: { wsgi: "mysite.wsgi:application" } }, health: { path: "/admin/login/" } });
+    const after = readFileSync(join(root, "Pulumi.yaml"), "utf8");
+    // Only lines added, all of them together: every comment and spacing of the file stays.
+    const lines = after.split("\n");
+    const at = lines.findIndex((l) => /^ {8}- name: site$/.test(l));
+    const added = lines.splice(at, 7);
+    expect(lines.join("\n")).toBe(before);
+    expect(added).toEqual(["        - name: site", "          source: apps/site", "          processes:", "            web:", "              wsgi: mysite.wsgi:application", "          health:", "            path: /admin/login/"]);
+    const spec = loadStack(root, "dev", { unpinnedAllowed: true });
+    expect(spec.catalogue.apps.map((a) => a.name)).toEqual(["shop", "blog", "site"]);
+    expect(spec.catalogue.apps[2]).toMatchObject({ source: "apps/site", processes: { web: { wsgi: "mysite.wsgi:application", role: "web" } } });
+    // Without the option the stacks still say the new app has no pin: that is what app add fixes.
+    expect(() => loadStack(root, "dev")).toThrow(/no release pinned for app "site"/);
+  });
+
+  it("refuses a name taken or an entry the catalogue would refuse, naming the key, and leaves the file as it was", () => {
+    const root = project();
+    const before = readFileSync(join(root, "Pulumi.yaml"), "utf8");
+    expect(() => addCatalogueApp(root, { name: "shop", source: "examples/flask-shop", processes: { web: { wsgi: "x:app" } } })).toThrow(/apps\[0\]: already declares an app "shop"/);
+    try {
+      addCatalogueApp(root, { name: "site", source: "../etc", processes: { web: { wsgi: "x:app" } } });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as Error).message).toMatch(/Pulumi\.yaml: config\.catalogue\.value\.apps\[new\]\.source: must be a relative path/);
+    }
+    expect(readFileSync(join(root, "Pulumi.yaml"), "utf8")).toBe(before);
+  });
+});
+
+describe("fawkes app add refuses before it changes anything", () => {
+  it("a source dir outside the project, missing, or a link", () => {
+    const root = project();
+    expect(() => sourceDirOf(root, root, "../elsewhere")).toThrow(/must be a dir inside the project/);
+    expect(() => sourceDirOf(root, root, "apps/none")).toThrow(/no such dir/);
+    execFileSync("ln", ["-s", join(root, "examples/flask-shop"), join(root, "shoplink")]);
+    expect(() => sourceDirOf(root, root, "shoplink")).toThrow(/is a symbolic link/);
+    expect(sourceDirOf(root, join(root, "examples"), "flask-shop")).toBe("examples/flask-shop");
+  });
+
+  it("uncommitted changes to the config files, a missing requirements.txt, an app it cannot read: no commit, no file written", async () => {
+    const root = project();
+    mkdirSync(join(root, "apps/site/mysite"), { recursive: true });
+    for (const [f, text] of Object.entries(DJANGO)) writeFileSync(join(root, "apps/site", f), text);
+    gitRepo(root);
+    const head = () => execFileSync("git", ["-C", root, "rev-parse", "HEAD"], { encoding: "utf8" });
+    const start = head();
+    const pulumi = readFileSync(join(root, "Pulumi.yaml"), "utf8");
+    await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/apps\/site\/requirements\.txt is missing/);
+    writeFileSync(join(root, "apps/site/requirements.txt"), "Django\n");
+    writeFileSync(join(root, "stacks/Pulumi.dev.yaml"), `${readFileSync(join(root, "stacks/Pulumi.dev.yaml"), "utf8")}# mine\n`);
+    await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/uncommitted changes to stacks\/Pulumi\.dev\.yaml: .*commit or stash/);
+    execFileSync("git", ["-C", root, "checkout", "--", "stacks"]);
+    await expect(addApp({ root, cwd: root, name: "Site!", source: "apps/site" })).rejects.toThrow(AppAddError);
+    rmSync(join(root, "apps/site/manage.py"));
+    await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/apps\/site: found neither a Django project/);
+    expect(head()).toBe(start);
+    expect(readFileSync(join(root, "Pulumi.yaml"), "utf8")).toBe(pulumi);
+  });
+});
+
+describe("fawkes pin", () => {
+  const run = async (root: string, ...argv: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd: root });
+    return { code, out, err };
+  };
+
+  it("writes one stack's pin, or every stack's with --all, and says what it was", async () => {
+    const root = project();
+    const one = await run(root, "pin", "shop", "r0000000000aa", "--stack", "staging");
+    expect(one).toMatchObject({ code: 0 });
+    expect(one.out).toMatch(/^pinned shop r0000000000aa in stacks\/Pulumi\.staging\.yaml \(was r[0-9a-f]{12}\)\n$/);
+    expect(loadStack(root, "staging").knobs.releases.shop).toBe("r0000000000aa");
+    expect(loadStack(root, "dev").knobs.releases.shop).not.toBe("r0000000000aa");
+    const all = await run(root, "pin", "blog", "r0000000000bb", "--all");
+    expect(all.code).toBe(0);
+    expect(all.out.trim().split("\n")).toHaveLength(4);
+    for (const s of ["dev", "qa", "staging", "production"]) expect(loadStack(root, s).knobs.releases.blog).toBe("r0000000000bb");
+  });
+
+  it("refuses an app the catalogue lacks, a bad release id, and neither or both of --stack and --all", async () => {
+    const root = project();
+    const before = readFileSync(join(root, "stacks/Pulumi.dev.yaml"), "utf8");
+    expect(await run(root, "pin", "nope", "r0000000000aa", "--all")).toMatchObject({ code: 2, err: expect.stringMatching(/no app "nope" in the catalogue/) });
+    expect((await run(root, "pin", "shop", "r0000000000aa")).code).toBe(2);
+    expect((await run(root, "pin", "shop", "r0000000000aa", "--all", "--stack", "dev")).code).toBe(2);
+    expect((await run(root, "pin", "shop", "../x", "--stack", "dev")).code).toBe(2);
+    expect(readFileSync(join(root, "stacks/Pulumi.dev.yaml"), "utf8")).toBe(before);
+  });
+});
