@@ -12,6 +12,8 @@ export interface Detected {
   healthPath: string;
   /** Why this entry point: shown to the user. */
   because: string;
+  /** Django: the settings file, relative to the source dir. */
+  settings?: string;
 }
 
 export class DetectError extends Error {
@@ -38,7 +40,26 @@ function django(files: ReadonlySet<string>, read: (path: string) => string): Det
   const urls = files.has(`${dir}/urls.py`) ? read(`${dir}/urls.py`) : "";
   // The admin's login page answers 200 to anyone, with or without DEBUG; "/" of a new project is a 404 once DEBUG is off.
   const healthPath = /admin\.site\.urls/.test(urls) ? "/admin/login/" : "/";
-  return { framework: "django", wsgi: `${settings}.wsgi:application`, healthPath, because: `manage.py uses ${settings}.settings; ${dir}/wsgi.py serves` };
+  const file = files.has(`${dir}/settings.py`) ? `${dir}/settings.py` : undefined;
+  return { framework: "django", wsgi: `${settings}.wsgi:application`, healthPath, because: `manage.py uses ${settings}.settings; ${dir}/wsgi.py serves`, ...(file ? { settings: file } : {}) };
+}
+
+/**
+ * What `fawkes app add` appends to a Django settings file that does not read FAWKES_HOSTS yet: the
+ * host names fawkes serves the app under (health checks' included) join ALLOWED_HOSTS, only where
+ * fawkes runs the app. Without it, Django answers the health checks 400 (DisallowedHost).
+ */
+export function djangoHostsBlock(settingsText: string): string | undefined {
+  if (settingsText.includes("FAWKES_HOSTS")) return undefined;
+  const sep = settingsText === "" || settingsText.endsWith("\n") ? "" : "\n";
+  return `${sep}
+# Added by fawkes app add: the host names fawkes serves this app under, its health checks'
+# included, in FAWKES_HOSTS (comma-separated). Unset elsewhere, so this changes nothing there.
+import os as _fawkes_os  # noqa: E402
+
+if _fawkes_os.environ.get("FAWKES_HOSTS"):
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, *_fawkes_os.environ["FAWKES_HOSTS"].split(",")]
+`;
 }
 
 function flask(files: ReadonlySet<string>, read: (path: string) => string): Detected | undefined {

@@ -4,7 +4,7 @@
 // index packages, when the build writes one, is committed and the build runs again), then every
 // stack file is pinned and the catalogue and pins are committed together. A failed build puts
 // Pulumi.yaml back as it was.
-import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { buildArtifact, LockChangedError, type BuildResult } from "../artifact/index.ts";
 import { AppSchema } from "../config/catalogue.ts";
@@ -12,9 +12,9 @@ import { addCatalogueApp } from "../config/catalogue-add.ts";
 import { listStacks, loadStack, PROJECT_FILE, readProject, setReleasePin, stackFile } from "../config/index.ts";
 import { git } from "../git/index.ts";
 import type { Progress } from "../local/steps.ts";
-import { detectApp, DetectError, type Detected } from "./detect.ts";
+import { detectApp, DetectError, djangoHostsBlock, type Detected } from "./detect.ts";
 
-export { detectApp, DetectError, moduleOf, type Detected, type Framework } from "./detect.ts";
+export { detectApp, DetectError, djangoHostsBlock, moduleOf, type Detected, type Framework } from "./detect.ts";
 
 export class AppAddError extends Error {
   override name = "AppAddError";
@@ -106,6 +106,14 @@ export async function addApp(opts: AddAppOptions): Promise<AddAppResult> {
   }
   progress(`${opts.name}: ${detected.framework} app, gunicorn serves ${detected.wsgi} (${detected.because}); health check GET ${opts.healthPath ?? detected.healthPath}`);
 
+  if (detected.settings !== undefined) {
+    const file = join(root, source, detected.settings);
+    const block = djangoHostsBlock(readFileSync(file, "utf8"));
+    if (block !== undefined) {
+      appendFileSync(file, block);
+      progress(`${opts.name}: ${source}/${detected.settings}: ALLOWED_HOSTS takes the names in FAWKES_HOSTS where fawkes runs the app (appended)`);
+    }
+  }
   const commits: string[] = [];
   const sourceCommit = await commitPaths(root, `${opts.name}: the app's source (fawkes app add)`, [source]);
   if (sourceCommit) {

@@ -52,7 +52,7 @@ export class LockChangedError extends Error {
     readonly pins: readonly string[],
   ) {
     super(
-      `${app} takes ${pins.length} package(s) from the package index that its committed ${LOCK_FILE} does not pin: ${pins.join(", ")}. ` +
+      `${app} takes ${pins.length === 0 ? "fewer packages" : `${pins.length} package(s)`} from the package index ${pins.length === 0 ? "than" : "that"} its committed ${LOCK_FILE} ${pins.length === 0 ? "pins" : `does not pin: ${pins.join(", ")}`}. ` +
         `fawkes wrote the pins (version and sha256 of each file) to ${file}; review and commit it, then build again: the release id covers it, so no release was stored`,
     );
   }
@@ -151,7 +151,9 @@ export async function buildArtifact(opts: BuildOptions): Promise<BuildResult> {
         if (report.lockChanged) {
           const file = join(opts.root, app.source, LOCK_FILE);
           writeAtomically(file, readFileSync(dirs.lock, "utf8"), lockOwner(join(opts.root, app.source), file));
-          throw new LockChangedError(app.name, file, report.wheels.filter((w) => w.source === "index").map((w) => `${w.name} ${w.version}`));
+          const pins = (t: string) => t.split("\n").filter((l) => /^[^#\s]/.test(l)).map((l) => l.split(" ")[0]!);
+          const committed = new Set(existsSync(join(dirs.staging, LOCK_FILE)) ? pins(readFileSync(join(dirs.staging, LOCK_FILE), "utf8")) : []);
+          throw new LockChangedError(app.name, file, pins(readFileSync(dirs.lock, "utf8")).filter((p) => !committed.has(p)));
         }
         // The script saw the libraries in this build's scratch dir; the manifest names their repository dirs.
         for (const w of report.wheels) {

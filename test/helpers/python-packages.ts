@@ -14,6 +14,8 @@ export interface PackageSpec {
   requires?: string[];
   /** The module's source; default a GREETING constant naming the package and version. */
   source?: string;
+  /** sdist only: its setup names a package dir it lacks, so building it fails. */
+  broken?: boolean;
 }
 
 const MAKE = String.raw`
@@ -36,7 +38,7 @@ else:
     top = f"{mod}-{version}"
     reqs = ", ".join(json.dumps(r) for r in spec.get("requires", []))
     files = {
-        f"{top}/pyproject.toml": f'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "{name}"\nversion = "{version}"\ndependencies = [{reqs}]\n\n[tool.setuptools]\npackages = ["{mod}"]\n',
+        f"{top}/pyproject.toml": f'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "{name}"\nversion = "{version}"\ndependencies = [{reqs}]\n\n[tool.setuptools]\npackages = ["{mod}{"_missing" if spec.get("broken") else ""}"]\n',
         f"{top}/{mod}/__init__.py": source,
         f"{top}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
