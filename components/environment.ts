@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { architectureOf, ConfigError, isQaEnvironment, type EnvironmentSpec } from "../src/config/index.ts";
 import { appLogGroup, dumpPrefixOf, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
 import { ec2UserDataProblems, renderEnvironment, type ReleaseSums } from "../src/render/index.ts";
+import { albHealthProblems } from "../src/check/aws-limits.ts";
 import { AccessRoles } from "./access-roles.ts";
 import { AppResources } from "./app-resources.ts";
 import { ArtifactStore } from "./artifact-store.ts";
@@ -117,6 +118,9 @@ export function buildEnvironment(parent: pulumi.Resource, name: string, spec: En
   const images = renderEnvironment(plan, releaseSums);
   const tooBig = ec2UserDataProblems(images);
   if (tooBig.length > 0) throw new ConfigError(tooBig);
+  // What the ALB's health check cannot ask as the local checkers do (HEAD): refused, never checked another way.
+  const unchecked = albHealthProblems(spec.catalogue.apps);
+  if (unchecked.length > 0) throw new ConfigError(unchecked);
   const imageId = pinnedImageOf(spec);
   const tags = baseTags(spec.project, spec.stack);
   const nameParts: NameParts = [spec.project, spec.stack];

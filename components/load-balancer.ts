@@ -70,7 +70,9 @@ export function buildTargetGroup(parent: pulumi.Resource, name: string, app: Rou
         path: app.health.path,
         port: "traffic-port",
         protocol: "HTTP",
-        matcher: "200",
+        // The catalogue's statuses, already in the matcher's syntax ("200-399", "200,204"). The method
+        // is always GET (no setting; the environment refuses HEAD), the User-Agent ELB-HealthChecker/2.0.
+        matcher: app.health.statuses,
         interval: app.health.intervalSeconds,
         timeout: app.health.timeoutSeconds,
         healthyThreshold: app.health.healthyThreshold,

@@ -1,7 +1,7 @@
 // What AWS would refuse of a stack that loads and plans: the names fawkes makes from the project
 // and stack (src/names/aws-rules.ts) and the listener rules its apps need (src/config/aws-limits.ts).
 import { ALB_LIMITS } from "../config/aws-limits.ts";
-import { PROJECT_FILE, type EnvironmentSpec, type Problem } from "../config/index.ts";
+import { PROJECT_FILE, type App, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { listenerRules, RULES_PER_APP, servedApps, type EnvironmentPlan } from "../model/index.ts";
 import { budgetName } from "../names/budget.ts";
 import { s3BucketNameProblem, securityGroupNameProblem, ssmParameterNameProblem } from "../names/aws-rules.ts";
@@ -44,4 +44,22 @@ export function awsLimitProblems(spec: EnvironmentSpec, plan: EnvironmentPlan, f
     });
   }
   return problems;
+}
+
+/**
+ * What an ALB's health check cannot do of an app's `health`: its target group has no method
+ * setting and always sends GET. A stack that asks HEAD runs on the local target only; on AWS it is
+ * refused (`check --target aws`, `pulumi up`) rather than checked by another method than locally.
+ */
+export function albHealthProblems(apps: readonly Pick<App, "name" | "health">[]): Problem[] {
+  return apps.flatMap((app, i) =>
+    app.health.method === "GET"
+      ? []
+      : [{
+          file: PROJECT_FILE,
+          path: `config.catalogue.value.apps[${i}].health.method`,
+          message: `is ${app.health.method}, but the ALB's health check always sends GET (a target group has no method setting): app ${app.name} would be checked one way locally and another on AWS`,
+          hint: "use GET (the default) for a stack that runs on AWS; HEAD works on the local target only",
+        }],
+  );
 }

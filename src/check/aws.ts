@@ -12,6 +12,7 @@ import { STAND_IN_SUMS_VARIABLE } from "../render/index.ts";
 import { artifactStoreUrns } from "../qa/urns.ts";
 import { awsNeeds, covers, EXAMPLE_ACCOUNT, type AwsNeeds, type PlannedResource, type Source } from "./aws-needs.ts";
 import { awsProbe, type AwsProbe } from "./aws-probe.ts";
+import { albHealthProblems } from "./aws-limits.ts";
 
 export interface AwsCheckOptions {
   root: string;
@@ -65,6 +66,9 @@ const problemAt = (source: Source, message: string, hint: string): Problem => ({
 export async function checkAws(opts: AwsCheckOptions): Promise<AwsCheckReport> {
   const loaded = loadStack(opts.root, opts.stack, { parentMustExist: true });
   const spec: EnvironmentSpec = opts.releases ? { ...loaded, knobs: { ...loaded.knobs, releases: { ...loaded.knobs.releases, ...opts.releases } } } : loaded;
+  // The program itself refuses what the ALB's health check cannot do: nothing else to ask then.
+  const unchecked = albHealthProblems(spec.catalogue.apps);
+  if (unchecked.length > 0) return { stack: opts.stack, region: spec.knobs.region, ok: [], problems: unchecked };
   const needs = needsOf(opts.root, spec, opts.resources ?? (await plannedResources(opts.root, opts.stack)));
   const probe = opts.probe ?? awsProbe(needs.region);
   const file = stackFile(readProject(opts.root), opts.stack);

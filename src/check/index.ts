@@ -1,7 +1,7 @@
 // src/check: what `fawkes check` proves about a project: every stack loads, plans and renders.
 import { ConfigError, listStacks, loadStack, readProject, RECIPE_FILE, stackFile, type EnvironmentSpec, type Problem } from "../config/index.ts";
 import { planEnvironment, recipeHash } from "../model/index.ts";
-import { awsLimitProblems } from "./aws-limits.ts";
+import { albHealthProblems, awsLimitProblems } from "./aws-limits.ts";
 import { ec2UserDataProblems, renderEnvironment, standInSums, type HostImage } from "../render/index.ts";
 
 export interface StackReport {
@@ -30,6 +30,7 @@ function warningsOf(spec: EnvironmentSpec, images: HostImage[]): string[] {
   if (spec.knobs.certificateArn === undefined) w.push("no certificateArn: the load balancer serves plain HTTP");
   // S3 bucket names are global: without the account, another account may own the name first.
   if (spec.knobs.accountId === undefined) w.push(`no accountId: the artifact bucket is named without the AWS account, so on AWS another account may already own its name; set ${spec.project}:accountId to the 12 digits of yours`);
+  for (const p of albHealthProblems(spec.catalogue.apps)) w.push(`${p.path} ${p.message}: this stack runs on the local target only (check --target aws and pulumi up refuse it)`);
   for (const img of images) {
     if (spec.knobs.fleet[img.role].desired === 0) {
       w.push(`fleet.${img.role}.desired is 0: no host runs ${img.manifest.apps.flatMap((a) => a.processes).join(", ")}`);

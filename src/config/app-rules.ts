@@ -9,7 +9,7 @@ export const RELEASE_ENTRIES: readonly string[] = ["venv", "wheelhouse", "manife
 /** Files fawkes writes in an app's log dir beside each process's `<process>.log` (src/render/app-files.ts). */
 export const APP_LOG_NAMES: readonly string[] = ["nginx-access", "nginx-error"];
 
-/** Names fawkes sets in every app's environment (FAWKES_APP, FAWKES_STACK, FAWKES_QUEUE_<NAME>_URL…); its own win. */
+/** Names fawkes sets in every app's environment (FAWKES_APP, FAWKES_HOSTS, FAWKES_STACK, FAWKES_QUEUE_<NAME>_URL…); its own win. */
 export const FAWKES_ENV_PREFIX = "FAWKES_";
 
 /**
@@ -25,7 +25,7 @@ export const BASH_SPECIAL_NAMES: readonly string[] = [
 
 /** Why an env or secret name cannot be used, or undefined. */
 function envNameProblem(name: string): string | undefined {
-  if (name.startsWith(FAWKES_ENV_PREFIX)) return `names beginning ${FAWKES_ENV_PREFIX} are fawkes' own (FAWKES_APP, FAWKES_RELEASE, FAWKES_STACK, FAWKES_QUEUE_<NAME>_URL); rename it`;
+  if (name.startsWith(FAWKES_ENV_PREFIX)) return `names beginning ${FAWKES_ENV_PREFIX} are fawkes' own (FAWKES_APP, FAWKES_HOSTS, FAWKES_RELEASE, FAWKES_STACK, FAWKES_QUEUE_<NAME>_URL); rename it`;
   if (BASH_SPECIAL_NAMES.includes(name)) return `"${name}" is a variable bash keeps for itself (read-only or computed), and the app's environment is read by bash: it would fail or read back another value; rename it`;
   return undefined;
 }

@@ -1,7 +1,10 @@
 import { z } from "zod";
 import { reservedAppNameProblem } from "../names/index.ts";
 import { appLayoutIssues, EnvValue, programName } from "./app-rules.ts";
-import { AppName, BodySize, CommandLine, DnsLabel, EnvName, HttpPath, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
+import { HealthSchema } from "./health.ts";
+import { AppName, BodySize, CommandLine, DnsLabel, EnvName, ProcessName, RelativePath, Seconds, UrlPrefix } from "./primitives.ts";
+
+export { HealthSchema } from "./health.ts";
 
 export const ProcessSchema = z
   .strictObject({
@@ -27,14 +30,6 @@ export const ProcessSchema = z
   })
   .transform((p) => ({ ...p, role: p.role ?? (p.wsgi !== undefined ? ("web" as const) : ("worker" as const)) }));
 export type Process = z.infer<typeof ProcessSchema>;
-
-export const HealthSchema = z.strictObject({
-  path: HttpPath.default("/healthz").describe("Answers 200 when the app can serve."),
-  intervalSeconds: Seconds(5, 300).default(10),
-  timeoutSeconds: Seconds(2, 120).default(5),
-  healthyThreshold: z.number().int().min(2).max(10).default(2),
-  unhealthyThreshold: z.number().int().min(2).max(10).default(3),
-});
 
 /** A queue's name: part of its SQS name (`<project>-<stack>-<app>-<queue>`) and of an env var. */
 export const QueueName = z

@@ -1,5 +1,6 @@
 // src/config: catalogue and knob schemas, layering, the two ways in (files, Pulumi config), and the
 // one way out: writing a release pin into a stack file.
+export { ALB_HEALTH_CODES, HEALTH_CHECK_USER_AGENT, HEALTH_CHECKER_AGENTS, HEALTH_METHODS, HealthSchema, HealthStatuses, statusAccepted, type Health, type HealthMethod } from "./health.ts";
 export { CatalogueSchema, DATABASE_PASSWORD, DATABASE_RESERVED, type App, type Catalogue, type Process } from "./catalogue.ts";
 export { DATABASE_PACKAGES, DISTRIBUTIONS, ImageRecipeSchema, RECIPE_FILE, REQUIRED_PACKAGES, type Distribution, type ImageRecipe, type RecipeStep } from "./recipe.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";

@@ -8,7 +8,6 @@ import type { EnvironmentSpec } from "../config/index.ts";
 import { planEnvironment, servedApps, type EnvironmentPlan, type HostPlan } from "../model/index.ts";
 import { localStore, releaseSumsIn } from "../artifact/index.ts";
 import { renderEnvironment, type HostImage, type ReleaseSums } from "../render/index.ts";
-import { localHostnames } from "./haproxy-config.ts";
 import { haproxyPaths, untilUp } from "./haproxy.ts";
 import { waitHealthy } from "./health.ts";
 import { waitForBoot } from "./boot-record.ts";
@@ -140,10 +139,10 @@ export async function bootSlot(env: Env, slot: HostSlot, plan: HostPlan, img: Ho
     return state;
   }
   for (const app of plan.apps.filter((a) => a.gunicorn)) {
-    if (!(await waitHealthy(slot.ip, app.port, app.health.path))) {
+    if (!(await waitHealthy(slot.ip, app.port, app.health))) {
       state.healthy = false;
       state.failedStep = `${app.name}/health-from-machine`;
-      state.detail = `http://${slot.ip}:${app.port}${app.health.path} did not answer 200`;
+      state.detail = `${app.health.method} http://${slot.ip}:${app.port}${app.health.path} did not answer ${app.health.statuses}`;
       return state;
     }
   }
@@ -158,5 +157,5 @@ export async function putInRotation(env: Env, host: string, timeoutMs = 20_000):
 }
 
 export function appUrls(env: Env, port: number): Record<string, string> {
-  return Object.fromEntries(servedApps(env.plan).map((a) => [a.name, `http://${localHostnames(a, env.spec.knobs.domain, env.spec.stack)[0]}:${port}/`]));
+  return Object.fromEntries(servedApps(env.plan).map((a) => [a.name, `http://${a.localHostnames[0]}:${port}/`]));
 }

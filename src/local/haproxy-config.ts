@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { maintenancePage, MAINTENANCE_RETRY_AFTER_SECONDS } from "../maintenance/page.ts";
-import { servedApps, type AppOnHost, type EnvironmentPlan } from "../model/index.ts";
+import { HEALTH_CHECK_USER_AGENT, HEALTH_CHECKER_AGENTS } from "../config/index.ts";
+import { servedApps, servedNames, type EnvironmentPlan } from "../model/index.ts";
 import type { HostSlot } from "./layout.ts";
 
 /**
@@ -54,14 +55,6 @@ export function renderServerAddresses(slots: readonly HostSlot[]): string {
 }
 
 /**
- * An app's names on the local target: each of its host names with the stack's domain replaced
- * by `<stack>.localhost`, which browsers and curl resolve to 127.0.0.1 by themselves.
- */
-export function localHostnames(app: Pick<AppOnHost, "hostnames">, domain: string, stack: string): string[] {
-  return app.hostnames.map((h) => `${h.slice(0, -domain.length - 1)}.${stack}.localhost`);
-}
-
-/**
  * HAProxy as the local stand-in for the ALB: one frontend on 127.0.0.1, Host-header routing to a
  * backend per app, HTTP health checks on the app's health path with the server's address as Host
  * (as the ALB's), every server starting in maintenance so that only a host fawkes has seen boot is
@@ -97,8 +90,8 @@ export function renderHaproxyConfig({ plan, slots, port, socket, addresses, main
     "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
   ];
   for (const app of apps) {
-    const names = [...app.hostnames, ...localHostnames(app, spec.knobs.domain, spec.stack)];
-    lines.push(`    use_backend app_${app.name} if { var(txn.host) -m str ${names.join(" ")} }`);
+    // The names FAWKES_HOSTS gives the app: the ALB's and the local target's.
+    lines.push(`    use_backend app_${app.name} if { var(txn.host) -m str ${servedNames(app).join(" ")} }`);
   }
   // http-request rules run before backend switching: the 404 lives in a backend of its own.
   lines.push("    default_backend no_app", "", "# Like the ALB's default action: a host name no app claims gets a 404.", "backend no_app", "    http-request return status 404 content-type text/plain string \"no app answers this host name\\n\"", "");
@@ -108,9 +101,13 @@ export function renderHaproxyConfig({ plan, slots, port, socket, addresses, main
       `backend app_${app.name}`,
       "    balance leastconn",
       "    option httpchk",
-      // As the ALB checks a target: Host is the server's address and port, never a name of the app.
-      `    http-check send meth GET uri ${app.health.path} ver HTTP/1.1 hdr Host %[srv_name,map(${addresses})]:${app.port}`,
-      "    http-check expect status 200",
+      // As the ALB checks a target: Host is the server's address and port, never a name of the app;
+      // the method and the statuses are the catalogue's, the ALB's matcher syntax read as is.
+      `    http-check send meth ${app.health.method} uri ${app.health.path} ver HTTP/1.1 hdr Host %[srv_name,map(${addresses})]:${app.port} hdr User-Agent ${HEALTH_CHECK_USER_AGENT}`,
+      `    http-check expect status ${app.health.statuses}`,
+      // A checker's request through the frontend (the checks above never pass it) leaves no log line;
+      // anyone else's request to the health path does.
+      `    http-request set-log-level silent if { path ${app.health.path} } { req.fhdr(user-agent) -m beg ${HEALTH_CHECKER_AGENTS.join(" ")} }`,
       // Checks run five times a second here (the ALB's interval is the catalogue's), ten times while a
       // server is down or changing: a new host is UP a fifth of a second after its first good check.
       `    default-server inter 200ms fastinter 100ms downinter 100ms rise ${app.health.healthyThreshold} fall ${app.health.unhealthyThreshold}`,

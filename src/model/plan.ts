@@ -15,6 +15,12 @@ export const LOCK_KEY = "LockID";
  */
 export const DEPLOY_LOCK_ITEM = "deploy";
 
+/**
+ * What only a host's boot knows, written there by the bootstrap for every app's fawkes-exec to read
+ * (root's, 0644): the host's own addresses, which FAWKES_HOSTS ends with.
+ */
+export const HOST_ENV = "/etc/fawkes/host.env";
+
 /** Where an app lives on every host. The release dir holds source and venv; shared/ is shared storage. */
 export interface AppPaths {
   root: string;
@@ -63,8 +69,10 @@ export interface AppOnHost {
   paths: AppPaths;
   /** Port nginx listens on for this app; the load balancer's target group sends traffic here. */
   port: number;
-  /** Full host names, e.g. `shop.staging.example.com`. */
+  /** Full host names, e.g. `shop.staging.example.com`: what the ALB routes to the app. */
   hostnames: string[];
+  /** The same labels under `<stack>.localhost`, e.g. `shop.staging.localhost`: what the local target's HAProxy routes too. */
+  localHostnames: string[];
   health: ResolvedApp["health"];
   static?: { url: string; dir: string };
   media?: { url: string; dir: string };
@@ -112,6 +120,20 @@ export interface EnvironmentPlan {
 /** Apps served over HTTP: those with a wsgi process, as planned on the web hosts. */
 export function servedApps(plan: EnvironmentPlan): AppOnHost[] {
   return plan.hosts.find((h) => h.role === "web")?.apps.filter((a) => a.gunicorn !== undefined) ?? [];
+}
+
+/** A label's name on the local target: `<label>.<stack>.localhost`, which browsers and curl resolve to 127.0.0.1 by themselves. */
+export function localHostname(label: string, stack: string): string {
+  return `${label}.${stack}.localhost`;
+}
+
+/**
+ * FAWKES_HOSTS as rendered, the same for both targets: every name the app is served under, the
+ * ALB's (`<label>.<domain>`, the first one first) and then the local target's. The bootstrap adds
+ * the host's own addresses at boot, the Host health checks send.
+ */
+export function servedNames(app: Pick<AppOnHost, "hostnames" | "localHostnames">): string[] {
+  return [...app.hostnames, ...app.localHostnames];
 }
 
 /** vCPUs of an EC2 instance type, from its size; enough to size gunicorn. */
@@ -195,6 +217,7 @@ function planApp(spec: EnvironmentSpec, app: ResolvedApp, role: Role, webAppsOnR
     paths,
     port: app.port,
     hostnames: app.domains.map((label) => `${label}.${spec.knobs.domain}`),
+    localHostnames: app.domains.map((label) => localHostname(label, spec.stack)),
     health: app.health,
     ...(app.static ? { static: app.static } : {}),
     ...(app.media ? { media: app.media } : {}),

@@ -1,5 +1,6 @@
 // The files of one app on a host: supervisord programs, gunicorn settings, nginx site, plain env.
-import type { AppOnHost, HostPlan, ProcessPlan } from "../model/index.ts";
+import { HEALTH_CHECKER_AGENTS } from "../config/index.ts";
+import { servedNames, type AppOnHost, type HostPlan, type ProcessPlan } from "../model/index.ts";
 import { identifier } from "./quote.ts";
 import { compileTemplate } from "./templates.ts";
 import type { RenderedFile } from "./types.ts";
@@ -32,6 +33,10 @@ interface GunicornView {
   preloadApp: boolean;
   loadBalancerIdleTimeout: number;
   procName: string;
+  /** Requests to it from a health checker leave no line in the access log. */
+  healthPath: string;
+  /** User-Agent prefixes of the checkers. */
+  checkers: readonly string[];
 }
 
 /** A location nginx serves from disk: `alias` and `disable_symlinks from=` are whole tokens, quoted whole. */
@@ -63,6 +68,10 @@ interface NginxView {
   healthPath: string;
   /** The Host the health path is proxied with, whatever Host the checker sent: the app's first name. */
   healthHost: string;
+  /** Without its `$`: 0 for a health checker's request (by its User-Agent), 1 for anyone else's. */
+  loggableVar: string;
+  /** map patterns (`~^<prefix>`) matching the checkers' User-Agents. */
+  checkerPatterns: string[];
 }
 
 interface AppEnvView {
@@ -79,6 +88,11 @@ const appEnv = compileTemplate<AppEnvView>("app.env.hbs");
 
 const rootFile = (path: string, content: string, mode = "0644"): RenderedFile => ({ path, content, mode, owner: "root:root" });
 
+/** What supervisord sets for each of an app's programs; `fawkes run` gives a one-off command the same. */
+export function programEnvironment(app: Pick<AppOnHost, "paths" | "user">): { HOME: string; USER: string } {
+  return { HOME: app.paths.root, USER: app.user };
+}
+
 export function supervisorProgramFile(app: AppOnHost, p: ProcessPlan): RenderedFile {
   if (p.stopWaitSecs <= (app.gunicorn?.gracefulTimeout ?? 0)) {
     throw new Error(`${p.program}: stopwaitsecs ${p.stopWaitSecs} must be above gunicorn's graceful_timeout ${app.gunicorn?.gracefulTimeout}`);
@@ -92,7 +106,7 @@ export function supervisorProgramFile(app: AppOnHost, p: ProcessPlan): RenderedF
       command: [EXEC_WRAPPER, app.name, ...p.argv],
       directory: app.paths.current,
       user: app.user,
-      environment: { HOME: app.paths.root, USER: app.user },
+      environment: programEnvironment(app),
       startSecs: p.startSecs,
       stopWaitSecs: p.stopWaitSecs,
       logFile: p.logFile,
@@ -117,6 +131,8 @@ export function gunicornConfFile(plan: HostPlan, app: AppOnHost): RenderedFile |
       preloadApp: g.preloadApp,
       loadBalancerIdleTimeout: plan.loadBalancerIdleTimeout,
       procName: app.name,
+      healthPath: app.health.path,
+      checkers: HEALTH_CHECKER_AGENTS,
     }),
   );
 }
@@ -173,13 +189,18 @@ export function nginxSiteFile(plan: HostPlan, app: AppOnHost): RenderedFile | un
       media: app.media ? served(app.media.url, `${app.paths.shared}/${app.media.dir}`) : null,
       healthPath: app.health.path,
       healthHost: healthHostOf(app),
+      loggableVar: `fawkes_${ident(app.name)}_loggable`,
+      checkerPatterns: HEALTH_CHECKER_AGENTS.map((agent) => `~^${agent.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&")}`),
     }),
   );
 }
 
-/** The variables fawkes itself sets win over a catalogue env of the same name. */
+/**
+ * The variables fawkes itself sets win over a catalogue env of the same name. FAWKES_HOSTS is the
+ * same on both targets; fawkes-exec appends the host's own addresses, which only its boot knows.
+ */
 export function appEnvironment(plan: HostPlan, app: AppOnHost): Array<{ name: string; value: string }> {
-  const vars: Record<string, string> = { ...app.env, FAWKES_APP: app.name, FAWKES_RELEASE: app.release, FAWKES_STACK: plan.stack };
+  const vars: Record<string, string> = { ...app.env, FAWKES_APP: app.name, FAWKES_HOSTS: servedNames(app).join(","), FAWKES_RELEASE: app.release, FAWKES_STACK: plan.stack };
   return Object.keys(vars)
     .sort()
     .map((name) => ({ name, value: vars[name]! }));

@@ -1,6 +1,7 @@
 // The two scripts every host carries: fawkes-bootstrap (run once by cloud-init) and fawkes-exec
 // (how supervisord and the release hooks run an app's commands).
-import type { AppOnHost, AppPaths, HostPlan } from "../model/index.ts";
+import { HEALTH_CHECK_USER_AGENT } from "../config/index.ts";
+import { HOST_ENV, type AppOnHost, type AppPaths, type HostPlan } from "../model/index.ts";
 import { EXEC_WRAPPER } from "./app-files.ts";
 import { CLOUDWATCH_AGENT_CONFIG_PATH } from "./cloudwatch-agent.ts";
 import { compileTemplate, registerPartial, withoutComments } from "./templates.ts";
@@ -34,6 +35,9 @@ interface BootstrapApp {
   port: string;
   healthPath: string;
   healthWaitSeconds: number;
+  /** GET or HEAD, and the statuses that count healthy in the ALB's matcher syntax. */
+  healthMethod: string;
+  healthStatuses: string;
 }
 
 interface BootstrapView {
@@ -52,6 +56,8 @@ interface BootstrapView {
   /** Present when an app of this host has a database: the database partial is rendered only then. */
   database?: HostPlan["database"];
   programWaitSeconds: number;
+  hostEnv: string;
+  healthUserAgent: string;
   /** The bootstrap's own deadline and its lock waits, from rollout.bootSeconds. */
   boot: HostPlan["boot"];
   apps: BootstrapApp[];
@@ -69,6 +75,7 @@ interface BootView {
 }
 
 interface ExecView {
+  hostEnv: string;
   apps: Array<{ name: string; env: string; secretsEnv: string; current: string }>;
   /** For the unknown-app message: the same names, as bash words. */
   names: string[];
@@ -107,6 +114,8 @@ function bootstrapApp(app: AppOnHost, releaseSha256: string): BootstrapApp {
     port: web ? String(app.port) : "",
     healthPath: web ? app.health.path : "",
     healthWaitSeconds: bootSeconds(app) + HEALTH_GRACE_SECONDS,
+    healthMethod: app.health.method,
+    healthStatuses: app.health.statuses,
   };
 }
 
@@ -128,6 +137,8 @@ export function bootstrapFile(plan: HostPlan, sums: Readonly<Record<string, stri
     ...(plan.database ? { database: plan.database } : {}),
     // supervisord counts a program RUNNING after startsecs; allow that plus a margin.
     programWaitSeconds: Math.max(0, ...plan.apps.map(bootSeconds)) + 30,
+    hostEnv: HOST_ENV,
+    healthUserAgent: HEALTH_CHECK_USER_AGENT,
     boot: plan.boot,
     apps: plan.apps.map((a) => bootstrapApp(a, sums[a.name]!)),
   }));
@@ -136,6 +147,7 @@ export function bootstrapFile(plan: HostPlan, sums: Readonly<Record<string, stri
 
 export function execWrapperFile(plan: HostPlan): RenderedFile {
   const content = fawkesExec({
+    hostEnv: HOST_ENV,
     apps: plan.apps.map((a) => ({ name: a.name, env: a.paths.env, secretsEnv: a.paths.secretsEnv, current: a.paths.current })),
     names: plan.apps.map((a) => a.name),
   });

@@ -198,7 +198,7 @@ describe.each(stacksOfTheRepository())("stack %s", (stack) => {
       const h = app.health;
       expect(one(g, T.tg, `fawkes-lb-${app.name}`).inputs).toMatchObject({
         port: app.port, protocol: "HTTP", deregistrationDelay: g.spec.catalogue.loadBalancer.deregistrationDelaySeconds,
-        healthCheck: { path: h.path, port: "traffic-port", matcher: "200", interval: h.intervalSeconds, timeout: h.timeoutSeconds, healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold },
+        healthCheck: { path: h.path, port: "traffic-port", matcher: "200-399", interval: h.intervalSeconds, timeout: h.timeoutSeconds, healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold },
       });
       const rule = one(g, T.rule, `fawkes-lb-${app.name}`).inputs;
       expect(rule.conditions).toEqual([{ hostHeader: { values: app.hostnames } }]);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { loadStack } from "../../src/config/index.ts";
+import { loadStack, type Health } from "../../src/config/index.ts";
 import { planEnvironment } from "../../src/model/index.ts";
 import { renderHaproxyConfig, renderServerAddresses, serverAddressFile } from "../../src/local/haproxy-config.ts";
 import { parseStat } from "../../src/local/haproxy.ts";
@@ -123,6 +123,14 @@ describe("the local target's own cloud.cfg", () => {
   });
 });
 
+/** The plan with some apps' health changed on every host, as a catalogue saying so would plan it. */
+function withHealth(changes: Record<string, Partial<Health>>): typeof plan {
+  return { ...plan, hosts: plan.hosts.map((h) => ({ ...h, apps: h.apps.map((a) => ({ ...a, health: { ...a.health, ...changes[a.name] } })) })) };
+}
+
+/** One backend's lines, up to the blank line that ends it. */
+const backendOf = (cfg: string, app: string) => /^backend app_\S+\n(?:.+\n)*/m.exec(cfg.slice(cfg.indexOf(`backend app_${app}\n`)))?.[0] ?? "";
+
 describe("HAProxy as the local load balancer", () => {
   const slots = hostSlots(layout, "10.231.7.0/24", plan.hosts, spec.knobs.rollout);
   const cfg = renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock", addresses: "/tmp/x/servers.map" });
@@ -137,22 +145,41 @@ describe("HAProxy as the local load balancer", () => {
   });
 
   it("health-checks as the ALB does: Host is the server's address and port, never a name of the app", () => {
-    expect(cfg).toContain("http-check send meth GET uri /healthz/ ver HTTP/1.1 hdr Host %[srv_name,map(/tmp/x/servers.map)]:8002");
+    expect(cfg).toContain("http-check send meth GET uri /healthz/ ver HTTP/1.1 hdr Host %[srv_name,map(/tmp/x/servers.map)]:8002 hdr User-Agent fawkes-health/1");
     expect(cfg).not.toMatch(/hdr Host [a-z]/);
     expect(renderServerAddresses(slots).split("\n")).toEqual([...slots.map((s) => `${s.name} ${s.ip}`), ""]);
     expect(renderServerAddresses(slots)).toContain("staging-web-2 10.231.7.12\n");
   });
 
-  it("is accepted by haproxy -c", async () => {
+  it("asks each app's health with its method and expects its statuses, the ALB's matcher syntax as is", () => {
+    // The default: GET, 200-399.
+    expect(backendOf(cfg, "blog")).toContain("    http-check expect status 200-399\n");
+    const custom = renderHaproxyConfig({ plan: withHealth({ blog: { method: "HEAD", statuses: "200,204" }, shop: { statuses: "200" } }), slots, port: 18080, socket: "/tmp/x/admin.sock", addresses: "/tmp/x/servers.map" });
+    expect(backendOf(custom, "blog")).toContain("    http-check send meth HEAD uri /healthz/ ver HTTP/1.1 hdr Host %[srv_name,map(/tmp/x/servers.map)]:8002 hdr User-Agent fawkes-health/1\n");
+    expect(backendOf(custom, "blog")).toContain("    http-check expect status 200,204\n");
+    expect(backendOf(custom, "shop")).toContain("    http-check send meth GET uri /healthz ");
+    expect(backendOf(custom, "shop")).toContain("    http-check expect status 200\n");
+  });
+
+  it("logs no health checker's request to the health path, and everyone else's", () => {
+    for (const [app, path] of [["blog", "/healthz/"], ["shop", "/healthz"]] as const) {
+      expect(backendOf(cfg, app)).toContain(`    http-request set-log-level silent if { path ${path} } { req.fhdr(user-agent) -m beg ELB-HealthChecker/ fawkes-health/ }\n`);
+    }
+  });
+
+  it("is accepted by haproxy -c, with the default health check and with HEAD and a list of statuses", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fawkes-haproxy-"));
     try {
       // The map the checks read must exist: HAProxy refuses a config whose map it cannot open.
       const addresses = serverAddressFile(dir);
       writeFileSync(addresses, renderServerAddresses(slots));
-      writeFileSync(join(dir, "haproxy.cfg"), renderHaproxyConfig({ plan, slots, port: 18080, socket: "/tmp/x/admin.sock", addresses }));
-      const r = await execa("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { reject: false, all: true });
-      expect(r.all).toContain("Configuration file is valid");
-      expect(r.exitCode).toBe(0);
+      for (const p of [plan, withHealth({ blog: { method: "HEAD", statuses: "200,204" }, shop: { statuses: "301" } })]) {
+        writeFileSync(join(dir, "haproxy.cfg"), renderHaproxyConfig({ plan: p, slots, port: 18080, socket: "/tmp/x/admin.sock", addresses }));
+        const r = await execa("haproxy", ["-c", "-f", join(dir, "haproxy.cfg")], { reject: false, all: true });
+        expect(r.all).toContain("Configuration file is valid");
+        expect(r.all).not.toMatch(/\[(WARNING|ALERT)\]/);
+        expect(r.exitCode).toBe(0);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -133,6 +133,30 @@ describe("gunicorn and nginx", () => {
     }
   });
 
+  it("keeps a health checker's requests to the health path out of nginx's access log, and no one else's", () => {
+    for (const [app, path] of [["blog", "/healthz/"], ["shop", "/healthz"]] as const) {
+      const nginx = file(devWeb.image, `/etc/nginx/sites-enabled/${app}.conf`);
+      // The checkers by their User-Agent: the ALB's and fawkes' own.
+      expect(nginx).toContain(`map $http_user_agent $fawkes_${app}_loggable {\n    "~^ELB-HealthChecker/" 0;\n    "~^fawkes-health/" 0;\n    default 1;\n}\n`);
+      const health = new RegExp(`location = ${path.replace(/\//g, "\\/")} \\{\\n([^}]*)\\}`).exec(nginx)?.[1] ?? "";
+      expect(health).toContain(`access_log /var/log/fawkes/${app}/nginx-access.log combined if=$fawkes_${app}_loggable;`);
+      expect(health).not.toContain("access_log off");
+      // Every other location logs every request, as the server does.
+      expect(nginx).toMatch(new RegExp(`^ {4}access_log /var/log/fawkes/${app}/nginx-access\\.log;$`, "m"));
+      expect(nginx.match(/if=\$/g)).toHaveLength(1);
+    }
+  });
+
+  it("keeps a health checker's requests to the health path out of gunicorn's access log with a logger class of its own", () => {
+    for (const [app, path] of [["blog", "/healthz/"], ["shop", "/healthz"]] as const) {
+      const gunicorn = file(devWeb.image, `/etc/fawkes/apps/${app}/gunicorn.conf.py`);
+      expect(gunicorn).toMatch(/^accesslog = "-"$/m);
+      expect(gunicorn).toMatch(/^logger_class = _health_checks_unlogged\(\)$/m);
+      expect(gunicorn).toMatch(/^ {4}class HealthChecksUnlogged\(Logger\):$/m);
+      expect(gunicorn).toContain(`\nHEALTH_CHECK_PATH = "${path}"\nHEALTH_CHECKERS = ("ELB-HealthChecker/", "fawkes-health/",)\n`);
+    }
+  });
+
   it("gives worker hosts no nginx site and no gunicorn settings", () => {
     for (const { image } of all.filter((h) => h.plan.role === "worker")) {
       expect(image.files.filter((f) => f.path.startsWith("/etc/nginx/") || f.path.endsWith("gunicorn.conf.py"))).toEqual([]);
@@ -145,7 +169,7 @@ describe("environment and secrets", () => {
   it("writes the plain env sorted, with fawkes' own variables", () => {
     const env = file(devWeb.image, "/etc/fawkes/apps/shop/app.env");
     const assignments = env.split("\n").filter((l) => /^[A-Z]/.test(l));
-    expect(assignments).toEqual(["FAWKES_APP=shop", `FAWKES_RELEASE=${devWeb.plan.apps[0]!.release}`, "FAWKES_STACK=dev", "SHOP_DATA_DIR=data"]);
+    expect(assignments).toEqual(["FAWKES_APP=shop", "FAWKES_HOSTS=shop.dev.fawkes.test,shop.dev.localhost", `FAWKES_RELEASE=${devWeb.plan.apps[0]!.release}`, "FAWKES_STACK=dev", "SHOP_DATA_DIR=data"]);
   });
 
   it("carries secrets only as names, and never writes the secrets file from user-data", () => {

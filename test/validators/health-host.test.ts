@@ -1,8 +1,9 @@
 // The health path asked as the ALB asks it (Host = the host's address and port) reaches the stock
 // Django blog under its own name: the image's nginx with the blog's rendered site in front of
-// Debian's gunicorn serving examples/django-blog with the catalogue's ALLOWED_HOSTS. The site is
-// moved only where a test must: its port to 127.0.0.1:<free>, gunicorn's socket and the logs into a
-// temp dir; every location and header is as rendered.
+// Debian's gunicorn serving examples/django-blog, its ALLOWED_HOSTS the FAWKES_HOSTS it gets on a
+// host (the rendered names, then the host's address, as fawkes-exec appends it), DEBUG off. The site
+// is moved only where a test must: its port to 127.0.0.1:<free>, gunicorn's socket and the logs into
+// a temp dir; every location and header is as rendered.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { httpStatus } from "../../src/local/health.ts";
 import { planEnvironment } from "../../src/model/index.ts";
-import { nginxSiteFile } from "../../src/render/app-files.ts";
+import { appEnvironment, nginxSiteFile } from "../../src/render/app-files.ts";
 import { goldenImage, inImageRoot, requireImageTools } from "../helpers/image-root.ts";
 import { ROOT, scratchDir } from "../helpers/rendered-hosts.ts";
 import { freePort } from "../helpers/serve.ts";
@@ -34,7 +35,7 @@ function statusViaSocket(socketPath: string, path: string, host: string): Promis
 afterAll(() => scratch.remove());
 
 describe("the health path, asked by address", () => {
-  test("the Django blog answers it 200 under its name, and 400 to any other path asked so", async () => {
+  test("the Django blog answers it 200 under its name, accepts every FAWKES_HOSTS name and the host's address, and refuses any other Host (400)", async () => {
     requireTools(TOOLS.gunicorn, TOOLS.python3);
     await requirePythonModules("django");
     const image = await goldenImage();
@@ -42,9 +43,10 @@ describe("the health path, asked by address", () => {
     const dev = loadStack(ROOT, "dev");
     const host = planEnvironment(dev).hosts.find((h) => h.role === "web")!;
     const blog = host.apps.find((a) => a.name === "blog")!;
-    const allowed = blog.env.DJANGO_ALLOWED_HOSTS;
-    // The catalogue makes the blog a stock Django app: only its own names are allowed.
-    expect(allowed).toBeDefined();
+    // The catalogue leaves the blog's ALLOWED_HOSTS to FAWKES_HOSTS: no override.
+    expect(blog.env.DJANGO_ALLOWED_HOSTS).toBeUndefined();
+    const rendered = Object.fromEntries(appEnvironment(host, blog).map((v) => [v.name, v.value]));
+    const hostAddress = "10.231.7.11";
 
     const dir = scratch.dir;
     const sock = join(dir, "gunicorn.sock");
@@ -52,14 +54,14 @@ describe("the health path, asked by address", () => {
     const site = nginxSiteFile(host, blog)!.content
       .replace(`unix:${blog.gunicorn!.socket}`, `unix:${sock}`)
       .replace(new RegExp(`^(\\s*)listen ${blog.port};$`, "m"), `$1listen 127.0.0.1:${port};`)
-      .replace(/^(\s*)access_log \/\S+;$/m, `$1access_log ${dir}/access.log;`)
-      .replace(/^(\s*)error_log \/\S+;$/m, `$1error_log ${dir}/error.log;`);
+      .replaceAll(`${blog.paths.logs}/nginx-access.log`, `${dir}/access.log`)
+      .replaceAll(`${blog.paths.logs}/nginx-error.log`, `${dir}/error.log`);
     expect(site).toContain(`listen 127.0.0.1:${port};`);
     writeFileSync(join(dir, "blog.conf"), site);
     writeFileSync(join(dir, "nginx.conf"), [`user root;`, `pid ${dir}/nginx.pid;`, `error_log ${dir}/nginx-error.log;`, "events {}", "http {", "    include /etc/nginx/mime.types;", `    include ${dir}/blog.conf;`, "}", ""].join("\n"));
 
     const env = {
-      ...BASE_ENV, ...blog.env, DJANGO_SECRET_KEY: "validator-dummy-key", FAWKES_RELEASE: "r-test",
+      ...BASE_ENV, ...rendered, FAWKES_HOSTS: `${rendered.FAWKES_HOSTS},${hostAddress}`, DJANGO_SECRET_KEY: "validator-dummy-key",
       BLOG_DB_DIR: join(dir, "db"), BLOG_STATIC_ROOT: join(dir, "static"), BLOG_MEDIA_ROOT: join(dir, "media"),
     };
     mkdirSync(join(dir, "db"));
@@ -69,18 +71,29 @@ describe("the health path, asked by address", () => {
     const [cmd, ...args] = inImageRoot(image, join(dir, "image"), [dir], [TOOLS.nginx.path, "-c", join(dir, "nginx.conf"), "-p", `${dir}/`, "-e", join(dir, "nginx-error.log"), "-g", "daemon off;"]);
     const nginx = execa(cmd!, args, { reject: false, all: true, stdin: "ignore", timeout: 60_000 });
     try {
-      const address = `10.231.7.11:${blog.port}`;
+      const address = `${hostAddress}:${blog.port}`;
       let health = { status: 0, body: "" };
       for (let i = 0; i < 100 && health.status !== 200; i++) {
         await sleep(100);
         health = await httpStatus("127.0.0.1", port, blog.health.path, address, 2000);
       }
       expect(health, `${nginx.all ?? ""}\n${gunicorn.all ?? ""}`).toEqual({ status: 200, body: "ok\n" });
-      // Django itself refuses the address, on the health path too: the 200 is nginx's doing.
-      expect(await statusViaSocket(sock, blog.health.path, address)).toBe(400);
-      // The same address on any other path reaches Django with that Host: refused, as on AWS.
-      expect((await httpStatus("127.0.0.1", port, "/", address, 2000)).status).toBe(400);
-      expect((await httpStatus("127.0.0.1", port, "/", blog.hostnames[0]!, 2000)).status).toBe(200);
+      // Another host's address is not this one's: Django refuses it, and nginx's health location
+      // still answers (it asks under the app's first name, whatever Host the checker sent).
+      const stranger = `10.231.7.99:${blog.port}`;
+      expect(await statusViaSocket(sock, blog.health.path, stranger)).toBe(400);
+      expect((await httpStatus("127.0.0.1", port, blog.health.path, stranger, 2000)).status).toBe(200);
+      // Every name of FAWKES_HOSTS, the host's own address among them, on any path: DEBUG is off.
+      expect(rendered.FAWKES_HOSTS!.split(",")).toEqual([...blog.hostnames, ...blog.localHostnames]);
+      for (const name of [...blog.hostnames, ...blog.localHostnames, address]) {
+        expect((await httpStatus("127.0.0.1", port, "/", name, 2000)).status, name).toBe(200);
+        expect(await statusViaSocket(sock, blog.health.path, name), name).toBe(200);
+      }
+      // Any other Host: 400, through nginx and from Django itself.
+      for (const name of [stranger, "blog.evil.test", `blog.${dev.stack}.localhost.evil.test`]) {
+        expect((await httpStatus("127.0.0.1", port, "/", name, 2000)).status, name).toBe(400);
+        expect(await statusViaSocket(sock, "/", name), name).toBe(400);
+      }
     } finally {
       nginx.kill("SIGTERM");
       gunicorn.kill("SIGTERM");

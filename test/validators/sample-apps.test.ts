@@ -2,12 +2,15 @@
 // keeps files and queues orders on its shared data dir and its worker drains the queue and stops
 // cleanly on SIGTERM; the blog migrates, collects static files and counts posts in its sqlite DB,
 // and with DATABASE_URL does the same in a real, throwaway PostgreSQL cluster.
+// The blog's ALLOWED_HOSTS are the FAWKES_HOSTS a host gives it (the names, then the host's address:
+// 127.0.0.1 here), DJANGO_ALLOWED_HOSTS overriding them.
 // Everything they write goes to a temp dir (env vars), so the repository stays clean.
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, test } from "vitest";
+import { httpStatus } from "../../src/local/health.ts";
 import { ROOT, scratchDir } from "../helpers/rendered-hosts.ts";
 import { freePort, serveApp, tryFetch } from "../helpers/serve.ts";
 import { BASE_ENV, TOOLS, expectSuccess, requirePythonModules, requireTools, run } from "../helpers/tools.ts";
@@ -15,6 +18,8 @@ import { BASE_ENV, TOOLS, expectSuccess, requirePythonModules, requireTools, run
 const SHOP = join(ROOT, "examples/flask-shop");
 const BLOG = join(ROOT, "examples/django-blog");
 const scratch = scratchDir("sample-apps");
+/** As on a host: the blog's names in its stack, then the host's address (127.0.0.1 here, where the tests ask). */
+const BLOG_HOSTS = "blog.dev.fawkes.test,www.dev.fawkes.test,blog.dev.localhost,www.dev.localhost,127.0.0.1";
 afterAll(() => scratch.remove());
 
 describe("examples/flask-shop", () => {
@@ -78,7 +83,7 @@ describe("examples/django-blog", () => {
     mkdirSync(join(dir, "db"), { recursive: true });
     // DJANGO_SETTINGS_MODULE as the catalogue sets it; db/static/media in the temp dir.
     const env = {
-      DJANGO_SETTINGS_MODULE: "blog.settings", DJANGO_SECRET_KEY: "validator-dummy-key", FAWKES_RELEASE: "r-test",
+      DJANGO_SETTINGS_MODULE: "blog.settings", DJANGO_SECRET_KEY: "validator-dummy-key", FAWKES_RELEASE: "r-test", FAWKES_HOSTS: BLOG_HOSTS,
       BLOG_DB_DIR: join(dir, "db"), BLOG_STATIC_ROOT: join(dir, "staticfiles"), BLOG_MEDIA_ROOT: join(dir, "media"),
     };
     const manage = (...args: string[]) => run([TOOLS.python3.path, "manage.py", ...args], { timeoutMs: 30_000, cwd: BLOG, env: { ...BASE_ENV, ...env } });
@@ -94,6 +99,32 @@ describe("examples/django-blog", () => {
       expect(await (await tryFetch(`${blog.url}/`))?.json()).toEqual({ app: "blog", release: "r-test", posts: 1, database: "sqlite" });
     } finally {
       expect(await blog.stop(), blog.output()).toBe(0);
+    }
+  });
+
+  test("with DEBUG off, answers a Host of FAWKES_HOSTS and refuses (400) any other; DJANGO_ALLOWED_HOSTS overrides FAWKES_HOSTS", async () => {
+    requireTools(TOOLS.gunicorn, TOOLS.python3);
+    await requirePythonModules("django");
+    const dir = join(scratch.dir, "blog-hosts");
+    const env = {
+      DJANGO_SETTINGS_MODULE: "blog.settings", DJANGO_SECRET_KEY: "validator-dummy-key", FAWKES_HOSTS: BLOG_HOSTS,
+      BLOG_DB_DIR: join(dir, "db"), BLOG_STATIC_ROOT: join(dir, "staticfiles"), BLOG_MEDIA_ROOT: join(dir, "media"),
+    };
+    const status = (url: string, host: string) => httpStatus("127.0.0.1", Number(new URL(url).port), "/healthz/", host, 2000).then((r) => r.status);
+    const blog = await serveApp(BLOG, "blog.wsgi:application", env, "/healthz/");
+    try {
+      for (const host of BLOG_HOSTS.split(",")) expect(await status(blog.url, host), host).toBe(200);
+      expect(await status(blog.url, "blog.dev.fawkes.test:8002")).toBe(200);
+      for (const host of ["evil.test", "blog.staging.fawkes.test", "10.0.0.9"]) expect(await status(blog.url, host), host).toBe(400);
+    } finally {
+      expect(await blog.stop(), blog.output()).toBe(0);
+    }
+    const only = await serveApp(BLOG, "blog.wsgi:application", { ...env, DJANGO_ALLOWED_HOSTS: "127.0.0.1,only.example" }, "/healthz/");
+    try {
+      expect(await status(only.url, "only.example")).toBe(200);
+      expect(await status(only.url, "blog.dev.fawkes.test")).toBe(400);
+    } finally {
+      expect(await only.stop(), only.output()).toBe(0);
     }
   });
 
@@ -122,7 +153,7 @@ describe("examples/django-blog", () => {
 
     const dir = join(scratch.dir, "blog-pg");
     const env = {
-      DJANGO_SETTINGS_MODULE: "blog.settings", DJANGO_SECRET_KEY: "validator-dummy-key", FAWKES_RELEASE: "r-pg",
+      DJANGO_SETTINGS_MODULE: "blog.settings", DJANGO_SECRET_KEY: "validator-dummy-key", FAWKES_RELEASE: "r-pg", FAWKES_HOSTS: BLOG_HOSTS,
       DATABASE_URL: `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${pg.port}/blog`,
       // A dir that does not exist: sqlite would fail to open its file there, so only PostgreSQL can serve.
       BLOG_DB_DIR: join(dir, "no-sqlite"), BLOG_STATIC_ROOT: join(dir, "staticfiles"), BLOG_MEDIA_ROOT: join(dir, "media"),

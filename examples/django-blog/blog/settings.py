@@ -7,6 +7,11 @@ BLOG_MEDIA_ROOT move them (tests point them at a temp dir so the repository stay
 DATABASE_URL (postgres://user:password@host:port/dbname[?sslmode=require]), which fawkes sets for
 an app with `database: true`, selects the environment's PostgreSQL; without it the blog keeps its
 sqlite file in BLOG_DB_DIR.
+
+ALLOWED_HOSTS are the names fawkes serves the app under in its stack, FAWKES_HOSTS (comma-separated:
+`<label>.<domain>`, `<label>.<stack>.localhost`, then the host's own addresses, which the load
+balancer's health checks send as Host). DJANGO_ALLOWED_HOSTS, when set, wins. With neither, Django's
+own default: nothing outside DEBUG, localhost with it.
 """
 import os
 from pathlib import Path
@@ -27,7 +32,7 @@ if not SECRET_KEY:
         raise RuntimeError("DJANGO_SECRET_KEY is not set (only DJANGO_DEBUG=1 allows a development key)")
     SECRET_KEY = "dev-only-insecure-key"
 
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", os.environ.get("FAWKES_HOSTS", "")).split(",") if h.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",

@@ -1,7 +1,8 @@
 // What each rendered file of a project means, from its plan: the values bash, supervisord, Python
 // and cloud-init must read back from it (./readback.ts reads them). Written from the plan, not from
 // the files, so a value the quoting changed or cut short cannot pass.
-import type { EnvironmentPlan, HostPlan } from "../../../src/model/index.ts";
+import { HEALTH_CHECK_USER_AGENT, HEALTH_CHECKER_AGENTS } from "../../../src/config/index.ts";
+import { HOST_ENV, type EnvironmentPlan, type HostPlan } from "../../../src/model/index.ts";
 import { DB_BOOTSTRAP_PATH, type DatabaseHostImage, type HostImage, type RenderedFile } from "../../../src/render/index.ts";
 import { appEnvironment, EXEC_WRAPPER } from "../../../src/render/app-files.ts";
 import { BOOT_PATH, BOOTSTRAP_PATH } from "../../../src/render/bootstrap.ts";
@@ -51,6 +52,8 @@ function bootstrapValues(plan: HostPlan): { globals: Values; apps: Record<string
     EXEC: EXEC_WRAPPER,
     SELF_TIMEOUT_SECONDS: String(plan.boot.selfTimeoutSeconds),
     LOCK_SECONDS: String(plan.boot.lockSeconds),
+    HOST_ENV,
+    HEALTH_USER_AGENT: HEALTH_CHECK_USER_AGENT,
     ...(db
       ? { DB_MASTER_USER: db.masterUser, DB_ENDPOINT_PARAMETER: db.parameters.endpoint, DB_MASTER_SECRET_PARAMETER: db.parameters.masterSecret, DB_BACKUP_BEFORE_RELEASE: String(db.backupBeforeRelease), DB_DUMP_PREFIX: db.dumpPrefix, DB_PASSWORD_PATTERN: db.passwordRule }
       : {}),
@@ -79,6 +82,8 @@ function bootstrapValues(plan: HostPlan): { globals: Values; apps: Record<string
         HOOKS: a.hooks,
         PORT: web ? String(a.port) : "",
         HEALTH_PATH: web ? a.health.path : "",
+        HEALTH_METHOD: a.health.method,
+        HEALTH_STATUSES: a.health.statuses,
         ...(db ? { DB_NAME: a.database?.name ?? "", DB_ROLE: a.database?.role ?? "" } : {}),
       };
       return [a.name, values];
@@ -111,7 +116,8 @@ function hostExpected(plan: HostPlan, image: HostImage): HostExpected {
     pythonFiles: plan.apps.flatMap((a) => {
       const g = a.gunicorn;
       if (!g || plan.role !== "web") return [];
-      const globals = { bind: `unix:${g.socket}`, workers: g.workers, timeout: g.timeout, graceful_timeout: g.gracefulTimeout, keepalive: g.keepalive, preload_app: g.preloadApp, worker_tmp_dir: "/dev/shm", accesslog: "-", errorlog: "-", forwarded_allow_ips: "127.0.0.1", proc_name: a.name, umask: 0, daemon: false };
+      const globals = { bind: `unix:${g.socket}`, workers: g.workers, timeout: g.timeout, graceful_timeout: g.gracefulTimeout, keepalive: g.keepalive, preload_app: g.preloadApp, worker_tmp_dir: "/dev/shm", accesslog: "-", errorlog: "-", forwarded_allow_ips: "127.0.0.1", proc_name: a.name, umask: 0, daemon: false,
+        HEALTH_CHECK_PATH: a.health.path, HEALTH_CHECKERS: [...HEALTH_CHECKER_AGENTS], logger_class: "<class 'HealthChecksUnlogged'>" };
       return [{ path: `${a.paths.config}/gunicorn.conf.py`, globals }];
     }),
     sites: plan.role === "web" ? plan.apps.filter((a) => a.gunicorn).map((a) => `/etc/nginx/sites-enabled/${a.name}.conf`) : [],
