@@ -79,7 +79,8 @@ export function protectedReleases(root: string, app: string, home = fawkesHome()
   const add = (r: string | undefined) => {
     if (r !== undefined && r !== "") keep.add(r);
   };
-  for (const spec of loadAllStacks(root)) add(spec.knobs.releases[app]);
+  // An app no stack pins yet (its first build) protects nothing of its own; every other pin still counts.
+  for (const spec of loadAllStacks(root, { unpinnedAllowed: true })) add(spec.knobs.releases[app]);
 
   const envs = join(home, "envs");
   if (existsSync(envs)) {
@@ -96,7 +97,8 @@ export function protectedReleases(root: string, app: string, home = fawkesHome()
   }
 
   for (const stack of stacksWithHistory(home)) {
-    const entries = readHistory(stack, home).filter((e) => e.app === app);
+    // A run moves no pin: it neither protects a release nor hides the latest rollout's.
+    const entries = readHistory(stack, home).filter((e) => e.app === app && e.kind !== "run");
     const latest = entries.at(-1);
     add(latest?.from);
     add(latest?.to);

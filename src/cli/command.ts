@@ -22,6 +22,11 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   cwd: string;
+  /**
+   * The process's own streams, for a command whose output is another program's bytes (`run`), and
+   * whether it sits at a terminal (stdin and stdout). Without it (tests), out and err get the text.
+   */
+  raw?: { out: (bytes: Uint8Array) => void; err: (bytes: Uint8Array) => void; terminal: boolean };
 }
 
 /** One CLI command: its flags and help are data; `run` parses nothing itself. */
@@ -34,7 +39,21 @@ export interface Command {
   options: Options;
   /** How many positionals, and the first ones in order (those past `args` are taken as they come). */
   positionals?: { min: number; max: number; args?: readonly Positional[] };
-  run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number>;
+  /**
+   * A command that runs another one (`fawkes run APP -- CMD...`): the positionals after its own,
+   * which must follow `--`, are that command's argv (`rest`), passed on as given, never parsed.
+   */
+  passThrough?: { name: string };
+  /** The exit code of fawkes's own failures, usage errors included, when every other code is another program's (`run`: 125). */
+  ownFailureExit?: number;
+  run(args: ParsedArgs, io: Io): Promise<number>;
+}
+
+export interface ParsedArgs {
+  values: Record<string, unknown>;
+  positionals: string[];
+  /** passThrough: the command to run, as given after `--`. */
+  rest?: string[];
 }
 
 /** A mistake in how the command was called: printed with the usage, exit code 2. */
@@ -46,16 +65,17 @@ export const COMMON_OPTIONS: Options = {
   project: { type: "string" },
 };
 
-export function parse(cmd: Command, argv: string[]): { values: Record<string, unknown>; positionals: string[] } {
+export function parse(cmd: Command, argv: string[]): ParsedArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
   }
   const { min, max, args = [] } = cmd.positionals ?? { min: 0, max: 0 };
-  if (!parsed.values.help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
-    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, got ${parsed.positionals.length}`);
+  const { positionals, rest } = cmd.passThrough ? splitPassThrough(cmd, parsed.tokens, max, parsed.values.help === true) : { positionals: parsed.positionals, rest: undefined };
+  if (!parsed.values.help && (positionals.length < min || positionals.length > max)) {
+    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, got ${positionals.length}`);
   }
   // The one check of each name at the entry, as the command table declares it.
   for (const [flag, option] of Object.entries(cmd.options)) {
@@ -63,10 +83,27 @@ export function parse(cmd: Command, argv: string[]): { values: Record<string, un
     if (option.kind !== undefined && given !== undefined) for (const value of [given].flat()) checkName(`--${flag}`, option.kind, String(value));
   }
   args.forEach((arg, i) => {
-    const value = parsed.positionals[i];
+    const value = positionals[i];
     if (arg.kind !== undefined && value !== undefined) checkName(arg.name, arg.kind, value);
   });
-  return { values: parsed.values as Record<string, unknown>, positionals: parsed.positionals };
+  return { values: parsed.values as Record<string, unknown>, positionals, ...(rest ? { rest } : {}) };
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
+
+/**
+ * The command's own positionals (the first `own`), and the argv of the one it runs: the positionals
+ * after them, which must come after `--` (a second `--` right before them is dropped, so that an own
+ * positional can itself follow `--`: `run -- APP -- CMD`).
+ */
+function splitPassThrough(cmd: Command, tokens: readonly Token[], own: number, help: boolean): { positionals: string[]; rest: string[] } {
+  const terminator = tokens.find((t) => t.kind === "option-terminator")?.index ?? Infinity;
+  const words = tokens.flatMap((t) => (t.kind === "positional" ? [{ value: t.value, index: t.index }] : []));
+  const rest = words.slice(own);
+  if (rest.length > 0 && rest[0]!.index < terminator) throw new UsageError("put -- before the command to run");
+  if (rest[0]?.value === "--") rest.shift();
+  if (!help && rest.length === 0) throw new UsageError(`no command to run: give it after --, as ${cmd.passThrough!.name}...`);
+  return { positionals: words.slice(0, own).map((w) => w.value), rest: rest.map((w) => w.value) };
 }
 
 /** `APP "../x": not an app name (what one looks like)`: the argument, the value quoted (a newline shows), the rule. */

@@ -232,7 +232,7 @@ export function templateLayer(root: string, stack: string): { layer?: ConfigLaye
 }
 
 /** Loads every stack with a file; problems of all stacks are reported together. */
-export function loadAllStacks(root: string): EnvironmentSpec[] {
+export function loadAllStacks(root: string, opts: LoadStackOptions = {}): EnvironmentSpec[] {
   const problems: Problem[] = [];
   const project = readProject(root, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -241,7 +241,7 @@ export function loadAllStacks(root: string): EnvironmentSpec[] {
   if (stacks.length === 0) throw new ConfigError([{ file: project.stackConfigDir, path: "", message: "holds no stack file (Pulumi.<stack>.yaml)" }]);
   for (const stack of stacks) {
     try {
-      specs.push(loadStack(root, stack));
+      specs.push(loadStack(root, stack, opts));
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       for (const p of e.problems) if (!problems.some((q) => q.file === p.file && q.path === p.path && q.message === p.message)) problems.push(p);

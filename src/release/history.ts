@@ -4,8 +4,11 @@ import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { fawkesHome } from "../local/image.ts";
 
-/** maintenance: `fawkes maintenance on|off`, which changes what the load balancer answers, no host. */
-export type HistoryKind = "release" | "rollback" | "rebuild" | "maintenance";
+/**
+ * maintenance: `fawkes maintenance on|off`, which changes what the load balancer answers, no host.
+ * run: `fawkes run`, a one-off command of an app on one host (`host`, `exitCode`); it moves no pin.
+ */
+export type HistoryKind = "release" | "rollback" | "rebuild" | "maintenance" | "run";
 /** succeeded; rolled-back: failed and the previous release serves again; failed: stopped where it failed; cancelled: stopped by someone else (an instance refresh cancelled outside fawkes). */
 export type HistoryResult = "succeeded" | "rolled-back" | "failed" | "cancelled";
 
@@ -26,10 +29,14 @@ export interface HistoryEntry {
   from?: string;
   to?: string;
   hostsReplaced: string[];
+  /** run: the host the command ran on (a local host's name, an instance id on AWS). */
+  host?: string;
+  /** run: the command's exit code; absent when fawkes lost track of it (the failure says how). */
+  exitCode?: number;
   result: HistoryResult;
   /** What failed, where: the step, the host, the gate. */
   failure?: string;
-  /** The rollout's own log, and the copies of failed hosts' logs beside it. */
+  /** The rollout's own log, and the copies of failed hosts' logs beside it; "" for a run (its output is the caller's). */
   logs: string;
 }
 

@@ -294,6 +294,22 @@ describe("deployer", () => {
     expect(await asRole(staging, "deployer", "ssm:GetParameter", `arn:aws:ssm:${staging.region}:${ACCOUNT}:parameter${staging.stores.parameterPrefix}/blog/SECRET_KEY`)).toBe("ImplicitlyDenied");
     expect(await asRole(staging, "deployer", "ssm:DescribeParameters", "*")).toBe("Allowed");
   });
+
+  it("sends no command to a host (fawkes run --target aws is the admin's: Run Command runs as root, beside every app's secrets), nor do plan and viewer", async () => {
+    // Each of the two files loads one SDK and sends its commands as `new sdk.XCommand(`: read from the source.
+    const sent = (file: string, service: string) => [...readFileSync(join(ROOT, file), "utf8").matchAll(/new sdk\.(\w+)Command\(/g)].map((m) => `${service}:${m[1]}`);
+    expect([...sent("src/run/aws-hosts.ts", "ec2"), ...sent("src/run/aws.ts", "ssm")].sort()).toEqual(["ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:SendCommand"]);
+    const instance = `arn:aws:ec2:${staging.region}:${ACCOUNT}:instance/i-0123456789abcdef0`;
+    // AWS's own documents have no account in their ARN; the simulator knows the resource type only with one.
+    const document = `arn:aws:ssm:${staging.region}:${ACCOUNT}:document/AWS-RunShellScript`;
+    const tags = { "ssm:resourceTag/Project": staging.graph.spec.project, "ssm:resourceTag/Stack": "staging" };
+    for (const access of ["deployer", "plan", "viewer"]) {
+      expect(await asRole(staging, access, "ssm:SendCommand", instance, tags), `${access} instance`).toBe("ImplicitlyDenied");
+      expect(await asRole(staging, access, "ssm:SendCommand", document), `${access} document`).toBe("ImplicitlyDenied");
+      // Finding the instances is a read every role has.
+      expect(await asRole(staging, access, "ec2:DescribeInstances", "*"), access).toBe("Allowed");
+    }
+  });
 });
 
 describe("GitHub Actions' OIDC tokens", () => {

@@ -151,6 +151,26 @@ describe.sequential("an app team's path: app add, three dependency routes, servi
     expect((await httpStatus("127.0.0.1", port, "/healthz", `shop.${STACK}.localhost`, 5000)).status).toBe(200);
   }, 600_000);
 
+  it("fawkes run: migrate, createsuperuser --noinput as the app's user in its release, and the index's packages in its venv", async () => {
+    const up = await project.fawkes("local", "up", "--stack", STACK);
+    expect(up.code, up.err).toBe(0);
+    const run = (...cmd: string[]) => project.fawkes("run", "site", "--stack", STACK, "--", ...cmd);
+    const migrate = await run("python", "manage.py", "migrate", "--noinput");
+    expect(migrate.code, migrate.err).toBe(0);
+    expect(migrate.out).toMatch(/Applying auth\.\d+_/);
+    const su = await run("env", "DJANGO_SUPERUSER_USERNAME=admin", "DJANGO_SUPERUSER_EMAIL=admin@fawkes.test", "DJANGO_SUPERUSER_PASSWORD=not-a-secret-1", "python", "manage.py", "createsuperuser", "--noinput");
+    expect(su.code, su.err).toBe(0);
+    expect(su.out).toContain("Superuser created successfully.");
+    const who = await run("python", "manage.py", "shell", "-c", "from django.contrib.auth.models import User; print([u.username for u in User.objects.filter(is_superuser=True)])");
+    expect(who.out.trim()).toBe("['admin']");
+    // A second one of the same name: Django's own refusal, its exit code passed through.
+    const again = await run("python", "manage.py", "createsuperuser", "--noinput", "--username", "admin", "--email", "a@fawkes.test");
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("That username is already taken.");
+    const dep = await run("python", "-c", "import fawkes_demo_dep, fawkes_vendored_src; print(fawkes_demo_dep.GREETING, fawkes_vendored_src.GREETING)");
+    expect(dep.out.trim()).toBe("demo-dep 1.0 on leaf 1.2 fawkes-vendored-src 2.0");
+  }, 600_000);
+
   it("a package the lock does not pin: the build writes the pin into requirements.lock, stores no release, and the next build uses it", async () => {
     makeDistribution(join(pkgs, "index"), { name: "fawkes-demo-extra", version: "3.1" });
     writeFileSync(join(project.root, SITE, "requirements.txt"), `${readFileSync(join(project.root, SITE, "requirements.txt"), "utf8")}fawkes-demo-extra\n`);

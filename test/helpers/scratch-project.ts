@@ -26,7 +26,10 @@ export async function scratchProject(prefix: string): Promise<ScratchProject> {
   const fawkes = async (...argv: string[]) => {
     let out = "";
     let err = "";
-    const code = await main([...argv, "--project", root], { out: (t) => (out += t), err: (t) => (err += t), cwd: root });
+    // --project before a `--` that ends fawkes's own flags (fawkes run APP -- CMD...).
+    const end = argv.indexOf("--");
+    const args = end < 0 ? [...argv, "--project", root] : [...argv.slice(0, end), "--project", root, ...argv.slice(end)];
+    const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t), cwd: root });
     return { code, out, err };
   };
   const buildAt = async (app: string, ref: string) => {

@@ -2,9 +2,12 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { addApp, AppAddError, detectApp, DetectError, moduleOf, sourceDirOf } from "../../src/app-add/index.ts";
+import { addApp, AppAddError, detectApp, DetectError, djangoHostsBlock, moduleOf, sourceDirOf } from "../../src/app-add/index.ts";
 import { addCatalogueApp } from "../../src/config/catalogue-add.ts";
 import { ConfigError, loadStack } from "../../src/config/index.ts";
+import { createHash } from "node:crypto";
+import { artifactPaths } from "../../src/artifact/index.ts";
+import { releaseIdOf } from "../../src/artifact/release-id.ts";
 import { main } from "../../src/cli/main.ts";
 import { repoProjectCopy } from "../helpers/recipe.ts";
 
@@ -47,6 +50,18 @@ describe("what kind of app a source dir holds", () => {
     expect(detectApp(t.files, t.read)).toMatchObject({ framework: "django", wsgi: "mysite.wsgi:application", healthPath: "/admin/login/" });
     const noAdmin = tree({ ...DJANGO, "mysite/urls.py": "urlpatterns = []\n" });
     expect(detectApp(noAdmin.files, noAdmin.read).healthPath).toBe("/");
+  });
+
+  it("a Django settings file gets FAWKES_HOSTS into ALLOWED_HOSTS where fawkes runs it, once, and nothing changes elsewhere", () => {
+    const t = tree(DJANGO);
+    expect(detectApp(t.files, t.read).settings).toBe("mysite/settings.py");
+    const settings = "DEBUG = True\nALLOWED_HOSTS = ['example.test']";
+    const block = djangoHostsBlock(settings)!;
+    const hosts = (env: Record<string, string>) =>
+      execFileSync("/usr/bin/python3", ["-c", `${settings}${block}\nprint(",".join(ALLOWED_HOSTS))`], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", ...env } }).trim();
+    expect(hosts({ FAWKES_HOSTS: "site.dev.localhost,10.0.2.11" })).toBe("example.test,site.dev.localhost,10.0.2.11");
+    expect(hosts({})).toBe("example.test");
+    expect(djangoHostsBlock(`${settings}${block}`)).toBeUndefined();
   });
 
   it("a Django manage.py without the wsgi.py beside its settings asks for --wsgi", () => {
@@ -137,6 +152,32 @@ describe("fawkes app add refuses before it changes anything", () => {
     await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/apps\/site: found neither a Django project/);
     expect(head()).toBe(start);
     expect(readFileSync(join(root, "Pulumi.yaml"), "utf8")).toBe(pulumi);
+  });
+});
+
+describe("fawkes build of an app no stack pins yet", () => {
+  it("builds it (here: finds it in the store) and prints its id with the command that pins it", async () => {
+    const root = project();
+    mkdirSync(join(root, "apps/site/mysite"), { recursive: true });
+    for (const [f, text] of Object.entries(DJANGO)) writeFileSync(join(root, "apps/site", f), text);
+    writeFileSync(join(root, "apps/site/requirements.txt"), "Django\n");
+    addCatalogueApp(root, { name: "site", source: "apps/site", processes: { web: { wsgi: "mysite.wsgi:application" } } });
+    gitRepo(root);
+    const release = await releaseIdOf(root, "apps/site");
+    const store = join(root, "store");
+    const paths = artifactPaths(store, "site", release);
+    mkdirSync(paths.dir, { recursive: true });
+    writeFileSync(paths.tarball, "a release");
+    writeFileSync(paths.sha256, `${createHash("sha256").update("a release").digest("hex")}\n`);
+    let out = "";
+    let err = "";
+    const code = await main(["build", "site", "--store", store], { out: (t) => (out += t), err: (t) => (err += t), cwd: root });
+    expect(code, err).toBe(0);
+    expect(err).toContain(`site is pinned in no release yet; pin this one with: fawkes pin site ${release} --all\n`);
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^site ${release} already in the store: `));
+    // Every other command still refuses the stacks until the pin is written.
+    expect(await main(["check"], { out: () => {}, err: () => {}, cwd: root })).toBe(1);
   });
 });
 

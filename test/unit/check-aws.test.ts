@@ -93,8 +93,9 @@ describe("fawkes check --target aws", () => {
     state.objects.clear();
     const r = await cli("check", "--target", "aws", "--stack", "staging");
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^2 problems on AWS for staging:\n/);
-    expect(r.err).toMatch(/ {2}stacks\/Pulumi\.staging\.yaml: config\.fawkes:releases\.shop: release r[0-9a-f]{12} of shop is not in s3:\/\/.*\n {4}fix: build and push it .*fawkes build shop --ref <that commit> --push --stack staging/);
+    // Each problem one line that starts with `error: `, as every command's errors do; then how many.
+    expect(r.err).toMatch(/^(error: .*\n){2}2 problems on AWS for staging\n$/);
+    expect(r.err).toMatch(/^error: stacks\/Pulumi\.staging\.yaml: config\.fawkes:releases\.shop: release r[0-9a-f]{12} of shop is not in s3:\/\/.*; fix: build and push it .*fawkes build shop --ref <that commit> --push --stack staging$/m);
   });
 
   it("--json: ok, the checks passed and the problems as data", async () => {

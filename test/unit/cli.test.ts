@@ -30,9 +30,12 @@ describe("fawkes check", () => {
     try {
       const r = await run(["check"], p.root);
       expect(r.code).toBe(1);
-      expect(r.err).toContain("3 configuration problems:");
-      expect(r.err).toContain('stacks/Pulumi.dev.yaml: config.acme:alarmEmal: not a knob;');
-      expect(r.err).toContain('did you mean "acme:alarmEmail"?');
+      // Each problem a line of its own that starts with `error: `, as every command's errors do; then how many.
+      const lines = r.err.trimEnd().split("\n");
+      expect(lines).toHaveLength(4);
+      expect(lines.slice(0, 3).every((l) => l.startsWith("error: "))).toBe(true);
+      expect(lines[3]).toBe("3 configuration problems");
+      expect(r.err).toMatch(/^error: stacks\/Pulumi\.dev\.yaml: config\.acme:alarmEmal: not a knob;.*did you mean "acme:alarmEmail"\?$/m);
       expect(r.err).not.toMatch(/\n\s+at /);
     } finally {
       p.cleanup();
@@ -325,9 +328,10 @@ describe("fawkes image list", () => {
       const r = await run(["check"], p.root);
       expect(r.code).toBe(0);
       expect(r.out).toContain(`ok staging:`);
-      expect(r.out).toContain(`warning: image ami-0fedcba9876543210 was built from recipe 0badc0de, not from the current image/recipe.yaml (${p.current}): AWS hosts would boot the old packages and steps`);
-      expect(r.out).toContain("warning: no image pinned: AWS hosts boot only a pinned AMI");
-      expect(r.out.match(/warning: image /g)).toHaveLength(1);
+      // A line of its own that starts with `warning: ` and names the stack.
+      expect(r.out).toContain(`\nwarning: staging: image ami-0fedcba9876543210 was built from recipe 0badc0de, not from the current image/recipe.yaml (${p.current}): AWS hosts would boot the old packages and steps`);
+      expect(r.out).toContain("\nwarning: qa: no image pinned: AWS hosts boot only a pinned AMI");
+      expect(r.out.match(/warning: \S+: image /g)).toHaveLength(1);
     } finally {
       p.cleanup();
     }

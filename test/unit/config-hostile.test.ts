@@ -157,7 +157,7 @@ describe("fawkes check where rendering crashed", () => {
       const code = await main(["check"], { out: () => {}, err: (t) => (err += t), cwd: p.root });
       expect(code).toBe(1);
       expect(err).toBe(
-        '1 configuration problem:\n  Pulumi.yaml: config.catalogue.value.apps[1].processes.jobs: its supervisord program "shop-blog-jobs" would also be process "blog-jobs" of app "shop" (programs are <app>-<process>); rename one of the processes\n',
+        'error: Pulumi.yaml: config.catalogue.value.apps[1].processes.jobs: its supervisord program "shop-blog-jobs" would also be process "blog-jobs" of app "shop" (programs are <app>-<process>); rename one of the processes\n1 configuration problem\n',
       );
     } finally {
       p.cleanup();
@@ -175,8 +175,11 @@ describe("fawkes check on every bad fixture", () => {
         let err = "";
         const code = await main(["check"], { out: (t) => (out += t), err: (t) => (err += t), cwd: p.root });
         expect(code, out + err).toBe(1);
-        expect(err).toMatch(/^\d+ configuration problems?:\n/);
-        expect(err).not.toMatch(/^error:|--verbose|\n\s+at /m);
+        // Each problem a line of its own that starts with `error: `, then how many; no internal error.
+        const lines = err.trimEnd().split("\n");
+        expect(lines.at(-1)).toBe(`${lines.length - 1} configuration problem${lines.length === 2 ? "" : "s"}`);
+        for (const line of lines.slice(0, -1)) expect(line).toMatch(/^error: \S/);
+        expect(err).not.toMatch(/--verbose|\n\s+at /m);
       } finally {
         p.cleanup();
       }

@@ -1,17 +1,21 @@
 import { checkAws, formatAwsReport } from "../../check/aws.ts";
 import { checkProject, type CheckReport } from "../../check/index.ts";
-import { formatProblem } from "../../config/index.ts";
+import { formatProblem, type Problem } from "../../config/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
+
+/** Each problem a line that starts with `error: ` as every command's errors do (file, key, what is wrong; what would be right), then how many. */
+function printProblems(io: Io, problems: readonly Problem[], what: string, where = ""): void {
+  if (problems.length === 0) return;
+  io.err(`${problems.map((p) => `error: ${formatProblem(p)}\n`).join("")}${problems.length} ${what}${problems.length === 1 ? "" : "s"}${where}\n`);
+}
 
 function printStacks(io: Io, report: CheckReport): void {
   for (const s of report.stacks) {
     io.out(`ok ${s.stack}: ${s.spec.catalogue.apps.length} apps on ${s.images.map((i) => `${i.role} x${s.spec.knobs.fleet[i.role].desired}`).join(", ")}\n`);
-    for (const w of s.warnings) io.out(`  warning: ${w}\n`);
+    for (const w of s.warnings) io.out(`warning: ${s.stack}: ${w}\n`);
   }
-  if (report.problems.length > 0) {
-    io.err(`${report.problems.length} configuration problem${report.problems.length === 1 ? "" : "s"}:\n${report.problems.map((p) => `  ${formatProblem(p)}\n`).join("")}`);
-  }
+  printProblems(io, report.problems, "configuration problem");
 }
 
 /** `--target aws`: the stack's configuration as without it, then what its `pulumi up` needs from the account. */
@@ -28,9 +32,9 @@ async function checkOnAws(io: Io, root: string, stacks: string[] | undefined, js
   }
   printStacks(io, config);
   if (aws) {
-    const text = formatAwsReport(aws);
-    io.out(text.out);
-    io.err(text.err);
+    io.out(formatAwsReport(aws).out);
+    // The fix of a problem on AWS is a command to run: said as one.
+    printProblems(io, aws.problems.map((p) => ({ ...p, hint: p.hint === undefined ? undefined : `fix: ${p.hint}` })), "problem", ` on AWS for ${stack}`);
   }
   return problems.length === 0 ? 0 : 1;
 }

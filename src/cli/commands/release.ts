@@ -123,7 +123,7 @@ ${RELEASE_EXIT}`,
 
 export const history: Command = {
   name: "history",
-  summary: "Every release, rollback, rebuild and maintenance switch of an environment: who, when, from -> to, hosts, result, duration, logs.",
+  summary: "Every release, rollback, rebuild, maintenance switch and run of an environment: who, when, from -> to, hosts, result, duration, logs.",
   usage: "fawkes history [--stack S] [--app A] [--limit N] [--twin] [--json]",
   help: `Reads the history kept on this machine (\${FAWKES_HOME:-/var/lib/fawkes}/history), which outlives
 fawkes local down. Without --stack, every stack's. Newest last.
@@ -132,7 +132,7 @@ Flags:
   --stack S   one environment
   --twin      the releases run with --target twin on the stack's AWS twin (needs --stack;
               kept in the twin's dir, gone with fawkes twin down)
-  --app A     one app's releases and rollbacks
+  --app A     one app's releases, rollbacks, maintenance switches and runs
   --limit N   the last N entries (default all)
   --json      the entries as a JSON array
 
@@ -153,10 +153,12 @@ Exit codes: 0 printed (also when empty); 2 usage.`,
     }
     if (entries.length === 0) io.out("no releases, rollbacks or rebuilds recorded\n");
     for (const e of entries) {
-      const what = e.app ? `${e.app} ${e.from ?? "-"} -> ${e.to}` : "";
+      const run = e.kind === "run";
+      const what = run ? `${e.app} on ${e.host}` : e.app ? `${e.app} ${e.from ?? "-"} -> ${e.to}` : "";
       io.out(`${e.startedAt}  ${e.stack.padEnd(10)} ${e.kind.padEnd(11)} ${what.padEnd(34)} ${e.result.padEnd(11)} ${String(e.durationSeconds).padStart(6)} s  ${e.who}\n`);
-      io.out(`    $ ${e.command}\n    hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}\n`);
-      if (e.failure) io.out(`    ${e.failure.split("\n").join("\n    ")}\n`);
+      io.out(`    $ ${e.command}\n    ${run ? `exit code ${e.exitCode ?? "unknown"}` : `hosts: ${e.hostsReplaced.join(", ") || "none"}; logs: ${e.logs}`}\n`);
+      // A run's "exited N" is its exit code, said above.
+      if (e.failure && !(run && e.exitCode !== undefined)) io.out(`    ${e.failure.split("\n").join("\n    ")}\n`);
     }
     return 0;
   },
