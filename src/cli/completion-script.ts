@@ -3,6 +3,27 @@
 // backups) are asked of the CLI itself at TAB time: `fawkes __complete KIND` (complete-names.ts).
 import { COMMON_OPTIONS, type Command } from "./command.ts";
 
+/**
+ * The body of the loop over the words typed so far, in both scripts (bash and zsh read it alike):
+ * a flag's value, \`--\`, a flag (with =value or not), or the next positional, each noted by its kind.
+ */
+const NOTE_WORD = `    if [[ -n $pending ]]; then
+      _fawkes_kind_of "$pending"
+      _fawkes_note "$pending" "$word" "$_fawkes_kind"
+      pending=''
+    elif ((!dashdash)) && [[ $word == -- ]]; then
+      dashdash=1
+    elif ((!dashdash)) && [[ $word == -?* ]]; then
+      if [[ $word == --*=* ]]; then
+        _fawkes_kind_of "\${word%%=*}"
+        _fawkes_note "\${word%%=*}" "\${word#*=}" "$_fawkes_kind"
+      else
+        _fawkes_kind_of "$word"
+        [[ -n $_fawkes_kind ]] && pending=$word
+      fi
+    else
+      _fawkes_note '' "$word" "\${_fawkes_kinds[n]}"`;
+
 export const SHELLS = ["bash", "zsh"] as const;
 export type Shell = (typeof SHELLS)[number];
 
@@ -182,22 +203,7 @@ _fawkes() {
   read -ra _fawkes_kinds <<<"$_fawkes_args"
   for ((i = start; i < \${#_fawkes_words[@]}; i++)); do
     word=\${_fawkes_words[i]}
-    if [[ -n $pending ]]; then
-      _fawkes_kind_of "$pending"
-      _fawkes_note "$pending" "$word" "$_fawkes_kind"
-      pending=''
-    elif ((!dashdash)) && [[ $word == -- ]]; then
-      dashdash=1
-    elif ((!dashdash)) && [[ $word == -?* ]]; then
-      if [[ $word == --*=* ]]; then
-        _fawkes_kind_of "\${word%%=*}"
-        _fawkes_note "\${word%%=*}" "\${word#*=}" "$_fawkes_kind"
-      else
-        _fawkes_kind_of "$word"
-        [[ -n $_fawkes_kind ]] && pending=$word
-      fi
-    else
-      _fawkes_note '' "$word" "\${_fawkes_kinds[n]}"
+${NOTE_WORD}
       n=$((n + 1))
     fi
   done
@@ -291,22 +297,7 @@ _fawkes() {
   _fawkes_kinds=(\${=_fawkes_args})
   for (( i = start; i < CURRENT; i++ )); do
     word=\${words[i]}
-    if [[ -n $pending ]]; then
-      _fawkes_kind_of "$pending"
-      _fawkes_note "$pending" "$word" "$_fawkes_kind"
-      pending=''
-    elif (( !dashdash )) && [[ $word == -- ]]; then
-      dashdash=1
-    elif (( !dashdash )) && [[ $word == -?* ]]; then
-      if [[ $word == --*=* ]]; then
-        _fawkes_kind_of "\${word%%=*}"
-        _fawkes_note "\${word%%=*}" "\${word#*=}" "$_fawkes_kind"
-      else
-        _fawkes_kind_of "$word"
-        [[ -n $_fawkes_kind ]] && pending=$word
-      fi
-    else
-      _fawkes_note '' "$word" "\${_fawkes_kinds[n]}"
+${NOTE_WORD}
       n+=1
     fi
   done
