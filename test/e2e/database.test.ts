@@ -6,13 +6,13 @@
 import { request } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, localDown, localUp } from "../../src/local/index.ts";
 import { readState } from "../../src/local/state.ts";
 import { appSql } from "../helpers/app-database.ts";
 import { scratchProject, type ScratchProject } from "../helpers/scratch-project.ts";
-import { requireRoot } from "./machine.ts";
+import { downAfterAll, requireRoot } from "./machine.ts";
 
 const STACK = "dbt";
 let project: ScratchProject | undefined;
@@ -109,11 +109,7 @@ beforeAll(async () => {
   expect(up.failed).toEqual([]);
 }, 900_000);
 
-afterAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  await localDown(envLayout(STACK));
-  project?.remove();
-}, 120_000);
+downAfterAll(STACK, () => project);
 
 describe.sequential("the environment's PostgreSQL on the local target", () => {
   it("the Django sample migrated against the db host and serves its data from PostgreSQL", async () => {

@@ -4,12 +4,12 @@
 // log files, with the app and the hosts that served them.
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, localDown, localUp } from "../../src/local/index.ts";
 import { readState } from "../../src/local/state.ts";
 import { BOOM_TYPE, makeErrorsProject, type ErrorsProject } from "../helpers/errors-project.ts";
-import { requireRoot } from "./machine.ts";
+import { downAfterAll, requireRoot } from "./machine.ts";
 
 const STACK = "errs";
 const N = 7;
@@ -58,11 +58,7 @@ beforeAll(async () => {
   expect(up.failed).toEqual([]);
 }, 600_000);
 
-afterAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  await localDown(envLayout(STACK));
-  project?.remove();
-}, 120_000);
+downAfterAll(STACK, () => project);
 
 describe.sequential("fawkes errors on the local target", () => {
   it(`reports a traceback provoked ${N} times through an endpoint, with its count, app and hosts`, async () => {

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, fawkesHome, localDown, localStatus, localUp } from "../../src/local/index.ts";
 import { startLoad, type LoadReport, type LoadSample } from "../../src/local/load.ts";
@@ -13,7 +13,7 @@ import { readState } from "../../src/local/state.ts";
 import { historyFile, lockFile, readDeployLock, readHistory, type HistoryEntry } from "../../src/release/index.ts";
 import { makeRolloutProject, type RolloutProject } from "../helpers/rollout-project.ts";
 import { appSql } from "../helpers/app-database.ts";
-import { requireRoot } from "./machine.ts";
+import { downAfterAll, requireRoot } from "./machine.ts";
 
 const STACK = "roll";
 const quiet = () => {};
@@ -89,11 +89,7 @@ beforeAll(async () => {
   expect(up.failed).toEqual([]);
 }, 900_000);
 
-afterAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  await localDown(envLayout(STACK));
-  project?.remove();
-});
+downAfterAll(STACK, () => project);
 
 describe.sequential("releases and rollouts on the local target", () => {
   it("rolls shop v1 -> v2 over 3 web hosts under load with zero failed requests; a second release meanwhile is refused; shared data stays", async () => {

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, localDown, localUp } from "../../src/local/index.ts";
@@ -17,7 +17,7 @@ import { readHistory } from "../../src/release/history.ts";
 import { localSecretStore } from "../../src/secrets/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { knobsStack, scratchProject, type ScratchProject } from "../helpers/scratch-project.ts";
-import { requireRoot } from "./machine.ts";
+import { downAfterAll, requireRoot } from "./machine.ts";
 
 const STACK = "runs";
 const BIN = join(import.meta.dirname, "../../bin/fawkes.mjs");
@@ -68,11 +68,7 @@ beforeAll(async () => {
   expect(up.failed).toEqual([]);
 }, 900_000);
 
-afterAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  await localDown(envLayout(STACK));
-  project?.remove();
-}, 120_000);
+downAfterAll(STACK, () => project);
 
 describe("fawkes run on the local target", () => {
   it("runs as the app's user, in its current release, with the environment and secrets its process has", async () => {

@@ -9,7 +9,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer, type AddressInfo } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadStack } from "../../src/config/index.ts";
 import { envLayout, localDown, localStatus, localUp } from "../../src/local/index.ts";
 import { httpStatus } from "../../src/local/health.ts";
@@ -17,7 +17,7 @@ import { HOST_CAPS, hostDirs, inHost } from "../../src/local/host.ts";
 import { HOST_ID_COUNT, hostIdBase } from "../../src/local/layout.ts";
 import { readState } from "../../src/local/state.ts";
 import { knobsStack, scratchProject, type ScratchProject } from "../helpers/scratch-project.ts";
-import { requireRoot } from "./machine.ts";
+import { downAfterAll, requireRoot } from "./machine.ts";
 
 const STACK = "sec";
 let project: ScratchProject | undefined;
@@ -56,11 +56,7 @@ beforeAll(async () => {
   expect(up.failed).toEqual([]);
 }, 900_000);
 
-afterAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  await localDown(envLayout(STACK));
-  project?.remove();
-}, 120_000);
+downAfterAll(STACK, () => project);
 
 describe.sequential("an app's user cannot lead root anywhere", () => {
   it("nginx serves an app's own media, and nothing a link there leads to: not another app's code, not the host's files", async () => {
