@@ -12,7 +12,8 @@ Where a requirement comes from: the first of these routes with a version that fi
      Debian's setuptools wheel or from the same dir;
   3. a wheel Debian already ships in /usr/share/python-wheels (pip, setuptools: python3-venv's);
   4. a distribution Debian installed in /usr/lib/python3/dist-packages (python3-flask, ...);
-  5. the package index (--index-url, --extra-index-url: PyPI or a private index), pinned by hash:
+  5. the package index (--index-urls FILE: PyPI or a private index, one URL a line, the first pip's
+     index-url, the rest extra-index-url; a file, so a token in a URL is in no argv), pinned by hash:
      the committed lock (--lock, the app's requirements.lock) names the version and sha256 of
      each package taken from it, and pip downloads exactly that file with --require-hashes. A
      package the lock does not pin (or pins at a version that no longer fits) is an error, unless
@@ -332,11 +333,18 @@ class Pip:
         found = sorted(PYTHON_WHEELS.glob("pip-*.whl"))
         self.wheel = found[-1] if found else None
 
-    def run(self, args: list[str], what: str) -> None:
+    def run(self, args: list[str], what: str, index: list[str] | None = None) -> None:
+        """pip with `args`; the index URLs, when given, in its environment (never its argv), else none at all."""
         if self.wheel is None:
             raise Problem(f"{what}: needs pip, and {PYTHON_WHEELS} holds no pip wheel (Debian's python3-pip-whl)")
         env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_NO_CACHE_DIR": "1", "PIP_CONFIG_FILE": os.devnull}
-        env.pop("PIP_NO_INDEX", None)
+        for k in ("PIP_NO_INDEX", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+            env.pop(k, None)
+        if index:
+            env["PIP_INDEX_URL"] = index[0]
+            env["PIP_EXTRA_INDEX_URL"] = " ".join(index[1:])
+        else:
+            env["PIP_NO_INDEX"] = "1"
         r = subprocess.run([sys.executable, f"{self.wheel}/pip", *args], capture_output=True, text=True, env=env)
         if r.returncode != 0:
             tail = "\n".join((r.stderr.strip() or r.stdout.strip()).splitlines()[-12:])
@@ -349,20 +357,15 @@ class PipFailed(Problem):
         self.output = output
 
 
-def build_sdist(pip: Pip, sdist: Path, find_links: list[Path], index: list[str], what: str) -> Path:
-    """An sdist built into a wheel (its build backend from find_links, or the index when given)."""
+def build_sdist(pip: Pip, sdist: Path, find_links: list[Path], what: str) -> Path:
+    """An sdist built into a wheel offline: its build backend from find_links only (Debian's setuptools wheel, the app's wheels/)."""
     out = Path(tempfile.mkdtemp(prefix="fawkes-sdist-"))
-    sources = ["--no-index"] if not index else index_args(index)
     links = [a for d in find_links if d.is_dir() for a in ("--find-links", str(d))]
-    pip.run(["wheel", "--no-deps", "--wheel-dir", str(out), *sources, *links, str(sdist)], f"building {what} into a wheel")
+    pip.run(["wheel", "--no-deps", "--wheel-dir", str(out), *links, str(sdist)], f"building {what} into a wheel")
     built = sorted(out.glob("*.whl"))
     if len(built) != 1:
         raise Problem(f"building {what} into a wheel gave {len(built)} wheels")
     return built[0]
-
-
-def index_args(urls: list[str]) -> list[str]:
-    return ["--index-url", urls[0], *(a for u in urls[1:] for a in ("--extra-index-url", u))]
 
 
 class WheelFile(Provider):
@@ -428,7 +431,7 @@ class Committed:
         where = f"{self.root.name}/{path.name}"  # type: ignore[union-attr]
         if rank == 1:
             return WheelFile(path, "wheels", {"path": where})
-        wheel = build_sdist(self.pip, path, [PYTHON_WHEELS, self.root], [], f"{by}'s requirement {req} from the committed sdist {where}")  # type: ignore[list-item]
+        wheel = build_sdist(self.pip, path, [PYTHON_WHEELS, self.root], f"{by}'s requirement {req} from the committed sdist {where}")  # type: ignore[list-item]
         return WheelFile(wheel, "wheels", {"path": where, "builtFrom": "sdist"})
 
 
@@ -447,21 +450,24 @@ class Index:
         locked = self.lock.get(name)
         route = f"the package index ({self.shown()})"
         if not self.urls:
-            raise Problem(f"{by} requires {req}: no route has it: no repository library, nothing in the app's wheels/, no Debian package in the image, and no package index is configured (index-url in pip's configuration, or PIP_INDEX_URL)")
+            raise Problem(
+                f"{by} requires {req}: no route has it: no repository library, nothing in the app's wheels/, no Debian package in the image "
+                f"(apt-cache search python3-{name}; add it to image/recipe.yaml), and no package index is configured (index-url in pip's configuration, or PIP_INDEX_URL)"
+            )
         dest = Path(tempfile.mkdtemp(prefix="fawkes-index-"))
         if locked is not None and req.specifier.contains(locked[0], prereleases=True):
             version, sha = locked
             pins = dest / "pinned.txt"
             pins.write_text(f"{req.name}=={version} --hash=sha256:{sha}\n")
             try:
-                self.pip.run(["download", "--no-deps", "--require-hashes", "--dest", str(dest / "dl"), "--retries", "1", "--timeout", "20", *index_args(self.urls), "--find-links", str(PYTHON_WHEELS), "-r", str(pins)], f"{req.name} {version} from {route}")
+                self.pip.run(["download", "--no-deps", "--require-hashes", "--dest", str(dest / "dl"), "--retries", "1", "--timeout", "20", "--find-links", str(PYTHON_WHEELS), "-r", str(pins)], f"{req.name} {version} from {route}", self.urls)
             except PipFailed as e:
                 if "DO NOT MATCH THE HASHES" in e.output:
                     raise Problem(f"{by} requires {req}: {route} serves {req.name} {version} with another sha256 than {self.lock_name} pins ({sha}); nothing was installed. If the new file is trusted, remove its line from {self.lock_name} and build again to pin it anew:\n{e.output}") from None
                 raise Problem(f"{by} requires {req}: {self.lock_name} pins {req.name} {version}, which {route} did not give:\n{e.output}") from None
         elif self.writing:
             try:
-                self.pip.run(["download", "--no-deps", "--dest", str(dest / "dl"), "--retries", "1", "--timeout", "20", *index_args(self.urls), "--find-links", str(PYTHON_WHEELS), f"{req.name}{req.specifier}"], f"{req.name}{req.specifier} from {route}")
+                self.pip.run(["download", "--no-deps", "--dest", str(dest / "dl"), "--retries", "1", "--timeout", "20", "--find-links", str(PYTHON_WHEELS), f"{req.name}{req.specifier}"], f"{req.name}{req.specifier} from {route}", self.urls)
             except PipFailed as e:
                 if "No matching distribution" in e.output or "from versions: none" in e.output:
                     raise Problem(f"{by} requires {req}: no route has it: no repository library, nothing in the app's wheels/, no Debian package in the image, and {route} has no version that fits:\n{e.output}") from None
@@ -475,7 +481,7 @@ class Index:
         got = files[0]
         sha = hashlib.sha256(got.read_bytes()).hexdigest()
         info = {"downloaded": got.name, "index": self.shown(), "downloadSha256": sha}
-        wheel = got if got.suffix == ".whl" else build_sdist(self.pip, got, [PYTHON_WHEELS, *([self.committed] if self.committed else [])], self.urls, f"{by}'s requirement {req} from the sdist {got.name} of {route}")
+        wheel = got if got.suffix == ".whl" else build_sdist(self.pip, got, [PYTHON_WHEELS, *([self.committed] if self.committed else [])], f"{by}'s requirement {req} from the sdist {got.name} of {route}")
         if got.suffix != ".whl":
             info["builtFrom"] = "sdist"
         p = WheelFile(wheel, "index", info)
@@ -545,7 +551,7 @@ def write_wheel(out: Path, name: str, version: str, files: dict[str, Path], meta
 
 
 class Resolver:
-    def __init__(self, libs: list[Path], committed: "Committed | None" = None, index: "Index | None" = None):
+    def __init__(self, libs: list[Path], committed: "Committed | None", index: "Index"):
         self.libs = [RepoLibrary(p) for p in libs]
         self.committed, self.index = committed, index
         self.wheels = {canonical(p.name.split("-")[0]): p for p in sorted(PYTHON_WHEELS.glob("*.whl"))} if PYTHON_WHEELS.is_dir() else {}
@@ -573,13 +579,8 @@ class Resolver:
             dist = DebianDistribution(self.debian[name])
             if req.specifier.contains(dist.version, prereleases=True):
                 return dist
-            if self.index is None or not self.index.urls:
+            if not self.index.urls:
                 raise Problem(f"{by} requires {req}; Debian has {dist.name} {dist.version} ({dist.package}), which does not fit, and no package index is configured")
-        if self.index is None:
-            raise Problem(
-                f"{by} requires {req}: no repository library (--lib) and no Debian-installed distribution is named {req.name}; "
-                f"install its Debian package (apt-cache search python3-{name}) and add it to image/recipe.yaml, commit a wheel in the app's wheels/, or configure a package index"
-            )
         return self.index.find(req, by)
 
     def add(self, req: Requirement, by: str, extras: set[str]) -> None:
@@ -626,7 +627,7 @@ def main() -> int:
     ap.add_argument("--lib", action="append", default=[], type=Path, help="a repository library dir (pyproject.toml); repeatable")
     ap.add_argument("--report", type=Path, help="also write the JSON report here")
     ap.add_argument("--wheels", type=Path, help="the app's committed wheels and sdists (route 2); a missing dir is none")
-    ap.add_argument("--index-url", action="append", default=[], help="the package index (route 5); repeatable: the first is pip's --index-url, the rest --extra-index-url")
+    ap.add_argument("--index-urls", type=Path, help="the package index (route 5): a file of URLs, one a line, the first pip's index-url, the rest extra-index-url")
     ap.add_argument("--lock", type=Path, help="the committed lock: NAME==VERSION --hash=sha256:HEX per package from the index; a missing file pins nothing")
     ap.add_argument("--write-lock", type=Path, help="pin what the lock lacks from the index, and write the lock of this resolution here")
     args = ap.parse_args()
@@ -638,7 +639,8 @@ def main() -> int:
         pip = Pip()
         lock = read_lock(args.lock)
         committed = Committed(args.wheels, pip) if args.wheels else None
-        index = Index(args.index_url, lock, args.lock.name if args.lock else "the lock", pip, args.write_lock is not None, args.wheels)
+        urls = [u.strip() for u in args.index_urls.read_text().splitlines() if u.strip()] if args.index_urls else []
+        index = Index(urls, lock, args.lock.name if args.lock else "the lock", pip, args.write_lock is not None, args.wheels)
         resolver = Resolver(args.lib, committed, index)
         for req in read_requirements(args.requirements):
             resolver.add(req, args.requirements.name, set())

@@ -24,7 +24,7 @@ const SETTINGS = /DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)\.settin
 const FLASK_APP = /^([A-Za-z_]\w*)\s*(?::[^=]*)?=\s*Flask\(/m;
 const FACTORY = /^def create_app\(/m;
 /** Dirs a source tree may hold that are never the app's modules. */
-const SKIPPED = /(^|\/)(\.|__pycache__|venv|\.venv|env|node_modules|tests?|wheels|vendor|site-packages)(\/|$)/;
+const SKIPPED = /(^|\/)(\.[^/]*|__pycache__|venv|env|node_modules|tests?|wheels|vendor|site-packages)(\/|$)/;
 
 /** The dotted module of a .py file: shop/app.py → shop.app, shop/__init__.py → shop. */
 export function moduleOf(path: string): string {
@@ -58,7 +58,7 @@ export function djangoHostsBlock(settingsText: string): string | undefined {
 import os as _fawkes_os  # noqa: E402
 
 if _fawkes_os.environ.get("FAWKES_HOSTS"):
-    ALLOWED_HOSTS = [*ALLOWED_HOSTS, *_fawkes_os.environ["FAWKES_HOSTS"].split(",")]
+    ALLOWED_HOSTS = [*globals().get("ALLOWED_HOSTS", []), *_fawkes_os.environ["FAWKES_HOSTS"].split(",")]
 `;
 }
 
@@ -82,11 +82,18 @@ function flask(files: ReadonlySet<string>, read: (path: string) => string): Dete
  * when the user named it. A DetectError says what was looked for when nothing is found.
  */
 export function detectApp(files: ReadonlySet<string>, read: (path: string) => string, wsgi?: string): Detected {
-  const found = django(files, read) ?? flask(files, read);
   if (wsgi !== undefined) {
+    // The user's entry point wins: what detection could not settle (two Flask apps) is no error then.
+    let found: Detected | undefined;
+    try {
+      found = django(files, read) ?? flask(files, read);
+    } catch (e) {
+      if (!(e instanceof DetectError)) throw e;
+    }
     const framework = found?.framework ?? "wsgi";
-    return { framework, wsgi, healthPath: found?.healthPath ?? "/", because: "--wsgi" };
+    return { framework, wsgi, healthPath: found?.healthPath ?? "/", because: "--wsgi", ...(found?.settings ? { settings: found.settings } : {}) };
   }
+  const found = django(files, read) ?? flask(files, read);
   if (found) return found;
   throw new DetectError("found neither a Django project (manage.py naming its settings) nor a Flask app (NAME = Flask(...)): pass --wsgi MODULE:CALLABLE, the WSGI entry point gunicorn serves");
 }

@@ -4,11 +4,13 @@
 // index packages, when the build writes one, is committed and the build runs again), then every
 // stack file is pinned and the catalogue and pins are committed together. A failed build puts
 // Pulumi.yaml back as it was.
-import { appendFileSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { appendFileSync, existsSync, lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { buildArtifact, LockChangedError, type BuildResult } from "../artifact/index.ts";
+import { uncommittedChanges } from "../artifact/release-id.ts";
 import { AppSchema } from "../config/catalogue.ts";
-import { addCatalogueApp } from "../config/catalogue-add.ts";
+import { addCatalogueApp, checkCatalogueApp } from "../config/catalogue-add.ts";
+import { sourceDirProblem } from "../config/files.ts";
 import { listStacks, loadStack, PROJECT_FILE, readProject, setReleasePin, stackFile } from "../config/index.ts";
 import { git } from "../git/index.ts";
 import type { Progress } from "../local/steps.ts";
@@ -42,17 +44,26 @@ export interface AddAppResult {
   commits: string[];
 }
 
-/** The source dir relative to the project root, checked: a dir inside the project, of a name the catalogue takes. */
+/** The source dir relative to the project root, checked as the catalogue checks a source: a real dir inside the project. */
 export function sourceDirOf(root: string, cwd: string, given: string): string {
-  const abs = resolve(cwd, given);
-  const rel = relative(root, abs);
-  if (rel === "" || rel.startsWith("..") || resolve(root, rel) !== abs) throw new AppAddError(`--source ${given}: must be a dir inside the project (${root})`);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new AppAddError(`--source ${given}: no such dir (${abs})`);
-  if (lstatSync(abs).isSymbolicLink()) throw new AppAddError(`--source ${given}: is a symbolic link; name the dir itself`);
+  const rel = relative(root, resolve(cwd, given));
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) throw new AppAddError(`--source ${given}: must be a dir inside the project (${root})`);
   const parsed = AppSchema.shape.source.safeParse(rel);
   if (!parsed.success) throw new AppAddError(`--source ${given}: ${rel} ${parsed.error.issues[0]?.message ?? "is not a usable path"}`);
+  const problem = sourceDirProblem(root)(rel);
+  if (problem !== undefined) throw new AppAddError(`--source ${given}: ${problem}`);
   return rel;
 }
+
+/** Files fawkes itself edits in the user's tree: regular files only, never through a link. */
+function regularFile(path: string, shown: string): string {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isFile()) throw new AppAddError(`${shown} is ${st.isSymbolicLink() ? "a symbolic link" : "not a regular file"}: fawkes app add edits only a regular file there`);
+  return path;
+}
+
+/** Files that hold secrets or local state: never committed by fawkes on the user's behalf. */
+const NEVER_COMMITTED = /(^|\/)(\.env(\..*)?|.*\.sqlite3?|.*\.db|local_settings\.py)$/;
 
 async function mustGit(root: string, what: string, ...args: string[]): Promise<string> {
   const r = await git(root, ...args);
@@ -71,7 +82,7 @@ async function commitPaths(root: string, message: string, paths: string[]): Prom
   await mustGit(root, "staging", "add", "--", ...paths);
   const staged = await git(root, "diff", "--cached", "--quiet", "--", ...paths);
   if (staged.ok) return undefined;
-  await mustGit(root, "committing", "commit", "--quiet", "--no-verify", "-m", message, "--", ...paths);
+  await mustGit(root, "committing", "commit", "--quiet", "-m", message, "--", ...paths);
   return (await mustGit(root, "reading the commit", "rev-parse", "HEAD")).trim();
 }
 
@@ -90,12 +101,16 @@ export async function addApp(opts: AddAppOptions): Promise<AddAppResult> {
   const stacks = listStacks(project);
   if (stacks.length === 0) throw new AppAddError(`no stack file in ${project.stackConfigDir}: an app is pinned in every stack`);
   const config = [PROJECT_FILE, ...stacks.map((s) => stackFile(project, s))];
-  const dirty = (await mustGit(root, "checking the config files", "status", "--porcelain", "--", ...config)).split("\n").filter(Boolean);
+  const dirty = (await Promise.all(config.map((f) => uncommittedChanges(root, f)))).flat();
   if (dirty.length > 0) throw new AppAddError(`uncommitted changes to ${dirty.map((l) => l.slice(3)).join(", ")}: fawkes app add commits these files; commit or stash your changes first`);
+  // Every stack must load now (the new app aside): a stack broken before would fail only after the commits.
+  for (const s of stacks) loadStack(root, s, { unpinnedAllowed: true });
   if (!existsSync(join(root, source, "requirements.txt"))) {
     throw new AppAddError(`${source}/requirements.txt is missing: list the app's packages there (one per line, like Django>=4.2), from Debian, the app's ${source}/wheels/ or the package index`);
   }
 
+  // Commits need an author: asked now, not after the settings file changed.
+  await mustGit(root, "finding who commits (git config user.name and user.email)", "var", "GIT_COMMITTER_IDENT");
   const files = await filesOf(root, source);
   let detected: Detected;
   try {
@@ -105,9 +120,16 @@ export async function addApp(opts: AddAppOptions): Promise<AddAppResult> {
     throw e;
   }
   progress(`${opts.name}: ${detected.framework} app, gunicorn serves ${detected.wsgi} (${detected.because}); health check GET ${opts.healthPath ?? detected.healthPath}`);
+  const entry = entryOf(opts.name, source, detected, opts.healthPath);
+  // The entry as the catalogue will take it (name free, --wsgi and --health valid), before anything changes.
+  checkCatalogueApp(root, entry);
+  const secretLike = [...files].filter((f) => NEVER_COMMITTED.test(f));
+  if (secretLike.length > 0) {
+    throw new AppAddError(`${source} holds ${secretLike.join(", ")}: files of secrets or local data are not committed by fawkes; add them to .gitignore (or remove them) and run again`);
+  }
 
   if (detected.settings !== undefined) {
-    const file = join(root, source, detected.settings);
+    const file = regularFile(join(root, source, detected.settings), `${source}/${detected.settings}`);
     const block = djangoHostsBlock(readFileSync(file, "utf8"));
     if (block !== undefined) {
       appendFileSync(file, block);
@@ -120,11 +142,15 @@ export async function addApp(opts: AddAppOptions): Promise<AddAppResult> {
     commits.push(sourceCommit);
     progress(`${opts.name}: committed ${source} (${sourceCommit.slice(0, 12)})`);
   }
-  const before = readFileSync(join(root, PROJECT_FILE));
-  addCatalogueApp(root, entryOf(opts.name, source, detected, opts.healthPath));
+  const configBefore = new Map(config.map((f) => [f, readFileSync(join(root, f))]));
+  const restore = async () => {
+    for (const [f, bytes] of configBefore) writeFileSync(join(root, f), bytes);
+    await git(root, "reset", "-q", "--", ...config);
+  };
+  addCatalogueApp(root, entry);
   progress(`${opts.name}: added to the catalogue in ${PROJECT_FILE}`);
-  let build: BuildResult;
   try {
+    let build: BuildResult;
     const spec = loadStack(root, stacks[0]!, { unpinnedAllowed: true });
     const run = () => buildArtifact({ root, spec, app: opts.name, ...(opts.store ? { store: opts.store } : {}), progress });
     try {
@@ -136,16 +162,17 @@ export async function addApp(opts: AddAppOptions): Promise<AddAppResult> {
       if (c) commits.push(c);
       build = await run();
     }
+
+    const pinned = stacks.map((s) => relative(root, setReleasePin(root, s, opts.name, build.release).file));
+    // Every stack loads with the app pinned (what `fawkes check` checks first), before the commit.
+    for (const s of stacks) loadStack(root, s);
+    progress(`${opts.name}: pinned ${build.release} in ${pinned.join(", ")}`);
+    const c = await commitPaths(root, `${opts.name}: add to the catalogue, release ${build.release} pinned in every stack (fawkes app add)`, [PROJECT_FILE, ...pinned]);
+    if (c) commits.push(c);
+    return { app: opts.name, source, detected, build, pinned, commits };
   } catch (e) {
-    writeFileSync(join(root, PROJECT_FILE), before);
+    // Pulumi.yaml and the stack files as they were; the source commit (and a lock's) stay.
+    await restore();
     throw e;
   }
-
-  const pinned = stacks.map((s) => relative(root, setReleasePin(root, s, opts.name, build.release).file));
-  progress(`${opts.name}: pinned ${build.release} in ${pinned.join(", ")}`);
-  const c = await commitPaths(root, `${opts.name}: add to the catalogue, release ${build.release} pinned in every stack (fawkes app add)`, [PROJECT_FILE, ...pinned]);
-  if (c) commits.push(c);
-  // Every stack loads with the app pinned: what `fawkes check` checks first.
-  for (const s of stacks) loadStack(root, s);
-  return { app: opts.name, source, detected, build, pinned, commits };
 }

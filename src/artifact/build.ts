@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
@@ -72,10 +72,12 @@ async function timed(phase: string, timings: Record<string, number>, steps: Step
   timings[phase] = Date.now() - t;
 }
 
-/** The lock keeps its mode and owner; a new one gets its dir's owner (root writing a user's checkout). */
+/** The lock keeps its mode and owner; a new one gets its dir's owner (root writing a user's checkout). Never through a link. */
 function lockOwner(dir: string, file: string): { mode: number; uid: number; gid: number } {
-  if (existsSync(file)) return statSync(file);
-  const d = statSync(dir);
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isFile()) throw new Error(`${file} is ${st.isSymbolicLink() ? "a symbolic link" : "not a regular file"}: fawkes writes the lock only as a regular file; remove it`);
+  if (st !== undefined) return st;
+  const d = lstatSync(dir);
   return { mode: 0o644, uid: d.uid, gid: d.gid };
 }
 

@@ -57,10 +57,21 @@ export function pipConfigFiles(env: NodeJS.ProcessEnv, home = homedir()): string
   ];
 }
 
-const URL_PATTERN = /^https?:\/\/[^\s"'\\]+$/;
+const URL_PATTERN = /^https?:\/\/[^\s"'\\]+$/i;
+
+/**
+ * The home of the user whose pip configuration counts: under sudo, the user who ran sudo (sudo sets
+ * HOME to root's), else this process's.
+ */
+export function pipUserHome(env: NodeJS.ProcessEnv = process.env, passwd: () => string = () => readFileSync("/etc/passwd", "utf8")): string {
+  const user = env.SUDO_USER;
+  if (process.getuid?.() !== 0 || user === undefined || user === "" || user === "root") return homedir();
+  const line = passwd().split("\n").find((l) => l.split(":")[0] === user);
+  return line?.split(":")[5] || homedir();
+}
 
 /** The user's package index, as `pip download` would use it: files, then PIP_INDEX_URL / PIP_EXTRA_INDEX_URL. */
-export function pipIndexOf(env: NodeJS.ProcessEnv = process.env, read: (file: string) => string | undefined = readIfThere, home = homedir()): PipIndex {
+export function pipIndexOf(env: NodeJS.ProcessEnv = process.env, read: (file: string) => string | undefined = readIfThere, home = pipUserHome(env)): PipIndex {
   let index: string | undefined;
   let extra: string[] = [];
   const from: string[] = [];
@@ -98,7 +109,7 @@ export function pipIndexOf(env: NodeJS.ProcessEnv = process.env, read: (file: st
 
 /** A URL without the user and password a private index's URL may carry. */
 export function redactedUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)[^/@]*@/, "$1");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 }
 
 function readIfThere(file: string): string | undefined {

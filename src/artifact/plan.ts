@@ -35,6 +35,8 @@ export function buildDirs(work: string): BuildDirs {
 
 /** In the app's source dir: the packages it takes from the package index, each pinned by sha256. */
 export const LOCK_FILE = "requirements.lock";
+/** In the build's scratch dir: the package index's URLs, one a line. */
+const INDEX_URLS = "index-urls";
 /** In the app's source dir: wheels and sdists committed with the app, installed offline. */
 export const WHEELS_DIR = "wheels";
 
@@ -93,12 +95,14 @@ export function sourceSteps(ctx: BuildContext): Step[] {
  */
 export function wheelhouseSteps(ctx: BuildContext): Step[] {
   const libs = ctx.release.libraries.flatMap((_, i) => ["--lib", `${BUILD_MOUNT}/libs/${i}`]);
-  const index = ctx.indexUrls.flatMap((u) => ["--index-url", u]);
+  // The index URLs (a private index's may carry a token) reach the script by a file of the build's scratch dir, root's alone.
+  const index: Step[] = ctx.indexUrls.length === 0 ? [] : [{ kind: "write", title: "the package index's URLs", path: join(ctx.work, INDEX_URLS), content: `${ctx.indexUrls.join("\n")}\n`, mode: 0o600 }];
   return [
     { kind: "run", title: "copy build-wheelhouse.py into the build dir", argv: ["cp", WHEELHOUSE_SCRIPT, join(ctx.work, "build-wheelhouse.py")] },
+    ...index,
     inImage(ctx, "wheelhouse: repository libraries, committed wheels, Debian's Python packages, the package index", { PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8", HOME: "/root" }, [
       "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse", "--report", `${BUILD_MOUNT}/wheelhouse.json`,
-      "--wheels", WHEELS_DIR, "--lock", LOCK_FILE, "--write-lock", `${BUILD_MOUNT}/${LOCK_FILE}`, ...index, ...libs,
+      "--wheels", WHEELS_DIR, "--lock", LOCK_FILE, "--write-lock", `${BUILD_MOUNT}/${LOCK_FILE}`, ...(index.length > 0 ? ["--index-urls", `${BUILD_MOUNT}/${INDEX_URLS}`] : []), ...libs,
     ]),
     { kind: "run", title: `${WHEELS_DIR}/ out of the release (its wheels are in the wheelhouse)`, argv: ["rm", "-rf", "--", join(buildDirs(ctx.work).staging, WHEELS_DIR)] },
   ];

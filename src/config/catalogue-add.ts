@@ -48,12 +48,8 @@ function splice(text: string, seq: YAMLSeq, entry: Record<string, unknown>): str
   return `${text.slice(0, at)}${before}${entryText(entry, indent)}${text.slice(at)}`;
 }
 
-/**
- * Appends an app to the catalogue in Pulumi.yaml, keeping every other byte of the file, after
- * checking the entry against the catalogue's schema and that no app has its name. A ConfigError
- * names the file and key of whatever is wrong; the file is then left as it was.
- */
-export function addCatalogueApp(root: string, entry: Record<string, unknown>): { file: string } {
+/** The catalogue as read, with the entry checked against it: a ConfigError naming file and key when it would be refused. */
+function catalogueWith(root: string, entry: Record<string, unknown>) {
   const problems: Problem[] = [];
   const project = readProject(root, problems);
   const text = readConfigText(root, PROJECT_FILE, problems);
@@ -74,7 +70,22 @@ export function addCatalogueApp(root: string, entry: Record<string, unknown>): {
   const taken = list.findIndex((a) => isPlainObject(a) && a.name === entry.name);
   if (taken >= 0) throw new ConfigError([{ file: PROJECT_FILE, path: `${shown}[${taken}]`, message: `already declares an app "${String(entry.name)}"`, hint: "pick another name, or edit that entry" }]);
 
-  const expected = structuredClone(yaml.value) as Record<string, unknown>;
+  return { text, doc: yaml.doc, value: yaml.value, path, list };
+}
+
+/** Throws the ConfigError `addCatalogueApp` would throw, and writes nothing: the check before any change. */
+export function checkCatalogueApp(root: string, entry: Record<string, unknown>): void {
+  catalogueWith(root, entry);
+}
+
+/**
+ * Appends an app to the catalogue in Pulumi.yaml, keeping every other byte of the file, after
+ * checking the entry against the catalogue's schema and that no app has its name. A ConfigError
+ * names the file and key of whatever is wrong; the file is then left as it was.
+ */
+export function addCatalogueApp(root: string, entry: Record<string, unknown>): { file: string } {
+  const { text, doc, value, path, list } = catalogueWith(root, entry);
+  const expected = structuredClone(value) as Record<string, unknown>;
   let at: Record<string, unknown> = expected;
   for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
   at.apps = [...list, entry];
@@ -86,11 +97,11 @@ export function addCatalogueApp(root: string, entry: Record<string, unknown>): {
       return false;
     }
   };
-  const node = yaml.doc.getIn(path, true);
+  const node = doc.getIn(path, true);
   let out = isSeq(node) ? splice(text, node, entry) : undefined;
   if (!readsBack(out)) {
-    yaml.doc.setIn(path, yaml.doc.createNode([...list, entry]));
-    out = yaml.doc.toString();
+    doc.setIn(path, doc.createNode([...list, entry]));
+    out = doc.toString();
   }
   if (!readsBack(out)) throw new Error(`${PROJECT_FILE}: could not add the app without changing other values; the file was left untouched`);
   const file = join(root, PROJECT_FILE);

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, parse, Scalar, stringify, type Document, type YAMLMap } from "yaml";
@@ -75,11 +75,17 @@ function rewrite(doc: Document, path: readonly string[], value: string): string 
 /** Rename over the old file, with its mode (and its owner when root writes a user's checkout). */
 export function writeAtomically(file: string, text: string, like?: { mode: number; uid: number; gid: number }): void {
   const tmp = `${file}.${process.pid}.tmp`;
+  // A new file (O_EXCL: never one planted at that name, never through a link), set up through its descriptor.
+  const fd = openSync(tmp, "wx", like ? like.mode & 0o7777 : 0o644);
   try {
-    writeFileSync(tmp, text, { mode: like ? like.mode & 0o7777 : 0o644 });
-    if (like) {
-      chmodSync(tmp, like.mode & 0o7777);
-      if (process.getuid?.() === 0) chownSync(tmp, like.uid, like.gid);
+    try {
+      writeFileSync(fd, text);
+      if (like) {
+        fchmodSync(fd, like.mode & 0o7777);
+        if (process.getuid?.() === 0) fchownSync(fd, like.uid, like.gid);
+      }
+    } finally {
+      closeSync(fd);
     }
     renameSync(tmp, file);
   } finally {

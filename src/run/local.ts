@@ -70,7 +70,7 @@ export async function localRun(req: RunRequest, stdio: RunStdio, started: (host:
   const nsenter = ["nsenter", ...inHostArgv(host.state.init!, appProcessArgv(app, req.argv, stdio.terminal ? process.env.TERM : undefined))];
   started(host.name);
   if (stdio.terminal) {
-    const relay = execa(MACHINE_PYTHON, [PTY_RELAY, ...nsenter], { stdio: "inherit", reject: false });
+    const relay = execa(MACHINE_PYTHON, ["-I", "-B", PTY_RELAY, ...nsenter], { stdio: "inherit", reject: false });
     const r = await passingSignals((s) => relay.kill(s), () => relay);
     return { host: host.name, exitCode: exitOf(r) };
   }

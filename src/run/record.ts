@@ -36,17 +36,33 @@ export function runEntry(req: RunRequest, host: string, started: Date, finished:
 
 /**
  * Runs `run`, which calls `started(host)` when the command starts on a host, and appends the run to
- * the stack's history once it ends (or fawkes fails after that). Returns the run's outcome.
+ * the stack's history once it ends (or fawkes fails after that). Returns the run's outcome; a
+ * history that cannot be written then is `unrecorded` (why), never a lost exit code.
  */
-export async function recordedRun(req: RunRequest, run: (started: (host: string) => void) => Promise<RunOutcome>, home = fawkesHome()): Promise<RunOutcome & { entry: HistoryEntry }> {
+export async function recordedRun(
+  req: RunRequest,
+  run: (started: (host: string) => void) => Promise<RunOutcome>,
+  home = fawkesHome(),
+): Promise<RunOutcome & { entry: HistoryEntry; unrecorded?: string }> {
   let start: { host: string; at: Date } | undefined;
+  let outcome: RunOutcome;
   try {
-    const outcome = await run((host) => void (start ??= { host, at: new Date() }));
-    const entry = runEntry(req, outcome.host, start?.at ?? new Date(), new Date(), { exitCode: outcome.exitCode });
+    outcome = await run((host) => void (start ??= { host, at: new Date() }));
+  } catch (e) {
+    if (start) {
+      try {
+        appendHistory(runEntry(req, start.host, start.at, new Date(), { failure: (e as Error).message }), home);
+      } catch {
+        // The command's own failure is what the user needs to see.
+      }
+    }
+    throw e;
+  }
+  const entry = runEntry(req, outcome.host, start?.at ?? new Date(), new Date(), { exitCode: outcome.exitCode });
+  try {
     appendHistory(entry, home);
     return { ...outcome, entry };
   } catch (e) {
-    if (start) appendHistory(runEntry(req, start.host, start.at, new Date(), { failure: (e as Error).message }), home);
-    throw e;
+    return { ...outcome, entry, unrecorded: (e as Error).message };
   }
 }

@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { addApp, AppAddError, detectApp, DetectError, djangoHostsBlock, moduleOf, sourceDirOf } from "../../src/app-add/index.ts";
 import { addCatalogueApp } from "../../src/config/catalogue-add.ts";
+import { git, repositoryOwner } from "../../src/git/index.ts";
 import { ConfigError, loadStack } from "../../src/config/index.ts";
 import { createHash } from "node:crypto";
 import { artifactPaths } from "../../src/artifact/index.ts";
@@ -76,6 +77,10 @@ describe("what kind of app a source dir holds", () => {
     expect(detectApp(factory.files, factory.read).wsgi).toBe("site:create_app()");
     const two = tree({ "a.py": "from flask import Flask\napp = Flask('a')\n", "b.py": "from flask import Flask\napp = Flask('b')\n" });
     expect(() => detectApp(two.files, two.read)).toThrow(/more than one Flask app: a:app, b:app; pass --wsgi/);
+    // What detection asks --wsgi to settle, --wsgi settles.
+    expect(detectApp(two.files, two.read, "b:app")).toMatchObject({ framework: "wsgi", wsgi: "b:app" });
+    const noWsgi = tree({ "manage.py": DJANGO["manage.py"], "mysite/settings.py": "" });
+    expect(detectApp(noWsgi.files, noWsgi.read, "mysite.main:application")).toMatchObject({ wsgi: "mysite.main:application" });
   });
 
   it("--wsgi wins; with nothing found and no --wsgi the error says what was looked for", () => {
@@ -128,9 +133,12 @@ describe("fawkes app add refuses before it changes anything", () => {
   it("a source dir outside the project, missing, or a link", () => {
     const root = project();
     expect(() => sourceDirOf(root, root, "../elsewhere")).toThrow(/must be a dir inside the project/);
-    expect(() => sourceDirOf(root, root, "apps/none")).toThrow(/no such dir/);
+    expect(() => sourceDirOf(root, root, "apps/none")).toThrow(/"apps\/none" does not exist in the project/);
     execFileSync("ln", ["-s", join(root, "examples/flask-shop"), join(root, "shoplink")]);
-    expect(() => sourceDirOf(root, root, "shoplink")).toThrow(/is a symbolic link/);
+    expect(() => sourceDirOf(root, root, "shoplink")).toThrow(/goes through a symbolic link/);
+    // A link anywhere on the way, not only the last name.
+    execFileSync("ln", ["-s", join(root, "examples"), join(root, "ex")]);
+    expect(() => sourceDirOf(root, root, "ex/flask-shop")).toThrow(/goes through a symbolic link/);
     expect(sourceDirOf(root, join(root, "examples"), "flask-shop")).toBe("examples/flask-shop");
   });
 
@@ -148,6 +156,20 @@ describe("fawkes app add refuses before it changes anything", () => {
     await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/uncommitted changes to stacks\/Pulumi\.dev\.yaml: .*commit or stash/);
     execFileSync("git", ["-C", root, "checkout", "--", "stacks"]);
     await expect(addApp({ root, cwd: root, name: "Site!", source: "apps/site" })).rejects.toThrow(AppAddError);
+    // A name the catalogue has, a bad --health, a secrets file in the dir: refused before the settings or the commit.
+    const settings = readFileSync(join(root, "apps/site/mysite/settings.py"), "utf8");
+    await expect(addApp({ root, cwd: root, name: "shop", source: "apps/site" })).rejects.toThrow(/already declares an app "shop"/);
+    await expect(addApp({ root, cwd: root, name: "site", source: "apps/site", healthPath: "/../x" })).rejects.toThrow(/health\.path: must be a URL path/);
+    writeFileSync(join(root, "apps/site/.env"), "SECRET=1\n");
+    await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/apps\/site holds \.env: files of secrets or local data are not committed by fawkes/);
+    rmSync(join(root, "apps/site/.env"));
+    expect(readFileSync(join(root, "apps/site/mysite/settings.py"), "utf8")).toBe(settings);
+    // A settings file that is a link: fawkes appends to no file through it.
+    rmSync(join(root, "apps/site/mysite/settings.py"));
+    execFileSync("ln", ["-s", "/etc/hostname", join(root, "apps/site/mysite/settings.py")]);
+    await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/mysite\/settings\.py is a symbolic link/);
+    rmSync(join(root, "apps/site/mysite/settings.py"));
+    writeFileSync(join(root, "apps/site/mysite/settings.py"), settings);
     rmSync(join(root, "apps/site/manage.py"));
     await expect(addApp({ root, cwd: root, name: "site", source: "apps/site" })).rejects.toThrow(/apps\/site: found neither a Django project/);
     expect(head()).toBe(start);
@@ -210,5 +232,28 @@ describe("fawkes pin", () => {
     expect((await run(root, "pin", "shop", "r0000000000aa", "--all", "--stack", "dev")).code).toBe(2);
     expect((await run(root, "pin", "shop", "../x", "--stack", "dev")).code).toBe(2);
     expect(readFileSync(join(root, "stacks/Pulumi.dev.yaml"), "utf8")).toBe(before);
+  });
+});
+
+describe("git in a user's checkout, run by root (sudo)", () => {
+  it("runs as the repository's owner, with that user's home, so objects and commits stay theirs", async () => {
+    const root = project();
+    gitRepo(root);
+    const passwd = () => "root:x:0:0:root:/root:/bin/bash\ndev:x:4242:4243::/home/dev:/bin/bash\n";
+    if (process.getuid?.() !== 0) {
+      expect(repositoryOwner(root, passwd)).toBeUndefined();
+      return;
+    }
+    expect(repositoryOwner(root, passwd)).toBeUndefined();
+    execFileSync("chown", ["-R", "4242:4243", root]);
+    expect(repositoryOwner(root, passwd)).toEqual({ uid: 4242, gid: 4243, home: "/home/dev" });
+    writeFileSync(join(root, "new.txt"), "x\n");
+    execFileSync("chown", ["4242:4243", join(root, "new.txt")]);
+    expect((await git(root, "add", "new.txt")).ok).toBe(true);
+    expect((await git(root, "commit", "-q", "-m", "by the owner")).ok).toBe(true);
+    const sha = (await git(root, "rev-parse", "HEAD")).out.trim();
+    const object = join(root, ".git/objects", sha.slice(0, 2), sha.slice(2));
+    expect(statSync(object).uid).toBe(4242);
+    expect(statSync(join(root, ".git/index")).uid).toBe(4242);
   });
 });

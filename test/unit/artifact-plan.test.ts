@@ -46,21 +46,26 @@ describe("source and wheelhouse steps", () => {
   });
 
   it("runs the wheelhouse script in the golden image with its Debian python3, a clean environment, the committed wheels, the lock, the index and the libraries", () => {
-    const [copy, step, drop] = wheelhouseSteps({ ...ctx(), indexUrls: ["http://127.0.0.1:3141/simple/", "https://pkgs.example.test/simple/"] });
+    const urls = ["http://127.0.0.1:3141/simple/", "https://me:t0ken@pkgs.example.test/simple/"];
+    const [copy, urlsFile, step, drop] = wheelhouseSteps({ ...ctx(), indexUrls: urls });
     const dirs = buildDirs(ctx().work);
     expect(argv(copy!)).toEqual(["cp", WHEELHOUSE_SCRIPT, `${ctx().work}/build-wheelhouse.py`]);
+    // The URLs (a token among them) go by a file root alone reads, never in an argv that ps or an error shows.
+    expect(urlsFile).toEqual({ kind: "write", title: "the package index's URLs", path: `${ctx().work}/index-urls`, content: `${urls.join("\n")}\n`, mode: 0o600 });
     expect(inner(step!)).toEqual([
       "/usr/bin/python3", "-B", `${BUILD_MOUNT}/build-wheelhouse.py`, "--requirements", "requirements.txt", "--out", "wheelhouse",
       "--report", `${BUILD_MOUNT}/wheelhouse.json`, "--wheels", "wheels", "--lock", "requirements.lock", "--write-lock", `${BUILD_MOUNT}/requirements.lock`,
-      "--index-url", "http://127.0.0.1:3141/simple/", "--index-url", "https://pkgs.example.test/simple/", "--lib", `${BUILD_MOUNT}/libs/0`,
+      "--index-urls", `${BUILD_MOUNT}/index-urls`, "--lib", `${BUILD_MOUNT}/libs/0`,
     ]);
+    expect(JSON.stringify([copy, step, drop])).not.toContain("t0ken");
     expect(envOf(step!)).toEqual({ PATH: "/usr/bin:/bin", LC_ALL: "C.UTF-8", HOME: "/root" });
     // The lock the build reads back is the one the script writes, through the bind of the scratch dir.
     expect(dirs.lock).toBe(`${ctx().work}/requirements.lock`);
     // The committed wheels are in the wheelhouse now: the release does not carry them twice.
     expect(argv(drop!)).toEqual(["rm", "-rf", "--", `${dirs.staging}/wheels`]);
-    // No index configured: no --index-url at all.
-    expect(inner(wheelhouseSteps(ctx())[1]!)).not.toContain("--index-url");
+    // No index configured: no URL file, no --index-urls.
+    expect(wheelhouseSteps(ctx()).map((s) => s.title)).not.toContain("the package index's URLs");
+    expect(inner(wheelhouseSteps(ctx())[1]!)).not.toContain("--index-urls");
     // The report the build reads is the one the script writes, through the bind of the scratch dir.
     expect(dirs.report).toBe(`${ctx().work}/wheelhouse.json`);
     expect(WHEELHOUSE_SCRIPT).toMatch(/\/scripts\/build-wheelhouse\.py$/);

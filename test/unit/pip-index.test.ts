@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseIni, pipConfigFiles, pipIndexOf, redactedUrl } from "../../src/artifact/pip-index.ts";
+import { parseIni, pipConfigFiles, pipIndexOf, pipUserHome, redactedUrl } from "../../src/artifact/pip-index.ts";
 
 const HOME = "/home/dev";
 
@@ -37,6 +37,18 @@ describe("the package index of the user's pip configuration", () => {
     expect(index.skipped).toHaveLength(2);
     expect(index.skipped[0]).toMatch(/^file:\/\/\/opt\/wheels\/simple: the build reaches an index over http or https only$/);
     expect(redactedUrl(index.urls[0]!)).toBe("https://pkgs.example.test/simple/");
+    // Any scheme's case: nothing between :// and @ is ever shown.
+    const upper = pipIndexOf({ PIP_INDEX_URL: "HTTPS://me:s3cret@pkgs.example.test/simple/", PIP_EXTRA_INDEX_URL: "FILE://me:s3cret@x/simple/" }, files({}), HOME);
+    expect(upper.urls).toEqual(["HTTPS://me:s3cret@pkgs.example.test/simple/"]);
+    expect(upper.skipped.join(" ")).not.toContain("s3cret");
+  });
+
+  it("under sudo, the configuration is the sudo user's, not root's", () => {
+    const passwd = () => "root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000::/home/dev:/bin/bash\n";
+    const asRoot = process.getuid?.() === 0;
+    expect(pipUserHome({ SUDO_USER: "dev" }, passwd)).toBe(asRoot ? "/home/dev" : pipUserHome({}, passwd));
+    expect(pipUserHome({ SUDO_USER: "root" }, passwd)).toBe(pipUserHome({}, passwd));
+    expect(pipUserHome({ SUDO_USER: "nobody-here" }, passwd)).toBe(pipUserHome({}, passwd));
   });
 
   it("parses pip's INI: comments, ':' or '=', keys with '_', continuation lines", () => {

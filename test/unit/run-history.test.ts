@@ -2,7 +2,7 @@
 // code, or why fawkes lost it), never when fawkes refused first; shown by `fawkes history` beside
 // releases; and invisible to what reads the history for releases (rollback's previous release, the
 // store's retention).
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -57,6 +57,14 @@ describe("a run's history entry", () => {
   it("a command that fails is a failed run with its code", async () => {
     await recordedRun(req, async (started) => (started("dev-worker-1"), { host: "dev-worker-1", exitCode: 7 }), home);
     expect(readHistory("dev", home)).toEqual([expect.objectContaining({ result: "failed", exitCode: 7, failure: "exited 7", host: "dev-worker-1" })]);
+  });
+
+  it("a history that cannot be written loses no exit code: the run's code comes back, with why it is not recorded", async () => {
+    const file = join(home, "not-a-dir");
+    writeFileSync(file, "");
+    const r = await recordedRun(req, async (started) => (started("dev-web-1"), { host: "dev-web-1", exitCode: 3 }), file);
+    expect(r.exitCode).toBe(3);
+    expect(r.unrecorded).toMatch(/ENOTDIR|EEXIST|not a directory/);
   });
 
   it("fawkes failing after the start records a failed run without exit code, and rethrows", async () => {

@@ -92,6 +92,7 @@ env do.`,
       if (isatty(0)) note("note: on AWS the command runs without a terminal (Run Command) and gets no stdin; for an interactive session: aws ssm start-session (needs the session-manager-plugin)");
       return awsRun(req, { stdin: io.raw ? await pipedStdin() : undefined, out, err, note }, { started });
     });
+    if (r.unrecorded !== undefined) io.err(`warning: the run ended with exit ${r.exitCode} but is not in fawkes history: ${r.unrecorded}\n`);
     return r.exitCode;
   },
 };
