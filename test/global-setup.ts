@@ -8,6 +8,11 @@ import { ensureImage, imageOf, isBuilt } from "../src/local/index.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 
 export default async function setup(): Promise<void> {
+  // No test reaches the package index of this machine's pip configuration: a build's index route
+  // is the one a test serves on 127.0.0.1 (test/e2e/app-add.test.ts). The test workers inherit this.
+  process.env.PIP_CONFIG_FILE = "/dev/null";
+  delete process.env.PIP_INDEX_URL;
+  delete process.env.PIP_EXTRA_INDEX_URL;
   const image = imageOf(loadStack(ROOT, "dev").catalogue.image);
   if (isBuilt(image) || process.getuid?.() !== 0) return;
   const t0 = Date.now();

@@ -196,10 +196,12 @@ describe("refusals", () => {
     expect(r.stderr).toContain("requires fawkes-greeting>=3; the repository's fawkes-greeting libraries are 1.4.0 (");
   });
 
-  it("a distribution neither Debian nor the repository has", async () => {
+  it("a distribution no route has, with no package index configured", async () => {
     const r = await wheelhouse("surely-not-installed-dist\n", "missing");
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain("requires surely-not-installed-dist: no repository library (--lib) and no Debian-installed distribution is named surely-not-installed-dist");
+    expect(r.stderr).toContain(
+      "requires surely-not-installed-dist: no route has it: no repository library, nothing in the app's wheels/, no Debian package in the image (apt-cache search python3-surely-not-installed-dist; add it to image/recipe.yaml), and no package index is configured",
+    );
   });
 
   it("a Debian version outside the requirement's range", async () => {
