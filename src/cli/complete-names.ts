@@ -7,7 +7,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { listStacks, readProject, type ProjectFile } from "../config/index.ts";
+import { catalogueAppNames, listStacks, readProject, type ProjectFile } from "../config/index.ts";
 import { appNameProblem, backupIdProblem, hostNameProblem, releaseIdProblem, stackNameProblem } from "../names/index.ts";
 import type { Io } from "./command.ts";
 import { findProjectRoot } from "./project-root.ts";
@@ -43,10 +43,7 @@ function project(ctx: Context): ProjectFile {
 }
 
 function apps(ctx: Context): string[] {
-  const p = project(ctx);
-  const catalogue = p.layer.values[`${p.name}:catalogue`] as { apps?: unknown } | undefined;
-  const listed = Array.isArray(catalogue?.apps) ? (catalogue.apps as unknown[]) : [];
-  return listed.map((a) => (a as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === "string" && appNameProblem(n) === undefined);
+  return catalogueAppNames(project(ctx)).filter((n) => appNameProblem(n) === undefined);
 }
 
 /** The stacks the context names, or every one that has a dir under `sub` of FAWKES_HOME. */

@@ -8,10 +8,7 @@ import { PROJECT_FILE, readProject } from "./files.ts";
 import { writeAtomically } from "./pin.ts";
 import { zodProblems } from "./problems.ts";
 import { parseConfigYaml, readConfigText } from "./yaml-file.ts";
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { isPlainObject } from "./primitives.ts";
 
 /** The key path of the catalogue's app list in Pulumi.yaml, as the file spells it. */
 function appsPath(doc: Document, project: string): string[] | undefined {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ConfigError, type Problem } from "./errors.ts";
 import { loadEnvironment, type ConfigLayer } from "./load.ts";
 import { projectNameProblem, stackNameProblem } from "../names/index.ts";
-import { RelativePath } from "./primitives.ts";
+import { isPlainObject, RelativePath } from "./primitives.ts";
 import { RECIPE_FILE } from "./recipe.ts";
 import { parseConfigYaml, readConfigText } from "./yaml-file.ts";
 import { templateOf, type EnvironmentSpec } from "./spec.ts";
@@ -15,10 +15,6 @@ export interface ProjectFile {
   name: string;
   stackConfigDir: string;
   layer: ConfigLayer;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** A config file as a map, or undefined with a problem (see yaml-file.ts for what is refused). */
@@ -107,6 +103,13 @@ export function readRecipe(root: string, problems: Problem[]): { file: string; v
 
 export function stackFile(project: ProjectFile, stack: string): string {
   return project.stackConfigDir === "." ? `Pulumi.${stack}.yaml` : `${project.stackConfigDir}/Pulumi.${stack}.yaml`;
+}
+
+/** The app names the catalogue in Pulumi.yaml lists, as written, before any validation: what `pin` and completion look up. */
+export function catalogueAppNames(project: ProjectFile): string[] {
+  const catalogue = project.layer.values[`${project.name}:catalogue`] as { apps?: unknown } | undefined;
+  const listed = Array.isArray(catalogue?.apps) ? (catalogue.apps as unknown[]) : [];
+  return listed.map((a) => (a as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === "string");
 }
 
 /** Stacks that have a file in the stack config dir, sorted. */

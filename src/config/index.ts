@@ -4,7 +4,7 @@ export { ALB_HEALTH_CODES, HEALTH_CHECK_USER_AGENT, HEALTH_CHECKER_AGENTS, HEALT
 export { CatalogueSchema, DATABASE_PASSWORD, DATABASE_RESERVED, type App, type Catalogue, type Process } from "./catalogue.ts";
 export { DATABASE_PACKAGES, DISTRIBUTIONS, ImageRecipeSchema, RECIPE_FILE, REQUIRED_PACKAGES, type Distribution, type ImageRecipe, type RecipeStep } from "./recipe.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
-export { listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type LoadStackOptions, type ProjectFile } from "./files.ts";
+export { catalogueAppNames, listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type LoadStackOptions, type ProjectFile } from "./files.ts";
 export { ArtifactKnobsSchema, DatabaseKnobsSchema, DEFAULT_PARENT, KNOB_NAMES, KnobsSchema, NetworkKnobsSchema, RolloutSchema, type ArtifactKnobs, type DatabaseKnobs, type NetworkKnobs, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
 export { AMI_ID, ARCHITECTURES, architectureMismatch, architectureOf, ImageKnobSchema, type Architecture, type ImageKnob } from "./image-knob.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";

@@ -6,10 +6,7 @@ import type { LoadInput } from "./load.ts";
 import { pathText } from "./problems.ts";
 import { templateOf } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { isPlainObject } from "./primitives.ts";
 
 export type Locate = (path: readonly PropertyKey[]) => { file: string; prefix: string; path: readonly PropertyKey[] };
 

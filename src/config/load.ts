@@ -8,6 +8,7 @@ import { resolveApps } from "./resolve-apps.ts";
 import { deepFreeze, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
 import { hostNameProblems, parentProblems } from "./knob-checks.ts";
+import { isPlainObject } from "./primitives.ts";
 
 /** Config keys of one file, as Pulumi names them (`project:key`, `aws:region`). */
 export interface ConfigLayer {
@@ -43,10 +44,6 @@ export interface LoadInput {
 const PASSTHROUGH_KEYS = /^aws:(profile|skip[A-Za-z]+|sharedCredentialsFiles|sharedConfigFiles)$/;
 
 const CATALOGUE_KEY = "catalogue";
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Later layers win; objects merge key by key, arrays and scalars are replaced. */
 function deepMerge(base: unknown, over: unknown): unknown {

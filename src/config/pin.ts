@@ -5,7 +5,7 @@ import { isMap, isScalar, parse, Scalar, stringify, type Document, type YAMLMap 
 import { stackNameProblem } from "../names/index.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 import { listStacks, readProject, stackFile } from "./files.ts";
-import { ReleaseId } from "./primitives.ts";
+import { isPlainObject, ReleaseId } from "./primitives.ts";
 import { templateOf } from "./spec.ts";
 import { parseConfigYaml, readConfigText } from "./yaml-file.ts";
 
@@ -14,10 +14,6 @@ export interface PinResult {
   file: string;
   /** The pin this stack file held before, if any (a qa-* stack may inherit one from `qa` instead). */
   previous?: string;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function fail(file: string, path: string, message: string, hint?: string): never {

@@ -102,3 +102,8 @@ export const BodySize = z.string().superRefine((v, ctx) => {
 });
 
 export const Seconds = (min: number, max: number) => z.number().int(`must be a whole number of seconds`).min(min).max(max);
+
+/** A YAML/JSON map: an object that is not an array or null. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

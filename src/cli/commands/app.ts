@@ -1,7 +1,7 @@
 import { relative, resolve } from "node:path";
 import { BuildNeedsRootError, LockChangedError } from "../../artifact/index.ts";
 import { addApp, AppAddError } from "../../app-add/index.ts";
-import { listStacks, readProject, setReleasePin } from "../../config/index.ts";
+import { catalogueAppNames, listStacks, readProject, setReleasePin } from "../../config/index.ts";
 import { UsageError, type Command } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
@@ -85,9 +85,7 @@ could not be read or written (named, left as it was); 2 usage.`,
     const root = findProjectRoot(io.cwd, values.project);
     const project = readProject(root);
     const stacks = values.all ? listStacks(project) : [values.stack as string];
-    const catalogue = project.layer.values[`${project.name}:catalogue`] as { apps?: Array<{ name?: unknown }> } | undefined;
-    const apps = Array.isArray(catalogue?.apps) ? catalogue.apps : [];
-    if (!apps.some((a) => a.name === app)) throw new UsageError(`no app "${app}" in the catalogue of ${relative(io.cwd, root) || "."}/Pulumi.yaml; add it first (fawkes app add)`);
+    if (!catalogueAppNames(project).includes(app)) throw new UsageError(`no app "${app}" in the catalogue of ${relative(io.cwd, root) || "."}/Pulumi.yaml; add it first (fawkes app add)`);
     for (const stack of stacks) {
       const r = setReleasePin(root, stack, app, release);
       io.out(`pinned ${app} ${release} in ${relative(root, r.file)}${r.previous !== undefined ? ` (was ${r.previous})` : ""}\n`);
