@@ -5,6 +5,9 @@ import { backupCreate, backupList, backupRestore } from "./commands/backup.ts";
 import { appAdd, pin } from "./commands/app.ts";
 import { build } from "./commands/build.ts";
 import { completionCommand } from "./commands/completion.ts";
+import { consoleCmd, userAdd, userList, userRemove } from "./commands/console.ts";
+import { ConsoleUsersError } from "../console/index.ts";
+import { QaError } from "../qa/index.ts";
 import { completeNames } from "./complete-names.ts";
 import { check } from "./commands/check.ts";
 import { diffStacks } from "./commands/diff-stacks.ts";
@@ -13,9 +16,9 @@ import { maintenanceOff, maintenanceOn, maintenanceStatusCmd } from "./commands/
 import { plan } from "./commands/plan.ts";
 import { imageBuild, imageList, imagePrune } from "./commands/image.ts";
 import { localDownCmd, localLogsCmd, localRebuildCmd, localStatusCmd, localUpCmd } from "./commands/local.ts";
-import { lockBreak, lockStatus } from "./commands/lock.ts";
+import { lockBreak, lockGiveBack, lockStatus, lockTake } from "./commands/lock.ts";
 import { history, release, rollback } from "./commands/release.ts";
-import { qaDownCmd, qaGcCmd, qaListCmd, qaUpCmd } from "./commands/qa.ts";
+import { qaDownCmd, qaExtendCmd, qaGcCmd, qaListCmd, qaUpCmd } from "./commands/qa.ts";
 import { render } from "./commands/render.ts";
 import { secretList, secretSet, secretUnset } from "./commands/secret.ts";
 import { twinDownCmd, twinUpCmd } from "./commands/twin.ts";
@@ -27,7 +30,7 @@ import { TwinError } from "../twin/up.ts";
 import { DeployLockedError, DeployLockError, DeployLockLostError, RefreshInProgressError } from "../release/index.ts";
 import { closest } from "../config/suggest.ts";
 
-export const COMMANDS: Command[] = [check, render, plan, diffStacks, build, appAdd, pin, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, twinUpCmd, twinDownCmd, release, rollback, history, run, lockStatus, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaGcCmd, completionCommand(() => COMMANDS)];
+export const COMMANDS: Command[] = [check, render, plan, diffStacks, build, appAdd, pin, imageBuild, imageList, imagePrune, localUpCmd, localStatusCmd, localLogsCmd, localRebuildCmd, localDownCmd, twinUpCmd, twinDownCmd, release, rollback, history, run, lockStatus, lockTake, lockGiveBack, lockBreak, maintenanceOn, maintenanceOff, maintenanceStatusCmd, secretSet, secretList, secretUnset, backupCreate, backupList, backupRestore, errors, qaUpCmd, qaDownCmd, qaListCmd, qaExtendCmd, qaGcCmd, consoleCmd, userAdd, userList, userRemove, completionCommand(() => COMMANDS)];
 /** Commands of two words: `fawkes local up`, `fawkes image build`. */
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(" ")).map((c) => c.name.split(" ")[0]!));
 
@@ -114,7 +117,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.err(`error: ${e.message}\n`);
       return own ?? 3;
     }
-    if (e instanceof ConfigError || e instanceof LocalTargetError || e instanceof AwsCheckError || e instanceof TwinError || e instanceof DeployLockError || e instanceof DeployLockLostError || e instanceof RunError) {
+    if (e instanceof ConfigError || e instanceof LocalTargetError || e instanceof AwsCheckError || e instanceof TwinError || e instanceof DeployLockError || e instanceof DeployLockLostError || e instanceof RunError || e instanceof ConsoleUsersError || e instanceof QaError) {
       io.err(`error: ${e.message}\n`);
       return own ?? 1;
     }

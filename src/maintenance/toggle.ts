@@ -31,6 +31,8 @@ export interface MaintenanceRequest {
   echo?: (line: string) => void;
   home?: string;
   pulumi?: PulumiRunner;
+  /** Who asked, when not this process's user: the deploy console's signed-in user. */
+  who?: string;
 }
 
 export interface MaintenanceResult {
@@ -110,7 +112,7 @@ export async function setMaintenance(req: MaintenanceRequest): Promise<Maintenan
   const got: { after: string[]; applied: MaintenanceResult["applied"]; file: string } = { after: [], applied: "none", file: "" };
   // On AWS the lock is the stack's item in its lock table, which every machine sees; locally the file.
   const lock = req.target === "aws" ? { lock: deployLockOf({ target: "aws", spec }) } : {};
-  const entry = await recorded({ stack: req.stack, kind: "maintenance", target: req.target, command: req.command, app: req.app, from: req.on ? "off" : "on", to: req.on ? "on" : "off", ...lock }, echo, async (log): Promise<WorkOutcome> => {
+  const entry = await recorded({ stack: req.stack, kind: "maintenance", target: req.target, command: req.command, app: req.app, from: req.on ? "off" : "on", to: req.on ? "on" : "off", ...lock, ...(req.who !== undefined ? { who: req.who } : {}) }, echo, async (log): Promise<WorkOutcome> => {
     // Read again under the lock: another command may have changed the knob since.
     got.after = toggled(loadStack(req.root, req.stack), req.app, req.on);
     const write = setMaintenanceKnob(req.root, req.stack, got.after);

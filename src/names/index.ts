@@ -8,4 +8,5 @@ export { PROJECT_NAME_MAX, projectNameProblem } from "./project.ts";
 export { APP_NAME, APP_NAME_RULE, appNameProblem } from "./app.ts";
 export { BACKUP_ID, backupIdProblem } from "./backup.ts";
 export { hostNameProblem } from "./host.ts";
+export { reasonProblem } from "./reason.ts";
 export { RELEASE_ID, RELEASE_ID_RULE, releaseIdProblem } from "./release.ts";

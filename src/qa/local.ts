@@ -8,7 +8,7 @@ import { envLayout, localDown, localStatus, localUp, requireLocalTarget, type Up
 import type { Progress } from "../local/steps.ts";
 import { isQaStack, qaStackName } from "../names/index.ts";
 import { headOf } from "./git.ts";
-import { gcSelection, listRecords, QaError, readRecord, removeRecord, ttlMs, writeRecord, type QaRecord } from "./registry.ts";
+import { expiresAt, gcSelection, listRecords, QaError, readRecord, removeRecord, ttlMs, writeRecord, type QaRecord } from "./registry.ts";
 import { buildAndPin, type BuildFn } from "./releases.ts";
 import { listRow, type QaGcResult, type QaListRow } from "./report.ts";
 
@@ -68,6 +68,7 @@ export async function qaUpLocal(opts: QaUpOptions): Promise<QaUpResult> {
     ttl: opts.ttl ?? template.knobs.qaTtl,
     releases: Object.fromEntries(builds.map((b) => [b.app, b.release])),
     urls: existing?.urls ?? {},
+    ...(existing?.keepUntil !== undefined ? { keepUntil: existing.keepUntil } : {}),
   };
   // Recorded before the hosts boot: a failed or interrupted up is still known to down and gc.
   writeRecord(record);
@@ -94,6 +95,23 @@ async function downStack(stack: string, record: QaRecord | undefined, progress: 
   }
   removeRecord(stack);
   return { stackFileRemoved };
+}
+
+/**
+ * `fawkes qa extend --branch B --by 2d`: the environment is kept that much longer than it would be
+ * now (its expiry, or now when already expired), whatever its last push. Changes no host.
+ */
+export function qaExtend(branch: string, by: string, now = new Date()): QaRecord {
+  const stack = qaStackName(branch);
+  const record = readRecord(stack);
+  if (!record) {
+    const known = listRecords().records.map((r) => `${r.branch} (${r.stack})`);
+    throw new QaError(`no QA environment for branch "${branch}" (stack ${stack}) on this machine; QA environments: ${known.join(", ") || "none"}`);
+  }
+  const from = Math.max(expiresAt(record), now.getTime());
+  const extended = { ...record, keepUntil: new Date(from + ttlMs(by)).toISOString() };
+  writeRecord(extended);
+  return extended;
 }
 
 /** `fawkes qa down --branch B`: that branch's environment and nothing else. */

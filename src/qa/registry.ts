@@ -26,6 +26,7 @@ export const QaRecordSchema = z.object({
   createdAt: IsoTime.describe("First `qa up` of this environment."),
   lastPush: IsoTime.describe("Committer date of the branch head at the last `qa up`."),
   ttl: Duration.describe("No push for this long and `qa gc` removes the environment."),
+  keepUntil: IsoTime.optional().describe("`qa extend`: kept at least until then, whatever the last push."),
   releases: z.record(z.string(), z.string()).describe("Release id per app, built at `commit`."),
   urls: z.record(z.string(), z.string()).default({}).describe("Each app's URL through the local load balancer."),
 });
@@ -95,13 +96,18 @@ export function ttlMs(ttl: string): number {
   return durationSeconds(ttl) * 1000;
 }
 
-/** Milliseconds until the environment expires: its last push plus its TTL (or ttlOverride), minus now. Negative once expired. */
-export function timeLeft(record: Pick<QaRecord, "lastPush" | "ttl">, now: Date, ttlOverride?: string): number {
-  return Date.parse(record.lastPush) + ttlMs(ttlOverride ?? record.ttl) - now.getTime();
+/** When the environment expires: its last push plus its TTL (or ttlOverride), or later when extended (keepUntil). */
+export function expiresAt(record: Pick<QaRecord, "lastPush" | "ttl" | "keepUntil">, ttlOverride?: string): number {
+  return Math.max(Date.parse(record.lastPush) + ttlMs(ttlOverride ?? record.ttl), record.keepUntil !== undefined ? Date.parse(record.keepUntil) : -Infinity);
+}
+
+/** Milliseconds until the environment expires, from now. Negative once expired. */
+export function timeLeft(record: Pick<QaRecord, "lastPush" | "ttl" | "keepUntil">, now: Date, ttlOverride?: string): number {
+  return expiresAt(record, ttlOverride) - now.getTime();
 }
 
 /** Whether the last push is older than the TTL. */
-export function expired(record: Pick<QaRecord, "lastPush" | "ttl">, now: Date, ttlOverride?: string): boolean {
+export function expired(record: Pick<QaRecord, "lastPush" | "ttl" | "keepUntil">, now: Date, ttlOverride?: string): boolean {
   return timeLeft(record, now, ttlOverride) < 0;
 }
 
@@ -109,6 +115,6 @@ export function expired(record: Pick<QaRecord, "lastPush" | "ttl">, now: Date, t
  * What `qa gc` removes: expired QA stacks, and never anything else. A record naming a stack that
  * is not a QA stack (hand-edited, or `qa` itself) is never picked, however old.
  */
-export function gcSelection<R extends Pick<QaRecord, "stack" | "lastPush" | "ttl">>(records: readonly R[], now: Date, ttlOverride?: string): R[] {
+export function gcSelection<R extends Pick<QaRecord, "stack" | "lastPush" | "ttl" | "keepUntil">>(records: readonly R[], now: Date, ttlOverride?: string): R[] {
   return records.filter((r) => isQaStack(r.stack) && expired(r, now, ttlOverride));
 }

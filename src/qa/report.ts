@@ -6,7 +6,7 @@ import { expired, timeLeft, type QaRecord } from "./registry.ts";
 export type QaTarget = "local" | "aws";
 
 /** What a row is made of, on either target. */
-export type QaFacts = Pick<QaRecord, "branch" | "stack" | "createdAt" | "lastPush" | "ttl" | "commit" | "urls"> & {
+export type QaFacts = Pick<QaRecord, "branch" | "stack" | "createdAt" | "lastPush" | "ttl" | "keepUntil" | "commit" | "urls"> & {
   target: QaTarget;
   releases?: Record<string, string>;
 };

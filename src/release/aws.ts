@@ -106,7 +106,7 @@ export async function awsRelease(req: ReleaseRequest, opts: { wait?: boolean } =
   const before = refreshTargets(req.stack, await readOutputs(req.stack, req.root));
   await untilGroupsIdle(fleet, before.map((t) => t.groupName), rollout, drive(echo));
   const lock = deps.lock ?? deployLockOf({ target: deps.target ?? "aws", spec });
-  return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release, lock }, echo, async (log) => {
+  return recorded({ stack: req.stack, kind: req.kind, target: "aws", command: req.command, app: req.app, from, to: req.release, lock, ...(req.who !== undefined ? { who: req.who } : {}) }, echo, async (log) => {
     pinUnchanged(req, from);
     const restorePin = () => {
       if (from !== undefined) setReleasePin(req.root, req.stack, req.app, from);

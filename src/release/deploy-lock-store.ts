@@ -16,6 +16,11 @@ export interface DeployLock {
   token: string;
   /** AWS: when the holder's lease runs out unless renewed (ISO). A file lock has none. */
   expiresAt?: string;
+  /**
+   * Held by a person, not by a running command (`fawkes lock take`, the console's Take button): no
+   * process to outlive, so never stale; it stays until `fawkes lock give-back` (or break).
+   */
+  held?: true;
 }
 
 /** A lock as read back; `stale`: its holder's process is gone (file), or its lease ran out (AWS). */
@@ -56,7 +61,9 @@ export class DeployLockedError extends Error {
   ) {
     const lease = lock.expiresAt !== undefined ? `, its lease renewed until ${lock.expiresAt}` : "";
     super(
-      `stack ${lock.stack} is locked by another rollout: "${lock.command}" by ${lock.who} (pid ${lock.pid} on ${lock.machine}) since ${lock.since}${lease}` +
+      lock.held === true
+        ? `stack ${lock.stack} is held by ${lock.who} since ${lock.since} (${lock.command}).\nAsk them; they give it back with: fawkes lock give-back --stack ${lock.stack}`
+        : `stack ${lock.stack} is locked by another rollout: "${lock.command}" by ${lock.who} (pid ${lock.pid} on ${lock.machine}) since ${lock.since}${lease}` +
         (stale
           ? `.\nThat process is gone: the lock is stale. Check that no rollout runs, then break it with: ${breakCommand}`
           : lock.expiresAt !== undefined

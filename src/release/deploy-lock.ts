@@ -11,7 +11,7 @@ import { fawkesHome } from "../local/image.ts";
 import { alive } from "../local/proc.ts";
 import { storesOf } from "../model/index.ts";
 import { dynamoDeployLock } from "./deploy-lock-dynamodb.ts";
-import { DeployLockedError, holdDeployLock, type DeployLock, type DeployLockStore } from "./deploy-lock-store.ts";
+import { DeployLockedError, DeployLockError, holdDeployLock, type DeployLock, type DeployLockStore } from "./deploy-lock-store.ts";
 import { whoAmI } from "./history.ts";
 
 export { DeployLockedError, type DeployLock } from "./deploy-lock-store.ts";
@@ -30,7 +30,7 @@ export function readDeployLock(stack: string, home = fawkesHome()): { lock: Depl
     // Half-written by a holder that crashed between create and write: nobody holds it.
     lock = { stack, who: "unknown", pid: 0, machine: hostname(), since: "unknown", command: "unknown (unreadable lock file)", token: "" };
   }
-  const stale = lock.machine === hostname() && !(lock.pid > 0 && alive(lock.pid));
+  const stale = lock.held !== true && lock.machine === hostname() && !(lock.pid > 0 && alive(lock.pid));
   return { lock, stale };
 }
 
@@ -39,10 +39,11 @@ export function readDeployLock(stack: string, home = fawkesHome()): { lock: Depl
  * O_EXCL: of two commands that start at once, exactly one gets it. A stale lock is never taken
  * over silently; `fawkes lock break` removes it on purpose.
  */
-export function acquireDeployLock(stack: string, command: string, home = fawkesHome()): { lock: DeployLock; release: () => void } {
+export function acquireDeployLock(stack: string, command: string, home = fawkesHome(), person?: { who: string }): { lock: DeployLock; release: () => void } {
   const file = lockFile(stack, home);
   mkdirSync(join(home, "locks"), { recursive: true });
-  const lock: DeployLock = { stack, who: whoAmI(), pid: process.pid, machine: hostname(), since: new Date().toISOString(), command, token: randomBytes(8).toString("hex") };
+  const holder = person ? { who: person.who, pid: 0, held: true as const } : { who: whoAmI(), pid: process.pid };
+  const lock: DeployLock = { stack, ...holder, machine: hostname(), since: new Date().toISOString(), command, token: randomBytes(8).toString("hex") };
   // Written whole to a private file, then linked into place: link fails if the lock exists, and
   // nobody ever sees a lock file without its content.
   const tmp = `${file}.${process.pid}.${lock.token}`;
@@ -53,7 +54,7 @@ export function acquireDeployLock(stack: string, command: string, home = fawkesH
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     const held = readDeployLock(stack, home);
     if (held) throw new DeployLockedError(held.lock, held.stale);
-    return acquireDeployLock(stack, command, home);
+    return acquireDeployLock(stack, command, home, person);
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -67,6 +68,24 @@ export function acquireDeployLock(stack: string, command: string, home = fawkesH
       if (now?.lock.token === lock.token) rmSync(file, { force: true });
     },
   };
+}
+
+/**
+ * `fawkes lock take`: a person holds the stack (a migration by hand, a freeze before a launch):
+ * every rollout is refused, naming them and why, until they give it back. Throws DeployLockedError
+ * when anyone holds it.
+ */
+export function takeDeployLock(stack: string, who: string, reason: string, home = fawkesHome()): DeployLock {
+  return acquireDeployLock(stack, `held by hand: ${reason}`, home, { who }).lock;
+}
+
+/** `fawkes lock give-back`: removes a lock a person took; a command's lock is not one to give back (lock break). */
+export function giveBackDeployLock(stack: string, home = fawkesHome()): DeployLock | undefined {
+  const held = readDeployLock(stack, home);
+  if (!held) return undefined;
+  if (held.lock.held !== true) throw new DeployLockError(`stack ${stack} is locked by a running command ("${held.lock.command}" by ${held.lock.who}), not held by hand: it gives the lock back when it ends; if it died, fawkes lock break --stack ${stack}`);
+  rmSync(lockFile(stack, home), { force: true });
+  return held.lock;
 }
 
 /** Holds the local target's deploy lock (the file) while `fn` runs. */

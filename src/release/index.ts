@@ -6,9 +6,9 @@ export { awsRelease, pulumiFailure, pulumiUpArgv, releaseOutcome, runPulumi, typ
 export { autoScalingFleet, RefreshBusyError, type FleetApi, type GroupView } from "./auto-scaling.ts";
 export { RefreshInProgressError, refreshRole, refreshRoles, untilGroupsIdle, type DriveOptions, type RoleRefresh } from "./refresh.ts";
 export { LAUNCH_TEMPLATES_OUTPUT, readStackOutputs, refreshTargets, type StackOutputsReader } from "./stack-outputs.ts";
-export { acquireDeployLock, breakDeployLock, deployLockOf, fileDeployLock, lockFile, readDeployLock, withDeployLock, type DeployLockPlace } from "./deploy-lock.ts";
+export { acquireDeployLock, breakDeployLock, giveBackDeployLock, takeDeployLock, deployLockOf, fileDeployLock, lockFile, readDeployLock, withDeployLock, type DeployLockPlace } from "./deploy-lock.ts";
 export { DeployLockedError, DeployLockError, DeployLockLostError, holdDeployLock, type DeployLease, type DeployLock, type DeployLockStore, type HeldDeployLock } from "./deploy-lock-store.ts";
 export { DEPLOY_LOCK_ITEM, dynamoDeployLock, LEASE_SECONDS, RENEW_SECONDS, type DynamoLease } from "./deploy-lock-dynamodb.ts";
-export { appendHistory, historyDir, historyFile, previousRelease, readHistory, stacksWithHistory, whoAmI, type HistoryEntry, type HistoryKind, type HistoryResult } from "./history.ts";
+export { appendHistory, historyDir, historyFile, previousRelease, readHistory, rolloutLogDir, stacksWithHistory, whoAmI, type HistoryEntry, type HistoryKind, type HistoryResult } from "./history.ts";
 export { localRelease, rollbackTarget, type ReleaseRequest } from "./local.ts";
 export { recorded, type RecordedWork, type WorkLog, type WorkOutcome } from "./record.ts";

@@ -26,6 +26,8 @@ export interface ReleaseRequest {
   command: string;
   echo?: (line: string) => void;
   home?: string;
+  /** Who asked, when not this process's user: the deploy console's signed-in user. */
+  who?: string;
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -124,7 +126,7 @@ export async function localRelease(req: ReleaseRequest): Promise<HistoryEntry> {
   await requireLocalTarget();
   preflight(before, req);
   const from = before.knobs.releases[req.app];
-  return recorded({ stack: req.stack, kind: req.kind, target: "local", command: req.command, app: req.app, from, to: req.release }, echo, async (log): Promise<WorkOutcome> => {
+  return recorded({ stack: req.stack, kind: req.kind, target: "local", command: req.command, app: req.app, from, to: req.release, ...(req.who !== undefined ? { who: req.who } : {}) }, echo, async (log): Promise<WorkOutcome> => {
     pinUnchanged(req, from);
     // Before the pin moves: the running releases' sums, read from the store, for a rollback to pin.
     const oldEnv = await envOf(before);

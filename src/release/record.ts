@@ -14,6 +14,8 @@ export interface RecordedWork {
   app?: string;
   from?: string;
   to?: string;
+  /** Who asked, when not the person running this process (whoAmI): the deploy console's signed-in user. */
+  who?: string;
   /** Where the stack's deploy lock lives (deployLockOf): required on AWS; locally the file under the home. */
   lock?: DeployLockStore;
 }
@@ -42,6 +44,7 @@ export interface WorkLog {
 export async function recorded(work: RecordedWork, echo: (line: string) => void, fn: (log: WorkLog) => Promise<WorkOutcome>, home = fawkesHome()): Promise<HistoryEntry> {
   if (work.target === "aws" && !work.lock) throw new Error(`internal: ${work.command}: a stack on AWS is locked in its lock table, and no lock was given`);
   const lock = work.lock ?? fileDeployLock(work.stack, home);
+  const who = work.who ?? whoAmI();
   // What the lock says before the log exists (a lease taken over) goes into the log once it does.
   const early: string[] = [];
   let progress = (line: string) => void early.push(line);
@@ -60,7 +63,7 @@ export async function recorded(work: RecordedWork, echo: (line: string) => void,
           stack: work.stack,
           kind: work.kind,
           target: work.target,
-          who: whoAmI(),
+          who,
           command: work.command,
           startedAt: started.toISOString(),
           finishedAt: finished.toISOString(),
@@ -79,7 +82,7 @@ export async function recorded(work: RecordedWork, echo: (line: string) => void,
         appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
         echo(line);
       };
-      progress(`${work.kind} on ${work.stack} by ${whoAmI()}: ${work.command}`);
+      progress(`${work.kind} on ${work.stack} by ${who}: ${work.command}`);
       for (const line of early.splice(0)) progress(line);
       try {
         const outcome = await fn({ progress, dir, id, lost: lease.lost });

@@ -81,7 +81,7 @@ describe("a group named without its verb", () => {
     expect(r).toEqual({ code: 2, out: "", err: 'error: unknown command "local upp"; `fawkes local` has: up, status, logs, rebuild, down; did you mean `fawkes local up`?\n' });
     expect((await fawkes(["maintenance", "stauts", "--stack", "dev"])).err).toContain("did you mean `fawkes maintenance status`?");
     // Nothing near: no guess.
-    expect((await fawkes(["qa", "zzzzzzzz"])).err).toBe('error: unknown command "qa zzzzzzzz"; `fawkes qa` has: up, down, list, gc\n');
+    expect((await fawkes(["qa", "zzzzzzzz"])).err).toBe('error: unknown command "qa zzzzzzzz"; `fawkes qa` has: up, down, list, extend, gc\n');
   });
 });
 

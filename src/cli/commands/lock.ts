@@ -2,10 +2,11 @@
 // the file on this machine (local), the `deploy` item of the stack's DynamoDB lock table (aws), or
 // that item in the twin's moto (twin).
 import { loadStack } from "../../config/index.ts";
-import { deployLockOf, type DeployLockStore, type HeldDeployLock } from "../../release/index.ts";
+import { deployLockOf, giveBackDeployLock, takeDeployLock, whoAmI, type DeployLockStore, type HeldDeployLock } from "../../release/index.ts";
 import { twinLayout } from "../../twin/layout.ts";
 import { requireTwinState, useTwinEndpoint } from "../../twin/state.ts";
-import type { Command, Io } from "../command.ts";
+import { reasonProblem } from "../../names/index.ts";
+import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 import { requireStack, targetOf } from "./release.ts";
 
@@ -91,3 +92,55 @@ lock changed hands meanwhile; 2 usage.`,
     return 0;
   },
 };
+
+export const lockTake: Command = {
+  name: "lock take",
+  summary: "Hold a stack by hand (a freeze, a migration by hand): every rollout is refused, naming you and why, until you give it back.",
+  usage: "fawkes lock take --stack S --reason TEXT",
+  help: `Takes the stack's deploy lock on this machine for a person, not a command: it is never stale,
+and stays until fawkes lock give-back (or, by an admin, fawkes lock break). Releases, rollbacks,
+rebuilds and maintenance switches are refused meanwhile with who holds it, since when and why.
+The local target's lock (the file on this machine).
+
+Flags:
+  --stack S       the environment (required)
+  --reason TEXT   why, shown to whoever is refused (required)
+
+Exit codes: 0 taken; 3 someone or something holds it already (nothing changed); 2 usage.`,
+  options: { stack: { type: "string", kind: "stack" }, reason: { type: "string" } },
+  async run({ values }, io) {
+    const stack = requireStack(values);
+    const reason = reasonOf(values.reason);
+    const lock = takeDeployLock(stack, whoAmI(), reason);
+    io.out(`${stack}: held by ${lock.who} since ${lock.since} (${reason}); give it back with: fawkes lock give-back --stack ${stack}\n`);
+    return 0;
+  },
+};
+
+export const lockGiveBack: Command = {
+  name: "lock give-back",
+  summary: "Give back a stack held by hand (fawkes lock take).",
+  usage: "fawkes lock give-back --stack S",
+  help: `Removes a lock a person took. A running command's lock is not given back this way: it ends
+with its command (fawkes lock break removes one whose command died).
+
+Flags:
+  --stack S   the environment (required)
+
+Exit codes: 0 given back, or nobody held it; 1 a running command holds it; 2 usage.`,
+  options: { stack: { type: "string", kind: "stack" } },
+  async run({ values }, io) {
+    const stack = requireStack(values);
+    const lock = giveBackDeployLock(stack);
+    io.out(lock ? `${stack}: given back (held by ${lock.who} since ${lock.since}: ${lock.command})\n` : `${stack}: not locked\n`);
+    return 0;
+  },
+};
+
+/** A reason is shown in messages and pages: one line of text, bounded. */
+function reasonOf(value: unknown): string {
+  if (typeof value !== "string") throw new UsageError("--reason TEXT is required: it tells whoever is refused why");
+  const problem = reasonProblem(value);
+  if (problem !== undefined) throw new UsageError(`--reason: ${problem}`);
+  return value.trim();
+}

@@ -1,7 +1,7 @@
 import { BuildNeedsRootError } from "../../artifact/index.ts";
 import { StepError } from "../../local/steps.ts";
 import {
-  formatGcLine, formatList, pulumiStacks, qaDown, qaDownAws, QaError, qaGc, qaGcAws, qaList, qaListAws, qaUpAws, qaUpLocal, ttlMs, type QaGcResult, type QaUpAwsResult,
+  expiresAt, formatGcLine, formatList, pulumiStacks, qaDown, qaDownAws, QaError, qaExtend, qaGc, qaGcAws, qaList, qaListAws, qaUpAws, qaUpLocal, ttlMs, type QaGcResult, type QaRecord, type QaUpAwsResult,
 } from "../../qa/index.ts";
 import { UsageError, type Command, type Io, type Options } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
@@ -262,3 +262,32 @@ failed (the others are still removed), no Pulumi CLI or no backend login (AWS), 
     });
   },
 };
+
+export const qaExtendCmd: Command = {
+  name: "qa extend",
+  summary: "Keep a branch's QA environment on this machine longer than its TTL would: qa gc leaves it alone until then.",
+  usage: "fawkes qa extend --branch B --by 2d [--json]",
+  help: `Moves the environment's expiry --by later (from its expiry, or from now when it already
+expired), whatever its last push: a demo next week, a long review. Changes no host. The local
+target's QA environments (their records on this machine).
+
+Flags:
+  --branch B   the git branch (required)
+  --by D       how much longer: 36h, 3d, 2w (required)
+  --json       print the record as JSON
+
+Exit codes: 0 extended; 1 no QA environment for that branch on this machine; 2 usage.`,
+  options: { branch: { type: "string" }, by: { type: "string" }, json: { type: "boolean" } },
+  async run({ values }, io) {
+    const branch = branchOf(values);
+    if (typeof values.by !== "string") throw new UsageError("give how much longer: --by 2d");
+    const by = values.by;
+    return reported(io, async () => {
+      const r = qaExtend(branch, by);
+      io.out(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.stack} (branch ${r.branch}): kept until ${expiresAtText(r)}\n`);
+      return 0;
+    });
+  },
+};
+
+const expiresAtText = (r: QaRecord) => new Date(expiresAt(r)).toISOString().replace(/\.\d+Z$/, "Z");

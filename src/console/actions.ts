@@ -1,0 +1,123 @@
+// What the console's buttons do: the same library calls as the CLI's commands (release,
+// rollback, lock, maintenance, qa), with the signed-in person as who, each line of output sent
+// live to the environment's pages, the secret values of the environment cut out of it first.
+import { existsSync, readFileSync } from "node:fs";
+import type { EnvironmentSpec } from "../config/index.ts";
+import { envLayout } from "../local/index.ts";
+import { setMaintenance } from "../maintenance/index.ts";
+import { qaDown, qaExtend, qaUpLocal } from "../qa/index.ts";
+import { breakDeployLock, giveBackDeployLock, localRelease, readDeployLock, takeDeployLock, type HistoryEntry } from "../release/index.ts";
+import { localDatabaseEnvFile, readLocalSecretValues } from "../secrets/index.ts";
+import type { ConsoleAction } from "./access.ts";
+import type { LiveOutput, LiveRun } from "./live.ts";
+import type { ConsoleContext } from "./view.ts";
+
+/** An action refused before it changed anything: shown to the person, recorded as refused. */
+export class ActionRefused extends Error {}
+
+export interface ActionRequest {
+  action: ConsoleAction;
+  stack: string;
+  spec: EnvironmentSpec;
+  /** As the history and the locks record them: `alice (console)`. */
+  who: string;
+  args: Record<string, string>;
+}
+
+export interface ActionEnd {
+  result: string;
+  message: string;
+  entry?: string;
+}
+
+/**
+ * The secret values an environment's apps get (and its database password): replaced by their
+ * names in every line the console shows, whoever looks. Values shorter than 6 characters are left:
+ * cutting them would cut ordinary words.
+ */
+export function secretRedactor(spec: EnvironmentSpec): (text: string) => string {
+  const dir = envLayout(spec.stack).secretsDir;
+  const values: Array<[string, string]> = [];
+  for (const app of spec.catalogue.apps) {
+    for (const [name, value] of readLocalSecretValues(dir, app.name)) if (value && value.length >= 6) values.push([value, `[secret ${app.name} ${name}]`]);
+  }
+  const dbEnv = localDatabaseEnvFile(dir);
+  if (existsSync(dbEnv)) {
+    for (const line of readFileSync(dbEnv, "utf8").split("\n")) {
+      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+      const value = m?.[2]?.replace(/^'(.*)'$/, "$1");
+      if (m && value && value.length >= 6 && /PASSWORD|URL/.test(m[1]!)) values.push([value, `[secret ${m[1]}]`]);
+    }
+  }
+  // Longest first: a value that contains another is cut whole.
+  values.sort((a, b) => b[0].length - a[0].length);
+  return (text) => values.reduce((t, [value, name]) => t.split(value).join(name), text.replace(/(\w+:\/\/[^:\s/@]+:)[^@\s/]+@/g, "$1[secret]@"));
+}
+
+/** `fawkes release shop r1 --stack dev`: the command line the history and the lock show, as the CLI would write it. */
+function commandOf(r: ActionRequest): string {
+  const a = r.args;
+  switch (r.action) {
+    case "release":
+      return `fawkes release ${a.app} ${a.release} --stack ${r.stack}`;
+    case "rollback":
+      return `fawkes rollback ${a.app} --to ${a.to} --stack ${r.stack}`;
+    case "maintenance-on":
+    case "maintenance-off":
+      return `fawkes maintenance ${r.action.slice("maintenance-".length)} ${a.app} --stack ${r.stack}`;
+    default:
+      return `fawkes ${r.action} --stack ${r.stack}`;
+  }
+}
+
+function fromEntry(e: HistoryEntry): ActionEnd {
+  return { result: e.result, message: e.failure ?? `${e.kind} ${e.result} in ${e.durationSeconds} s`, entry: e.id };
+}
+
+/** Runs one action; the lines go to `run` as they come. Throws ActionRefused (nothing changed) or the library's error. */
+export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: LiveOutput, run: LiveRun): Promise<ActionEnd> {
+  const redact = secretRedactor(req.spec);
+  const echo = (line: string) => live.line(run, redact(line));
+  const command = `${commandOf(req)} (console: ${req.who})`;
+  const a = req.args;
+  switch (req.action) {
+    case "release":
+    case "rollback": {
+      const release = req.action === "release" ? a.release! : a.to!;
+      return fromEntry(await localRelease({ root: ctx.root, stack: req.stack, app: a.app!, release, kind: req.action, command, echo, who: req.who, home: ctx.home }));
+    }
+    case "maintenance-on":
+    case "maintenance-off": {
+      const r = await setMaintenance({ root: ctx.root, stack: req.stack, app: a.app!, on: req.action === "maintenance-on", target: "local", command, echo, home: ctx.home, who: req.who });
+      echo(r.message);
+      return r.entry ? fromEntry(r.entry) : { result: "succeeded", message: r.message };
+    }
+    case "lock-take": {
+      const l = takeDeployLock(req.stack, req.who, a.reason!, ctx.home);
+      return { result: "succeeded", message: `held by ${l.who} since ${l.since}: ${a.reason}` };
+    }
+    case "lock-give-back":
+    case "lock-give-back-any": {
+      const l = giveBackDeployLock(req.stack, ctx.home);
+      return { result: "succeeded", message: l ? `given back (held by ${l.who} since ${l.since})` : "nobody held it" };
+    }
+    case "lock-break": {
+      const held = readDeployLock(req.stack, ctx.home);
+      if (held && !held.stale) throw new ActionRefused(`the lock's command still runs ("${held.lock.command}" by ${held.lock.who}); a live command's lock is only broken from the machine it runs on: fawkes lock break --stack ${req.stack} --force`);
+      const l = breakDeployLock(req.stack, ctx.home);
+      return { result: "succeeded", message: l ? `removed the lock of "${l.command}" by ${l.who}` : "nobody held it" };
+    }
+    case "qa-up": {
+      const r = await qaUpLocal({ root: ctx.root, branch: a.branch!, progress: echo });
+      return { result: "succeeded", message: `${r.record.stack} up: ${Object.entries(r.up.urls).map(([app, url]) => `${app} ${url}`).join(", ")}` };
+    }
+    case "qa-extend": {
+      const r = qaExtend(a.branch!, a.by!);
+      return { result: "succeeded", message: `${r.stack} kept until ${r.keepUntil}` };
+    }
+    case "qa-down": {
+      const r = await qaDown(a.branch!, echo);
+      return { result: "succeeded", message: `${r.stack} torn down${r.stackFileRemoved ? ", its stack file removed" : ""}` };
+    }
+  }
+}

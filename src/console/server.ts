@@ -1,0 +1,394 @@
+// The console's HTTP server: sign-in, the pages, the live output, and the actions, each checked
+// for the person's role in its environment and for the form's CSRF token before anything runs.
+// node:http and server-rendered pages; one small script for live output and confirmations.
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { join } from "node:path";
+import type { ConsoleRole, EnvironmentSpec } from "../config/index.ts";
+import { digestOf, localErrorSource } from "../errors/index.ts";
+import { envLayout } from "../local/index.ts";
+import { appNameProblem, qaStackName, reasonProblem, releaseIdProblem, stackNameProblem } from "../names/index.ts";
+import { listRecords, expiresAt, ttlMs } from "../qa/index.ts";
+import { readDeployLock, readHistory, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
+import { ACTION_ROLES, allows, consoleWho, type ConsoleAction, type Principal } from "./access.ts";
+import { ActionRefused, runAction, secretRedactor } from "./actions.ts";
+import type { AlbIdentity } from "./alb-identity.ts";
+import { appendAudit, readAudit } from "./audit.ts";
+import { STATIC_FILES } from "./assets.ts";
+import { releaseDiff } from "./diff.ts";
+import { LiveOutput } from "./live.ts";
+import { auditPage, diffPage, envPage, errorsPage, loginPage, messagePage, overviewPage, pushPage, qaPage, type PageFrame, type QaRow } from "./pages.ts";
+import { clearedCookie, cookieOf, derivedCsrf, sameToken, SESSION_COOKIE, sessionCookie, Sessions } from "./session.ts";
+import { authenticate } from "./users.ts";
+import { builtReleases, envView, environments, projectStacks, stackFor, type ConsoleContext } from "./view.ts";
+
+export type ConsoleAuth = { kind: "password"; usersFile: string } | { kind: "alb"; verify: (headers: { oidcData?: string; identity?: string }) => Promise<AlbIdentity> };
+
+export interface ConsoleOptions extends ConsoleContext {
+  auth: ConsoleAuth;
+  /** Behind HTTPS (the ALB): cookies are Secure. */
+  secure?: boolean;
+}
+
+export interface ConsoleServer {
+  server: Server;
+  live: LiveOutput;
+  /** Resolves when every action started has ended (tests, and a clean stop). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 16 * 1024;
+const QA_TEMPLATE = "qa";
+
+/** A request's answer: status, headers, body. */
+class Reply extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const redirect = (to: string, headers: Record<string, string> = {}) => new Reply(303, "", { location: to, ...headers });
+
+function readBody(req: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    if (type !== "application/x-www-form-urlencoded") return reject(new Reply(415, "a form post (application/x-www-form-urlencoded) is expected"));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Reply(413, "the form is too large"));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
+    req.on("error", reject);
+  });
+}
+
+const ROLLOUT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+const BRANCH = /^(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}(?<![./])$/;
+const EXTEND_BY = /^[1-9][0-9]{0,2}[hdw]$/;
+
+/** Each form field as its action needs it, checked by the one rule of its kind; a problem is a 400 that names the field. */
+function field(form: URLSearchParams, name: string, problem: (v: string) => string | undefined): string {
+  const v = form.get(name);
+  if (v === null || v === "") throw new Reply(400, `the form has no ${name}`);
+  const p = problem(v);
+  if (p !== undefined) throw new Reply(400, `${name} ${JSON.stringify(v.slice(0, 80))}: ${p}`);
+  return v;
+}
+
+const regexProblem = (re: RegExp, what: string) => (v: string) => (re.test(v) ? undefined : what);
+
+function clientOf(req: IncomingMessage, behindAlb: boolean): string {
+  const fwd = behindAlb ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+  return fwd || req.socket.remoteAddress || "unknown";
+}
+
+export function startConsole(opts: ConsoleOptions): ConsoleServer {
+  const ctx: ConsoleContext = { root: opts.root, home: opts.home, store: opts.store };
+  const sessions = new Sessions();
+  const live = new LiveOutput();
+  const secret = randomBytes(32);
+  const running = new Set<Promise<unknown>>();
+  const secure = opts.secure === true;
+
+  async function principalOf(req: IncomingMessage): Promise<{ who: Principal; csrf: string } | undefined> {
+    if (opts.auth.kind === "password") return sessions.get(cookieOf(req, SESSION_COOKIE));
+    const id = await opts.auth.verify({ oidcData: header(req, "x-amzn-oidc-data"), identity: header(req, "x-amzn-oidc-identity") });
+    const who: Principal = { name: id.name, subject: id.subject, groups: id.groups, via: "alb" };
+    return { who, csrf: derivedCsrf(secret, id.subject) };
+  }
+
+  function audit(req: IncomingMessage, who: string, entry: { stack?: string; action: string; args?: Record<string, string>; outcome: Parameters<typeof appendAudit>[1]["outcome"]; detail?: string }): void {
+    appendAudit(ctx.home, { who, from: clientOf(req, opts.auth.kind === "alb"), args: {}, ...entry });
+  }
+
+  /** The stack named in a path: the one name rule, then the person's role in it; 404 for both a missing stack and one they may not see. */
+  function stackOf(name: string, who: Principal): { stack: string; spec: EnvironmentSpec; role: ConsoleRole } {
+    if (stackNameProblem(name) !== undefined) throw new Reply(404, "no such environment");
+    const found = stackFor(ctx, name, who);
+    if (!found) throw new Reply(404, `no environment "${name}" that you may see`);
+    return { stack: name, ...found };
+  }
+
+  /** Starts an action in the background after its checks; the page then shows its live output. */
+  function act(req: IncomingMessage, who: Principal, action: ConsoleAction, env: { stack: string; spec: EnvironmentSpec; role: ConsoleRole }, channel: string, args: Record<string, string>): Reply {
+    const needed = ACTION_ROLES[action];
+    if (!allows(env.role, needed)) {
+      audit(req, who.name, { stack: env.stack, action, args, outcome: "forbidden", detail: `needs ${needed}, has ${env.role}` });
+      throw new Reply(403, `${action} in ${env.stack} needs the ${needed} role; yours is ${env.role}. Nothing was changed.`);
+    }
+    const busy = live.running(channel);
+    if (busy) {
+      audit(req, who.name, { stack: env.stack, action, args, outcome: "refused", detail: `busy: ${busy.title}` });
+      throw new Reply(409, `${busy.title} by ${busy.who} is still running in ${channel}; wait for it to end. Nothing was changed.`);
+    }
+    const label = consoleWho(who);
+    const run = live.start(channel, `${action} ${Object.values(args).join(" ")}`.trim(), who.name);
+    audit(req, who.name, { stack: env.stack, action, args, outcome: "started" });
+    const work = runAction(ctx, { action, stack: env.stack, spec: env.spec, who: label, args }, live, run)
+      .then((end) => {
+        live.finish(run, end);
+        audit(req, who.name, { stack: env.stack, action, args, outcome: end.result === "succeeded" ? "done" : "failed", detail: end.message });
+      })
+      .catch((e: Error) => {
+        const refused = e instanceof ActionRefused || e.name === "DeployLockedError" || e.name === "QaError" || e.name === "LocalTargetError" || e.name === "MaintenanceError" || e.name === "DeployLockError";
+        live.line(run, `${refused ? "refused" : "error"}: ${e.message}`);
+        live.finish(run, { result: refused ? "refused" : "failed", message: e.message });
+        audit(req, who.name, { stack: env.stack, action, args, outcome: refused ? "refused" : "failed", detail: e.message });
+      })
+      .finally(() => running.delete(work));
+    running.add(work);
+    return redirect(channel === QA_TEMPLATE && env.stack === QA_TEMPLATE ? "/qa" : `/env/${encodeURIComponent(env.stack)}`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://console");
+    const path = url.pathname;
+    const method = req.method ?? "GET";
+    if (method === "GET" && STATIC_FILES[path]) {
+      const f = STATIC_FILES[path];
+      return send(res, new Reply(200, f.body, { "content-type": f.type, "cache-control": "max-age=300" }));
+    }
+    // Sign-in, the one page without a person.
+    if (path === "/login" && opts.auth.kind === "password") {
+      if (method === "GET") return send(res, new Reply(200, loginPage(undefined, safeNext(url.searchParams.get("next")))));
+      if (method === "POST") {
+        sameOrigin(req);
+        const form = await readBody(req);
+        const name = form.get("user") ?? "";
+        const user = await authenticate(opts.auth.usersFile, name, form.get("password") ?? "");
+        if (!user) {
+          audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "sign-in-failed" });
+          return send(res, new Reply(401, loginPage("Wrong user or password.", safeNext(form.get("next")))));
+        }
+        const s = sessions.create({ name: user.name, subject: user.name, groups: user.groups, via: "password" });
+        audit(req, user.name, { action: "sign-in", outcome: "signed-in" });
+        return send(res, redirect(safeNext(form.get("next")), { "set-cookie": sessionCookie(s.id, secure) }));
+      }
+    }
+    let me: { who: Principal; csrf: string } | undefined;
+    try {
+      me = await principalOf(req);
+    } catch (e) {
+      return send(res, new Reply(401, messagePage({ title: "", path }, 401, `Not signed in: ${(e as Error).message}`)));
+    }
+    if (!me) {
+      if (method === "GET") return send(res, redirect(`/login?next=${encodeURIComponent(path + url.search)}`));
+      return send(res, new Reply(401, messagePage({ title: "", path }, 401, "Not signed in: sign in again; nothing was changed.")));
+    }
+    const { who, csrf } = me;
+    const frame = (title: string): PageFrame => ({ title, who, csrf, path });
+    if (method === "POST") {
+      sameOrigin(req);
+      const form = await readBody(req);
+      if (!sameToken(form.get("csrf") ?? undefined, csrf)) {
+        audit(req, who.name, { action: path, outcome: "forbidden", detail: "no valid CSRF token" });
+        throw new Reply(403, messagePage(frame("Forbidden"), 403, "This form did not come from a page of this console (its CSRF token is missing or old): reload the page and try again. Nothing was changed."));
+      }
+      return send(res, await post(req, who, path, form, frame));
+    }
+    if (method !== "GET" && method !== "HEAD") throw new Reply(405, "GET or POST", { allow: "GET, POST" });
+    return send(res, await get(req, res, who, url, frame));
+  }
+
+  async function get(req: IncomingMessage, res: ServerResponse, who: Principal, url: URL, frame: (t: string) => PageFrame): Promise<Reply> {
+    const path = url.pathname;
+    if (path === "/") return new Reply(200, overviewPage(frame("Environments"), await environments(ctx, who)));
+    if (path === "/qa") return new Reply(200, await qaPageOf(who, frame("QA environments")));
+    if (path === "/audit") {
+      const visible = new Set(projectStacks(ctx.root).flatMap((s) => (s.spec && stackFor(ctx, s.stack, who) ? [s.stack] : [])));
+      const anyAdmin = [...visible].some((s) => stackFor(ctx, s, who)?.role === "admin");
+      return new Reply(200, auditPage(frame("Audit"), readAudit(ctx.home).filter((a) => (a.stack ? visible.has(a.stack) : anyAdmin))));
+    }
+    const m = /^\/env\/([^/]+)(?:\/(live|errors|diff|push\/([^/]+)))?$/.exec(path);
+    if (!m) throw new Reply(404, messagePage(frame(""), 404, "No such page."));
+    const env = stackOf(decodeURIComponent(m[1]!), who);
+    if (m[2] === "live") {
+      live.listen(env.stack, res);
+      throw new Reply(0, "");
+    }
+    if (m[2] === "errors") {
+      const now = Date.now();
+      const apps = env.spec.catalogue.apps.map((a) => a.name);
+      const source = localErrorSource(env.stack, envLayout(env.stack).hostsDir);
+      const redact = secretRedactor(env.spec);
+      try {
+        const collected = await source.collect({ since: now - 24 * 3600_000, until: now, apps });
+        const digest = digestOf(collected, { stack: env.stack, target: "local", where: source.where, since: now - 24 * 3600_000, until: now, apps }, env.spec.knobs.errorMail.top * apps.length);
+        for (const g of digest.groups) g.sample.lines = g.sample.lines.map(redact);
+        return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, digest));
+      } catch (e) {
+        return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, undefined, (e as Error).message));
+      }
+    }
+    if (m[2] === "diff") {
+      const app = field(url.searchParams, "app", appNameProblem);
+      const from = field(url.searchParams, "from", releaseIdProblem);
+      const to = field(url.searchParams, "to", releaseIdProblem);
+      return new Reply(200, diffPage(frame(`${app}: ${from} → ${to}`), env.stack, await releaseDiff(ctx.root, ctx.store, env.spec, app, from, to)));
+    }
+    if (m[3] !== undefined) {
+      const id = decodeURIComponent(m[3]);
+      const entry = ROLLOUT_ID.test(id) ? readHistory(env.stack, ctx.home).find((h) => h.id === id) : undefined;
+      if (!entry) throw new Reply(404, messagePage(frame(""), 404, `no push ${id.slice(0, 40)} in ${env.stack}`));
+      return new Reply(200, pushPage(frame(`${entry.kind} in ${env.stack}`), env.stack, entry, pushLogs(env, entry)));
+    }
+    const view = await envView(ctx, { stack: env.stack, spec: env.spec }, who, new Map(listRecords(ctx.home).records.map((r) => [r.stack, r])));
+    const releases = Object.fromEntries(env.spec.catalogue.apps.map((a) => [a.name, builtReleases(ctx, a.name).slice(0, 30)]));
+    const running = live.running(env.stack);
+    return new Reply(200, envPage(frame(env.stack), { env: view!, releases, history: readHistory(env.stack, ctx.home).slice(-100), ...(running ? { running } : {}) }));
+  }
+
+  /** The push's own log and the copies beside it (hooks' output, failed hosts' logs), secrets cut out. */
+  function pushLogs(env: { stack: string; spec: EnvironmentSpec }, entry: HistoryEntry): Array<{ name: string; text: string }> {
+    const dir = rolloutLogDir(env.stack, entry.id, ctx.home);
+    if (!existsSync(dir)) return [];
+    const redact = secretRedactor(env.spec);
+    const files = readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith(".log"));
+    files.sort((a, b) => (a.name === "rollout.log" ? -1 : b.name === "rollout.log" ? 1 : a.name.localeCompare(b.name)));
+    return files.map((f) => ({ name: f.name, text: redact(readFileSync(join(dir, f.name), "utf8").slice(-512 * 1024)) }));
+  }
+
+  async function qaPageOf(who: Principal, f: PageFrame): Promise<string> {
+    const template = stackFor(ctx, QA_TEMPLATE, who);
+    const now = Date.now();
+    const rows: QaRow[] = [];
+    for (const r of listRecords(ctx.home).records) {
+      if (!stackFor(ctx, r.stack, who)) continue;
+      const v = await envView(ctx, { stack: r.stack, spec: stackFor(ctx, r.stack, who)!.spec }, who, new Map());
+      const at = expiresAt(r);
+      rows.push({ stack: r.stack, branch: r.branch, commit: r.commit, expiresAt: new Date(at).toISOString(), expired: at < now, up: v?.up ?? false, urls: r.urls });
+    }
+    return qaPage(f, rows, template?.role);
+  }
+
+  async function post(req: IncomingMessage, who: Principal, path: string, form: URLSearchParams, frame: (t: string) => PageFrame): Promise<Reply> {
+    if (path === "/logout") {
+      sessions.drop(cookieOf(req, SESSION_COOKIE));
+      return redirect("/login", { "set-cookie": clearedCookie(secure) });
+    }
+    if (path === "/qa/up") {
+      const env = stackOf(QA_TEMPLATE, who);
+      const branch = field(form, "branch", regexProblem(BRANCH, "must be a git branch name: letters, digits and . _ / -"));
+      return act(req, who, "qa-up", env, QA_TEMPLATE, { branch });
+    }
+    const qa = /^\/qa\/([^/]+)\/(extend|down)$/.exec(path);
+    if (qa) {
+      const env = stackOf(decodeURIComponent(qa[1]!), who);
+      const record = listRecords(ctx.home).records.find((r) => r.stack === env.stack);
+      if (!record || qaStackName(record.branch) !== env.stack) throw new Reply(404, messagePage(frame(""), 404, `${env.stack} is not a QA environment of this machine`));
+      if (qa[2] === "extend") {
+        const by = field(form, "by", regexProblem(EXTEND_BY, "must be a duration like 1d, 36h or 2w"));
+        ttlMs(by);
+        return act(req, who, "qa-extend", env, QA_TEMPLATE, { branch: record.branch, by });
+      }
+      return act(req, who, "qa-down", env, QA_TEMPLATE, { branch: record.branch });
+    }
+    const m = /^\/env\/([^/]+)\/(release|rollback|lock|maintenance)$/.exec(path);
+    if (!m) throw new Reply(404, messagePage(frame(""), 404, "No such action."));
+    const env = stackOf(decodeURIComponent(m[1]!), who);
+    const appOf = () => {
+      const app = field(form, "app", appNameProblem);
+      if (!env.spec.catalogue.apps.some((a) => a.name === app)) throw new Reply(400, `no app "${app}" in ${env.stack}`);
+      return app;
+    };
+    switch (m[2]) {
+      case "release":
+        return act(req, who, "release", env, env.stack, { app: appOf(), release: field(form, "release", releaseIdProblem) });
+      case "rollback":
+        return act(req, who, "rollback", env, env.stack, { app: appOf(), to: field(form, "to", releaseIdProblem) });
+      case "maintenance": {
+        const on = field(form, "on", regexProblem(/^(on|off)$/, "must be on or off"));
+        return act(req, who, on === "on" ? "maintenance-on" : "maintenance-off", env, env.stack, { app: appOf() });
+      }
+      default: {
+        const what = field(form, "do", regexProblem(/^(take|give-back|break)$/, "must be take, give-back or break"));
+        if (what === "take") {
+          const reason = field(form, "reason", reasonProblem).trim();
+          return act(req, who, "lock-take", env, env.stack, { reason });
+        }
+        if (what === "give-back") {
+          // Your own hold is yours to give back; another's needs admin.
+          const holder = readDeployLock(env.stack, ctx.home)?.lock.who;
+          return act(req, who, holder === consoleWho(who) ? "lock-give-back" : "lock-give-back-any", env, env.stack, {});
+        }
+        return act(req, who, "lock-break", env, env.stack, {});
+      }
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (e instanceof Reply) {
+        if (e.status !== 0) send(res, e.body.startsWith("<!doctype") ? e : new Reply(e.status, messagePage({ title: "", path: req.url ?? "/" }, e.status, e.body), e.headers));
+        return;
+      }
+      send(res, new Reply(500, messagePage({ title: "", path: req.url ?? "/" }, 500, `internal error: ${(e as Error).message}`)));
+    });
+  });
+  return {
+    server,
+    live,
+    idle: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    close: async () => {
+      live.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** A form post from another site is refused whatever its token: Origin (or Fetch Metadata) must be this console's. */
+function sameOrigin(req: IncomingMessage): void {
+  const site = header(req, "sec-fetch-site");
+  if (site !== undefined && site !== "same-origin" && site !== "none") throw new Reply(403, "a form from another site; nothing was changed");
+  const origin = header(req, "origin");
+  if (origin === undefined || origin === "null" && site === undefined) return;
+  const host = header(req, "x-forwarded-host") ?? header(req, "host");
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    throw new Reply(403, "a form with a malformed Origin; nothing was changed");
+  }
+  if (originHost !== host) throw new Reply(403, "a form from another origin; nothing was changed");
+}
+
+/** Where to go after signing in: a path of this console only, never another site. */
+function safeNext(next: string | null | undefined): string {
+  return next && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : "/";
+}
+
+const SECURITY_HEADERS = {
+  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+  "x-frame-options": "DENY",
+};
+
+function send(res: ServerResponse, r: Reply): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const type = r.headers["content-type"] ?? "text/html; charset=utf-8";
+  res.writeHead(r.status, { ...SECURITY_HEADERS, "cache-control": "no-store", ...r.headers, "content-type": type });
+  res.end(r.body);
+}
+

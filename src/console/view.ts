@@ -1,0 +1,158 @@
+// What the console's pages show, read from where the CLI keeps it: the stack files, the history,
+// the deploy locks, the QA records, the artifact store and the local hosts' state. Specs are read
+// again only when a file of the project changed.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { storedReleases, type StoredRelease } from "../artifact/index.ts";
+import { loadStack, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
+import { listStacks, readProject } from "../config/files.ts";
+import { localStatus } from "../local/index.ts";
+import { expiresAt, listRecords, type QaRecord } from "../qa/index.ts";
+import { readDeployLock, readHistory, type HeldDeployLock, type HistoryEntry } from "../release/index.ts";
+import { roleIn, type Principal } from "./access.ts";
+
+export interface AppView {
+  app: string;
+  /** The release the stack file pins. */
+  pinned?: string;
+  /** The rollout that put the pinned release there: when it ended, who ran it. */
+  since?: { at: string; who: string; entry: string };
+  /** Hosts that answer for the app through the load balancer, of those that run it. */
+  health?: { up: number; of: number };
+  maintenance: boolean;
+}
+
+export interface EnvView {
+  stack: string;
+  role: ConsoleRole;
+  qa?: { branch: string; expiresAt: string; expired: boolean; commit: string };
+  /** The stack's hosts run on this machine. */
+  up: boolean;
+  lock?: HeldDeployLock;
+  apps: AppView[];
+  /** The stack's files do not load: the error, and nothing else is shown. */
+  problem?: string;
+}
+
+export interface ConsoleContext {
+  root: string;
+  /** FAWKES_HOME: history, locks, QA records, local hosts. */
+  home: string;
+  /** The local artifact store. */
+  store: string;
+}
+
+/** dev first, QA branches, staging, production, the others by name: the order a release travels. */
+function rank(stack: string): number {
+  if (stack === "dev") return 0;
+  if (stack === "qa" || stack.startsWith("qa-")) return 1;
+  if (stack === "staging") return 3;
+  if (stack === "production" || stack === "prod") return 4;
+  return 2;
+}
+
+export function byReleaseOrder(a: string, b: string): number {
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+const specs = new Map<string, { stamp: string; spec?: EnvironmentSpec; problem?: string }>();
+
+/** Size and mtime of every file a stack's spec is made of: the project file, the stack files, the recipe. */
+function projectStamp(root: string, stacksDir: string): string {
+  const files = [join(root, "Pulumi.yaml"), join(root, "image", "recipe.yaml"), ...(existsSync(stacksDir) ? readdirSync(stacksDir).map((f) => join(stacksDir, f)) : [])];
+  return files.map((f) => (existsSync(f) ? `${f}:${statSync(f).mtimeMs}:${statSync(f).size}` : f)).join("|");
+}
+
+/** Every stack of the project, with its spec or why it does not load. */
+export function projectStacks(root: string): Array<{ stack: string; spec?: EnvironmentSpec; problem?: string }> {
+  const project = readProject(root);
+  const stamp = projectStamp(root, join(root, project.stackConfigDir));
+  return listStacks(project)
+    .sort(byReleaseOrder)
+    .map((stack) => {
+      const key = `${root}\0${stack}`;
+      const cached = specs.get(key);
+      if (cached?.stamp === stamp) return { stack, ...cached };
+      let entry: { stamp: string; spec?: EnvironmentSpec; problem?: string };
+      try {
+        entry = { stamp, spec: loadStack(root, stack) };
+      } catch (e) {
+        entry = { stamp, problem: (e as Error).message };
+      }
+      specs.set(key, entry);
+      return { stack, ...entry };
+    });
+}
+
+/** The rollout that made `release` the app's serving release: the last successful release or rollback to it. */
+function servingSince(history: readonly HistoryEntry[], app: string, release: string | undefined): AppView["since"] {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const e = history[i]!;
+    if (e.app !== app || (e.kind !== "release" && e.kind !== "rollback") || e.result !== "succeeded") continue;
+    return e.to === release ? { at: e.finishedAt, who: e.who, entry: e.id } : undefined;
+  }
+  return undefined;
+}
+
+/** Counts hosts that answer for each app (HAProxy's UP) against those that run it; local stacks only. */
+async function healthOf(stack: string): Promise<{ up: boolean; apps: Map<string, { up: number; of: number }> }> {
+  const status = await localStatus(stack);
+  const apps = new Map<string, { up: number; of: number }>();
+  for (const h of status.hosts.filter((x) => x.running)) {
+    for (const [app, state] of Object.entries(h.rotation)) {
+      const a = apps.get(app) ?? { up: 0, of: 0 };
+      a.of++;
+      if (state === "UP") a.up++;
+      apps.set(app, a);
+    }
+  }
+  return { up: status.up && status.loadBalancer === "running", apps };
+}
+
+function qaOf(record: QaRecord | undefined, now: number): EnvView["qa"] {
+  if (!record) return undefined;
+  const at = expiresAt(record);
+  return { branch: record.branch, expiresAt: new Date(at).toISOString(), expired: at < now, commit: record.commit };
+}
+
+/** One environment as the person may see it; undefined when they have no role in it. */
+export async function envView(ctx: ConsoleContext, entry: { stack: string; spec?: EnvironmentSpec; problem?: string }, who: Principal, qa: Map<string, QaRecord>, now = Date.now()): Promise<EnvView | undefined> {
+  const { stack, spec } = entry;
+  if (!spec) {
+    // A stack that does not load has no access knob to read: only an admin of every stack... nobody can be sure; show it to no one but say so in the log.
+    return undefined;
+  }
+  const role = roleIn(spec.knobs.access, who.groups);
+  if (!role) return undefined;
+  const history = readHistory(stack, ctx.home);
+  const health = await healthOf(stack);
+  const apps = spec.catalogue.apps.map((a): AppView => {
+    const pinned = spec.knobs.releases[a.name];
+    const since = servingSince(history, a.name, pinned);
+    const h = health.apps.get(a.name);
+    return { app: a.name, ...(pinned !== undefined ? { pinned } : {}), ...(since ? { since } : {}), ...(h ? { health: h } : {}), maintenance: spec.knobs.maintenance.includes(a.name) };
+  });
+  const lock = readDeployLock(stack, ctx.home);
+  const q = qaOf(qa.get(stack), now);
+  return { stack, role, up: health.up, apps, ...(lock ? { lock } : {}), ...(q ? { qa: q } : {}) };
+}
+
+/** Every environment the person may see, in release order. */
+export async function environments(ctx: ConsoleContext, who: Principal): Promise<EnvView[]> {
+  const qa = new Map(listRecords(ctx.home).records.map((r) => [r.stack, r]));
+  const views = await Promise.all(projectStacks(ctx.root).map((s) => envView(ctx, s, who, qa)));
+  return views.filter((v): v is EnvView => v !== undefined);
+}
+
+/** One stack's spec and the person's role in it; undefined when the stack does not exist or they have none (the same 404). */
+export function stackFor(ctx: ConsoleContext, stack: string, who: Principal): { spec: EnvironmentSpec; role: ConsoleRole } | undefined {
+  const entry = projectStacks(ctx.root).find((s) => s.stack === stack);
+  if (!entry?.spec) return undefined;
+  const role = roleIn(entry.spec.knobs.access, who.groups);
+  return role ? { spec: entry.spec, role } : undefined;
+}
+
+/** Releases of an app built into the store, newest build first: what the Release button offers. */
+export function builtReleases(ctx: ConsoleContext, app: string): StoredRelease[] {
+  return storedReleases(ctx.store, app).sort((a, b) => b.builtAt.localeCompare(a.builtAt));
+}
