@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // The pure core: config -> model -> render never touches Pulumi, AWS or processes.
-    files: ["src/config/**", "src/model/**", "src/render/**", "src/names/**", "src/errors/traceback.ts", "src/errors/digest.ts", "src/errors/report.ts", "src/plan/preview.ts", "src/plan/format.ts", "src/plan/replacement.ts", "src/plan/host-files.ts", "src/console/pages.ts", "src/console/html.ts", "src/console/access.ts"],
+    files: ["src/config/**", "src/model/**", "src/render/**", "src/names/**", "src/errors/traceback.ts", "src/errors/digest.ts", "src/errors/report.ts", "src/plan/preview.ts", "src/plan/format.ts", "src/plan/replacement.ts", "src/plan/host-files.ts", "src/console/pages.ts", "src/html/**", "src/console/access.ts", "src/errors/mail.ts"],
     rules: {
       "no-restricted-imports": ["error", {
         patterns: [{ group: impure, message: "src/config, src/model, src/render, src/names and the pure parts of src/errors and src/plan are pure: no Pulumi, execa or child processes." }],

@@ -6,7 +6,7 @@
 export { ACTION_ROLES, allows, consoleWho, roleIn, type ConsoleAction, type Principal } from "./access.ts";
 export { albVerifier, AlbIdentityError, type AlbIdentity, type AlbVerifierOptions } from "./alb-identity.ts";
 export { appendAudit, auditFile, readAudit, type AuditEntry } from "./audit.ts";
-export { escapeHtml, html, Html } from "./html.ts";
+export { escapeHtml, html, Html } from "../html/index.ts";
 export { LiveOutput, type LiveLine, type LiveRun } from "./live.ts";
 export { startConsole, type ConsoleAuth, type ConsoleOptions, type ConsoleServer } from "./server.ts";
 export { authenticate, ConsoleUsersError, hashPassword, readUsers, removeUser, setUser, UserName, usersFile, verifyPassword, type ConsoleUser } from "./users.ts";

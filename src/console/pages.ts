@@ -2,12 +2,11 @@
 // the `html` tag, which escapes it. Forms carry the CSRF token; buttons a role lacks are not shown
 // (the server refuses them all the same).
 import type { ConsoleRole } from "../config/index.ts";
-import type { Digest } from "../errors/index.ts";
 import type { HeldDeployLock, HistoryEntry } from "../release/index.ts";
 import { allows, consoleWho, type Principal } from "./access.ts";
 import type { AuditEntry } from "./audit.ts";
 import type { ReleaseDiff } from "./diff.ts";
-import { html, seg, type Html } from "./html.ts";
+import { html, seg, type Html } from "../html/index.ts";
 import type { AppView, EnvView } from "./view.ts";
 
 export interface PageFrame {
@@ -189,16 +188,9 @@ export function diffPage(frame: PageFrame, stack: string, d: ReleaseDiff): strin
   );
 }
 
-export function errorsPage(frame: PageFrame, stack: string, digest: Digest | undefined, problem?: string): string {
-  const body = problem
-    ? html`<p class="error">${problem}</p>`
-    : !digest || digest.groups.length === 0
-      ? html`<p>No traceback in the last 24 hours.</p>`
-      : html`<p>${digest.total} tracebacks of ${digest.signatures} kinds in the last 24 hours${digest.cutShort ? " (cut short: the newest logs only)" : ""}.</p>
-${digest.groups.map(
-  (g) => html`<article class="traceback" data-signature="${g.signature}"><h2>${g.app}: ${g.type}: ${g.message}</h2><p><b>${g.count}</b> times, first ${when(g.firstSeen)}, last ${when(g.lastSeen)}, on ${g.hosts.map((h) => `${h.host} (${h.count})`).join(", ")}</p><pre>${g.sample.lines.join("\n")}</pre></article>`,
-)}`;
-  return layout(frame, html`<p><a href="/env/${seg(stack)}">← ${stack}</a></p>${body}`);
+/** The daily mail's digest (errorDigestHtml, which escapes every value from a log), or why it could not be read. */
+export function errorsPage(frame: PageFrame, stack: string, digest: Html | undefined, problem?: string): string {
+  return layout(frame, html`<p><a href="/env/${seg(stack)}">← ${stack}</a> · the same digest as the daily mail</p><section class="digest">${problem ? html`<p class="error">${problem}</p>` : digest}</section>`);
 }
 
 export interface QaRow {

@@ -5,12 +5,13 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
-import type { ConsoleRole, EnvironmentSpec } from "../config/index.ts";
-import { digestOf, localErrorSource } from "../errors/index.ts";
-import { envLayout } from "../local/index.ts";
+import { ConfigError, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
+import { DAY_MS, digestOf, errorDigestHtml, stackErrorSource } from "../errors/index.ts";
+import { Html } from "../html/index.ts";
+import { LocalTargetError } from "../local/index.ts";
 import { appNameProblem, qaStackName, reasonProblem, releaseIdProblem, stackNameProblem } from "../names/index.ts";
-import { listRecords, expiresAt, ttlMs } from "../qa/index.ts";
-import { readDeployLock, readHistory, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
+import { expiresAt, listRecords, QaError, ttlMs } from "../qa/index.ts";
+import { DeployLockedError, DeployLockError, readDeployLock, readHistory, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
 import { ACTION_ROLES, allows, consoleWho, type ConsoleAction, type Principal } from "./access.ts";
 import { ActionRefused, runAction, secretRedactor } from "./actions.ts";
 import type { AlbIdentity } from "./alb-identity.ts";
@@ -141,7 +142,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
         audit(req, who.name, { stack: env.stack, action, args, outcome: end.result === "succeeded" ? "done" : "failed", detail: end.message });
       })
       .catch((e: Error) => {
-        const refused = e instanceof ActionRefused || e.name === "DeployLockedError" || e.name === "QaError" || e.name === "LocalTargetError" || e.name === "MaintenanceError" || e.name === "DeployLockError";
+        const refused = refusal(e);
         live.line(run, `${refused ? "refused" : "error"}: ${e.message}`);
         live.finish(run, { result: refused ? "refused" : "failed", message: e.message });
         audit(req, who.name, { stack: env.stack, action, args, outcome: refused ? "refused" : "failed", detail: e.message });
@@ -218,15 +219,16 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       throw new Reply(0, "");
     }
     if (m[2] === "errors") {
-      const now = Date.now();
+      // The daily mail's digest: the last 24 hours, the top of each app, secrets cut out of the samples.
+      const until = Date.now();
+      const since = until - DAY_MS;
       const apps = env.spec.catalogue.apps.map((a) => a.name);
-      const source = localErrorSource(env.stack, envLayout(env.stack).hostsDir);
+      const source = stackErrorSource(env.spec, "local");
       const redact = secretRedactor(env.spec);
       try {
-        const collected = await source.collect({ since: now - 24 * 3600_000, until: now, apps });
-        const digest = digestOf(collected, { stack: env.stack, target: "local", where: source.where, since: now - 24 * 3600_000, until: now, apps }, env.spec.knobs.errorMail.top * apps.length);
+        const digest = digestOf(await source.collect({ since, until, apps }), { stack: env.stack, target: "local", where: source.where, since, until, apps }, Infinity);
         for (const g of digest.groups) g.sample.lines = g.sample.lines.map(redact);
-        return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, digest));
+        return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, new Html(errorDigestHtml(env.spec.project, digest, env.spec.knobs.errorMail.top))));
       } catch (e) {
         return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, undefined, (e as Error).message));
       }
@@ -352,6 +354,11 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The library's errors that mean "nothing was done": its preconditions, its locks, its checks. */
+function refusal(e: Error): boolean {
+  return e instanceof ActionRefused || e instanceof DeployLockedError || e instanceof DeployLockError || e instanceof LocalTargetError || e instanceof QaError || e instanceof ConfigError;
 }
 
 /** A form post from another site is refused whatever its token: Origin (or Fetch Metadata) must be this console's. */

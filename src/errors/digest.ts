@@ -1,5 +1,6 @@
 // The error digest: tracebacks grouped by signature across hosts. Pure, no I/O.
 import { createHash } from "node:crypto";
+import { RELEASE_ID } from "../names/index.ts";
 import type { Traceback } from "./traceback.ts";
 
 /** One traceback found in an app's logs on a host. */
@@ -11,6 +12,8 @@ export interface Occurrence {
   time: number;
   /** Where it was read: a file on the host, or a CloudWatch log group/stream. */
   where: string;
+  /** The release the host ran when the source knows it (a local host's `current` link). */
+  release?: string;
 }
 
 export interface ErrorGroup {
@@ -29,6 +32,25 @@ export interface ErrorGroup {
   frames: string[];
   /** The most recent occurrence, whole. */
   sample: { host: string; where: string; time: number; logLine?: string; lines: string[] };
+  /** The release of the earliest occurrence that names one (see `releaseOf`): where it started, as far as the window shows. */
+  firstRelease?: string;
+}
+
+const RELEASE_DIR = /^\/srv\/apps\/[^/]+\/releases\/([^/]+)\//;
+
+/**
+ * The release an occurrence ran: a frame's `/srv/apps/<app>/releases/<id>/` (the venv's frames
+ * are there, the app's own when the process runs from the release dir), else the log's place (the
+ * host's release, when the source knows it). Phoenix hosts run one release each for life.
+ */
+export function releaseOf(o: Pick<Occurrence, "traceback" | "release">): string | undefined {
+  for (const block of o.traceback.blocks) {
+    for (const f of block.frames) {
+      const id = RELEASE_DIR.exec(f.file)?.[1];
+      if (id !== undefined && RELEASE_ID.test(id)) return id;
+    }
+  }
+  return o.release !== undefined && RELEASE_ID.test(o.release) ? o.release : undefined;
 }
 
 /**
@@ -81,6 +103,12 @@ export function groupOccurrences(occurrences: readonly Occurrence[]): ErrorGroup
     const byHost = new Map<string, number>();
     for (const o of items) byHost.set(o.host, (byHost.get(o.host) ?? 0) + 1);
     const last = latest.traceback.blocks.at(-1)!;
+    let firstRelease: string | undefined;
+    let firstReleaseAt = Infinity;
+    for (const o of items) {
+      const id = o.time < firstReleaseAt ? releaseOf(o) : undefined;
+      if (id !== undefined) [firstRelease, firstReleaseAt] = [id, o.time];
+    }
     return {
       signature: sig,
       app: latest.app,
@@ -92,6 +120,7 @@ export function groupOccurrences(occurrences: readonly Occurrence[]): ErrorGroup
       hosts: [...byHost].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([host, count]) => ({ host, count })),
       frames: last.frames.map((f) => `${normaliseFile(f.file)}:${f.function ?? "?"}`),
       sample: { host: latest.host, where: latest.where, time: latest.time, ...(latest.traceback.logLine !== undefined ? { logLine: latest.traceback.logLine } : {}), lines: latest.traceback.lines },
+      ...(firstRelease !== undefined ? { firstRelease } : {}),
     };
   });
   return result.sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen || a.app.localeCompare(b.app) || a.signature.localeCompare(b.signature));

@@ -1,10 +1,11 @@
 // The local target's tracebacks: each host's per-app log files (supervisord's stdout_logfile
 // of every process, stderr merged: gunicorn's error and access logs, the app's logging), read
 // from the host's overlay upper dir, where they outlive a stopped host until it is replaced.
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { appFilesIn, readAppFile } from "../app-tree/index.ts";
 import { appPaths } from "../model/index.ts";
+import { RELEASE_ID } from "../names/index.ts";
 import type { Occurrence } from "./digest.ts";
 import { ErrorsError, occurrencesIn, type ErrorSource } from "./source.ts";
 
@@ -39,6 +40,23 @@ function logFiles(upper: string, logs: string): string[] {
 }
 
 /**
+ * The release a host ran for an app: its `current` link on the host's disk, read, never followed.
+ * The app's user flips that link, so its text is checked to be `<releases>/<id>` before use.
+ */
+export function hostRelease(upper: string, app: string): string | undefined {
+  const paths = appPaths(app);
+  let target: string;
+  try {
+    if (!lstatSync(join(upper, paths.current)).isSymbolicLink()) return undefined;
+    target = readlinkSync(join(upper, paths.current));
+  } catch {
+    return undefined;
+  }
+  const id = target.startsWith(`${paths.releases}/`) ? target.slice(paths.releases.length + 1) : undefined;
+  return id !== undefined && RELEASE_ID.test(id) ? id : undefined;
+}
+
+/**
  * The stack's hosts under `hostsDir` (`$FAWKES_HOME/envs/<stack>/hosts`): running ones and the
  * stopped ones kept for their logs; not a replaced host's disk being removed (`*.old-*`).
  */
@@ -59,6 +77,7 @@ export function localErrorSource(stack: string, hostsDir: string): ErrorSource {
           const upper = join(hostsDir, host, "upper");
           const dir = join(upper, logs);
           if (!existsSync(dir)) continue;
+          const release = hostRelease(upper, app);
           for (const name of logFilesOldestFirst(logFiles(upper, logs))) {
             const path = join(dir, name);
             const mtime = lstatSync(path).mtimeMs;
@@ -71,7 +90,7 @@ export function localErrorSource(stack: string, hostsDir: string): ErrorSource {
             } catch (e) {
               throw unreadable(path, e);
             }
-            const found = occurrencesIn(text, { app, host, where: `${logs}/${name}`, fallbackTime: mtime }, query);
+            const found = occurrencesIn(text, { app, host, where: `${logs}/${name}`, fallbackTime: mtime, ...(release !== undefined ? { release } : {}) }, query);
             occurrences.push(...found.occurrences);
             cutShort += found.cutShort;
           }

@@ -65,7 +65,8 @@ export function formatDigest(d: Digest): string {
   out.push(line(head), ...rows.map(line));
   if (d.signatures > d.groups.length) out.push(`(${d.signatures - d.groups.length} more kind${d.signatures - d.groups.length === 1 ? "" : "s"}: raise --limit)`);
   d.groups.forEach((g, i) => {
-    out.push("", `#${i + 1} ${g.type} in ${g.app} (signature ${g.signature}), latest on ${g.sample.host} at ${utc(g.sample.time)} UTC, ${g.sample.where}:`);
+    const first = g.firstRelease !== undefined ? `, first in release ${g.firstRelease}` : "";
+    out.push("", `#${i + 1} ${g.type} in ${g.app} (signature ${g.signature})${first}, latest on ${g.sample.host} at ${utc(g.sample.time)} UTC, ${g.sample.where}:`);
     if (g.sample.logLine !== undefined) out.push(`    ${g.sample.logLine}`);
     for (const l of g.sample.lines) out.push(`    ${l}`.trimEnd());
   });

@@ -36,7 +36,7 @@ export class ErrorsError extends Error {}
  */
 export function occurrencesIn(
   text: string,
-  at: { app: string; host: string; where: string; fallbackTime: number; lineTimes?: readonly number[] },
+  at: { app: string; host: string; where: string; fallbackTime: number; lineTimes?: readonly number[]; release?: string },
   query: Pick<ErrorQuery, "since">,
 ): { occurrences: Occurrence[]; cutShort: number } {
   const occurrences: Occurrence[] = [];
@@ -49,7 +49,7 @@ export function occurrencesIn(
       cutShort++;
       continue;
     }
-    occurrences.push({ app: at.app, host: at.host, traceback: tb, time, where: at.where });
+    occurrences.push({ app: at.app, host: at.host, traceback: tb, time, where: at.where, ...(at.release !== undefined ? { release: at.release } : {}) });
   }
   return { occurrences, cutShort };
 }

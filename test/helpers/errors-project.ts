@@ -11,11 +11,14 @@ export interface ErrorsProject {
   ids: { shop: string; blog: string };
   /** Runs the fawkes CLI in the project, in this process. */
   fawkes(...argv: string[]): Promise<{ code: number; out: string; err: string }>;
-  /** Writes stacks/Pulumi.<stack>.yaml: `web` web hosts, no worker, both releases pinned. */
+  /** Writes stacks/Pulumi.<stack>.yaml: `web` web hosts, no worker, both releases pinned, the daily mail to MAIL_TO. */
   writeStack(stack: string, web: number): void;
   remove(): void;
 }
 
+
+/** Who the stack's daily traceback mail goes to (knob errorMail). */
+export const MAIL_TO = "ops@errors.fawkes.test";
 
 /** The exception's type as Python prints it: module `shop.app`, class FawkesTestError. */
 export const BOOM_TYPE = "shop.app.FawkesTestError";
@@ -52,6 +55,8 @@ config:
   fawkes:releases:
     shop: ${ids.shop}
     blog: ${ids.blog}
+  fawkes:errorMail:
+    to: [${MAIL_TO}]
 `,
       );
     return { root, ids, fawkes, writeStack, remove: removeRoot };

@@ -11,7 +11,7 @@ import { errorsCommand, sinceOf, type ErrorsDeps } from "../../src/cli/commands/
 import { main } from "../../src/cli/main.ts";
 import { logFilesOldestFirst, PAGE_ROWS, TRACEBACK_QUERY, type LogsSender } from "../../src/errors/index.ts";
 import { envLayout } from "../../src/local/index.ts";
-import { CHAINED, DJANGO, flaskTraceback } from "./errors-fixtures.ts";
+import { CHAINED, DJANGO, FLASK_ID, flaskTraceback } from "./errors-fixtures.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 /** 2026-11-23 12:00:00 UTC: "now" for every run here. */
@@ -83,13 +83,16 @@ describe("fawkes errors, local target", () => {
         { host: "dev-web-1", count: 3 },
         { host: "dev-web-2", count: 1 },
       ],
+      // The earliest (09:00, web.log.1) ran FLASK_ID; the latest r111111111111.
+      firstRelease: FLASK_ID,
     });
     expect(shop!.sample.host).toBe("dev-web-2");
     expect(shop!.sample.where).toBe("/var/log/fawkes/shop/web.log");
     expect(shop!.sample.lines[0]).toBe("Traceback (most recent call last):");
-    expect(others.map((g) => [g.app, g.type, g.count])).toEqual([
-      ["blog", "posts.models.Post.DoesNotExist", 1],
-      ["shop", "KeyError", 1],
+    expect(others.map((g) => [g.app, g.type, g.count, g.firstRelease])).toEqual([
+      ["blog", "posts.models.Post.DoesNotExist", 1, "r0c4e8a61b2d9"],
+      // Only `current` in its frames, and no `current` link on that host's disk: unknown.
+      ["shop", "KeyError", 1, undefined],
     ]);
   });
 
@@ -104,7 +107,7 @@ describe("fawkes errors, local target", () => {
     expect(lines[4]).toMatch(/^#1\s+4\s+2026-11-23 09:00:00\s+2026-11-23 11:50:00\s+shop\s+dev-web-1 \(3\), dev-web-2 \(1\)\s+shop\.app\.FawkesTestError: request N failed on purpose at 0x…$/);
     expect(lines[5]).toMatch(/^#2\s+1\s+.*blog\s+dev-web-1\s+posts\.models\.Post\.DoesNotExist: Post matching query does not exist\.$/);
     expect(lines[6]).toBe("(1 more kind: raise --limit)");
-    expect(r.out).toContain("#1 shop.app.FawkesTestError in shop (signature ");
+    expect(r.out).toMatch(/^#1 shop\.app\.FawkesTestError in shop \(signature [0-9a-f]{12}\), first in release r2f9c1d0a7b3e, latest on dev-web-2 /m);
     expect(r.out).toContain("latest on dev-web-2 at 2026-11-23 11:50:00 UTC, /var/log/fawkes/shop/web.log:\n    [2026-11-23 11:50:00,118] ERROR in app: Exception on /boom/4 [GET]\n    Traceback (most recent call last):\n");
     expect(r.out).toContain("    shop.app.FawkesTestError: request 4 failed on purpose");
     expect(r.out).toContain("#2 posts.models.Post.DoesNotExist in blog");

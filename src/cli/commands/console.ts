@@ -3,7 +3,8 @@
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { defaultStore } from "../../artifact/index.ts";
-import { albVerifier, readUsers, removeUser, setUser, startConsole, usersFile, type ConsoleAuth } from "../../console/index.ts";
+import { albVerifier, projectStacks, readUsers, removeUser, setUser, startConsole, usersFile, type ConsoleAuth } from "../../console/index.ts";
+import { startErrorMailSchedule } from "../../errors/index.ts";
 import { fawkesHome } from "../../local/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
@@ -54,6 +55,11 @@ Flags:
   --region R          alb: the load balancer's region
   --groups-claim C    alb: the claim holding the groups (default groups)
 
+The daily traceback mail: for each stack whose errorMail knob names recipients, the console sends
+its digest (the top tracebacks per app of the last 24 hours, the same as its Top tracebacks page)
+at errorMail.at UTC, by SMTP to FAWKES_SMTP_URL (default smtp://127.0.0.1:25). A knob changed
+takes effect when the console starts again; fawkes errors --stack S --mail sends one now.
+
 Exit codes: 0 stopped by a signal; 1 the address is taken, or the users file is wrong (every
 problem named); 2 usage.`,
   options: { listen: { type: "string" }, auth: { type: "string" }, users: { type: "string" }, "alb-arn": { type: "string", multiple: true }, region: { type: "string" }, "groups-claim": { type: "string" } },
@@ -76,11 +82,25 @@ problem named); 2 usage.`,
     const address = console.server.address();
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${typeof address === "object" && address ? address.port : port}/`;
     io.out(`fawkes console: ${url}\n`);
+    // The daily traceback mail of each stack that names recipients, at its errorMail.at, while the console runs.
+    const stops = projectStacks(root).flatMap(({ spec }) => {
+      if (!spec || spec.knobs.errorMail.to.length === 0) return [];
+      io.err(`${spec.stack}: the traceback mail goes to ${spec.knobs.errorMail.to.join(", ")} daily at ${spec.knobs.errorMail.at} UTC\n`);
+      return [
+        startErrorMailSchedule({
+          spec,
+          target: "local",
+          onError: (e, stack) => io.err(`${stack}: the traceback mail was not sent: ${e.message}\n`),
+          onSent: (o) => io.err(o.sent ? `${o.stack}: the traceback mail went to ${o.to.join(", ")}: ${o.subject}\n` : `${o.stack}: no traceback mail: ${o.reason}\n`),
+        }),
+      ];
+    });
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
     io.err("stopping: waiting for the running actions to end\n");
+    for (const stop of stops) stop();
     await console.close();
     await console.idle();
     return 0;

@@ -1,11 +1,10 @@
 // `fawkes errors`: the error digest. Python tracebacks of a stack's apps grouped by signature
 // across hosts: the top ones with counts, first and last seen, hosts, and one whole sample.
+// `--mail`: the daily mail of it, now.
 import { durationSeconds, loadStack, type EnvironmentSpec } from "../../config/index.ts";
 import { didYouMean } from "../../config/suggest.ts";
-import { cloudWatchErrorSource, digestJson, digestOf, ErrorsError, formatDigest, localErrorSource, type ErrorSource, type LogsSender } from "../../errors/index.ts";
-import { envLayout } from "../../local/index.ts";
-import { appLogGroup } from "../../model/index.ts";
-import { UsageError, type Command } from "../command.ts";
+import { digestJson, digestOf, ErrorsError, formatDigest, mailErrorDigest, stackErrorSource, type LogsSender, type MailOutcome } from "../../errors/index.ts";
+import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
 /** What the command reaches outside: tests hand a CloudWatch Logs double and a clock. */
@@ -46,7 +45,7 @@ export function errorsCommand(deps: ErrorsDeps = {}): Command {
   return {
     name: "errors",
     summary: "The top Python tracebacks of a stack's apps, grouped by signature across hosts, with counts and a sample.",
-    usage: "fawkes errors --stack S [--since 24h] [--app A] [--limit N] [--target local|aws] [--json]",
+    usage: "fawkes errors --stack S [--since 24h] [--app A] [--limit N] [--target local|aws] [--json] | errors --stack S --mail [--target local|aws] [--json]",
     help: `Reads the apps' logs, finds Python tracebacks (chained ones as one) and groups them by
 signature: the exception types and each frame's file and function, never line numbers, messages,
 addresses or request ids, so the same bug groups together across hosts, requests and releases.
@@ -68,24 +67,43 @@ Flags:
                   (AWS credentials from the SDK's default chain; logs:StartQuery, logs:GetQueryResults)
   --json          {stack, target, since, until, total, signatures, cutShort, groups: [{signature,
                   app, type, message, count, firstSeen, lastSeen, hosts: [{host, count}], frames,
-                  sample: {host, where, time, logLine?, lines}}]}
+                  sample: {host, where, time, logLine?, lines}, firstRelease?}]}; firstRelease is
+                  the release of the earliest occurrence that names one (a frame under
+                  /srv/apps/<app>/releases/<id>/, else the host's current release, locally)
+  --mail          send the stack's daily traceback mail now, as the console does every day at the
+                  knob errorMail.at: the 24 hours before now, the top errorMail.top kinds per app
+                  (count, first and last seen, hosts, the release it started in, one sample), a
+                  text and an HTML part, to errorMail.to, from errorMail.from (default
+                  fawkes@<the stack's domain>). A day without tracebacks sends a short mail saying
+                  so; logs that cannot be read send one saying why. Locally by SMTP to
+                  $FAWKES_SMTP_URL (default smtp://127.0.0.1:25; smtp://user:password@host:port,
+                  or smtps:// for TLS from the start; credentials are never printed); with
+                  --target aws by Amazon SES (SESv2) in the stack's region: the sender must be a
+                  verified SES identity, and in the SES sandbox every recipient too. Prints to whom
+                  it went (--json: {sent, stack, to, rejected, from, via, subject, messageId, total,
+                  kinds, failed?}). --since, --app and --limit do not apply.
 
-Exit codes: 0 the digest printed, also when there is no traceback; 1 the logs could not be read
-(the stack has no hosts here, a log group is missing, a query failed); 2 usage.`,
-    options: { stack: { type: "string", kind: "stack" }, since: { type: "string" }, app: { type: "string", kind: "app" }, limit: { type: "string" }, target: { type: "string" }, json: { type: "boolean" } },
+Exit codes: 0 the digest printed, also when there is no traceback (--mail: the mail sent); 1 the
+logs could not be read (the stack has no hosts here, a log group is missing, a query failed;
+--mail: a mail saying so was sent), or the mail could not be sent (the SMTP server or SES said
+why); 2 usage; 3 --mail and errorMail.to lists no recipient: nothing sent.`,
+    options: { stack: { type: "string", kind: "stack" }, since: { type: "string" }, app: { type: "string", kind: "app" }, limit: { type: "string" }, target: { type: "string" }, json: { type: "boolean" }, mail: { type: "boolean" } },
     async run({ values }, io) {
       if (typeof values.stack !== "string") throw new UsageError("--stack S is required: the digest is per environment");
       const target = values.target ?? "local";
       if (target !== "local" && target !== "aws") throw new UsageError(`--target ${String(target)}: must be local (this machine's hosts) or aws (CloudWatch Logs)`);
       const now = (deps.now ?? Date.now)();
+      if (values.mail) {
+        const fixed = ["since", "app", "limit"].filter((f) => values[f] !== undefined);
+        if (fixed.length > 0) throw new UsageError(`--mail sends the daily digest (the 24 hours before now, every app, the top errorMail.top kinds of each): ${fixed.map((f) => `--${f}`).join(", ")} do${fixed.length === 1 ? "es" : ""} not apply`);
+        const spec = loadStack(findProjectRoot(io.cwd, values.project), values.stack);
+        return mailNow(spec, target, now, deps, values.json === true, io);
+      }
       const since = sinceOf(typeof values.since === "string" ? values.since : "24h", now);
       const limit = limitOf(values.limit);
       const spec = loadStack(findProjectRoot(io.cwd, values.project), values.stack);
       const apps = appsOf(spec, values.app);
-      const source: ErrorSource =
-        target === "aws"
-          ? cloudWatchErrorSource({ groupOf: (app) => appLogGroup(spec, app), region: spec.knobs.region, ...(deps.logs ? { client: deps.logs } : {}), ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}) })
-          : localErrorSource(spec.stack, envLayout(spec.stack).hostsDir);
+      const source = stackErrorSource(spec, target, deps);
       let collected;
       try {
         collected = await source.collect({ since, until: now, apps });
@@ -99,6 +117,33 @@ Exit codes: 0 the digest printed, also when there is no traceback; 1 the logs co
       return 0;
     },
   };
+}
+
+/** `--mail`: the daily mail now; what was sent to whom on stdout, a failure on stderr. */
+async function mailNow(spec: EnvironmentSpec, target: "local" | "aws", now: number, deps: ErrorsDeps, json: boolean, io: Io): Promise<number> {
+  let outcome: MailOutcome;
+  try {
+    outcome = await mailErrorDigest(spec, { target, now, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}) });
+  } catch (e) {
+    if (!(e instanceof ErrorsError)) throw e;
+    io.err(`error: ${e.message}\n`);
+    return 1;
+  }
+  if (json) io.out(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (!outcome.sent) {
+    if (!json) io.out(`${outcome.reason}\n`);
+    return 3;
+  }
+  if (!json) {
+    const what = outcome.failed !== undefined ? "a mail saying the traceback digest failed" : `the traceback digest (${outcome.total} traceback${outcome.total === 1 ? "" : "s"} of ${outcome.kinds} kind${outcome.kinds === 1 ? "" : "s"})`;
+    io.out(`sent ${what} of ${spec.stack} to ${outcome.to.join(", ")} from ${outcome.from} by ${outcome.via}\n`);
+    if (outcome.rejected.length > 0) io.out(`refused by the server: ${outcome.rejected.join(", ")}\n`);
+  }
+  if (outcome.failed !== undefined) {
+    io.err(`error: ${outcome.failed}\n`);
+    return 1;
+  }
+  return 0;
 }
 
 export const errors = errorsCommand();

@@ -1,5 +1,6 @@
-// The one place a value becomes HTML: every interpolation of the `html` tag is escaped unless it
-// is itself the tag's output. Names, branches, log lines and tracebacks are hostile text.
+// src/html: the one place a value becomes HTML, for the console's pages and the traceback mail: every
+// interpolation of the `html` tag is escaped unless it is itself the tag's output. Names, branches,
+// log lines and tracebacks are hostile text.
 
 /** HTML the `html` tag made: inserted as is by an enclosing `html`. */
 export class Html {

@@ -1,0 +1,239 @@
+// The deploy console over HTTP, in this process: sign-in, roles per stack by group, CSRF and
+// origin checks, actions that run and actions refused (nothing changed), hostile values escaped,
+// secrets cut out of what anyone sees, live output by server-sent events. No root: the actions
+// here are those of the deploy lock; releases on real hosts are in test/e2e/console.test.ts.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAudit, setUser, type ConsoleServer } from "../../src/console/index.ts";
+import { envLayout } from "../../src/local/index.ts";
+import { appendHistory, lockFile, readDeployLock, rolloutLogDir, type HistoryEntry } from "../../src/release/index.ts";
+import { localSecretStore } from "../../src/secrets/index.ts";
+import { ConsoleClient, httpRequest, serveConsole } from "../helpers/console-client.ts";
+
+const REPO = join(import.meta.dirname, "../..");
+const PASSWORD = "correct horse battery staple";
+let root = "";
+let home = "";
+let served: { console: ConsoleServer; port: number };
+const savedHome = process.env.FAWKES_HOME;
+
+function addAccess(stack: string, access: string): void {
+  const file = join(root, "stacks", `Pulumi.${stack}.yaml`);
+  writeFileSync(file, `${readFileSync(file, "utf8").trimEnd()}\n${access}`);
+}
+
+const client = async (user?: string) => {
+  const c = new ConsoleClient(served.port);
+  if (user) expect((await c.signIn(user, PASSWORD)).status).toBe(303);
+  return c;
+};
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "fawkes-console-"));
+  home = mkdtempSync(join(tmpdir(), "fawkes-console-home-"));
+  process.env.FAWKES_HOME = home;
+  for (const p of ["Pulumi.yaml", "stacks", "image", "examples", "libs"]) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true });
+  addAccess("dev", "  fawkes:access:\n    view: [viewers]\n    deploy: [devs, designers]\n    admin: [ops]\n");
+  addAccess("production", "  fawkes:access:\n    view: [viewers, devs]\n    deploy: [ops]\n    admin: [ops]\n");
+  const users = join(home, "console", "users.yaml");
+  for (const [name, groups] of Object.entries({ alice: ["ops"], dave: ["devs"], dora: ["designers"], vera: ["viewers"], nobody: [] })) await setUser(users, name, PASSWORD, groups);
+  served = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: users } });
+}, 60_000);
+
+afterAll(async () => {
+  await served?.console.close();
+  if (savedHome === undefined) delete process.env.FAWKES_HOME;
+  else process.env.FAWKES_HOME = savedHome;
+  rmSync(root, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("signing in", () => {
+  it("sends a person without a session to the sign-in page, and back where they were after it", async () => {
+    const r = await httpRequest(served.port, "GET", "/env/dev");
+    expect(r.status).toBe(303);
+    expect(r.headers.location).toBe("/login?next=%2Fenv%2Fdev");
+    expect((await httpRequest(served.port, "GET", "/login")).body).toContain('type="password"');
+  });
+
+  it("refuses a wrong password and an unknown user alike, and records both", async () => {
+    const c = new ConsoleClient(served.port);
+    const wrong = await c.signIn("alice", "not the password at all");
+    const unknown = await c.signIn("mallory", PASSWORD);
+    expect([wrong.status, unknown.status]).toEqual([401, 401]);
+    expect(wrong.body).toContain("Wrong user or password.");
+    expect(unknown.body).toContain("Wrong user or password.");
+    expect(c.cookie).toBe("");
+    const failed = readAudit(home).filter((a) => a.outcome === "sign-in-failed").map((a) => a.who);
+    expect(failed).toEqual(expect.arrayContaining(["alice", "mallory"]));
+  });
+
+  it("gives a session cookie no script and no other site can use", async () => {
+    const r = await new ConsoleClient(served.port).signIn("alice", PASSWORD);
+    const cookie = String([r.headers["set-cookie"]].flat()[0]);
+    expect(cookie).toMatch(/^fawkes_console=[A-Za-z0-9_-]{43}; /);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("SameSite=Strict");
+  });
+
+  it("never sends a person elsewhere after sign-in", async () => {
+    const c = new ConsoleClient(served.port);
+    for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example"]) {
+      const r = await c.post("/login", { user: "alice", password: PASSWORD, next }, { csrf: false });
+      expect(r.headers.location).toBe("/");
+    }
+  });
+});
+
+describe("what each role sees", () => {
+  it("shows each person the environments their groups may see, and nothing to a person with no role", async () => {
+    const rows = async (user: string) => [...(await (await client(user)).get("/")).body.matchAll(/<tr data-stack="([^"]+)"/g)].map((m) => m[1]);
+    expect(await rows("alice")).toEqual(["dev", "production"]);
+    expect(await rows("vera")).toEqual(["dev", "production"]);
+    expect(await rows("dave")).toEqual(["dev", "production"]);
+    expect(await rows("dora")).toEqual(["dev"]);
+    expect(await rows("nobody")).toEqual([]);
+    // staging keeps the default: the admins group only, which nobody here is in.
+    expect((await (await client("nobody")).get("/env/staging")).status).toBe(404);
+  });
+
+  it("shows a viewer no button, and a deployer the release, maintenance and lock forms", async () => {
+    const viewer = (await (await client("vera")).get("/env/dev")).body;
+    expect(viewer).toContain("Your role here: <b>view</b>");
+    expect(viewer).not.toMatch(/action="\/env\/dev\/(release|rollback|lock|maintenance)"/);
+    const deployer = (await (await client("dave")).get("/env/dev")).body;
+    expect(deployer).toMatch(/action="\/env\/dev\/maintenance"/);
+    expect(deployer).toMatch(/action="\/env\/dev\/lock"/);
+  });
+});
+
+describe("actions", () => {
+  it("refuses a viewer's action with 403, changes nothing, and records the attempt", async () => {
+    const vera = await client("vera");
+    await vera.get("/env/dev");
+    const stackFile = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
+    for (const [path, form] of [
+      ["/env/dev/lock", { do: "take", reason: "mine now" }],
+      ["/env/dev/maintenance", { app: "shop", on: "on" }],
+      ["/env/dev/release", { app: "shop", release: "r000000000001" }],
+    ] as const) {
+      const r = await vera.post(path, form);
+      expect(r.status, path).toBe(403);
+      expect(r.body).toContain("Nothing was changed.");
+    }
+    expect(existsSync(lockFile("dev", home))).toBe(false);
+    expect(readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(stackFile);
+    const forbidden = readAudit(home).filter((a) => a.who === "vera" && a.outcome === "forbidden").map((a) => a.action);
+    expect(forbidden).toEqual(expect.arrayContaining(["lock-take", "maintenance-on", "release"]));
+  });
+
+  it("refuses a form without this session's CSRF token, or from another origin, and changes nothing", async () => {
+    const dave = await client("dave");
+    await dave.get("/env/dev");
+    expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" }, { csrf: false })).status).toBe(403);
+    expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" }, { csrf: "A".repeat(43) })).status).toBe(403);
+    const other = await client("dora");
+    await other.get("/env/dev");
+    expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" }, { csrf: other.csrf })).status).toBe(403);
+    expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" }, { origin: "http://evil.example" })).status).toBe(403);
+    expect(existsSync(lockFile("dev", home))).toBe(false);
+  });
+
+  it("lets a deployer hold the stack and give it back; another deployer cannot give it back, an admin can", async () => {
+    const dave = await client("dave");
+    await dave.get("/env/dev");
+    const taken = await dave.post("/env/dev/lock", { do: "take", reason: "migrating by hand <b>now</b>" });
+    expect(taken.status).toBe(303);
+    await served.console.idle();
+    expect(readDeployLock("dev", home)?.lock).toMatchObject({ who: "dave (console)", held: true, command: "held by hand: migrating by hand <b>now</b>" });
+    // What everyone sees: the holder and the reason, escaped.
+    const page = (await (await client("vera")).get("/env/dev")).body;
+    expect(page).toContain("Held by <b>dave (console)</b>");
+    expect(page).toContain("migrating by hand &lt;b&gt;now&lt;/b&gt;");
+    // dora deploys too, but the hold is dave's.
+    const dora = await client("dora");
+    await dora.get("/env/dev");
+    expect((await dora.post("/env/dev/lock", { do: "give-back" })).status).toBe(403);
+    expect(readDeployLock("dev", home)).toBeDefined();
+    expect((await dave.post("/env/dev/lock", { do: "give-back" })).status).toBe(303);
+    await served.console.idle();
+    expect(readDeployLock("dev", home)).toBeUndefined();
+    const actions = readAudit(home).filter((a) => a.stack === "dev" && (a.outcome === "done" || a.outcome === "forbidden") && a.action.startsWith("lock"));
+    expect(actions.map((a) => `${a.who} ${a.action} ${a.outcome}`)).toEqual(expect.arrayContaining(["dave lock-take done", "dora lock-give-back-any forbidden", "dave lock-give-back done"]));
+  });
+
+  it("refuses a release when the stack's hosts do not run here, and leaves the pin as it was", async () => {
+    const dave = await client("dave");
+    await dave.get("/env/dev");
+    const before = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
+    expect((await dave.post("/env/dev/release", { app: "shop", release: "r000000000001" })).status).toBe(303);
+    await served.console.idle();
+    expect(readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(before);
+    const last = readAudit(home).filter((a) => a.who === "dave" && a.action === "release").at(-1)!;
+    expect(last.outcome).toBe("refused");
+  });
+
+  it("answers hostile names with 400 or 404, never a path outside its own", async () => {
+    const alice = await client("alice");
+    await alice.get("/env/production");
+    expect((await alice.get("/env/..%2F..%2Fetc")).status).toBe(404);
+    expect((await alice.get("/env/production/push/..%2F..%2F..%2Fetc%2Fpasswd")).status).toBe(404);
+    expect((await alice.get("/env/production/diff?app=shop&from=r1&to=%2Fetc")).status).toBe(400);
+    const r = await alice.post("/env/production/release", { app: "shop", release: "../../x" });
+    expect(r.status).toBe(400);
+    expect(r.body).toContain("release &quot;../../x&quot;");
+  });
+});
+
+describe("secrets", () => {
+  it("never shows a secret's value: a push's output has the secret's name in its place", async () => {
+    const secret = "s3cr3t-value-of-the-shop-4242";
+    await localSecretStore(envLayout("dev", home).secretsDir).set("shop", "SHOP_SECRET_KEY", secret);
+    const entry: HistoryEntry = { id: "20261206T070000Z-abcdef", stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r2 --stack dev", startedAt: "2026-12-06T07:00:00.000Z", finishedAt: "2026-12-06T07:01:00.000Z", durationSeconds: 60, app: "shop", from: "r1", to: "r2", hostsReplaced: [], result: "succeeded", logs: rolloutLogDir("dev", "20261206T070000Z-abcdef", home) };
+    mkdirSync(entry.logs, { recursive: true });
+    writeFileSync(join(entry.logs, "rollout.log"), `hook: SHOP_SECRET_KEY=${secret}\ndb postgres://shop:hunter2hunter2@db/shop\n`);
+    appendHistory(entry, home);
+    for (const user of ["vera", "dave"]) {
+      const page = (await (await client(user)).get(`/env/dev/push/${entry.id}`)).body;
+      expect(page).toContain("hook: SHOP_SECRET_KEY=[secret shop SHOP_SECRET_KEY]");
+      expect(page).toContain("postgres://shop:[secret]@db/shop");
+      expect(page).not.toContain(secret);
+      expect(page).not.toContain("hunter2");
+    }
+  });
+});
+
+describe("live output", () => {
+  it("streams an action's start, lines and end to every page of the environment", async () => {
+    const alice = await client("alice");
+    await alice.get("/env/production");
+    const events: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: served.port, path: "/env/production/live", headers: { cookie: alice.cookie } }, (res) => {
+        expect(res.headers["content-type"]).toContain("text/event-stream");
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          events.push(...[...chunk.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]!));
+          if (events.includes("end")) {
+            req.destroy();
+            resolve();
+          }
+        });
+      });
+      req.on("error", (e) => (events.includes("end") ? resolve() : reject(e)));
+      req.end();
+    });
+    // The stream is open before the action starts.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await alice.post("/env/production/lock", { do: "take", reason: "freeze" })).status).toBe(303);
+    await done;
+    expect(events[0]).toBe("start");
+    expect(events.at(-1)).toBe("end");
+    await served.console.idle();
+    expect((await alice.post("/env/production/lock", { do: "give-back" })).status).toBe(303);
+    await served.console.idle();
+  });
+});
