@@ -78,7 +78,8 @@ function fromEntry(e: HistoryEntry): ActionEnd {
 export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: LiveOutput, run: LiveRun): Promise<ActionEnd> {
   const redact = secretRedactor(req.spec);
   const echo = (line: string) => live.line(run, redact(line));
-  const command = `${commandOf(req)} (console: ${req.who})`;
+  // The lock and the history show it: what the CLI would have run, and on whose behalf.
+  const command = `${commandOf(req)} [by ${req.who}]`;
   const a = req.args;
   switch (req.action) {
     case "release":

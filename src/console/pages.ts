@@ -134,9 +134,16 @@ ${e.apps.map((a) => {
 })}</tbody></table>`;
 }
 
-/** Which pushes may be rolled back to: earlier successful releases or rollbacks of an app to a release it no longer runs. */
-export function rollbackable(entry: HistoryEntry, pins: Record<string, string | undefined>): boolean {
-  return (entry.kind === "release" || entry.kind === "rollback") && entry.result === "succeeded" && entry.app !== undefined && entry.to !== undefined && pins[entry.app] !== entry.to;
+/**
+ * The release a push's Rollback button goes back to: a successful release or rollback's own
+ * release when the app no longer runs it; for the push that made the app's current release, the
+ * release it replaced (which served until then). None for anything else.
+ */
+export function rollbackTo(entry: HistoryEntry, pins: Record<string, string | undefined>): string | undefined {
+  if ((entry.kind !== "release" && entry.kind !== "rollback") || entry.result !== "succeeded" || entry.app === undefined || entry.to === undefined) return undefined;
+  const current = pins[entry.app];
+  if (entry.to !== current) return entry.to;
+  return entry.from !== undefined && entry.from !== current ? entry.from : undefined;
 }
 
 function historyRows(frame: PageFrame, d: EnvPageData): Html {
@@ -149,8 +156,8 @@ ${rows.map(
   (h) => html`<tr data-entry="${h.id}" class="${h.result}"><td><a href="/env/${seg(e.stack)}/push/${seg(h.id)}">${when(h.startedAt)}</a></td><td>${h.kind} ${h.app ?? ""} ${
     h.from !== undefined || h.to !== undefined ? html`<code>${h.from ?? "—"}</code> → <code>${h.to ?? "—"}</code>` : ""
   }${h.app && h.from && h.to && h.kind !== "maintenance" && h.kind !== "run" ? html` <a href="/env/${seg(e.stack)}/diff?app=${seg(h.app)}&amp;from=${seg(h.from)}&amp;to=${seg(h.to)}">diff</a>` : ""}</td><td>${h.who}</td><td><span class="result ${h.result}">${h.result}</span></td><td>${h.durationSeconds} s</td><td>${
-    allows(e.role, "deploy") && rollbackable(h, pins)
-      ? html`<form method="post" action="/env/${seg(e.stack)}/rollback" class="inline" data-confirm="Roll ${h.app} back to ${h.to}?">${csrfField(frame.csrf)}<input type="hidden" name="app" value="${h.app}"><input type="hidden" name="to" value="${h.to}"><button>Roll back to this</button></form>`
+    allows(e.role, "deploy") && rollbackTo(h, pins) !== undefined
+      ? html`<form method="post" action="/env/${seg(e.stack)}/rollback" class="inline rollback" data-confirm="Roll ${h.app} back to ${rollbackTo(h, pins)}?">${csrfField(frame.csrf)}<input type="hidden" name="app" value="${h.app}"><input type="hidden" name="to" value="${rollbackTo(h, pins)}"><button>Roll back to ${rollbackTo(h, pins)}</button></form>`
       : ""
   }</td></tr>`,
 )}</tbody></table>`;

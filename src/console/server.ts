@@ -2,7 +2,7 @@
 // for the person's role in its environment and for the form's CSRF token before anything runs.
 // node:http and server-rendered pages; one small script for live output and confirmations.
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { ConfigError, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
@@ -227,7 +227,10 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       const redact = secretRedactor(env.spec);
       try {
         const digest = digestOf(await source.collect({ since, until, apps }), { stack: env.stack, target: "local", where: source.where, since, until, apps }, Infinity);
-        for (const g of digest.groups) g.sample.lines = g.sample.lines.map(redact);
+        for (const g of digest.groups) {
+          g.message = redact(g.message);
+          g.sample = { ...g.sample, lines: g.sample.lines.map(redact), ...(g.sample.logLine !== undefined ? { logLine: redact(g.sample.logLine) } : {}) };
+        }
         return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, new Html(errorDigestHtml(env.spec.project, digest, env.spec.knobs.errorMail.top))));
       } catch (e) {
         return new Reply(200, errorsPage(frame(`Top tracebacks of ${env.stack}`), env.stack, undefined, (e as Error).message));
@@ -251,14 +254,23 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     return new Reply(200, envPage(frame(env.stack), { env: view!, releases, history: readHistory(env.stack, ctx.home).slice(-100), ...(running ? { running } : {}) }));
   }
 
-  /** The push's own log and the copies beside it (hooks' output, failed hosts' logs), secrets cut out. */
+  /**
+   * The push's own log and the copies beside it (the hooks' output; a failed host's logs, one dir
+   * per host), secrets cut out. Copies of a host's logs may hold links the host planted: only
+   * regular files are read, never a link.
+   */
   function pushLogs(env: { stack: string; spec: EnvironmentSpec }, entry: HistoryEntry): Array<{ name: string; text: string }> {
     const dir = rolloutLogDir(env.stack, entry.id, ctx.home);
     if (!existsSync(dir)) return [];
     const redact = secretRedactor(env.spec);
-    const files = readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith(".log"));
-    files.sort((a, b) => (a.name === "rollout.log" ? -1 : b.name === "rollout.log" ? 1 : a.name.localeCompare(b.name)));
-    return files.map((f) => ({ name: f.name, text: redact(readFileSync(join(dir, f.name), "utf8").slice(-512 * 1024)) }));
+    const logsIn = (sub: string) =>
+      readdirSync(join(dir, sub), { withFileTypes: true })
+        .filter((f) => f.isFile() && f.name.endsWith(".log"))
+        .map((f) => (sub ? `${sub}/${f.name}` : f.name))
+        .sort();
+    const hosts = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const names = [...logsIn(""), ...hosts.flatMap(logsIn)].sort((a, b) => Number(b === "rollout.log") - Number(a === "rollout.log"));
+    return names.map((name) => ({ name, text: redact(readTail(join(dir, name), 512 * 1024)) }));
   }
 
   async function qaPageOf(who: Principal, f: PageFrame): Promise<string> {
@@ -349,6 +361,20 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The last `bytes` of a regular file, opened without following a link. */
+function readTail(file: string, bytes: number): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, bytes);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    return buf.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

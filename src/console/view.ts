@@ -1,14 +1,13 @@
 // What the console's pages show, read from where the CLI keeps it: the stack files, the history,
-// the deploy locks, the QA records, the artifact store and the local hosts' state. Specs are read
-// again only when a file of the project changed.
-import { existsSync, readdirSync, statSync } from "node:fs";
+// the deploy locks, the QA records, the artifact store and the local hosts' state. A stack's spec
+// is read again only when a file it is made of changed.
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { storedReleases, type StoredRelease } from "../artifact/index.ts";
-import { loadStack, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
-import { listStacks, readProject } from "../config/files.ts";
+import { listStacks, loadStack, PROJECT_FILE, readProject, RECIPE_FILE, stackFile, templateOf, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
 import { localStatus } from "../local/index.ts";
 import { expiresAt, listRecords, type QaRecord } from "../qa/index.ts";
-import { readDeployLock, readHistory, type HeldDeployLock, type HistoryEntry } from "../release/index.ts";
+import { historyFile, readDeployLock, readHistory, type HeldDeployLock, type HistoryEntry } from "../release/index.ts";
 import { roleIn, type Principal } from "./access.ts";
 
 export interface AppView {
@@ -57,19 +56,34 @@ export function byReleaseOrder(a: string, b: string): number {
 
 const specs = new Map<string, { stamp: string; spec?: EnvironmentSpec; problem?: string }>();
 
-/** Size and mtime of every file a stack's spec is made of: the project file, the stack files, the recipe. */
-function projectStamp(root: string, stacksDir: string): string {
-  const files = [join(root, "Pulumi.yaml"), join(root, "image", "recipe.yaml"), ...(existsSync(stacksDir) ? readdirSync(stacksDir).map((f) => join(stacksDir, f)) : [])];
-  return files.map((f) => (existsSync(f) ? `${f}:${statSync(f).mtimeMs}:${statSync(f).size}` : f)).join("|");
+/** A file's mtime and size, or that it is missing. */
+function fileStamp(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.mtimeMs}:${s.size}`;
+  } catch {
+    return "missing";
+  }
 }
 
-/** Every stack of the project, with its spec or why it does not load. */
+/**
+ * Every stack of the project, with its spec or why it does not load. A spec is made of the
+ * project file, the recipe, the stack's file and, for a QA branch stack, its template's: a release
+ * that moves one stack's pin loads that stack again, not all fifty.
+ */
 export function projectStacks(root: string): Array<{ stack: string; spec?: EnvironmentSpec; problem?: string }> {
   const project = readProject(root);
-  const stamp = projectStamp(root, join(root, project.stackConfigDir));
+  const stamps = new Map<string, string>();
+  const stampOf = (file: string) => {
+    let s = stamps.get(file);
+    if (s === undefined) stamps.set(file, (s = `${file}:${fileStamp(join(root, file))}`));
+    return s;
+  };
   return listStacks(project)
     .sort(byReleaseOrder)
     .map((stack) => {
+      const template = templateOf(stack);
+      const stamp = [PROJECT_FILE, RECIPE_FILE, stackFile(project, stack), ...(template !== stack ? [stackFile(project, template)] : [])].map(stampOf).join("|");
       const key = `${root}\0${stack}`;
       const cached = specs.get(key);
       if (cached?.stamp === stamp) return { stack, ...cached };
@@ -84,14 +98,27 @@ export function projectStacks(root: string): Array<{ stack: string; spec?: Envir
     });
 }
 
-/** The rollout that made `release` the app's serving release: the last successful release or rollback to it. */
-function servingSince(history: readonly HistoryEntry[], app: string, release: string | undefined): AppView["since"] {
-  for (let i = history.length - 1; i >= 0; i--) {
-    const e = history[i]!;
-    if (e.app !== app || (e.kind !== "release" && e.kind !== "rollback") || e.result !== "succeeded") continue;
-    return e.to === release ? { at: e.finishedAt, who: e.who, entry: e.id } : undefined;
-  }
-  return undefined;
+const lastMoves = new Map<string, { stamp: string; byApp: Map<string, HistoryEntry> }>();
+
+/**
+ * Each app's last successful release or rollback in a stack, kept while its history file's size and
+ * mtime stay (history is only appended): the overview would otherwise parse every stack's whole
+ * history on each request. Stamped before reading: a line appended meanwhile only means a re-read.
+ */
+function lastMovesOf(stack: string, home: string): Map<string, HistoryEntry> {
+  const file = historyFile(stack, home);
+  const stamp = fileStamp(file);
+  const cached = lastMoves.get(file);
+  if (cached?.stamp === stamp) return cached.byApp;
+  const byApp = new Map<string, HistoryEntry>();
+  for (const e of readHistory(stack, home)) if (e.app !== undefined && (e.kind === "release" || e.kind === "rollback") && e.result === "succeeded") byApp.set(e.app, e);
+  lastMoves.set(file, { stamp, byApp });
+  return byApp;
+}
+
+/** The rollout that made `release` the app's serving release: the app's last successful release or rollback, when it went to that release. */
+function servingSince(last: HistoryEntry | undefined, release: string | undefined): AppView["since"] {
+  return last && last.to === release ? { at: last.finishedAt, who: last.who, entry: last.id } : undefined;
 }
 
 /** Counts hosts that answer for each app (HAProxy's UP) against those that run it; local stacks only. */
@@ -124,11 +151,11 @@ export async function envView(ctx: ConsoleContext, entry: { stack: string; spec?
   }
   const role = roleIn(spec.knobs.access, who.groups);
   if (!role) return undefined;
-  const history = readHistory(stack, ctx.home);
+  const moves = lastMovesOf(stack, ctx.home);
   const health = await healthOf(stack);
   const apps = spec.catalogue.apps.map((a): AppView => {
     const pinned = spec.knobs.releases[a.name];
-    const since = servingSince(history, a.name, pinned);
+    const since = servingSince(moves.get(a.name), pinned);
     const h = health.apps.get(a.name);
     return { app: a.name, ...(pinned !== undefined ? { pinned } : {}), ...(since ? { since } : {}), ...(h ? { health: h } : {}), maintenance: spec.knobs.maintenance.includes(a.name) };
   });

@@ -2,7 +2,7 @@
 // origin checks, actions that run and actions refused (nothing changed), hostile values escaped,
 // secrets cut out of what anyone sees, live output by server-sent events. No root: the actions
 // here are those of the deploy lock; releases on real hosts are in test/e2e/console.test.ts.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -203,6 +203,28 @@ describe("secrets", () => {
       expect(page).not.toContain(secret);
       expect(page).not.toContain("hunter2");
     }
+  });
+});
+
+describe("a push's logs", () => {
+  it("shows the rollout's log and a failed host's copied logs, and never follows a link planted among them", async () => {
+    const id = "20261206T080000Z-0a0b0c";
+    const logs = rolloutLogDir("dev", id, home);
+    mkdirSync(join(logs, "dev-web-3"), { recursive: true });
+    writeFileSync(join(logs, "rollout.log"), "web batch 1/1: new host dev-web-3 failed\n");
+    writeFileSync(join(logs, "dev-web-3", "cloud-init-output.log"), "bootstrap output of the failed host\n");
+    const outside = join(home, "outside.log");
+    writeFileSync(outside, "a file outside the push's logs\n");
+    symlinkSync(outside, join(logs, "dev-web-3", "planted.log"));
+    symlinkSync(join(home, "console"), join(logs, "dev-web-4"));
+    appendHistory({ id, stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r3 --stack dev", startedAt: "2026-12-06T08:00:00.000Z", finishedAt: "2026-12-06T08:01:00.000Z", durationSeconds: 60, app: "shop", from: "r2", to: "r3", hostsReplaced: [], result: "rolled-back", logs }, home);
+    const page = (await (await client("vera")).get(`/env/dev/push/${id}`)).body;
+    expect(page).toContain("<h2>rollout.log</h2>");
+    expect(page).toContain("<h2>dev-web-3/cloud-init-output.log</h2>");
+    expect(page).toContain("bootstrap output of the failed host");
+    expect(page).not.toContain("a file outside");
+    expect(page).not.toContain("planted.log");
+    expect(page).not.toContain("users.yaml");
   });
 });
 
