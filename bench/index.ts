@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { loadStack } from "../src/config/index.ts";
 import { planEnvironment } from "../src/model/index.ts";
 import { renderEnvironment, standInSums } from "../src/render/index.ts";
+import { benchConsole } from "./console.ts";
 import { benchLocal } from "./local.ts";
 import { alternate } from "./measure.ts";
 import { benchPlan } from "./plan.ts";
@@ -44,6 +45,7 @@ async function benchRender(): Promise<void> {
 
 await benchRender();
 await benchPlan();
+await benchConsole();
 
 // The local target's figures boot hosts: root only, and FAWKES_BENCH_LOCAL=0 leaves them out.
 if (process.env.FAWKES_BENCH_LOCAL === "0") {

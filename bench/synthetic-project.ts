@@ -40,6 +40,11 @@ export function syntheticProject(apps: number, opts: SyntheticOptions = {}): { r
   };
   writeFileSync(join(root, "Pulumi.yaml"), stringify({ name: "bench", runtime: "nodejs", stackConfigDir: "stacks", config: { catalogue: { value: catalogue } } }));
   mkdirSync(join(root, "image"), { recursive: true });
+  // Each app's source dir exists (config checks it), with a file so that git keeps it.
+  for (const name of names) {
+    mkdirSync(join(root, "apps", name), { recursive: true });
+    writeFileSync(join(root, "apps", name, "README"), `${name}: a synthetic app of the bench\n`);
+  }
   cpSync(join(import.meta.dirname, "..", RECIPE_FILE), join(root, RECIPE_FILE));
   mkdirSync(join(root, "stacks"), { recursive: true });
   // Every stack pins an AMI: the one this repository's dev stack pins (same recipe).

@@ -149,7 +149,8 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       })
       .finally(() => running.delete(work));
     running.add(work);
-    return redirect(channel === QA_TEMPLATE && env.stack === QA_TEMPLATE ? "/qa" : `/env/${encodeURIComponent(env.stack)}`);
+    // A QA environment's actions show on the QA page, whose live output is the template's channel.
+    return redirect(channel === QA_TEMPLATE ? "/qa" : `/env/${encodeURIComponent(env.stack)}`);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -5,7 +5,7 @@
 // halt and roll back while v2 still serves, and rolls back to v1 from the history; a viewer sees
 // no button and a forged form from their session is refused with nothing changed.
 // FAWKES_CONSOLE_SCREENSHOTS=DIR keeps a screenshot of each main page there (docs/console.md's).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,8 @@ import { loadStack } from "../../src/config/index.ts";
 import { readAudit, setUser, type ConsoleServer } from "../../src/console/index.ts";
 import { envLayout, fawkesHome } from "../../src/local/index.ts";
 import { readState } from "../../src/local/state.ts";
+import { qaStackName } from "../../src/names/index.ts";
+import { expiresAt, qaDown, readRecord } from "../../src/qa/index.ts";
 import { readHistory } from "../../src/release/index.ts";
 import { readLocalSecretValues } from "../../src/secrets/index.ts";
 import { serveConsole } from "../helpers/console-client.ts";
@@ -22,6 +24,8 @@ import { knobsStack, scratchProject, type ScratchProject } from "../helpers/scra
 import { downAfterAll, requireRoot } from "./machine.ts";
 
 const STACK = "cons";
+const QA_BRANCH = "feature/console";
+const QA_STACK = qaStackName(QA_BRANCH);
 const REPO = join(import.meta.dirname, "../..");
 const PASSWORD = "a console password for tests";
 const CHROMIUM = "/usr/bin/chromium";
@@ -82,8 +86,11 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** Clicks a form's button and waits for the live output's end, whatever it is; returns the state and the output. */
-async function runFromPage(page: Page, click: () => Promise<void>): Promise<{ state: string; output: string; lineLags: number[] }> {
-  await Promise.all([page.waitForURL(`${served.base}/env/${STACK}`), click()]);
+async function runFromPage(page: Page, click: () => Promise<void>, path = `/env/${STACK}`): Promise<{ state: string; output: string; lineLags: number[] }> {
+  // The form posts, the console answers 303 to the page whose live output shows the action.
+  await Promise.all([page.waitForEvent("framenavigated"), click()]);
+  await page.waitForLoadState();
+  if (new URL(page.url()).pathname !== path) throw new Error(`the form led to ${page.url()}: ${(await page.textContent("main")) ?? ""}`);
   // The page's script sets data-state as the stream tells: running, then how it ended.
   await page.waitForSelector(".live[data-state]", { timeout: 30_000 });
   await page.waitForSelector('.live[data-state]:not([data-state="running"])', { timeout: ROLLOUT_MS });
@@ -116,6 +123,11 @@ beforeAll(async () => {
     join(root, "stacks", `Pulumi.${STACK}.yaml`),
     `${knobsStack(STACK, { web: 1, worker: 0, releases: { shop: ids.shop1, blog: pins.blog! }, rollout: { canaryPercent: 100, batchPercent: 100, warmupSeconds: 2, checkpointDelaySeconds: 0 } })}  fawkes:access:\n    view: [viewers]\n    deploy: [deployers]\n    admin: [ops]\n`,
   );
+  // QA environments from the page: the template's deployers make them; one web host, no worker.
+  const qaFile = join(root, "stacks", "Pulumi.qa.yaml");
+  writeFileSync(qaFile, `${readFileSync(qaFile, "utf8").replace("worker: { min: 1, max: 1, desired: 1 }", "worker: { min: 0, max: 1, desired: 0 }").trimEnd()}\n  fawkes:access:\n    view: [viewers]\n    deploy: [deployers]\n    admin: [ops]\n`);
+  await git("commit", "-q", "-am", "qa: one web host; the console's deployers");
+  await git("branch", QA_BRANCH);
   const up = await project.fawkes("local", "up", "--stack", STACK);
   if (up.code !== 0) throw new Error(`local up failed:\n${up.err}`);
   home = mkdtempSync(join(tmpdir(), "fawkes-console-users-"));
@@ -129,6 +141,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await served?.console.close();
+  // A QA environment left by a failed test goes too.
+  if (process.getuid?.() === 0 && readRecord(QA_STACK)) await qaDown(QA_BRANCH);
   if (home) rmSync(home, { recursive: true, force: true });
 });
 downAfterAll(STACK, () => project);
@@ -143,8 +157,7 @@ describe("the deploy console in a browser", () => {
     await page.goto(`${served.base}/`);
     await shot(page, "environments");
     expect(await page.textContent(`tr[data-stack="${STACK}"] td[data-app="shop"] code`)).toBe(ids.shop1);
-    await page.goto(`${served.base}/qa`);
-    await shot(page, "qa");
+
     await page.close();
   });
 
@@ -207,6 +220,61 @@ describe("the deploy console in a browser", () => {
     expect([last.kind, last.from, last.to, last.who]).toEqual(["rollback", ids.shop2, ids.shop1, "dan (console)"]);
     await page.close();
   }, ROLLOUT_MS + 60_000);
+
+  it("puts an app in maintenance and back, and holds the stack by hand so that a release is refused, from the page", async () => {
+    const page = await signIn("dan");
+    let r = await runFromPage(page, () => page.click('tr[data-app="shop"] form[action$="/maintenance"] button'));
+    expect(r.state, r.output).toBe("succeeded");
+    await expect(shopRelease()).rejects.toThrow(/shop answered 503/);
+    await page.reload();
+    r = await runFromPage(page, () => page.click('tr[data-app="shop"] form[action$="/maintenance"] button:text("End maintenance")'));
+    expect(r.state, r.output).toBe("succeeded");
+    expect(await shopRelease()).toMatch(/^r[0-9a-f]{12}$/);
+    // The lock: taken with a reason, shown to everyone, refusing a release, given back.
+    await page.reload();
+    await page.fill('.lock input[name="reason"]', "moving the database by hand");
+    r = await runFromPage(page, () => page.click(".lock form button"));
+    expect(r.state, r.output).toBe("succeeded");
+    await page.reload();
+    await shot(page, "lock-held");
+    expect(await page.textContent('.lock [data-lock="held"]')).toContain("dan (console)");
+    const pin = loadStack(project!.root, STACK).knobs.releases.shop!;
+    await page.selectOption('tr[data-app="shop"] select[name="release"]', pin === ids.shop1 ? ids.shop2 : ids.shop1);
+    r = await runFromPage(page, () => page.click('tr[data-app="shop"] form.release button'));
+    expect(r.state, r.output).toBe("refused");
+    expect(r.output).toContain("is held by dan (console)");
+    expect(loadStack(project!.root, STACK).knobs.releases.shop).toBe(pin);
+    await page.reload();
+    r = await runFromPage(page, () => page.click('.lock form button:text("Give it back")'));
+    expect(r.state, r.output).toBe("succeeded");
+    await page.reload();
+    expect(await page.$('.lock [data-lock="free"]')).not.toBeNull();
+    await page.close();
+  }, 120_000);
+
+  it("makes a QA environment from a branch, extends it and tears it down, from the page", async () => {
+    const page = await signIn("dan");
+    await page.goto(`${served.base}/qa`);
+    await page.fill('input[name="branch"]', QA_BRANCH);
+    let r = await runFromPage(page, () => page.click('form[action="/qa/up"] button'), "/qa");
+    expect(r.state, r.output).toBe("succeeded");
+    expect(r.output).toContain(`${QA_STACK}: branch ${QA_BRANCH} at `);
+    expect(r.output).toMatch(new RegExp(`${QA_STACK}-web-1: healthy`));
+    await page.reload();
+    await shot(page, "qa");
+    const row = `tr[data-stack="${QA_STACK}"]`;
+    expect(await page.textContent(`${row} td:nth-child(5)`)).toBe("up");
+    const before = readRecord(QA_STACK)!;
+    r = await runFromPage(page, () => page.click(`${row} form[action$="/extend"] button`), "/qa");
+    expect(r.state, r.output).toBe("succeeded");
+    expect(expiresAt(readRecord(QA_STACK)!)).toBeGreaterThan(expiresAt(before));
+    await page.reload();
+    r = await runFromPage(page, () => page.click(`${row} form[action$="/down"] button`), "/qa");
+    expect(r.state, r.output).toBe("succeeded");
+    expect(readRecord(QA_STACK)).toBeUndefined();
+    expect(existsSync(envLayout(QA_STACK).dir)).toBe(false);
+    await page.close();
+  }, ROLLOUT_MS);
 
   it("shows a viewer the top tracebacks of the last day, grouped and counted, a secret's value cut out", async () => {
     const secret = readLocalSecretValues(envLayout(STACK).secretsDir, "shop").get("SHOP_SECRET_KEY")!;
