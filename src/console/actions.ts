@@ -38,16 +38,21 @@ export interface ActionEnd {
 export function secretRedactor(spec: EnvironmentSpec): (text: string) => string {
   const dir = envLayout(spec.stack).secretsDir;
   const values: Array<[string, string]> = [];
-  for (const app of spec.catalogue.apps) {
-    for (const [name, value] of readLocalSecretValues(dir, app.name)) if (value && value.length >= 6) values.push([value, `[secret ${app.name} ${name}]`]);
-  }
-  const dbEnv = localDatabaseEnvFile(dir);
-  if (existsSync(dbEnv)) {
-    for (const line of readFileSync(dbEnv, "utf8").split("\n")) {
-      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-      const value = m?.[2]?.replace(/^'(.*)'$/, "$1");
-      if (m && value && value.length >= 6 && /PASSWORD|URL/.test(m[1]!)) values.push([value, `[secret ${m[1]}]`]);
+  // Without root the store is unreadable; so, then, is what the console would show of the hosts.
+  try {
+    for (const app of spec.catalogue.apps) {
+      for (const [name, value] of readLocalSecretValues(dir, app.name)) if (value && value.length >= 6) values.push([value, `[secret ${app.name} ${name}]`]);
     }
+    const dbEnv = localDatabaseEnvFile(dir);
+    if (existsSync(dbEnv)) {
+      for (const line of readFileSync(dbEnv, "utf8").split("\n")) {
+        const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+        const value = m?.[2]?.replace(/^'(.*)'$/, "$1");
+        if (m && value && value.length >= 6 && /PASSWORD|URL/.test(m[1]!)) values.push([value, `[secret ${m[1]}]`]);
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EACCES") throw e;
   }
   // Longest first: a value that contains another is cut whole.
   values.sort((a, b) => b[0].length - a[0].length);

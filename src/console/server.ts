@@ -41,6 +41,33 @@ export interface ConsoleServer {
 }
 
 const MAX_BODY = 16 * 1024;
+/** Failed sign-ins from one address before it must wait: the slow hash costs each guess, this bounds their number. */
+const SIGN_IN_MAX_FAILURES = 10;
+const SIGN_IN_WINDOW_MIN = 15;
+
+/** Failures per client within a sliding window. */
+class FailureWindow {
+  private readonly seen = new Map<string, number[]>();
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  private recent(key: string, now: number): number[] {
+    const kept = (this.seen.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    if (kept.length === 0) this.seen.delete(key);
+    else this.seen.set(key, kept);
+    return kept;
+  }
+
+  blocked(key: string, now = Date.now()): boolean {
+    return this.recent(key, now).length >= this.max;
+  }
+
+  add(key: string, now = Date.now()): void {
+    this.seen.set(key, [...this.recent(key, now), now]);
+  }
+}
 const QA_TEMPLATE = "qa";
 
 /** A request's answer: status, headers, body. */
@@ -101,6 +128,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
   const secret = randomBytes(32);
   const running = new Set<Promise<unknown>>();
   const secure = opts.secure === true;
+  const signInFailures = new FailureWindow(SIGN_IN_MAX_FAILURES, SIGN_IN_WINDOW_MIN * 60_000);
 
   async function principalOf(req: IncomingMessage): Promise<{ who: Principal; csrf: string } | undefined> {
     if (opts.auth.kind === "password") return sessions.get(cookieOf(req, SESSION_COOKIE));
@@ -168,8 +196,14 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
         sameOrigin(req);
         const form = await readBody(req);
         const name = form.get("user") ?? "";
+        const client = clientOf(req, false);
+        if (signInFailures.blocked(client)) {
+          audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "refused", detail: "too many failed sign-ins" });
+          return send(res, new Reply(429, loginPage(`Too many failed sign-ins from ${client}: wait ${SIGN_IN_WINDOW_MIN} minutes.`, safeNext(form.get("next"))), { "retry-after": String(SIGN_IN_WINDOW_MIN * 60) }));
+        }
         const user = await authenticate(opts.auth.usersFile, name, form.get("password") ?? "");
         if (!user) {
+          signInFailures.add(client);
           audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "sign-in-failed" });
           return send(res, new Reply(401, loginPage("Wrong user or password.", safeNext(form.get("next")))));
         }

@@ -71,6 +71,23 @@ describe("signing in", () => {
     expect(failed).toEqual(expect.arrayContaining(["alice", "mallory"]));
   });
 
+  it("makes an address that failed 10 sign-ins in 15 minutes wait, whatever the password", async () => {
+    const c = new ConsoleClient(served.port);
+    // Another console: this file's others share 127.0.0.1 and must not be blocked.
+    const own = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") } });
+    try {
+      const mine = new ConsoleClient(own.port);
+      for (let i = 0; i < 10; i++) expect((await mine.signIn("alice", `wrong password ${i}`)).status).toBe(401);
+      const r = await mine.signIn("alice", PASSWORD);
+      expect(r.status).toBe(429);
+      expect(r.headers["retry-after"]).toBe("900");
+      expect(mine.cookie).toBe("");
+    } finally {
+      await own.console.close();
+    }
+    expect((await c.signIn("alice", PASSWORD)).status).toBe(303);
+  });
+
   it("gives a session cookie no script and no other site can use", async () => {
     const r = await new ConsoleClient(served.port).signIn("alice", PASSWORD);
     const cookie = String([r.headers["set-cookie"]].flat()[0]);
