@@ -95,6 +95,8 @@ export interface EnvPageData {
   /** Built releases per app, newest first. */
   releases: Record<string, Array<{ release: string; builtAt: string }>>;
   history: readonly HistoryEntry[];
+  /** The pushes shown are this app's only. */
+  app?: string;
   running?: { title: string; who: string };
 }
 
@@ -120,7 +122,7 @@ function appRows(frame: PageFrame, d: EnvPageData): Html {
   return html`<table class="apps"><thead><tr><th>App</th><th>Release</th><th>Health</th><th>Since</th>${deploy ? html`<th>Release</th><th>Maintenance</th>` : ""}</tr></thead><tbody>
 ${e.apps.map((a) => {
   const options = (d.releases[a.app] ?? []).filter((r) => r.release !== a.pinned);
-  return html`<tr data-app="${a.app}"><th scope="row">${a.app}</th><td><code>${a.pinned ?? "unpinned"}</code></td><td>${health(a, e.up)}</td><td>${a.since ? html`${when(a.since.at)} by ${a.since.who}` : "—"}</td>${
+  return html`<tr data-app="${a.app}"><th scope="row"><a href="/env/${seg(e.stack)}?app=${seg(a.app)}#pushes" title="${a.app}'s pushes">${a.app}</a></th><td><code>${a.pinned ?? "unpinned"}</code></td><td>${health(a, e.up)}</td><td>${a.since ? html`${when(a.since.at)} by ${a.since.who}` : "—"}</td>${
     deploy
       ? html`<td>${
           options.length === 0
@@ -172,7 +174,7 @@ export function envPage(frame: PageFrame, d: EnvPageData): string {
 ${appRows(frame, d)}
 ${lockSection(frame, e)}
 <section class="live" data-stream="/env/${seg(e.stack)}/live"><h2>Live output</h2><p class="state">${d.running ? `${d.running.title} by ${d.running.who}: running` : "Nothing running."}</p><pre class="output" aria-live="polite"></pre></section>
-<section><h2>Pushes</h2>${historyRows(frame, d)}</section>`,
+<section id="pushes"><h2>Pushes${d.app ? html` of ${d.app} <small><a href="/env/${seg(e.stack)}#pushes">(every app)</a></small>` : ""}</h2>${historyRows(frame, d)}</section>`,
   );
 }
 

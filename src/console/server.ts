@@ -286,7 +286,9 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     const view = await envView(ctx, { stack: env.stack, spec: env.spec }, who, new Map(listRecords(ctx.home).records.map((r) => [r.stack, r])));
     const releases = Object.fromEntries(env.spec.catalogue.apps.map((a) => [a.name, builtReleases(ctx, a.name).slice(0, 30)]));
     const running = live.running(env.stack);
-    return new Reply(200, envPage(frame(env.stack), { env: view!, releases, history: readHistory(env.stack, ctx.home).slice(-100), ...(running ? { running } : {}) }));
+    const app = url.searchParams.has("app") ? field(url.searchParams, "app", appNameProblem) : undefined;
+    const history = readHistory(env.stack, ctx.home).filter((h) => app === undefined || h.app === app);
+    return new Reply(200, envPage(frame(env.stack), { env: view!, releases, history: history.slice(-100), ...(app !== undefined ? { app } : {}), ...(running ? { running } : {}) }));
   }
 
   /**

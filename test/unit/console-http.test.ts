@@ -213,6 +213,9 @@ describe("secrets", () => {
     mkdirSync(entry.logs, { recursive: true });
     writeFileSync(join(entry.logs, "rollout.log"), `hook: SHOP_SECRET_KEY=${secret}\ndb postgres://shop:hunter2hunter2@db/shop\n`);
     appendHistory(entry, home);
+    // One app's pushes: the shop's push is there, on the blog's page it is not.
+    expect((await (await client("vera")).get("/env/dev?app=shop")).body).toContain(`data-entry="${entry.id}"`);
+    expect((await (await client("vera")).get("/env/dev?app=blog")).body).not.toContain(`data-entry="${entry.id}"`);
     for (const user of ["vera", "dave"]) {
       const page = (await (await client(user)).get(`/env/dev/push/${entry.id}`)).body;
       expect(page).toContain("hook: SHOP_SECRET_KEY=[secret shop SHOP_SECRET_KEY]");
