@@ -6,7 +6,7 @@ import type { EnvironmentSpec } from "../config/index.ts";
 import { envLayout } from "../local/index.ts";
 import { setMaintenance } from "../maintenance/index.ts";
 import { qaDown, qaExtend, qaUpLocal } from "../qa/index.ts";
-import { breakDeployLock, giveBackDeployLock, localRelease, readDeployLock, takeDeployLock, type HistoryEntry } from "../release/index.ts";
+import { awsRelease, breakDeployLock, giveBackDeployLock, localRelease, readDeployLock, takeDeployLock, type HistoryEntry } from "../release/index.ts";
 import { localDatabaseEnvFile, readLocalSecretValues } from "../secrets/index.ts";
 import type { ConsoleAction } from "./access.ts";
 import type { LiveOutput, LiveRun } from "./live.ts";
@@ -86,15 +86,20 @@ export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: L
   // The lock and the history show it: what the CLI would have run, and on whose behalf.
   const command = `${commandOf(req)} [by ${req.who}]`;
   const a = req.args;
+  const target = ctx.target ?? "local";
+  if (target === "aws" && (req.action.startsWith("lock-") || req.action.startsWith("qa-"))) {
+    throw new ActionRefused(`${req.action} is not run from the console on AWS yet: from a machine with the stack's credentials, fawkes ${req.action.startsWith("lock-") ? "lock status|break --target aws" : "qa up|down|list"} --stack ${req.stack}`);
+  }
   switch (req.action) {
     case "release":
     case "rollback": {
       const release = req.action === "release" ? a.release! : a.to!;
-      return fromEntry(await localRelease({ root: ctx.root, stack: req.stack, app: a.app!, release, kind: req.action, command, echo, who: req.who, home: ctx.home }));
+      const request = { root: ctx.root, stack: req.stack, app: a.app!, release, kind: req.action, command, echo, who: req.who, home: ctx.home };
+      return fromEntry(target === "aws" ? await awsRelease(request) : await localRelease(request));
     }
     case "maintenance-on":
     case "maintenance-off": {
-      const r = await setMaintenance({ root: ctx.root, stack: req.stack, app: a.app!, on: req.action === "maintenance-on", target: "local", command, echo, home: ctx.home, who: req.who });
+      const r = await setMaintenance({ root: ctx.root, stack: req.stack, app: a.app!, on: req.action === "maintenance-on", target, command, echo, home: ctx.home, who: req.who });
       echo(r.message);
       return r.entry ? fromEntry(r.entry) : { result: "succeeded", message: r.message };
     }

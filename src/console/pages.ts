@@ -57,15 +57,18 @@ export function messagePage(frame: PageFrame, status: number, message: string): 
   return layout({ ...frame, title: status === 403 ? "Forbidden" : status === 404 ? "Not found" : status === 400 ? "Bad request" : "Error" }, html`<p class="error" role="alert">${message}</p><p><a href="/">Environments</a></p>`);
 }
 
-function health(a: AppView, up: boolean): Html {
-  if (!up) return html`<span class="badge off">down</span>`;
+function health(a: AppView, e: Pick<EnvView, "up" | "target">): Html {
+  // On AWS the target groups' health is CloudWatch's: not read by the console.
+  if (e.target === "aws") return a.maintenance ? html`<span class="badge warn">maintenance</span>` : html`<span class="badge off">on AWS</span>`;
+  if (!e.up) return html`<span class="badge off">down</span>`;
   if (a.maintenance) return html`<span class="badge warn">maintenance</span>`;
   if (!a.health) return html`<span class="badge off">no web host</span>`;
   const ok = a.health.up === a.health.of && a.health.of > 0;
   return html`<span class="badge ${ok ? "ok" : "bad"}">${a.health.up}/${a.health.of} up</span>`;
 }
 
-function lockBadge(lock: HeldDeployLock | undefined): Html {
+function lockBadge(lock: HeldDeployLock | undefined, problem?: string): Html {
+  if (problem !== undefined) return html`<span class="badge bad" title="${problem}">lock unknown</span>`;
   if (!lock) return html``;
   return html`<span class="badge warn" title="${lock.lock.command}">locked by ${lock.lock.who}${lock.stale ? " (stale)" : ""}</span>`;
 }
@@ -81,10 +84,10 @@ export function overviewPage(frame: PageFrame, envs: readonly EnvView[]): string
       ? html`<p>No environment you may see. Your groups: ${frame.who?.groups.join(", ") || "none"}; each stack's <code>access</code> knob names the groups that see it.</p>`
       : html`<table class="grid"><thead><tr><th>Environment</th>${apps.map((a) => html`<th>${a}</th>`)}</tr></thead><tbody>
 ${envs.map(
-  (e) => html`<tr data-stack="${e.stack}"><th scope="row">${envName(e)} ${lockBadge(e.lock)} <small class="role">${e.role}</small></th>${apps.map((name) => {
+  (e) => html`<tr data-stack="${e.stack}"><th scope="row">${envName(e)} ${lockBadge(e.lock, e.lockProblem)} <small class="role">${e.role}</small></th>${apps.map((name) => {
     const a = e.apps.find((x) => x.app === name);
     if (!a) return html`<td class="none">—</td>`;
-    return html`<td data-app="${name}"><code>${a.pinned ?? "unpinned"}</code> ${health(a, e.up)}${a.since ? html`<br><small>since ${when(a.since.at)} by ${a.since.who}</small>` : ""}</td>`;
+    return html`<td data-app="${name}"><code>${a.pinned ?? "unpinned"}</code> ${health(a, e)}${a.since ? html`<br><small>since ${when(a.since.at)} by ${a.since.who}</small>` : ""}</td>`;
   })}</tr>`,
 )}</tbody></table>`;
   return layout(frame, body);
@@ -94,6 +97,8 @@ export interface EnvPageData {
   env: EnvView;
   /** Built releases per app, newest first. */
   releases: Record<string, Array<{ release: string; builtAt: string }>>;
+  /** Why an app's releases could not be listed (AWS: its bucket out of reach). */
+  releaseProblems?: Record<string, string>;
   history: readonly HistoryEntry[];
   /** The pushes shown are this app's only. */
   app?: string;
@@ -111,6 +116,7 @@ function lockSection(frame: PageFrame, e: EnvView): Html {
     : html`${l.held === true && allows(e.role, mine ? "deploy" : "admin") ? html`<form method="post" action="${base}" class="inline">${csrfField(frame.csrf)}<input type="hidden" name="do" value="give-back"><button>Give it back</button></form>` : ""}${
         l.held !== true && allows(e.role, "admin") && e.lock!.stale ? html`<form method="post" action="${base}" class="inline" data-confirm="Break the lock of a command that died?">${csrfField(frame.csrf)}<input type="hidden" name="do" value="break"><button>Break it</button></form>` : ""
       }`;
+  if (e.lockProblem !== undefined) return html`<section class="lock"><h2>Deploy lock</h2><p class="error" data-lock="unknown">Could not be read: ${e.lockProblem}</p></section>`;
   return html`<section class="lock"><h2>Deploy lock</h2>${
     l ? html`<p data-lock="held">Held by <b>${l.who}</b> since ${when(l.since)}: ${l.command}${e.lock!.stale ? " (stale: its process is gone)" : ""}</p>` : html`<p data-lock="free">Free: releases may run.</p>`
   }${controls}</section>`;
@@ -122,10 +128,12 @@ function appRows(frame: PageFrame, d: EnvPageData): Html {
   return html`<table class="apps"><thead><tr><th>App</th><th>Release</th><th>Health</th><th>Since</th>${deploy ? html`<th>Release</th><th>Maintenance</th>` : ""}</tr></thead><tbody>
 ${e.apps.map((a) => {
   const options = (d.releases[a.app] ?? []).filter((r) => r.release !== a.pinned);
-  return html`<tr data-app="${a.app}"><th scope="row"><a href="/env/${seg(e.stack)}?app=${seg(a.app)}#pushes" title="${a.app}'s pushes">${a.app}</a></th><td><code>${a.pinned ?? "unpinned"}</code></td><td>${health(a, e.up)}</td><td>${a.since ? html`${when(a.since.at)} by ${a.since.who}` : "—"}</td>${
+  return html`<tr data-app="${a.app}"><th scope="row"><a href="/env/${seg(e.stack)}?app=${seg(a.app)}#pushes" title="${a.app}'s pushes">${a.app}</a></th><td><code>${a.pinned ?? "unpinned"}</code></td><td>${health(a, e)}</td><td>${a.since ? html`${when(a.since.at)} by ${a.since.who}` : "—"}</td>${
     deploy
       ? html`<td>${
-          options.length === 0
+          d.releaseProblems?.[a.app] !== undefined
+            ? html`<small class="error">releases not listed: ${d.releaseProblems[a.app]}</small>`
+            : options.length === 0
             ? html`<small>no other release built</small>`
             : html`<form method="post" action="/env/${seg(e.stack)}/release" class="inline release">${csrfField(frame.csrf)}<input type="hidden" name="app" value="${a.app}"><select name="release" aria-label="release of ${a.app}">${options.map(
                 (r) => html`<option value="${r.release}">${r.release} (built ${when(r.builtAt)})</option>`,
@@ -170,7 +178,7 @@ export function envPage(frame: PageFrame, d: EnvPageData): string {
   const qa = e.qa ? html`<p>QA environment of branch <b>${e.qa.branch}</b> at <code>${e.qa.commit.slice(0, 12)}</code>; ${e.qa.expired ? "expired" : "kept until"} ${when(e.qa.expiresAt)}. <a href="/qa">QA environments</a></p>` : "";
   return layout(
     frame,
-    html`<p class="meta">Your role here: <b>${e.role}</b>. Hosts: ${e.up ? "up on this machine" : "not running here"}. <a href="/env/${seg(e.stack)}/errors">Top tracebacks</a></p>${qa}
+    html`<p class="meta">Your role here: <b>${e.role}</b>. Hosts: ${e.target === "aws" ? "on AWS" : e.up ? "up on this machine" : "not running here"}. <a href="/env/${seg(e.stack)}/errors">Top tracebacks</a></p>${qa}
 ${appRows(frame, d)}
 ${lockSection(frame, e)}
 <section class="live" data-stream="/env/${seg(e.stack)}/live"><h2>Live output</h2><p class="state">${d.running ? `${d.running.title} by ${d.running.who}: running` : "Nothing running."}</p><pre class="output" aria-live="polite"></pre></section>

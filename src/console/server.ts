@@ -11,7 +11,8 @@ import { Html } from "../html/index.ts";
 import { LocalTargetError } from "../local/index.ts";
 import { appNameProblem, qaStackName, reasonProblem, releaseIdProblem, stackNameProblem } from "../names/index.ts";
 import { expiresAt, listRecords, QaError, ttlMs } from "../qa/index.ts";
-import { DeployLockedError, DeployLockError, readDeployLock, readHistory, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
+import { AwsCheckError } from "../check/aws.ts";
+import { DeployLockedError, DeployLockError, readHistory, RefreshInProgressError, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
 import { ACTION_ROLES, allows, consoleWho, type ConsoleAction, type Principal } from "./access.ts";
 import { ActionRefused, runAction, secretRedactor } from "./actions.ts";
 import type { AlbIdentity } from "./alb-identity.ts";
@@ -22,7 +23,7 @@ import { LiveOutput } from "./live.ts";
 import { auditPage, diffPage, envPage, errorsPage, loginPage, messagePage, overviewPage, pushPage, qaPage, type PageFrame, type QaRow } from "./pages.ts";
 import { clearedCookie, cookieOf, derivedCsrf, sameToken, SESSION_COOKIE, sessionCookie, Sessions } from "./session.ts";
 import { authenticate } from "./users.ts";
-import { builtReleases, envView, environments, projectStacks, stackFor, type ConsoleContext } from "./view.ts";
+import { builtReleases, envView, environments, lockOf, projectStacks, stackFor, type ConsoleContext } from "./view.ts";
 
 export type ConsoleAuth = { kind: "password"; usersFile: string } | { kind: "alb"; verify: (headers: { oidcData?: string; identity?: string }) => Promise<AlbIdentity> };
 
@@ -122,7 +123,7 @@ function clientOf(req: IncomingMessage, behindAlb: boolean): string {
 }
 
 export function startConsole(opts: ConsoleOptions): ConsoleServer {
-  const ctx: ConsoleContext = { root: opts.root, home: opts.home, store: opts.store };
+  const ctx: ConsoleContext = { root: opts.root, home: opts.home, store: opts.store, target: opts.target ?? "local" };
   const sessions = new Sessions();
   const live = new LiveOutput();
   const secret = randomBytes(32);
@@ -284,11 +285,22 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       return new Reply(200, pushPage(frame(`${entry.kind} in ${env.stack}`), env.stack, entry, pushLogs(env, entry)));
     }
     const view = await envView(ctx, { stack: env.stack, spec: env.spec }, who, new Map(listRecords(ctx.home).records.map((r) => [r.stack, r])));
-    const releases = Object.fromEntries(env.spec.catalogue.apps.map((a) => [a.name, builtReleases(ctx, a.name).slice(0, 30)]));
+    // A bucket out of reach (AWS) is said in the app's row; the rest of the page still shows.
+    const listed = await Promise.all(
+      env.spec.catalogue.apps.map(async (a) => {
+        try {
+          return { app: a.name, releases: (await builtReleases(ctx, env.spec, a.name)).slice(0, 30) };
+        } catch (e) {
+          return { app: a.name, releases: [], problem: (e as Error).message };
+        }
+      }),
+    );
+    const releases = Object.fromEntries(listed.map((l) => [l.app, l.releases]));
+    const releaseProblems = Object.fromEntries(listed.flatMap((l) => (l.problem !== undefined ? [[l.app, l.problem]] : [])));
     const running = live.running(env.stack);
     const app = url.searchParams.has("app") ? field(url.searchParams, "app", appNameProblem) : undefined;
     const history = readHistory(env.stack, ctx.home).filter((h) => app === undefined || h.app === app);
-    return new Reply(200, envPage(frame(env.stack), { env: view!, releases, history: history.slice(-100), ...(app !== undefined ? { app } : {}), ...(running ? { running } : {}) }));
+    return new Reply(200, envPage(frame(env.stack), { env: view!, releases, releaseProblems, history: history.slice(-100), ...(app !== undefined ? { app } : {}), ...(running ? { running } : {}) }));
   }
 
   /**
@@ -370,7 +382,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
         }
         if (what === "give-back") {
           // Your own hold is yours to give back; another's needs admin.
-          const holder = readDeployLock(env.stack, ctx.home)?.lock.who;
+          const holder = (await lockOf(ctx, env.spec).read())?.lock.who;
           return act(req, who, holder === consoleWho(who) ? "lock-give-back" : "lock-give-back-any", env, env.stack, {});
         }
         return act(req, who, "lock-break", env, env.stack, {});
@@ -421,7 +433,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** The library's errors that mean "nothing was done": its preconditions, its locks, its checks. */
 function refusal(e: Error): boolean {
-  return e instanceof ActionRefused || e instanceof DeployLockedError || e instanceof DeployLockError || e instanceof LocalTargetError || e instanceof QaError || e instanceof ConfigError;
+  return e instanceof ActionRefused || e instanceof DeployLockedError || e instanceof DeployLockError || e instanceof LocalTargetError || e instanceof QaError || e instanceof ConfigError || e instanceof AwsCheckError || e instanceof RefreshInProgressError;
 }
 
 /** A form post from another site is refused whatever its token: Origin (or Fetch Metadata) must be this console's. */

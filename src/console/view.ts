@@ -3,11 +3,11 @@
 // is read again only when a file it is made of changed.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { storedReleases, type StoredRelease } from "../artifact/index.ts";
+import { stackArtifactBucket, storedReleases, type StoredRelease } from "../artifact/index.ts";
 import { listStacks, loadStack, PROJECT_FILE, readProject, RECIPE_FILE, stackFile, templateOf, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
 import { localStatus } from "../local/index.ts";
 import { expiresAt, listRecords, type QaRecord } from "../qa/index.ts";
-import { historyFile, readDeployLock, readHistory, type HeldDeployLock, type HistoryEntry } from "../release/index.ts";
+import { deployLockOf, historyFile, readHistory, type DeployLockStore, type HeldDeployLock, type HistoryEntry } from "../release/index.ts";
 import { roleIn, type Principal } from "./access.ts";
 
 export interface AppView {
@@ -24,10 +24,13 @@ export interface AppView {
 export interface EnvView {
   stack: string;
   role: ConsoleRole;
+  target: "local" | "aws";
   qa?: { branch: string; expiresAt: string; expired: boolean; commit: string };
   /** The stack's hosts run on this machine. */
   up: boolean;
   lock?: HeldDeployLock;
+  /** The lock could not be read (AWS: the table out of reach): why. */
+  lockProblem?: string;
   apps: AppView[];
   /** The stack's files do not load: the error, and nothing else is shown. */
   problem?: string;
@@ -39,6 +42,12 @@ export interface ConsoleContext {
   home: string;
   /** The local artifact store. */
   store: string;
+  /**
+   * Where the environments run: this machine's hosts (default), or AWS (the console of a
+   * management stack): releases and maintenance then go the CLI's `--target aws` way, locks are
+   * the stacks' DynamoDB items, releases are listed from each stack's bucket.
+   */
+  target?: "local" | "aws";
 }
 
 /** dev first, QA branches, staging, production, the others by name: the order a release travels. */
@@ -152,16 +161,20 @@ export async function envView(ctx: ConsoleContext, entry: { stack: string; spec?
   const role = roleIn(spec.knobs.access, who.groups);
   if (!role) return undefined;
   const moves = lastMovesOf(stack, ctx.home);
-  const health = await healthOf(stack);
+  // On AWS the load balancer's view is CloudWatch's and the target groups': not read here.
+  const health = ctx.target === "aws" ? { up: true, apps: new Map<string, { up: number; of: number }>() } : await healthOf(stack);
   const apps = spec.catalogue.apps.map((a): AppView => {
     const pinned = spec.knobs.releases[a.name];
     const since = servingSince(moves.get(a.name), pinned);
     const h = health.apps.get(a.name);
     return { app: a.name, ...(pinned !== undefined ? { pinned } : {}), ...(since ? { since } : {}), ...(h ? { health: h } : {}), maintenance: spec.knobs.maintenance.includes(a.name) };
   });
-  const lock = readDeployLock(stack, ctx.home);
+  // A lock table out of reach (AWS) is said, not fatal: the rest of the page still shows.
+  const lock = await lockOf(ctx, spec)
+    .read()
+    .then((held) => ({ held }), (e: Error) => ({ held: undefined, problem: e.message }));
   const q = qaOf(qa.get(stack), now);
-  return { stack, role, up: health.up, apps, ...(lock ? { lock } : {}), ...(q ? { qa: q } : {}) };
+  return { stack, role, target: ctx.target ?? "local", up: health.up, apps, ...(lock.held ? { lock: lock.held } : {}), ...("problem" in lock ? { lockProblem: lock.problem } : {}), ...(q ? { qa: q } : {}) };
 }
 
 /** Every environment the person may see, in release order. */
@@ -179,7 +192,13 @@ export function stackFor(ctx: ConsoleContext, stack: string, who: Principal): { 
   return role ? { spec: entry.spec, role } : undefined;
 }
 
-/** Releases of an app built into the store, newest build first: what the Release button offers. */
-export function builtReleases(ctx: ConsoleContext, app: string): StoredRelease[] {
-  return storedReleases(ctx.store, app).sort((a, b) => b.builtAt.localeCompare(a.builtAt));
+/** The stack's deploy lock where its target keeps it: the file here, the DynamoDB item on AWS. */
+export function lockOf(ctx: ConsoleContext, spec: EnvironmentSpec): DeployLockStore {
+  return ctx.target === "aws" ? deployLockOf({ target: "aws", spec }) : deployLockOf({ target: "local", stack: spec.stack, home: ctx.home });
+}
+
+/** Releases of an app built into the store (on AWS the stack's bucket), newest build first: what the Release button offers. */
+export async function builtReleases(ctx: ConsoleContext, spec: EnvironmentSpec, app: string): Promise<StoredRelease[]> {
+  const found = ctx.target === "aws" ? await stackArtifactBucket(spec).list(app) : storedReleases(ctx.store, app);
+  return found.sort((a, b) => b.builtAt.localeCompare(a.builtAt));
 }

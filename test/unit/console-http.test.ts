@@ -35,7 +35,9 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "fawkes-console-"));
   home = mkdtempSync(join(tmpdir(), "fawkes-console-home-"));
   process.env.FAWKES_HOME = home;
-  for (const p of ["Pulumi.yaml", "stacks", "image", "examples", "libs"]) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true });
+  for (const p of ["Pulumi.yaml", "index.ts", "stacks", "image", "examples", "libs"]) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true });
+  // The Pulumi program (index.ts) that `--target aws` checks run under mocks imports these.
+  for (const d of ["node_modules", "components", "src"]) symlinkSync(join(REPO, d), join(root, d));
   addAccess("dev", "  fawkes:access:\n    view: [viewers]\n    deploy: [devs, designers]\n    admin: [ops]\n");
   addAccess("production", "  fawkes:access:\n    view: [viewers, devs]\n    deploy: [ops]\n    admin: [ops]\n");
   const users = join(home, "console", "users.yaml");
@@ -278,4 +280,38 @@ describe("live output", () => {
     expect((await alice.post("/env/production/lock", { do: "give-back" })).status).toBe(303);
     await served.console.idle();
   });
+});
+
+describe("a console of AWS environments (--target aws)", () => {
+  it("releases through the CLI's AWS path, whose checks refuse with nothing changed when AWS does not answer; holds no lock by hand there", async () => {
+    // The SDKs' endpoint: a port on 127.0.0.1 nothing listens on. No request leaves the machine.
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" });
+    const aws = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") }, target: "aws" });
+    try {
+      const dave = new ConsoleClient(aws.port);
+      expect((await dave.signIn("dave", PASSWORD)).status).toBe(303);
+      const page = await dave.get("/env/dev");
+      expect(page.status, page.body.slice(page.body.indexOf("<main>"), page.body.indexOf("<main>") + 400)).toBe(200);
+      expect(page.body).toContain("Hosts: on AWS");
+      // The lock table does not answer: said, and the rest of the page shows.
+      expect(page.body).toContain('data-lock="unknown"');
+      const before = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
+      expect((await dave.post("/env/dev/release", { app: "shop", release: "r000000000002" })).status).toBe(303);
+      expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" })).status).toBe(409);
+      await aws.console.idle();
+      expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" })).status).toBe(303);
+      await aws.console.idle();
+      expect(readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(before);
+      const mine = readAudit(home).filter((a) => a.who === "dave" && (a.action === "release" || a.action === "lock-take") && a.outcome !== "started");
+      const release = mine.filter((a) => a.action === "release").at(-1)!;
+      expect(release.outcome, release.detail).toBe("refused");
+      const take = mine.filter((a) => a.action === "lock-take").at(-1)!;
+      expect([take.outcome, take.detail]).toEqual(["refused", expect.stringContaining("not run from the console on AWS yet")]);
+      expect(existsSync(lockFile("dev", home))).toBe(false);
+    } finally {
+      await aws.console.close();
+      process.env = saved;
+    }
+  }, 60_000);
 });

@@ -33,7 +33,7 @@ function authOf(values: Record<string, unknown>, home: string): ConsoleAuth {
 export const consoleCmd: Command = {
   name: "console",
   summary: "The deploy console: every environment and app in one web page, push history with output, release and rollback with live output, locks, maintenance, QA, tracebacks.",
-  usage: "fawkes console [--listen 127.0.0.1:8080] [--auth password|alb] [--users FILE] [--alb-arn ARN --region R] [--groups-claim C]",
+  usage: "fawkes console [--listen 127.0.0.1:8080] [--target local|aws] [--auth password|alb] [--users FILE] [--alb-arn ARN --region R] [--groups-claim C]",
   help: `Serves the console until stopped (Ctrl-C), and prints its URL. It shows every stack of the
 project to whoever's groups the stack's access knob names (view, deploy, admin), and its buttons
 run the same code as the CLI (release, rollback, lock take|give-back|break, maintenance on|off,
@@ -49,6 +49,11 @@ expiry) and takes the groups from the identity provider's claim.
 
 Flags:
   --listen A:P        where to listen (default 127.0.0.1:8080; port 0: any free port)
+  --target T          local (default: this machine's hosts) or aws: releases, rollbacks and
+                      maintenance as fawkes release|rollback|maintenance --target aws run them
+                      (the stacks' AWS credentials from the SDK's chain, the Pulumi CLI), locks
+                      read from each stack's DynamoDB table, releases listed from its bucket; the
+                      lock held by hand and QA environments are not run from it on AWS yet
   --auth K            password (default) or alb
   --users FILE        the users file (password)
   --alb-arn ARN       alb: the load balancer whose signed header is accepted (repeatable)
@@ -62,7 +67,7 @@ takes effect when the console starts again; fawkes errors --stack S --mail sends
 
 Exit codes: 0 stopped by a signal; 1 the address is taken, or the users file is wrong (every
 problem named); 2 usage.`,
-  options: { listen: { type: "string" }, auth: { type: "string" }, users: { type: "string" }, "alb-arn": { type: "string", multiple: true }, region: { type: "string" }, "groups-claim": { type: "string" } },
+  options: { listen: { type: "string" }, target: { type: "string" }, auth: { type: "string" }, users: { type: "string" }, "alb-arn": { type: "string", multiple: true }, region: { type: "string" }, "groups-claim": { type: "string" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
     const home = fawkesHome();
@@ -72,7 +77,9 @@ problem named); 2 usage.`,
       const n = Object.keys(readUsers(auth.usersFile).users).length;
       if (n === 0) io.err(`no console user yet in ${auth.usersFile}: add one with fawkes user add NAME --groups admins\n`);
     }
-    const console = startConsole({ root, home, store: defaultStore(), auth, secure: auth.kind === "alb" });
+    const target = values.target ?? "local";
+    if (target !== "local" && target !== "aws") throw new UsageError(`--target ${String(target)}: must be local (this machine's hosts) or aws (the stacks' AWS accounts)`);
+    const console = startConsole({ root, home, store: defaultStore(), auth, secure: auth.kind === "alb", target });
     await new Promise<void>((resolve, reject) => {
       console.server.once("error", reject);
       console.server.listen(port, host, () => resolve());
