@@ -1,9 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { architectureOf, ConfigError, isQaEnvironment, type EnvironmentSpec } from "../src/config/index.ts";
-import { appLogGroup, dumpPrefixOf, hostLogGroup, planEnvironment, queuePlans, servedApps, type EnvironmentPlan } from "../src/model/index.ts";
+import { appLogGroup, dumpPrefixOf, hostLogGroup, planEnvironment, queuePlans, servedApps, storesOf, type EnvironmentPlan } from "../src/model/index.ts";
 import { ec2UserDataProblems, renderEnvironment, type ReleaseSums } from "../src/render/index.ts";
 import { albHealthProblems } from "../src/check/aws-limits.ts";
+import type { AccessScope } from "./access-policies.ts";
 import { AccessRoles } from "./access-roles.ts";
 import { AppResources } from "./app-resources.ts";
 import { ArtifactStore } from "./artifact-store.ts";
@@ -63,6 +64,26 @@ export function pinnedImageOf(spec: EnvironmentSpec): string {
       message: "missing; AWS hosts boot only a pinned AMI: set image: { ami, architecture, recipe } to an AMI of the stack's Image Builder pipeline (`fawkes image list` shows the pins)",
     },
   ]);
+}
+
+/**
+ * What an environment's access policies name, from names known before anything exists: its
+ * parameters, artifact bucket, dumps, lock table, log groups, groups and host roles. Its deployer
+ * role's, and a management stack's console for the stacks it manages (deploy-console.ts).
+ */
+export function accessScopeOf(plan: EnvironmentPlan): Omit<AccessScope, "accountId" | "launchTemplateArns"> {
+  const { spec } = plan;
+  const nameParts: NameParts = [spec.project, spec.stack];
+  const stores = storesOf(spec);
+  return {
+    parameterPrefix: stores.parameterPrefix,
+    artifactBucket: stores.artifactBucket,
+    dumpPrefix: dumpPrefixOf(spec.stack),
+    lockTable: stores.lockTable,
+    logGroups: [...spec.catalogue.apps.map((a) => appLogGroup(spec, a.name)), ...plan.hosts.map((h) => hostLogGroup(spec, h.role))],
+    groupNames: plan.hosts.map((h) => nameOf("autoScalingGroup", nameParts, h.role)),
+    hostRoleNames: plan.hosts.map((h) => nameOf("iamRole", nameParts, h.role)),
+  };
 }
 
 /**
@@ -266,15 +287,7 @@ export function buildEnvironment(parent: pulumi.Resource, name: string, spec: En
       accountId,
       ...(spec.catalogue.github ? { githubRepository: spec.catalogue.github.repository } : {}),
       githubEnvironment: gitHubEnvironmentOf(spec),
-      scope: {
-        parameterPrefix: stores.parameterPrefix,
-        artifactBucket: stores.artifactBucket,
-        dumpPrefix: dumpPrefixOf(spec.stack),
-        lockTable: stores.lockTable,
-        logGroups: [...spec.catalogue.apps.map((a) => appLogGroup(spec, a.name)), ...plan.hosts.map((h) => hostLogGroup(spec, h.role))],
-        groupNames: Object.values(groupNames),
-        hostRoleNames: plan.hosts.map((h) => nameOf("iamRole", nameParts, h.role)),
-      },
+      scope: accessScopeOf(plan),
       launchTemplateArns,
     },
     opts,

@@ -33,7 +33,10 @@ export {
   type DatabaseArgs,
   type DatabaseParts,
 } from "./database.ts";
-export { appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, pinnedImageOf, servedApps, type EnvironmentArgs } from "./environment.ts";
+export { consoleDeployPolicy, consoleOwnPolicy, MANAGED_POLICY_CHARACTERS, policyCharacters, type ConsoleGrants, type ManagedEnvironment } from "./console-policies.ts";
+export { buildConsoleRole, checkedLaunchTemplates, LAUNCH_TEMPLATES_OUTPUT, managedEnvironment, managedProblems, type ConsoleRole, type ConsoleRoleArgs } from "./console-role.ts";
+export { buildConsoleFirewall, buildDeployConsole, CONSOLE_BOOT_SECONDS, CONSOLE_REFRESH, DeployConsole, signInThenForward, type DeployConsoleArgs } from "./deploy-console.ts";
+export { accessScopeOf, appUrls, buildEnvironment, Environment, gitHubEnvironmentOf, pinnedImageOf, servedApps, type EnvironmentArgs } from "./environment.ts";
 export { buildFirewall, Firewall, HTTP_PORT, HTTPS_PORT, type FirewallArgs } from "./firewall.ts";
 export { buildFleet, buildLaunchTemplate, Fleet, ROOT_DEVICE_NAME, ROOT_VOLUME_GIB, userDataBase64, type FleetArgs } from "./fleet.ts";
 export {

@@ -25,11 +25,15 @@ function imageWarnings(spec: EnvironmentSpec): string[] {
   return [`image ${image.ami} was built from recipe ${image.recipe}, not from the current ${RECIPE_FILE} (${current}): AWS hosts would boot the old packages and steps; run the stack's Image Builder pipeline and pin its AMI`];
 }
 
+/** S3 bucket names are global: without the account, another account may own the name first. */
+function accountWarnings(spec: EnvironmentSpec): string[] {
+  return spec.knobs.accountId === undefined ? [`no accountId: the artifact bucket is named without the AWS account, so on AWS another account may already own its name; set ${spec.project}:accountId to the 12 digits of yours`] : [];
+}
+
 function warningsOf(spec: EnvironmentSpec, images: HostImage[]): string[] {
   const w: string[] = [...imageWarnings(spec)];
   if (spec.knobs.certificateArn === undefined) w.push("no certificateArn: the load balancer serves plain HTTP");
-  // S3 bucket names are global: without the account, another account may own the name first.
-  if (spec.knobs.accountId === undefined) w.push(`no accountId: the artifact bucket is named without the AWS account, so on AWS another account may already own its name; set ${spec.project}:accountId to the 12 digits of yours`);
+  w.push(...accountWarnings(spec));
   for (const p of albHealthProblems(spec.catalogue.apps)) w.push(`${p.path} ${p.message}: this stack runs on the local target only (check --target aws and pulumi up refuse it)`);
   for (const img of images) {
     if (spec.knobs.fleet[img.role].desired === 0) {
@@ -37,6 +41,11 @@ function warningsOf(spec: EnvironmentSpec, images: HostImage[]): string[] {
     }
   }
   return w;
+}
+
+/** A management stack's: its pinned AMI (the console host boots it) and its account, as any stack's. */
+function managementWarnings(spec: EnvironmentSpec): string[] {
+  return [...imageWarnings(spec), ...accountWarnings(spec)];
 }
 
 /** Loads, plans and renders the given stacks (default: every stack file); collects all problems. */
@@ -50,6 +59,11 @@ export function checkProject(root: string, stacks?: readonly string[]): CheckRep
   for (const stack of names) {
     try {
       const spec = loadStack(root, stack, { parentMustExist: true });
+      if (spec.knobs.console !== undefined) {
+        // A management stack runs the deploy console and no apps: no host of theirs to plan or render.
+        report.stacks.push({ stack, spec, images: [], warnings: managementWarnings(spec) });
+        continue;
+      }
       const plan = planEnvironment(spec);
       report.problems.push(...awsLimitProblems(spec, plan, stackFile(project, stack)));
       // check reads no store and deploys nothing: stand-in sums, which no host would ever accept.

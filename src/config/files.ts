@@ -217,6 +217,7 @@ export function loadStack(root: string, stack: string, opts: LoadStackOptions = 
     problems,
     sourceDirProblem: sourceDirProblem(root),
     ...(opts.parentMustExist ? { stacks: listStacks(project) } : {}),
+    stackNames: listStacks(project),
     ...(opts.unpinnedAllowed ? { unpinnedAllowed: true } : {}),
   });
 }

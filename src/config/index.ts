@@ -7,6 +7,7 @@ export { ConfigError, formatProblem, type Problem } from "./errors.ts";
 export { catalogueAppNames, listStacks, loadAllStacks, loadStack, readProject, readRecipe, stackFile, PROJECT_FILE, type LoadStackOptions, type ProjectFile } from "./files.ts";
 export { ArtifactKnobsSchema, DatabaseKnobsSchema, DEFAULT_PARENT, KNOB_NAMES, KnobsSchema, NetworkKnobsSchema, RolloutSchema, type ArtifactKnobs, type DatabaseKnobs, type NetworkKnobs, type FleetSize, type Knobs, type Rollout } from "./knobs.ts";
 export { AccessKnobsSchema, CONSOLE_ROLES, DEFAULT_ACCESS, ErrorMailKnobsSchema, GroupName, type AccessKnobs, type ConsoleRole, type ErrorMailKnobs } from "./console-knobs.ts";
+export { APP_ONLY_KNOBS, ManagementConsoleSchema, MAX_MANAGED_STACKS, OidcKnobsSchema, type ManagementConsole, type OidcKnobs } from "./management-knob.ts";
 export { AMI_ID, ARCHITECTURES, architectureMismatch, architectureOf, ImageKnobSchema, type Architecture, type ImageKnob } from "./image-knob.ts";
 export { loadEnvironment, type ConfigLayer, type LoadInput } from "./load.ts";
 export { setReleasePin, writeAtomically, type PinResult } from "./pin.ts";

@@ -1,5 +1,6 @@
-// Checks of a stack's knobs that need more than the knobs' schema: the parent of a QA stack (which
-// stacks the project has) and the host names its apps answer on (the catalogue's labels).
+// Checks of a stack's knobs that need more than the knobs' schema: the parent of a QA stack and the
+// stacks a management stack manages (which stacks the project has), and the host names its apps
+// answer on (the catalogue's labels).
 import type { Problem } from "./errors.ts";
 import { DEFAULT_PARENT } from "./knobs.ts";
 import type { LoadInput } from "./load.ts";
@@ -7,6 +8,7 @@ import { pathText } from "./problems.ts";
 import { templateOf } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
 import { isPlainObject } from "./primitives.ts";
+import { APP_ONLY_KNOBS } from "./management-knob.ts";
 
 export type Locate = (path: readonly PropertyKey[]) => { file: string; prefix: string; path: readonly PropertyKey[] };
 
@@ -68,4 +70,37 @@ export function hostNameProblems(apps: readonly { name: string; domains: readonl
         message: `app "${app.name}" would answer on "${label}.${domain}", ${label.length + 1 + domain.length} characters; a DNS name has at most ${DNS_NAME_MAX}: shorten the domain (or the app's label)`,
       })),
   );
+}
+
+/**
+ * The console knob and what hangs on it: a management stack manages stacks of the project other
+ * than itself and not QA stacks (which `qa up|down` make and destroy, beyond a deployer's
+ * permissions); it is no QA stack itself, and sets none of the knobs that only concern apps.
+ */
+export function managementProblems(input: LoadInput, merged: Record<string, unknown>, setKnobs: readonly string[], locateKnob: Locate): Problem[] {
+  if (!isPlainObject(merged.console)) return [];
+  const problems: Problem[] = [];
+  const at = (path: readonly PropertyKey[], message: string, hint?: string): void => {
+    const loc = locateKnob(path);
+    problems.push({ file: loc.file, path: pathText(loc.prefix, loc.path), message, ...(hint ? { hint } : {}) });
+  };
+  if (templateOf(input.stack) === "qa") at(["console"], `a QA stack cannot be a management stack: ${input.stack} comes and goes with its branch; set console in a stack of its own, like "ops"`);
+  const candidates = (input.stackNames ?? []).filter((s) => s !== input.stack && templateOf(s) !== "qa");
+  const manages = Array.isArray(merged.console.manages) ? merged.console.manages : [];
+  manages.forEach((name, i) => {
+    if (typeof name !== "string") return;
+    if (name === input.stack) {
+      at(["console", "manages", i], `"${name}" is this stack: a management stack runs the console and no apps, so it has nothing to deploy of its own; list the stacks whose environments the console deploys`);
+    } else if (templateOf(name) === "qa") {
+      at(["console", "manages", i], `"${name}" is a QA stack: QA stacks are made and torn down by fawkes qa up|down, which create and delete resources, and the console deploys with each environment's deployer permissions only; list long-lived stacks`);
+    } else if (input.stackNames && !input.stackNames.includes(name)) {
+      at(["console", "manages", i], `"${name}" is not a stack of this project (it has no stack file); stacks the console may manage: ${candidates.join(", ") || "none yet"}`, didYouMean(name, candidates));
+    }
+  });
+  for (const knob of APP_ONLY_KNOBS) {
+    if (!setKnobs.includes(knob)) continue;
+    const why = knob === "certificateArn" ? "the console's certificate is console.certificateArn" : "nothing here would use it";
+    at([knob], `a management stack (console is set) runs no apps, only the deploy console's host: ${why}; remove ${knob}`);
+  }
+  return problems;
 }

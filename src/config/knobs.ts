@@ -3,6 +3,7 @@ import { ACCOUNT_ID } from "../names/aws-rules.ts";
 import { HEALTHY_PERCENT_LIMITS } from "./aws-limits.ts";
 import { AccessKnobsSchema, DEFAULT_ACCESS, ErrorMailKnobsSchema } from "./console-knobs.ts";
 import { architectureMismatch, ImageKnobSchema } from "./image-knob.ts";
+import { ManagementConsoleSchema } from "./management-knob.ts";
 import { AppName, DnsName, Duration, ReleaseId, Seconds } from "./primitives.ts";
 
 export const FleetSizeSchema = z
@@ -165,6 +166,7 @@ export const KnobsSchema = z.strictObject({
     .describe("Apps the load balancer answers with a 503 maintenance page while their hosts keep running; set by `fawkes maintenance on|off`."),
   access: AccessKnobsSchema.default(DEFAULT_ACCESS),
   errorMail: ErrorMailKnobsSchema.default(ErrorMailKnobsSchema.parse({})),
+  console: ManagementConsoleSchema.optional(),
   image: ImageKnobSchema.optional().describe("The pinned AMI of the AWS target (ami, architecture, recipe); the local target builds its own image from the recipe."),
 }).superRefine(
   (k, ctx) => {

@@ -7,7 +7,7 @@ import { pathText, quoted, zodProblems } from "./problems.ts";
 import { resolveApps } from "./resolve-apps.ts";
 import { deepFreeze, templateOf, type EnvironmentSpec, type ResolvedApp } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
-import { hostNameProblems, parentProblems } from "./knob-checks.ts";
+import { hostNameProblems, managementProblems, parentProblems } from "./knob-checks.ts";
 import { isPlainObject } from "./primitives.ts";
 
 /** Config keys of one file, as Pulumi names them (`project:key`, `aws:region`). */
@@ -34,6 +34,8 @@ export interface LoadInput {
   problems?: Problem[];
   /** The project's stacks (their stack files): a QA stack's parent must be one of them. Unchecked when absent (the local target, which has no parent). */
   stacks?: readonly string[];
+  /** The project's stacks (their stack files): what a management stack's console.manages may name. Unchecked when absent. */
+  stackNames?: readonly string[];
   /** Why an app's source dir cannot be used (files.ts reads the project dir); unchecked when absent. */
   sourceDirProblem?: (dir: string) => string | undefined;
   /** An app without a release pin is no problem (building its first release). */
@@ -239,7 +241,8 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     if (knobsParsed?.success) {
       for (const p of hostNameProblems(apps, knobsParsed.data.domain, locateKnob)) problems.add(p);
       for (const name of names) {
-        if (!(name in releases) && !input.unpinnedAllowed) {
+        // A management stack runs no apps: nothing to pin.
+        if (!(name in releases) && !input.unpinnedAllowed && !isPlainObject(merged.console)) {
           const loc = locateKnob(["releases"]);
           problems.add({
             file: loc.file,
@@ -251,6 +254,7 @@ export function loadEnvironment(input: LoadInput): EnvironmentSpec {
     }
   }
   for (const p of parentProblems(input, merged, locateKnob)) problems.add(p);
+  for (const p of managementProblems(input, merged, [...knobSources.keys()], locateKnob)) problems.add(p);
   const missing = recipe && apps.some((a) => a.database) ? DATABASE_PACKAGES.filter((p) => !recipe.packages.includes(p)) : [];
   if (missing.length > 0) {
     const app = apps.find((a) => a.database)!.name;

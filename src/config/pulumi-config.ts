@@ -47,6 +47,6 @@ export function loadFromPulumiConfig(project: string, stack: string, all: Record
     recipe,
     problems,
     sourceDirProblem: sourceDirProblem(root),
-    ...(stacks ? { stacks } : {}),
+    ...(stacks ? { stacks, stackNames: stacks } : {}),
   });
 }

@@ -1,7 +1,8 @@
 // What the console's buttons do: the same library calls as the CLI's commands (release,
 // rollback, lock, maintenance, qa), with the signed-in person as who, each line of output sent
 // live to the environment's pages, the secret values of the environment cut out of it first.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { EnvironmentSpec } from "../config/index.ts";
 import { envLayout } from "../local/index.ts";
 import { setMaintenance } from "../maintenance/index.ts";
@@ -21,6 +22,8 @@ export interface ActionRequest {
   spec: EnvironmentSpec;
   /** As the history and the locks record them: `alice (console)`. */
   who: string;
+  /** Who, for good: the lock held by hand records it, and only they give it back. */
+  subject: string;
   args: Record<string, string>;
 }
 
@@ -35,8 +38,32 @@ export interface ActionEnd {
  * names in every line the console shows, whoever looks. Values shorter than 6 characters are left:
  * cutting them would cut ordinary words.
  */
-export function secretRedactor(spec: EnvironmentSpec): (text: string) => string {
-  const dir = envLayout(spec.stack).secretsDir;
+export function secretRedactor(spec: EnvironmentSpec, stack = spec.stack): (text: string) => string {
+  // A QA environment being made gets its secrets during the action: read again when the store changes.
+  const dir = envLayout(stack).secretsDir;
+  let stamp = "";
+  let cut: (text: string) => string = (t) => t;
+  return (text) => {
+    const now = storeStamp(dir);
+    if (now !== stamp) {
+      stamp = now;
+      cut = redactorOf(spec, dir);
+    }
+    return cut(text);
+  };
+}
+
+function storeStamp(dir: string): string {
+  try {
+    return readdirSync(dir)
+      .map((f) => `${f}:${statSync(join(dir, f)).mtimeMs}`)
+      .join("|");
+  } catch {
+    return "none";
+  }
+}
+
+function redactorOf(spec: EnvironmentSpec, dir: string): (text: string) => string {
   const values: Array<[string, string]> = [];
   // Without root the store is unreadable; so, then, is what the console would show of the hosts.
   try {
@@ -80,8 +107,7 @@ function fromEntry(e: HistoryEntry): ActionEnd {
 }
 
 /** Runs one action; the lines go to `run` as they come. Throws ActionRefused (nothing changed) or the library's error. */
-export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: LiveOutput, run: LiveRun): Promise<ActionEnd> {
-  const redact = secretRedactor(req.spec);
+export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: LiveOutput, run: LiveRun, redact: (text: string) => string): Promise<ActionEnd> {
   const echo = (line: string) => live.line(run, redact(line));
   // The lock and the history show it: what the CLI would have run, and on whose behalf.
   const command = `${commandOf(req)} [by ${req.who}]`;
@@ -104,12 +130,12 @@ export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: L
       return r.entry ? fromEntry(r.entry) : { result: "succeeded", message: r.message };
     }
     case "lock-take": {
-      const l = takeDeployLock(req.stack, req.who, a.reason!, ctx.home);
+      const l = takeDeployLock(req.stack, req.who, a.reason!, ctx.home, req.subject);
       return { result: "succeeded", message: `held by ${l.who} since ${l.since}: ${a.reason}` };
     }
     case "lock-give-back":
     case "lock-give-back-any": {
-      const l = giveBackDeployLock(req.stack, ctx.home);
+      const l = giveBackDeployLock(req.stack, ctx.home, a.token);
       return { result: "succeeded", message: l ? `given back (held by ${l.who} since ${l.since})` : "nobody held it" };
     }
     case "lock-break": {
@@ -127,6 +153,9 @@ export async function runAction(ctx: ConsoleContext, req: ActionRequest, live: L
       return { result: "succeeded", message: `${r.stack} kept until ${r.keepUntil}` };
     }
     case "qa-down": {
+      // Not while anyone holds the environment: a release running, or a hold by hand.
+      const held = readDeployLock(req.stack, ctx.home);
+      if (held) throw new ActionRefused(`${req.stack} is locked by ${held.lock.who} since ${held.lock.since} (${held.lock.command}); nothing was torn down`);
       const r = await qaDown(a.branch!, echo);
       return { result: "succeeded", message: `${r.stack} torn down${r.stackFileRemoved ? ", its stack file removed" : ""}` };
     }

@@ -10,4 +10,4 @@ export { escapeHtml, html, Html } from "../html/index.ts";
 export { LiveOutput, type LiveLine, type LiveRun } from "./live.ts";
 export { startConsole, type ConsoleAuth, type ConsoleOptions, type ConsoleServer } from "./server.ts";
 export { authenticate, ConsoleUsersError, hashPassword, readUsers, removeUser, setUser, UserName, usersFile, verifyPassword, type ConsoleUser } from "./users.ts";
-export { environments, projectStacks, type ConsoleContext, type EnvView } from "./view.ts";
+export { consoleStacks, environments, projectStacks, type ConsoleContext, type EnvView } from "./view.ts";

@@ -20,6 +20,13 @@ export interface LiveRun {
 }
 
 const MAX_LINES = 20_000;
+/** A line longer than this is cut: one huge line must not be kept and sent to every page. */
+const MAX_LINE_CHARS = 8192;
+/** Pages listening to one environment, and to all: each holds a connection and a timer. */
+const MAX_LISTENERS = 200;
+const MAX_LISTENERS_TOTAL = 1000;
+/** A page that reads nothing while this much waits for it is dropped (it reconnects and replays). */
+const MAX_BUFFERED_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;
 
 /** One environment's channel: the current (or last) run and the pages listening. */
@@ -58,7 +65,7 @@ export class LiveOutput {
   }
 
   line(run: LiveRun, text: string): void {
-    const line = { at: Date.now(), text };
+    const line = { at: Date.now(), text: text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}… (${text.length - MAX_LINE_CHARS} characters cut)` : text };
     if (run.lines.length < MAX_LINES) run.lines.push(line);
     const c = this.channel(run.stack);
     if (c.run === run) this.send(c, "line", { id: run.id, ...line });
@@ -73,6 +80,12 @@ export class LiveOutput {
   /** An event stream for one page: the run so far, then each line as it comes. */
   listen(stack: string, res: ServerResponse): void {
     const c = this.channel(stack);
+    const total = [...this.channels.values()].reduce((n, ch) => n + ch.listeners.size, 0);
+    if (c.listeners.size >= MAX_LISTENERS || total >= MAX_LISTENERS_TOTAL) {
+      res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "10" });
+      res.end("too many pages listen to live output now; reload later\n");
+      return;
+    }
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no", connection: "keep-alive" });
     res.flushHeaders();
     if (c.run) {
@@ -101,5 +114,9 @@ export class LiveOutput {
 }
 
 function write(res: ServerResponse, event: string, data: object): void {
+  if (res.writableLength > MAX_BUFFERED_BYTES) {
+    res.destroy();
+    return;
+  }
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }

@@ -3,7 +3,7 @@
 // (the server refuses them all the same).
 import type { ConsoleRole } from "../config/index.ts";
 import type { HeldDeployLock, HistoryEntry } from "../release/index.ts";
-import { allows, consoleWho, type Principal } from "./access.ts";
+import { allows, type Principal } from "./access.ts";
 import type { AuditEntry } from "./audit.ts";
 import type { ReleaseDiff } from "./diff.ts";
 import { html, seg, type Html } from "../html/index.ts";
@@ -108,8 +108,11 @@ export interface EnvPageData {
 function lockSection(frame: PageFrame, e: EnvView): Html {
   const base = `/env/${seg(e.stack)}/lock`;
   const l = e.lock?.lock;
-  const mine = l?.held === true && frame.who !== undefined && l.who === consoleWho(frame.who);
-  const controls = !l
+  const mine = l?.held === true && frame.who !== undefined && l.heldBy === frame.who.subject;
+  // On AWS the console does not hold nor give back locks (yet): no button that would be refused.
+  const controls = e.target === "aws"
+    ? html`<p><small>Held and given back with fawkes lock on AWS.</small></p>`
+    : !l
     ? allows(e.role, "deploy")
       ? html`<form method="post" action="${base}" class="inline">${csrfField(frame.csrf)}<input type="hidden" name="do" value="take"><input name="reason" placeholder="why (shown to whoever is refused)" required maxlength="200"><button>Take the lock</button></form>`
       : ""
@@ -220,8 +223,9 @@ export interface QaRow {
   urls: Record<string, string>;
 }
 
-export function qaPage(frame: PageFrame, rows: readonly QaRow[], role: ConsoleRole | undefined): string {
-  const deploy = allows(role, "deploy");
+export function qaPage(frame: PageFrame, rows: readonly QaRow[], role: ConsoleRole | undefined, target: "local" | "aws" = "local"): string {
+  // QA environments on AWS are made with fawkes qa up (the Automation API), not from the page yet.
+  const deploy = allows(role, "deploy") && target === "local";
   return layout(
     frame,
     html`${deploy ? html`<form method="post" action="/qa/up" class="inline">${csrfField(frame.csrf)}<label>Branch <input name="branch" required maxlength="200" pattern="[A-Za-z0-9._/-]+"></label><button>Create a QA environment</button></form>` : html`<p>Making QA environments needs the deploy role of the qa template's stack.</p>`}

@@ -2,7 +2,7 @@
 // for the person's role in its environment and for the form's CSRF token before anything runs.
 // node:http and server-rendered pages; one small script for live output and confirmations.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { ConfigError, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
@@ -13,7 +13,7 @@ import { appNameProblem, qaStackName, reasonProblem, releaseIdProblem, stackName
 import { expiresAt, listRecords, QaError, ttlMs } from "../qa/index.ts";
 import { AwsCheckError } from "../check/aws.ts";
 import { DeployLockedError, DeployLockError, readHistory, RefreshInProgressError, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
-import { ACTION_ROLES, allows, consoleWho, type ConsoleAction, type Principal } from "./access.ts";
+import { ACTION_ROLES, allows, consoleWho, roleIn, type ConsoleAction, type Principal } from "./access.ts";
 import { ActionRefused, runAction, secretRedactor } from "./actions.ts";
 import type { AlbIdentity } from "./alb-identity.ts";
 import { appendAudit, readAudit } from "./audit.ts";
@@ -22,8 +22,8 @@ import { releaseDiff } from "./diff.ts";
 import { LiveOutput } from "./live.ts";
 import { auditPage, diffPage, envPage, errorsPage, loginPage, messagePage, overviewPage, pushPage, qaPage, type PageFrame, type QaRow } from "./pages.ts";
 import { clearedCookie, cookieOf, derivedCsrf, sameToken, SESSION_COOKIE, sessionCookie, Sessions } from "./session.ts";
-import { authenticate } from "./users.ts";
-import { builtReleases, envView, environments, lockOf, projectStacks, stackFor, type ConsoleContext } from "./view.ts";
+import { authenticate, readUsers, type UsersFile } from "./users.ts";
+import { builtReleases, consoleStacks, envView, environments, lockOf, stackFor, type ConsoleContext } from "./view.ts";
 
 export type ConsoleAuth = { kind: "password"; usersFile: string } | { kind: "alb"; verify: (headers: { oidcData?: string; identity?: string }) => Promise<AlbIdentity> };
 
@@ -42,9 +42,12 @@ export interface ConsoleServer {
 }
 
 const MAX_BODY = 16 * 1024;
+/** Answered 200 without sign-in, for the load balancer's health check. */
+export const HEALTH_PATH = "/healthz";
 /** Failed sign-ins from one address before it must wait: the slow hash costs each guess, this bounds their number. */
 const SIGN_IN_MAX_FAILURES = 10;
 const SIGN_IN_WINDOW_MIN = 15;
+const MAX_HASHING = 4;
 
 /** Failures per client within a sliding window. */
 class FailureWindow {
@@ -66,7 +69,13 @@ class FailureWindow {
   }
 
   add(key: string, now = Date.now()): void {
+    // Addresses that stopped trying are swept now and then, not kept for ever.
+    if (this.seen.size > 10_000) for (const k of [...this.seen.keys()]) this.recent(k, now);
     this.seen.set(key, [...this.recent(key, now), now]);
+  }
+
+  clear(key: string): void {
+    this.seen.delete(key);
   }
 }
 const QA_TEMPLATE = "qa";
@@ -117,22 +126,44 @@ function field(form: URLSearchParams, name: string, problem: (v: string) => stri
 
 const regexProblem = (re: RegExp, what: string) => (v: string) => (re.test(v) ? undefined : what);
 
+/** The peer; behind the ALB, the address it appended last to X-Forwarded-For (those before it are the client's say). */
 function clientOf(req: IncomingMessage, behindAlb: boolean): string {
-  const fwd = behindAlb ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+  const fwd = behindAlb ? String(req.headers["x-forwarded-for"] ?? "").split(",").at(-1)!.trim() : "";
   return fwd || req.socket.remoteAddress || "unknown";
 }
 
 export function startConsole(opts: ConsoleOptions): ConsoleServer {
-  const ctx: ConsoleContext = { root: opts.root, home: opts.home, store: opts.store, target: opts.target ?? "local" };
+  const ctx: ConsoleContext = { root: opts.root, home: opts.home, store: opts.store, target: opts.target ?? "local", ...(opts.stacks ? { stacks: opts.stacks } : {}) };
   const sessions = new Sessions();
   const live = new LiveOutput();
   const secret = randomBytes(32);
   const running = new Set<Promise<unknown>>();
   const secure = opts.secure === true;
   const signInFailures = new FailureWindow(SIGN_IN_MAX_FAILURES, SIGN_IN_WINDOW_MIN * 60_000);
+  let hashing = 0;
+
+  /** The users file as it is now, read again when it changed: a removed user, a new password or new groups count at once. */
+  let usersCache: { stamp: string; users: UsersFile["users"] } | undefined;
+  function currentUsers(file: string): UsersFile["users"] {
+    const st = existsSync(file) ? statSync(file) : undefined;
+    const stamp = st ? `${st.mtimeMs}:${st.size}:${st.ino}` : "none";
+    if (usersCache?.stamp !== stamp) usersCache = { stamp, users: readUsers(file).users };
+    return usersCache.users;
+  }
 
   async function principalOf(req: IncomingMessage): Promise<{ who: Principal; csrf: string } | undefined> {
-    if (opts.auth.kind === "password") return sessions.get(cookieOf(req, SESSION_COOKIE));
+    if (opts.auth.kind === "password") {
+      const id = cookieOf(req, SESSION_COOKIE);
+      const s = sessions.get(id);
+      if (!s) return undefined;
+      // The session holds the password hash it was opened with: gone or changed, the session ends.
+      const user = currentUsers(opts.auth.usersFile)[s.who.name];
+      if (!user || user.password !== s.tag) {
+        sessions.drop(id);
+        return undefined;
+      }
+      return { who: { ...s.who, groups: [...user.groups] }, csrf: s.csrf };
+    }
     const id = await opts.auth.verify({ oidcData: header(req, "x-amzn-oidc-data"), identity: header(req, "x-amzn-oidc-identity") });
     const who: Principal = { name: id.name, subject: id.subject, groups: id.groups, via: "alb" };
     return { who, csrf: derivedCsrf(secret, id.subject) };
@@ -157,24 +188,33 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       audit(req, who.name, { stack: env.stack, action, args, outcome: "forbidden", detail: `needs ${needed}, has ${env.role}` });
       throw new Reply(403, `${action} in ${env.stack} needs the ${needed} role; yours is ${env.role}. Nothing was changed.`);
     }
-    const busy = live.running(channel);
+    // One action at a time per environment, and per QA page: whichever channel it shows on.
+    const busy = live.running(channel) ?? live.running(env.stack);
     if (busy) {
       audit(req, who.name, { stack: env.stack, action, args, outcome: "refused", detail: `busy: ${busy.title}` });
-      throw new Reply(409, `${busy.title} by ${busy.who} is still running in ${channel}; wait for it to end. Nothing was changed.`);
+      throw new Reply(409, `${busy.title} by ${busy.who} is still running in ${busy.stack}; wait for it to end. Nothing was changed.`);
     }
+    // The environment's secrets, cut out of every line, message and audit entry; a QA environment being made has its own.
+    const redact = action === "qa-up" ? secretRedactor(env.spec, qaStackName(args.branch!)) : secretRedactor(env.spec);
     const label = consoleWho(who);
-    const run = live.start(channel, `${action} ${Object.values(args).join(" ")}`.trim(), who.name);
     audit(req, who.name, { stack: env.stack, action, args, outcome: "started" });
-    const work = runAction(ctx, { action, stack: env.stack, spec: env.spec, who: label, args }, live, run)
+    const run = live.start(channel, `${action} ${Object.values(args).join(" ")}`.trim(), who.name);
+    const work = runAction(ctx, { action, stack: env.stack, spec: env.spec, who: label, subject: who.subject, args }, live, run, redact)
       .then((end) => {
-        live.finish(run, end);
-        audit(req, who.name, { stack: env.stack, action, args, outcome: end.result === "succeeded" ? "done" : "failed", detail: end.message });
+        const shown = { ...end, message: redact(end.message) };
+        live.finish(run, shown);
+        audit(req, who.name, { stack: env.stack, action, args, outcome: end.result === "succeeded" ? "done" : "failed", detail: shown.message });
       })
       .catch((e: Error) => {
         const refused = refusal(e);
-        live.line(run, `${refused ? "refused" : "error"}: ${e.message}`);
-        live.finish(run, { result: refused ? "refused" : "failed", message: e.message });
-        audit(req, who.name, { stack: env.stack, action, args, outcome: refused ? "refused" : "failed", detail: e.message });
+        const message = redact(e.message);
+        live.line(run, `${refused ? "refused" : "error"}: ${message}`);
+        live.finish(run, { result: refused ? "refused" : "failed", message });
+        audit(req, who.name, { stack: env.stack, action, args, outcome: refused ? "refused" : "failed", detail: message });
+      })
+      .catch((e: Error) => {
+        // The audit log itself failed: the run still ends, so the environment is not busy for ever.
+        if (!run.end) live.finish(run, { result: "failed", message: `the audit log could not be written: ${e.message}` });
       })
       .finally(() => running.delete(work));
     running.add(work);
@@ -186,6 +226,8 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     const url = new URL(req.url ?? "/", "http://console");
     const path = url.pathname;
     const method = req.method ?? "GET";
+    // The load balancer's health check: no sign-in, no state.
+    if (path === HEALTH_PATH && (method === "GET" || method === "HEAD")) return send(res, new Reply(200, "ok\n", { "content-type": "text/plain; charset=utf-8" }));
     if (method === "GET" && STATIC_FILES[path]) {
       const f = STATIC_FILES[path];
       return send(res, new Reply(200, f.body, { "content-type": f.type, "cache-control": "max-age=300" }));
@@ -202,13 +244,18 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
           audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "refused", detail: "too many failed sign-ins" });
           return send(res, new Reply(429, loginPage(`Too many failed sign-ins from ${client}: wait ${SIGN_IN_WINDOW_MIN} minutes.`, safeNext(form.get("next"))), { "retry-after": String(SIGN_IN_WINDOW_MIN * 60) }));
         }
-        const user = await authenticate(opts.auth.usersFile, name, form.get("password") ?? "");
+        // Each check costs 32 MiB and a core for a tenth of a second: a bounded number at once.
+        if (hashing >= MAX_HASHING) return send(res, new Reply(429, loginPage("Too many sign-ins at once: try again in a moment.", safeNext(form.get("next"))), { "retry-after": "2" }));
+        // Counted before the check, so that guesses sent at once count too; a success clears them.
+        signInFailures.add(client);
+        hashing++;
+        const user = await authenticate(opts.auth.usersFile, name, form.get("password") ?? "").finally(() => hashing--);
         if (!user) {
-          signInFailures.add(client);
           audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "sign-in-failed" });
           return send(res, new Reply(401, loginPage("Wrong user or password.", safeNext(form.get("next")))));
         }
-        const s = sessions.create({ name: user.name, subject: user.name, groups: user.groups, via: "password" });
+        signInFailures.clear(client);
+        const s = sessions.create({ name: user.name, subject: user.name, groups: user.groups, via: "password" }, currentUsers(opts.auth.usersFile)[user.name]?.password ?? "");
         audit(req, user.name, { action: "sign-in", outcome: "signed-in" });
         return send(res, redirect(safeNext(form.get("next")), { "set-cookie": sessionCookie(s.id, secure) }));
       }
@@ -243,13 +290,14 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     if (path === "/") return new Reply(200, overviewPage(frame("Environments"), await environments(ctx, who)));
     if (path === "/qa") return new Reply(200, await qaPageOf(who, frame("QA environments")));
     if (path === "/audit") {
-      const visible = new Set(projectStacks(ctx.root).flatMap((s) => (s.spec && stackFor(ctx, s.stack, who) ? [s.stack] : [])));
-      const anyAdmin = [...visible].some((s) => stackFor(ctx, s, who)?.role === "admin");
+      const roles = new Map(consoleStacks(ctx).flatMap((s) => (s.spec ? [[s.stack, roleIn(s.spec.knobs.access, who.groups)] as const] : [])).filter(([, r]) => r !== undefined));
+      const visible = new Set(roles.keys());
+      const anyAdmin = [...roles.values()].includes("admin");
       return new Reply(200, auditPage(frame("Audit"), readAudit(ctx.home).filter((a) => (a.stack ? visible.has(a.stack) : anyAdmin))));
     }
     const m = /^\/env\/([^/]+)(?:\/(live|errors|diff|push\/([^/]+)))?$/.exec(path);
     if (!m) throw new Reply(404, messagePage(frame(""), 404, "No such page."));
-    const env = stackOf(decodeURIComponent(m[1]!), who);
+    const env = stackOf(pathSegment(m[1]!), who);
     if (m[2] === "live") {
       live.listen(env.stack, res);
       throw new Reply(0, "");
@@ -259,10 +307,10 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       const until = Date.now();
       const since = until - DAY_MS;
       const apps = env.spec.catalogue.apps.map((a) => a.name);
-      const source = stackErrorSource(env.spec, "local");
+      const source = stackErrorSource(env.spec, ctx.target ?? "local");
       const redact = secretRedactor(env.spec);
       try {
-        const digest = digestOf(await source.collect({ since, until, apps }), { stack: env.stack, target: "local", where: source.where, since, until, apps }, Infinity);
+        const digest = digestOf(await source.collect({ since, until, apps }), { stack: env.stack, target: ctx.target ?? "local", where: source.where, since, until, apps }, Infinity);
         for (const g of digest.groups) {
           g.message = redact(g.message);
           g.sample = { ...g.sample, lines: g.sample.lines.map(redact), ...(g.sample.logLine !== undefined ? { logLine: redact(g.sample.logLine) } : {}) };
@@ -274,15 +322,18 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     }
     if (m[2] === "diff") {
       const app = field(url.searchParams, "app", appNameProblem);
+      if (!env.spec.catalogue.apps.some((a) => a.name === app)) throw new Reply(400, `no app "${app}" in ${env.stack}`);
       const from = field(url.searchParams, "from", releaseIdProblem);
       const to = field(url.searchParams, "to", releaseIdProblem);
       return new Reply(200, diffPage(frame(`${app}: ${from} → ${to}`), env.stack, await releaseDiff(ctx.root, ctx.store, env.spec, app, from, to)));
     }
     if (m[3] !== undefined) {
-      const id = decodeURIComponent(m[3]);
+      const id = pathSegment(m[3]);
       const entry = ROLLOUT_ID.test(id) ? readHistory(env.stack, ctx.home).find((h) => h.id === id) : undefined;
       if (!entry) throw new Reply(404, messagePage(frame(""), 404, `no push ${id.slice(0, 40)} in ${env.stack}`));
-      return new Reply(200, pushPage(frame(`${entry.kind} in ${env.stack}`), env.stack, entry, pushLogs(env, entry)));
+      const redact = secretRedactor(env.spec);
+      const shown = { ...entry, ...(entry.failure !== undefined ? { failure: redact(entry.failure) } : {}) };
+      return new Reply(200, pushPage(frame(`${entry.kind} in ${env.stack}`), env.stack, shown, pushLogs(env, entry)));
     }
     const view = await envView(ctx, { stack: env.stack, spec: env.spec }, who, new Map(listRecords(ctx.home).records.map((r) => [r.stack, r])));
     // A bucket out of reach (AWS) is said in the app's row; the rest of the page still shows.
@@ -326,13 +377,15 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     const template = stackFor(ctx, QA_TEMPLATE, who);
     const now = Date.now();
     const rows: QaRow[] = [];
+    const specs = new Map(consoleStacks(ctx).flatMap((s) => (s.spec ? [[s.stack, s.spec] as const] : [])));
     for (const r of listRecords(ctx.home).records) {
-      if (!stackFor(ctx, r.stack, who)) continue;
-      const v = await envView(ctx, { stack: r.stack, spec: stackFor(ctx, r.stack, who)!.spec }, who, new Map());
+      const spec = specs.get(r.stack);
+      if (!spec || roleIn(spec.knobs.access, who.groups) === undefined) continue;
+      const v = await envView(ctx, { stack: r.stack, spec }, who, new Map());
       const at = expiresAt(r);
       rows.push({ stack: r.stack, branch: r.branch, commit: r.commit, expiresAt: new Date(at).toISOString(), expired: at < now, up: v?.up ?? false, urls: r.urls });
     }
-    return qaPage(f, rows, template?.role);
+    return qaPage(f, rows, template?.role, ctx.target ?? "local");
   }
 
   async function post(req: IncomingMessage, who: Principal, path: string, form: URLSearchParams, frame: (t: string) => PageFrame): Promise<Reply> {
@@ -347,7 +400,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     }
     const qa = /^\/qa\/([^/]+)\/(extend|down)$/.exec(path);
     if (qa) {
-      const env = stackOf(decodeURIComponent(qa[1]!), who);
+      const env = stackOf(pathSegment(qa[1]!), who);
       const record = listRecords(ctx.home).records.find((r) => r.stack === env.stack);
       if (!record || qaStackName(record.branch) !== env.stack) throw new Reply(404, messagePage(frame(""), 404, `${env.stack} is not a QA environment of this machine`));
       if (qa[2] === "extend") {
@@ -359,7 +412,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     }
     const m = /^\/env\/([^/]+)\/(release|rollback|lock|maintenance)$/.exec(path);
     if (!m) throw new Reply(404, messagePage(frame(""), 404, "No such action."));
-    const env = stackOf(decodeURIComponent(m[1]!), who);
+    const env = stackOf(pathSegment(m[1]!), who);
     const appOf = () => {
       const app = field(form, "app", appNameProblem);
       if (!env.spec.catalogue.apps.some((a) => a.name === app)) throw new Reply(400, `no app "${app}" in ${env.stack}`);
@@ -381,9 +434,10 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
           return act(req, who, "lock-take", env, env.stack, { reason });
         }
         if (what === "give-back") {
-          // Your own hold is yours to give back; another's needs admin.
-          const holder = (await lockOf(ctx, env.spec).read())?.lock.who;
-          return act(req, who, holder === consoleWho(who) ? "lock-give-back" : "lock-give-back-any", env, env.stack, {});
+          // Your own hold (by your subject, not your name) is yours to give back; another's needs admin. Only that hold: its token.
+          const held = (await lockOf(ctx, env.spec).read())?.lock;
+          if (!held) throw new Reply(409, `${env.stack} is not locked; nothing was changed`);
+          return act(req, who, held.heldBy === who.subject ? "lock-give-back" : "lock-give-back-any", env, env.stack, { token: held.token });
         }
         return act(req, who, "lock-break", env, env.stack, {});
       }
@@ -450,6 +504,15 @@ function sameOrigin(req: IncomingMessage): void {
     throw new Reply(403, "a form with a malformed Origin; nothing was changed");
   }
   if (originHost !== host) throw new Reply(403, "a form from another origin; nothing was changed");
+}
+
+/** A path segment as sent (%-encoded); a malformed one names nothing here: 404. */
+function pathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new Reply(404, "no such page");
+  }
 }
 
 /** Where to go after signing in: a path of this console only, never another site. */

@@ -11,6 +11,8 @@ const ABSOLUTE_MS = 24 * 3600_000;
 interface Session {
   who: Principal;
   csrf: string;
+  /** What the person signed in against (their password's hash): the server ends the session when it changes. */
+  tag: string;
   created: number;
   seen: number;
 }
@@ -19,15 +21,15 @@ interface Session {
 export class Sessions {
   private readonly map = new Map<string, Session>();
 
-  create(who: Principal, now = Date.now()): { id: string; csrf: string } {
+  create(who: Principal, tag: string, now = Date.now()): { id: string; csrf: string } {
     this.sweep(now);
     const id = randomBytes(32).toString("base64url");
     const csrf = randomBytes(32).toString("base64url");
-    this.map.set(id, { who, csrf, created: now, seen: now });
+    this.map.set(id, { who, csrf, tag, created: now, seen: now });
     return { id, csrf };
   }
 
-  get(id: string | undefined, now = Date.now()): { who: Principal; csrf: string } | undefined {
+  get(id: string | undefined, now = Date.now()): { who: Principal; csrf: string; tag: string } | undefined {
     if (!id) return undefined;
     const s = this.map.get(id);
     if (!s) return undefined;
@@ -36,7 +38,7 @@ export class Sessions {
       return undefined;
     }
     s.seen = now;
-    return { who: s.who, csrf: s.csrf };
+    return { who: s.who, csrf: s.csrf, tag: s.tag };
   }
 
   drop(id: string | undefined): void {

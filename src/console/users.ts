@@ -2,7 +2,7 @@
 // `fawkes user add` writes (password hashes). Passwords are stored with scrypt, a slow hash
 // made to cost an attacker who stole the file memory and time per guess.
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
@@ -93,20 +93,53 @@ export async function authenticate(file: string, name: string, password: string)
 }
 
 /** Removes a user; returns whether there was one. */
-export function removeUser(file: string, name: string): boolean {
-  const current = readUsers(file);
-  if (current.users[name] === undefined) return false;
-  const { [name]: _gone, ...rest } = current.users;
-  writeUsers(file, { users: rest });
-  return true;
+export async function removeUser(file: string, name: string): Promise<boolean> {
+  return changingUsers(file, () => {
+    const current = readUsers(file);
+    if (current.users[name] === undefined) return false;
+    const { [name]: _gone, ...rest } = current.users;
+    writeUsers(file, { users: rest });
+    return true;
+  });
 }
 
+/**
+ * Written whole to a new 0600 file beside it (a random name, created exclusively: never through a
+ * link planted there), flushed, then renamed over it: readers never see half a file.
+ */
 function writeUsers(file: string, next: UsersFile): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `# The deploy console's users (fawkes console). Edit groups here; set passwords with\n# fawkes user add NAME. Roles come from groups: the access knob of each stack.\n${stringify(next)}`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
+  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeFileSync(fd, `# The deploy console's users (fawkes console). Edit groups here; set passwords with\n# fawkes user add NAME. Roles come from groups: the access knob of each stack.\n${stringify(next)}`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
+}
+
+/** One change of the users file at a time (a lock file beside it): two `fawkes user add` at once both count. */
+async function changingUsers<T>(file: string, fn: () => Promise<T> | T): Promise<T> {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const lock = `${file}.lock`;
+  for (let tries = 0; ; tries++) {
+    try {
+      closeSync(openSync(lock, "wx", 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      // A lock older than a minute is a change that died.
+      if (tries > 100 || Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { force: true });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 /**
@@ -121,9 +154,12 @@ export async function setUser(file: string, name: string, password: string, grou
     if (!ok.success) throw new ConsoleUsersError(`group "${g}": ${ok.error.issues[0]!.message}`);
   }
   if (password.length < 12) throw new ConsoleUsersError("the password must be at least 12 characters long");
-  const current = readUsers(file);
-  const before = current.users[name];
-  const user = { groups: [...(groups ?? before?.groups ?? [])], password: await hashPassword(password) };
-  writeUsers(file, { users: { ...current.users, [name]: user } });
-  return { created: before === undefined, user: { name, groups: user.groups } };
+  const hash = await hashPassword(password);
+  return changingUsers(file, () => {
+    const current = readUsers(file);
+    const before = current.users[name];
+    const user = { groups: [...(groups ?? before?.groups ?? [])], password: hash };
+    writeUsers(file, { users: { ...current.users, [name]: user } });
+    return { created: before === undefined, user: { name, groups: user.groups } };
+  });
 }

@@ -48,6 +48,14 @@ export interface ConsoleContext {
    * the stacks' DynamoDB items, releases are listed from each stack's bucket.
    */
   target?: "local" | "aws";
+  /** The stacks this console serves (a management stack's `manages`); default every stack of the project. */
+  stacks?: readonly string[];
+}
+
+/** The stacks of the project this console serves. */
+export function consoleStacks(ctx: ConsoleContext): Array<{ stack: string; spec?: EnvironmentSpec; problem?: string }> {
+  const all = projectStacks(ctx.root);
+  return ctx.stacks ? all.filter((s) => ctx.stacks!.includes(s.stack)) : all;
 }
 
 /** dev first, QA branches, staging, production, the others by name: the order a release travels. */
@@ -180,13 +188,13 @@ export async function envView(ctx: ConsoleContext, entry: { stack: string; spec?
 /** Every environment the person may see, in release order. */
 export async function environments(ctx: ConsoleContext, who: Principal): Promise<EnvView[]> {
   const qa = new Map(listRecords(ctx.home).records.map((r) => [r.stack, r]));
-  const views = await Promise.all(projectStacks(ctx.root).map((s) => envView(ctx, s, who, qa)));
+  const views = await Promise.all(consoleStacks(ctx).map((s) => envView(ctx, s, who, qa)));
   return views.filter((v): v is EnvView => v !== undefined);
 }
 
 /** One stack's spec and the person's role in it; undefined when the stack does not exist or they have none (the same 404). */
 export function stackFor(ctx: ConsoleContext, stack: string, who: Principal): { spec: EnvironmentSpec; role: ConsoleRole } | undefined {
-  const entry = projectStacks(ctx.root).find((s) => s.stack === stack);
+  const entry = consoleStacks(ctx).find((s) => s.stack === stack);
   if (!entry?.spec) return undefined;
   const role = roleIn(entry.spec.knobs.access, who.groups);
   return role ? { spec: entry.spec, role } : undefined;

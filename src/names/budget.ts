@@ -5,6 +5,8 @@ export const NAME_LIMITS = {
   s3Bucket: 63,
   iamRole: 64,
   iamInstanceProfile: 128,
+  /** Customer managed IAM policies (the deploy console's, one per managed stack). */
+  iamPolicy: 128,
   launchTemplate: 128,
   autoScalingGroup: 255,
   securityGroup: 255,

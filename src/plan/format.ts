@@ -1,5 +1,7 @@
 // A plan as people read it: text for a terminal, Markdown for a pull-request comment (summary
 // table first, details folded), JSON for machines.
+import { CONSOLE_OWN_GRANT } from "../model/index.ts";
+import type { ConsoleGrant, ConsolePermissions } from "./console-grants.ts";
 import type { Danger, DangerKind, FileChange, FleetChange, ResourceChange, StackPlan } from "./preview.ts";
 import type { PlanResult } from "./run.ts";
 
@@ -29,6 +31,33 @@ export function describeFleet(f: FleetChange): string {
   }
   if (f.capacity) parts.push(`desired ${f.capacity.before} → ${f.capacity.after}`);
   if (f.reasons.length > 0) parts.push(`because ${f.reasons.join(", ")} changed`);
+  return parts.join("; ");
+}
+
+const GRANT_SYMBOL: Record<ConsoleGrant["status"], string> = { added: "+", removed: "-", changed: "~", unchanged: "=" };
+
+/** `production (added), staging`: the stacks a console may deploy to, and those it no longer may. */
+export function consoleReach(c: ConsolePermissions): string {
+  const now = c.environments.map((e) => (c.addedEnvironments.includes(e) ? `${e} (added)` : e));
+  const gone = c.removedEnvironments.length > 0 ? `; no longer ${c.removedEnvironments.join(", ")}` : "";
+  return `${now.join(", ") || "no environment"}${gone}`;
+}
+
+const grantLabel = (g: ConsoleGrant) => (g.grant === CONSOLE_OWN_GRANT ? "its own (mail, log queries, OIDC secret, bundle)" : g.grant);
+
+/** What one policy lets the console do: the actions that change something (all of them), how many only read, what is denied, what the change moves. */
+export function describeGrant(g: ConsoleGrant): string {
+  const parts = [g.writes === undefined ? `allows ${g.actions.join(", ")}` : g.writes.length > 0 ? `may change: ${g.writes.join(", ")}` : "changes nothing"];
+  if (g.reads !== undefined) parts.push(`${g.reads} read action${g.reads === 1 ? "" : "s"}`);
+  if (g.denied.length > 0) parts.push(`denied on the resources its Deny statements name: ${g.denied.join(", ")}`);
+  if (g.status === "changed") {
+    parts.push(
+      g.added.length === 0 && g.removed.length === 0
+        ? "this change keeps the actions and changes what they act on (the policy's diff is under Resources)"
+        : `this change allows ${g.added.join(", ") || "nothing new"} and takes away ${g.removed.join(", ") || "nothing"}`,
+    );
+  }
+  if (g.status === "removed") parts.push("this change takes the whole policy away");
   return parts.join("; ");
 }
 
@@ -83,6 +112,22 @@ function mdResources(plan: StackPlan): string[] {
     return `| ${SYMBOL[r.action]} ${r.action} | ${code(r.name)} | ${code(r.type)} | ${cell(inputs)} |`;
   });
   return ["#### Resources", "", "| Action | Resource | Type | Changed inputs |", "| --- | --- | --- | --- |", ...rows, ""];
+}
+
+function mdConsole(plan: StackPlan): string[] {
+  const c = plan.console;
+  if (!c) return [];
+  const rows = c.grants.map((g) => `| ${GRANT_SYMBOL[g.status]} ${g.status} | ${escapeText(grantLabel(g))} | ${code(g.policy)} | ${cell(escapeText(describeGrant(g)))} |`);
+  return [
+    "#### Deploy console",
+    "",
+    `The console's role${c.role ? ` ${code(c.role)}` : ""} may deploy to: ${escapeText(consoleReach(c))}. Per stack it holds that environment's deployer permissions, and nothing on any other.`,
+    "",
+    "| Change | Permissions of | Policy | What they allow |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ];
 }
 
 function mdFleets(plan: StackPlan): string[] {
@@ -163,6 +208,8 @@ export function formatMarkdown(result: PlanResult, allowed: readonly DangerKind[
     for (const d of dangers) head.push(`- **${d.stack}** (${d.kind}${allowed.includes(d.kind) ? ", allowed" : ""}): ${escapeText(d.message)}`);
     head.push("");
   }
+  // Who may deploy where is read before anything else: not folded away.
+  for (const s of result.stacks.filter((x) => x.console)) head.push(`**${s.stack}**: the deploy console may deploy to ${escapeText(consoleReach(s.console!))}.`, "");
   const removed = result.stacks.filter((s) => s.status === "removed").map((s) => s.stack);
   if (removed.length > 0) head.push(`Stack files removed: ${removed.join(", ")}. Removing a stack file destroys nothing: its resources stay until \`pulumi destroy\`.`, "");
   const foot = [
@@ -170,9 +217,9 @@ export function formatMarkdown(result: PlanResult, allowed: readonly DangerKind[
     "",
   ];
   // Everything but the diffs first; the diffs get what room is left.
-  const shown = result.stacks.filter((s) => s.resources.length > 0 || s.files.length > 0 || s.fleets.length > 0 || s.dangers.length > 0);
+  const shown = result.stacks.filter((s) => s.resources.length > 0 || s.files.length > 0 || s.fleets.length > 0 || s.dangers.length > 0 || s.console);
   const sections = shown.map((s) => ({
-    open: [`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdResources(s), ...mdFleets(s)].join("\n"),
+    open: [`<details><summary><b>${s.stack}</b>: ${stackSummaryLine(s)}</summary>`, "", ...mdConsole(s), ...mdResources(s), ...mdFleets(s)].join("\n"),
     plan: s,
   }));
   const fixed = [...head, ...foot].join("\n").length + sections.reduce((n, x) => n + x.open.length + "</details>\n\n".length + 400, 0);
@@ -197,6 +244,10 @@ export function formatText(result: PlanResult, allowed: readonly DangerKind[] = 
       for (const c of r.changes) out.push(`        ${c.path}: ${c.note ?? `${shortValue(c.before)} -> ${shortValue(c.after)}`}${r.replacedBy.includes(c.path) ? "  (forces replacement)" : ""}`);
     }
     for (const f of s.fleets) out.push(`  fleet ${f.role} (${f.group}): ${describeFleet(f)}`);
+    if (s.console) {
+      out.push(`  deploy console${s.console.role ? ` (role ${s.console.role})` : ""}: may deploy to ${consoleReach(s.console)}`);
+      for (const g of s.console.grants) out.push(`    ${GRANT_SYMBOL[g.status]} ${grantLabel(g)} (policy ${g.policy}): ${describeGrant(g)}`);
+    }
     for (const f of s.files) {
       out.push(`  host image ${f.role}: ${f.path} (${fileSummary(f)})`);
       out.push(...f.diff.split("\n").map((l) => `    ${l}`));

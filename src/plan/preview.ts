@@ -9,6 +9,7 @@ import { hostFiles, decodeUserData, type HostFile } from "./host-files.ts";
 import type { CapturedResource } from "./program.ts";
 import { LOAD_BALANCER_TYPES, replacingPaths, STORAGE_TYPES, topLevel } from "./replacement.ts";
 import { compareGraphs, type GraphDifference, type StackGraph } from "./stack-graph.ts";
+import { consolePermissions, type ConsolePermissions } from "./console-grants.ts";
 
 export const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 export const AUTO_SCALING_GROUP = "aws:autoscaling/group:Group";
@@ -80,6 +81,8 @@ export interface StackPlan {
   files: FileChange[];
   fleets: FleetChange[];
   dangers: Danger[];
+  /** A management stack's deploy console: the stacks it may deploy to, and with which actions (shown whether or not they change). */
+  console?: ConsolePermissions;
 }
 
 /** Resources a provider manages (no components: they have no inputs), by `type::name`. */
@@ -212,7 +215,9 @@ function fleetChanges(project: string, spec: EnvironmentSpec | undefined, base: 
     const reasons = versionChanges.length > 0 ? versionChanges.map(reasonOf) : lt?.name !== oldLt?.name ? ["a different launch template"] : [];
     let policy = { steps: [] as RolloutStep[], surge: 0, maxUnavailable: 0 };
     let rolloutProblem: string | undefined;
-    if (spec && replaced) {
+    // A management stack's console host: the provider's refresh terminates it, then launches its successor.
+    if (spec?.knobs.console && replaced) policy = { steps: [{ hosts, checkpoint: false }], surge: 0, maxUnavailable: hosts };
+    else if (spec && replaced) {
       try {
         policy = rolloutPolicy(hosts, spec.knobs.rollout);
       } catch (e) {
@@ -277,6 +282,7 @@ export function planStack(project: string, stack: string, base: StackSide, head:
   const status = !base.resources ? "added" : !head.resources ? "removed" : resources.length > 0 ? "changed" : "unchanged";
   // A stack file removed destroys nothing: its resources stay until `pulumi destroy`.
   if (status === "removed") return { stack, status, resources: [], files: [], fleets: [], dangers: [] };
+  const permissions = consolePermissions(a, b);
   return {
     stack,
     status,
@@ -284,6 +290,7 @@ export function planStack(project: string, stack: string, base: StackSide, head:
     files,
     fleets: base.resources && head.resources ? fleetChanges(project, head.spec, a, b, resources) : [],
     dangers: base.resources && head.resources ? dangersOf(resources) : [],
+    ...(permissions ? { console: permissions } : {}),
   };
 }
 

@@ -42,6 +42,10 @@ export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 export const MOCK_AMI = { id: "ami-0f00d00000000fa3e", rootDeviceName: "/dev/xvda", name: "debian-13-amd64-20261101-1234" };
 /** What the mock answers as `latestVersion` of every launch template. */
 export const MOCK_LATEST_VERSION = 1;
+/** The launch template id of a role that a stack reference reports (output `launchTemplates`). */
+export const mockLaunchTemplateId = (stack: string, role: string) => `lt-${stack}-${role}`;
+/** What the mock answers for an SSM parameter's value: a stand-in that names the parameter. */
+export const mockParameterValue = (name: string) => `stand-in value of ${name}`;
 
 /** Outputs a resource of this type reports beyond its inputs: every one the components read. */
 function madeUpOutputs(type: string, name: string, inputs: Props): { id: string; extra: Props } {
@@ -62,6 +66,8 @@ function madeUpOutputs(type: string, name: string, inputs: Props): { id: string;
       return { id: `fsap-${name}`, extra: { arn: `arn:aws:elasticfilesystem:${region}:${account}:access-point/fsap-${name}` } };
     case "aws:iam/role:Role":
       return { id: inputs.name, extra: { arn: `arn:aws:iam::${account}:role/${inputs.name}` } };
+    case "aws:iam/policy:Policy":
+      return { id: `arn:aws:iam::${account}:policy/${inputs.name}`, extra: { arn: `arn:aws:iam::${account}:policy/${inputs.name}`, policyId: "ANPAFAWKESMOCKPOLICY" } };
     case "aws:iam/instanceProfile:InstanceProfile":
       return { id: inputs.name, extra: { arn: `arn:aws:iam::${account}:instance-profile/${inputs.name}` } };
     case "aws:dynamodb/table:Table":
@@ -97,7 +103,13 @@ export function parentOutputs(reference: string): Props {
   const zones = [0, 1];
   const identifier = `${project}-${stack}-db`;
   const address = `${identifier}.c0fawkes0000.${MOCK_REGION}.rds.amazonaws.com`;
+  // Each role's launch template, with an id of that stack's own as EC2's are (a program under these
+  // mocks names every stack's alike, lt-<logical name>): a management stack's console reads them.
+  const launchTemplates = Object.fromEntries(
+    ["web", "worker"].map((role) => [role, { launchTemplateId: mockLaunchTemplateId(stack, role), groupName: `${project}-${stack}-${role}`, version: String(MOCK_LATEST_VERSION) }]),
+  );
   return {
+    launchTemplates,
     network: {
       region: MOCK_REGION,
       vpcId: `${project}-network-vpc-id`,
@@ -133,6 +145,11 @@ function answerInvoke(token: string, inputs: Props, opts: MockOptions): Props {
       return { id: MOCK_REGION, names: MOCK_ZONES, zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"], groupNames: [MOCK_REGION] };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/fawkes-tests`, userId: "AIDAFAWKESTESTS" };
+    case "aws:ssm/getParameter:getParameter": {
+      // Only the deploy console's OIDC client secret is read (withDecryption): a stand-in value, never a real one.
+      const name = String(inputs.name);
+      return { id: name, name, arn: `arn:aws:ssm:${MOCK_REGION}:${MOCK_ACCOUNT}:parameter${name}`, type: "SecureString", value: mockParameterValue(name), insecureValue: "", version: 1, withDecryption: inputs.withDecryption ?? true };
+    }
     case "aws:ec2/getAmi:getAmi":
       return { ...MOCK_AMI, architecture: "x86_64", arn: `arn:aws:ec2:${MOCK_REGION}::image/${MOCK_AMI.id}`, blockDeviceMappings: [], ownerId: "136693071363" };
     default:

@@ -35,6 +35,7 @@ export const REPLACED_BY: Readonly<Record<string, readonly string[]>> = {
   "aws:imagebuilder/imageRecipe:ImageRecipe": ["name", "version", "parentImage", "components", "blockDeviceMappings", "description", "systemsManagerAgent", "userDataBase64", "workingDirectory"],
   "aws:imagebuilder/infrastructureConfiguration:InfrastructureConfiguration": ["name"],
   "aws:iam/instanceProfile:InstanceProfile": ["name", "namePrefix", "path"],
+  "aws:iam/policy:Policy": ["name", "namePrefix", "path", "description"],
   "aws:iam/role:Role": ["name", "namePrefix", "path"],
   "aws:iam/rolePolicy:RolePolicy": ["name", "namePrefix", "role"],
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ["role", "policyArn"],

@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { listStacks, loadStack, readProject, type EnvironmentSpec } from "../config/index.ts";
 import { compareStacks } from "./diff-stacks.ts";
 import { newStackDifferences, planStack, type Danger, type DangerKind, type StackPlan } from "./preview.ts";
+import { withAccessLevels } from "./console-grants.ts";
 import { pulumiConfigOf, runProgram, type CapturedResource } from "./program.ts";
 import { placeholders, type StackGraph } from "./stack-graph.ts";
 import { checkoutBase, PlanError } from "./tree.ts";
@@ -65,6 +66,17 @@ async function captureStack(side: Side, stack: string, which: "base" | "head", l
 
 const withSpec = (g: SideGraph | undefined): StackGraph | undefined => (g?.spec ? { spec: g.spec, resources: g.resources } : undefined);
 
+const isManagement = (spec: EnvironmentSpec) => spec.knobs.console !== undefined;
+
+/** Whether a stack of this tree is a management stack (knob console); a stack that cannot be read is not. */
+function managementStack(root: string, stack: string): boolean {
+  try {
+    return isManagement(loadStack(root, stack));
+  } catch {
+    return false;
+  }
+}
+
 async function headState(root: string): Promise<PlanResult["head"]> {
   const commit = await execa("git", ["-C", root, "rev-parse", "HEAD"], { reject: false, stdin: "ignore" });
   const status = await execa("git", ["-C", root, "status", "--porcelain", "--", "."], { reject: false, stdin: "ignore" });
@@ -76,6 +88,8 @@ function stackDifferences(reference: string, other: string, base: Side, head: Si
   const refHead = withSpec(head.graphs.get(reference));
   const otherHead = withSpec(head.graphs.get(other));
   if (!refHead || !otherHead) return [];
+  // A management stack runs the deploy console, not the apps: no environment is held to it, nor it to one.
+  if (isManagement(refHead.spec) || isManagement(otherHead.spec)) return [];
   const graphs = newStackDifferences({ base: withSpec(base.graphs.get(reference)), head: refHead }, { base: withSpec(base.graphs.get(other)), head: otherHead });
   const images = compareStacks(refHead.spec, otherHead.spec).unexplained.map((f) => ({
     kind: "stack-difference" as const,
@@ -104,7 +118,8 @@ export async function planChange(opts: PlanOptions): Promise<PlanResult> {
     for (const s of wanted) {
       if (!every.includes(s)) throw new PlanError(`no stack ${s} on either side; stacks: ${every.join(", ")}`);
     }
-    const reference = head.stacks.includes("production") ? "production" : (head.stacks[0] ?? wanted[0]!);
+    const environments = head.stacks.filter((s) => !managementStack(opts.root, s));
+    const reference = environments.includes("production") ? "production" : (environments[0] ?? head.stacks[0] ?? wanted[0]!);
     // Each stack is held to the reference; the reference, planned alone, to every other stack.
     const heldTo = (stack: string) => (stack !== reference ? [reference] : wanted.length === 1 ? head.stacks.filter((s) => s !== reference) : []);
     const plans: StackPlan[] = [];
@@ -117,6 +132,7 @@ export async function planChange(opts: PlanOptions): Promise<PlanResult> {
       const before = base.graphs.get(stack);
       const after = head.graphs.get(stack);
       const plan = planStack(project.name, stack, { resources: before?.resources, spec: before?.spec }, { resources: after?.resources, spec: after?.spec });
+      if (plan.console) plan.console = await withAccessLevels(plan.console);
       const others = stack === reference ? heldTo(stack) : [stack];
       for (const other of others) plan.dangers.push(...stackDifferences(reference, other, base, head));
       plans.push(plan);

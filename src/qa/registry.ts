@@ -28,7 +28,7 @@ export const QaRecordSchema = z.object({
   ttl: Duration.describe("No push for this long and `qa gc` removes the environment."),
   keepUntil: IsoTime.optional().describe("`qa extend`: kept at least until then, whatever the last push."),
   releases: z.record(z.string(), z.string()).describe("Release id per app, built at `commit`."),
-  urls: z.record(z.string(), z.string()).default({}).describe("Each app's URL through the local load balancer."),
+  urls: z.record(z.string(), z.string().regex(/^https?:\/\/[^\s"'<>]+$/, "must be an http(s) URL")).default({}).describe("Each app's URL through the local load balancer."),
 });
 export type QaRecord = z.infer<typeof QaRecordSchema>;
 

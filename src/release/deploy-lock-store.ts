@@ -21,6 +21,8 @@ export interface DeployLock {
    * process to outlive, so never stale; it stays until `fawkes lock give-back` (or break).
    */
   held?: true;
+  /** Held by hand: who, for good (the console's signed-in subject), so that only they give it back. */
+  heldBy?: string;
 }
 
 /** A lock as read back; `stale`: its holder's process is gone (file), or its lease ran out (AWS). */

@@ -39,10 +39,10 @@ export function readDeployLock(stack: string, home = fawkesHome()): { lock: Depl
  * O_EXCL: of two commands that start at once, exactly one gets it. A stale lock is never taken
  * over silently; `fawkes lock break` removes it on purpose.
  */
-export function acquireDeployLock(stack: string, command: string, home = fawkesHome(), person?: { who: string }): { lock: DeployLock; release: () => void } {
+export function acquireDeployLock(stack: string, command: string, home = fawkesHome(), person?: { who: string; subject?: string }): { lock: DeployLock; release: () => void } {
   const file = lockFile(stack, home);
   mkdirSync(join(home, "locks"), { recursive: true });
-  const holder = person ? { who: person.who, pid: 0, held: true as const } : { who: whoAmI(), pid: process.pid };
+  const holder = person ? { who: person.who, pid: 0, held: true as const, ...(person.subject !== undefined ? { heldBy: person.subject } : {}) } : { who: whoAmI(), pid: process.pid };
   const lock: DeployLock = { stack, ...holder, machine: hostname(), since: new Date().toISOString(), command, token: randomBytes(8).toString("hex") };
   // Written whole to a private file, then linked into place: link fails if the lock exists, and
   // nobody ever sees a lock file without its content.
@@ -75,14 +75,18 @@ export function acquireDeployLock(stack: string, command: string, home = fawkesH
  * every rollout is refused, naming them and why, until they give it back. Throws DeployLockedError
  * when anyone holds it.
  */
-export function takeDeployLock(stack: string, who: string, reason: string, home = fawkesHome()): DeployLock {
-  return acquireDeployLock(stack, `held by hand: ${reason}`, home, { who }).lock;
+export function takeDeployLock(stack: string, who: string, reason: string, home = fawkesHome(), subject?: string): DeployLock {
+  return acquireDeployLock(stack, `held by hand: ${reason}`, home, { who, ...(subject !== undefined ? { subject } : {}) }).lock;
 }
 
-/** `fawkes lock give-back`: removes a lock a person took; a command's lock is not one to give back (lock break). */
-export function giveBackDeployLock(stack: string, home = fawkesHome()): DeployLock | undefined {
+/**
+ * `fawkes lock give-back`: removes a lock a person took; a command's lock is not one to give back
+ * (lock break). With `token`, only that hold: one taken since by someone else stays.
+ */
+export function giveBackDeployLock(stack: string, home = fawkesHome(), token?: string): DeployLock | undefined {
   const held = readDeployLock(stack, home);
   if (!held) return undefined;
+  if (token !== undefined && held.lock.token !== token) throw new DeployLockError(`stack ${stack}: the lock changed hands (now held by ${held.lock.who} since ${held.lock.since}); nothing was given back`);
   if (held.lock.held !== true) throw new DeployLockError(`stack ${stack} is locked by a running command ("${held.lock.command}" by ${held.lock.who}), not held by hand: it gives the lock back when it ends; if it died, fawkes lock break --stack ${stack}`);
   rmSync(lockFile(stack, home), { force: true });
   return held.lock;

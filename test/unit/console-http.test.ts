@@ -2,12 +2,12 @@
 // origin checks, actions that run and actions refused (nothing changed), hostile values escaped,
 // secrets cut out of what anyone sees, live output by server-sent events. No root: the actions
 // here are those of the deploy lock; releases on real hosts are in test/e2e/console.test.ts.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAudit, setUser, type ConsoleServer } from "../../src/console/index.ts";
+import { readAudit, readUsers, removeUser, setUser, type ConsoleServer } from "../../src/console/index.ts";
 import { envLayout } from "../../src/local/index.ts";
 import { appendHistory, lockFile, readDeployLock, rolloutLogDir, type HistoryEntry } from "../../src/release/index.ts";
 import { localSecretStore } from "../../src/secrets/index.ts";
@@ -90,6 +90,43 @@ describe("signing in", () => {
     expect((await c.signIn("alice", PASSWORD)).status).toBe(303);
   });
 
+  it("counts guesses sent at once: of 20 wrong passwords in parallel, at most 10 are checked", async () => {
+    const own = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") } });
+    try {
+      const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => new ConsoleClient(own.port).signIn("alice", `parallel guess ${i}`).then((r) => r.status)));
+      expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(10);
+      expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    } finally {
+      await own.console.close();
+    }
+  });
+
+  it("ends a session when its user is removed or their password changes, and applies new groups at once", async () => {
+    const users = join(home, "console", "users.yaml");
+    await setUser(users, "temp", PASSWORD, ["viewers"]);
+    const temp = await client("temp");
+    expect((await temp.get("/env/dev")).status).toBe(200);
+    expect((await temp.get("/env/production")).status).toBe(200);
+    // The operator edits the groups by hand: the same session, with the new groups (designers see dev only).
+    writeFileSync(users, readFileSync(users, "utf8").replace(/(temp:\n\s+groups:\n\s+- )viewers/, "$1designers"));
+    expect((await temp.get("/env/production")).status).toBe(404);
+    expect((await temp.get("/env/dev")).status).toBe(200);
+    await setUser(users, "temp", `${PASSWORD} changed`, ["designers"]);
+    expect((await temp.get("/env/dev")).status).toBe(303);
+    const again = new ConsoleClient(served.port);
+    expect((await again.signIn("temp", `${PASSWORD} changed`)).status).toBe(303);
+    expect(await removeUser(users, "temp")).toBe(true);
+    expect((await again.get("/env/dev")).status).toBe(303);
+  });
+
+  it("keeps every user when two are added at once", async () => {
+    const users = join(home, "console", "concurrent.yaml");
+    await Promise.all(["u1", "u2", "u3", "u4"].map((u) => setUser(users, u, PASSWORD, ["viewers"])));
+    expect(Object.keys(readUsers(users).users).sort()).toEqual(["u1", "u2", "u3", "u4"]);
+    expect(statSync(users).mode & 0o777).toBe(0o600);
+  });
+
   it("gives a session cookie no script and no other site can use", async () => {
     const r = await new ConsoleClient(served.port).signIn("alice", PASSWORD);
     const cookie = String([r.headers["set-cookie"]].flat()[0]);
@@ -108,6 +145,24 @@ describe("signing in", () => {
 });
 
 describe("what each role sees", () => {
+  it("answers the load balancer's health check without sign-in, and nothing else there", async () => {
+    const r = await httpRequest(served.port, "GET", "/healthz");
+    expect([r.status, r.body]).toEqual([200, "ok\n"]);
+    expect((await httpRequest(served.port, "GET", "/healthz/x")).status).toBe(303);
+  });
+
+  it("serves only the stacks it is given (a management stack's console: those it manages)", async () => {
+    const some = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") }, stacks: ["production"] });
+    try {
+      const alice = new ConsoleClient(some.port);
+      expect((await alice.signIn("alice", PASSWORD)).status).toBe(303);
+      expect([...(await alice.get("/")).body.matchAll(/<tr data-stack="([^"]+)"/g)].map((m) => m[1])).toEqual(["production"]);
+      expect((await alice.get("/env/dev")).status).toBe(404);
+    } finally {
+      await some.console.close();
+    }
+  });
+
   it("shows each person the environments their groups may see, and nothing to a person with no role", async () => {
     const rows = async (user: string) => [...(await (await client(user)).get("/")).body.matchAll(/<tr data-stack="([^"]+)"/g)].map((m) => m[1]);
     expect(await rows("alice")).toEqual(["dev", "production"]);
@@ -201,6 +256,8 @@ describe("actions", () => {
     expect((await alice.get("/env/..%2F..%2Fetc")).status).toBe(404);
     expect((await alice.get("/env/production/push/..%2F..%2F..%2Fetc%2Fpasswd")).status).toBe(404);
     expect((await alice.get("/env/production/diff?app=shop&from=r1&to=%2Fetc")).status).toBe(400);
+    expect((await alice.get("/env/production/diff?app=nosuchapp&from=r1&to=r2")).status).toBe(400);
+    expect((await alice.get("/env/%E0%A4%A")).status).toBe(404);
     const r = await alice.post("/env/production/release", { app: "shop", release: "../../x" });
     expect(r.status).toBe(400);
     expect(r.body).toContain("release &quot;../../x&quot;");
@@ -214,6 +271,8 @@ describe("secrets", () => {
     const entry: HistoryEntry = { id: "20261206T070000Z-abcdef", stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r2 --stack dev", startedAt: "2026-12-06T07:00:00.000Z", finishedAt: "2026-12-06T07:01:00.000Z", durationSeconds: 60, app: "shop", from: "r1", to: "r2", hostsReplaced: [], result: "succeeded", logs: rolloutLogDir("dev", "20261206T070000Z-abcdef", home) };
     mkdirSync(entry.logs, { recursive: true });
     writeFileSync(join(entry.logs, "rollout.log"), `hook: SHOP_SECRET_KEY=${secret}\ndb postgres://shop:hunter2hunter2@db/shop\n`);
+    // What failed, as the history keeps it: the tail of a host's bootstrap log, a hook's output in it.
+    entry.failure = `new host dev-web-2 failed at step shop/hooks: printed ${secret}`;
     appendHistory(entry, home);
     // One app's pushes: the shop's push is there, on the blog's page it is not.
     expect((await (await client("vera")).get("/env/dev?app=shop")).body).toContain(`data-entry="${entry.id}"`);

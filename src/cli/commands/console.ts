@@ -3,9 +3,10 @@
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { defaultStore } from "../../artifact/index.ts";
-import { albVerifier, projectStacks, readUsers, removeUser, setUser, startConsole, usersFile, type ConsoleAuth } from "../../console/index.ts";
+import { albVerifier, consoleStacks, readUsers, removeUser, setUser, startConsole, usersFile, type ConsoleAuth } from "../../console/index.ts";
 import { startErrorMailSchedule } from "../../errors/index.ts";
 import { fawkesHome } from "../../local/index.ts";
+import { stackNameProblem } from "../../names/index.ts";
 import { UsageError, type Command, type Io } from "../command.ts";
 import { findProjectRoot } from "../project-root.ts";
 
@@ -33,7 +34,7 @@ function authOf(values: Record<string, unknown>, home: string): ConsoleAuth {
 export const consoleCmd: Command = {
   name: "console",
   summary: "The deploy console: every environment and app in one web page, push history with output, release and rollback with live output, locks, maintenance, QA, tracebacks.",
-  usage: "fawkes console [--listen 127.0.0.1:8080] [--target local|aws] [--auth password|alb] [--users FILE] [--alb-arn ARN --region R] [--groups-claim C]",
+  usage: "fawkes console [--listen 127.0.0.1:8080] [--target local|aws] [--stacks A,B] [--auth password|alb] [--users FILE] [--alb-arn ARN --region R] [--groups-claim C]",
   help: `Serves the console until stopped (Ctrl-C), and prints its URL. It shows every stack of the
 project to whoever's groups the stack's access knob names (view, deploy, admin), and its buttons
 run the same code as the CLI (release, rollback, lock take|give-back|break, maintenance on|off,
@@ -49,6 +50,8 @@ expiry) and takes the groups from the identity provider's claim.
 
 Flags:
   --listen A:P        where to listen (default 127.0.0.1:8080; port 0: any free port)
+  --stacks A,B        the stacks it serves (default every stack of the project): a management
+                      stack's console serves those it manages
   --target T          local (default: this machine's hosts) or aws: releases, rollbacks and
                       maintenance as fawkes release|rollback|maintenance --target aws run them
                       (the stacks' AWS credentials from the SDK's chain, the Pulumi CLI), locks
@@ -67,7 +70,7 @@ takes effect when the console starts again; fawkes errors --stack S --mail sends
 
 Exit codes: 0 stopped by a signal; 1 the address is taken, or the users file is wrong (every
 problem named); 2 usage.`,
-  options: { listen: { type: "string" }, target: { type: "string" }, auth: { type: "string" }, users: { type: "string" }, "alb-arn": { type: "string", multiple: true }, region: { type: "string" }, "groups-claim": { type: "string" } },
+  options: { listen: { type: "string" }, target: { type: "string" }, stacks: { type: "string" }, auth: { type: "string" }, users: { type: "string" }, "alb-arn": { type: "string", multiple: true }, region: { type: "string" }, "groups-claim": { type: "string" } },
   async run({ values }, io) {
     const root = findProjectRoot(io.cwd, values.project);
     const home = fawkesHome();
@@ -79,7 +82,12 @@ problem named); 2 usage.`,
     }
     const target = values.target ?? "local";
     if (target !== "local" && target !== "aws") throw new UsageError(`--target ${String(target)}: must be local (this machine's hosts) or aws (the stacks' AWS accounts)`);
-    const console = startConsole({ root, home, store: defaultStore(), auth, secure: auth.kind === "alb", target });
+    const stacks = values.stacks === undefined ? undefined : String(values.stacks).split(",").map((s) => s.trim()).filter((s) => s !== "");
+    for (const s of stacks ?? []) {
+      const problem = stackNameProblem(s);
+      if (problem !== undefined) throw new UsageError(`--stacks: "${s}": ${problem}`);
+    }
+    const console = startConsole({ root, home, store: defaultStore(), auth, secure: auth.kind === "alb", target, ...(stacks ? { stacks } : {}) });
     await new Promise<void>((resolve, reject) => {
       console.server.once("error", reject);
       console.server.listen(port, host, () => resolve());
@@ -90,13 +98,13 @@ problem named); 2 usage.`,
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${typeof address === "object" && address ? address.port : port}/`;
     io.out(`fawkes console: ${url}\n`);
     // The daily traceback mail of each stack that names recipients, at its errorMail.at, while the console runs.
-    const stops = projectStacks(root).flatMap(({ spec }) => {
+    const stops = consoleStacks({ root, home, store: defaultStore(), ...(stacks ? { stacks } : {}) }).flatMap(({ spec }) => {
       if (!spec || spec.knobs.errorMail.to.length === 0) return [];
       io.err(`${spec.stack}: the traceback mail goes to ${spec.knobs.errorMail.to.join(", ")} daily at ${spec.knobs.errorMail.at} UTC\n`);
       return [
         startErrorMailSchedule({
           spec,
-          target: "local",
+          target,
           onError: (e, stack) => io.err(`${stack}: the traceback mail was not sent: ${e.message}\n`),
           onSent: (o) => io.err(o.sent ? `${o.stack}: the traceback mail went to ${o.to.join(", ")}: ${o.subject}\n` : `${o.stack}: no traceback mail: ${o.reason}\n`),
         }),
@@ -124,17 +132,22 @@ async function readPassword(io: Io): Promise<string> {
     }
     throw new UsageError("no password on stdin: give it as the first line");
   }
+  // The prompt goes straight to the terminal; what readline would echo (the typing) goes nowhere.
   const ask = (prompt: string) =>
-    new Promise<string>((resolve) => {
-      let muted = false;
-      const out = new Writable({ write: (chunk, _enc, done) => (muted ? done() : process.stderr.write(chunk, done)) });
-      const rl = createInterface({ input: process.stdin, output: out, terminal: true });
-      rl.question(prompt, (answer) => {
+    new Promise<string>((resolve, reject) => {
+      process.stderr.write(prompt);
+      const silent = new Writable({ write: (_chunk, _enc, done) => done() });
+      const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
+      rl.on("SIGINT", () => {
+        rl.close();
+        io.err("\n");
+        reject(new UsageError("interrupted: nothing was changed"));
+      });
+      rl.question("", (answer) => {
         rl.close();
         io.err("\n");
         resolve(answer);
       });
-      muted = true;
     });
   const first = await ask("password: ");
   if ((await ask("again: ")) !== first) throw new UsageError("the two passwords differ; nothing was changed");
@@ -200,7 +213,7 @@ export const userRemove: Command = {
   name: "user remove",
   summary: "Remove a person from the deploy console on this machine.",
   usage: "fawkes user remove NAME [--users FILE]",
-  help: `Their sessions end at their next request.
+  help: `Their sessions end at their next request (so do those of a user whose password changes).
 
 Flags:
 ${USERS_FLAG}
@@ -210,7 +223,7 @@ Exit codes: 0 removed; 1 no such user, or a users file with problems; 2 usage.`,
   positionals: { min: 1, max: 1, args: [{ name: "NAME" }] },
   async run({ values, positionals }, io) {
     const file = typeof values.users === "string" ? values.users : usersFile(fawkesHome());
-    if (!removeUser(file, positionals[0]!)) {
+    if (!(await removeUser(file, positionals[0]!))) {
       io.err(`error: no user "${positionals[0]}" in ${file}\n`);
       return 1;
     }
