@@ -12,7 +12,8 @@ function printProblems(io: Io, problems: readonly Problem[], what: string, where
 
 function printStacks(io: Io, report: CheckReport): void {
   for (const s of report.stacks) {
-    io.out(`ok ${s.stack}: ${s.spec.catalogue.apps.length} apps on ${s.images.map((i) => `${i.role} x${s.spec.knobs.fleet[i.role].desired}`).join(", ")}\n`);
+    const console = s.spec.knobs.console;
+    io.out(console ? `ok ${s.stack}: the deploy console of ${console.manages.join(", ")} (a management stack: no apps)\n` : `ok ${s.stack}: ${s.spec.catalogue.apps.length} apps on ${s.images.map((i) => `${i.role} x${s.spec.knobs.fleet[i.role].desired}`).join(", ")}\n`);
     for (const w of s.warnings) io.out(`warning: ${s.stack}: ${w}\n`);
   }
   printProblems(io, report.problems, "configuration problem");
