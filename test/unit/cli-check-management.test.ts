@@ -13,7 +13,7 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "fawkes-check-ops-"));
   for (const p of ["Pulumi.yaml", "stacks", "image", "examples", "libs"]) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true });
   const dev = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
-  const image = /  fawkes:image:\n(?: {4}.*\n)+/.exec(dev)![0];
+  const image = / {2}fawkes:image:\n(?: {4}.*\n)+/.exec(dev)![0];
   writeFileSync(
     join(root, "stacks", "Pulumi.ops.yaml"),
     `config:
