@@ -2,9 +2,7 @@
 // for the person's role in its environment and for the form's CSRF token before anything runs.
 // node:http and server-rendered pages; one small script for live output and confirmations.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { join } from "node:path";
 import { ConfigError, type ConsoleRole, type EnvironmentSpec } from "../config/index.ts";
 import { DAY_MS, digestOf, errorDigestHtml, stackErrorSource } from "../errors/index.ts";
 import { Html } from "../html/index.ts";
@@ -12,17 +10,19 @@ import { LocalTargetError } from "../local/index.ts";
 import { appNameProblem, qaStackName, reasonProblem, releaseIdProblem, stackNameProblem } from "../names/index.ts";
 import { expiresAt, listRecords, QaError, ttlMs } from "../qa/index.ts";
 import { AwsCheckError } from "../check/aws.ts";
-import { DeployLockedError, DeployLockError, readHistory, RefreshInProgressError, rolloutLogDir, type HistoryEntry } from "../release/index.ts";
+import { DeployLockedError, DeployLockError, readHistory, RefreshInProgressError } from "../release/index.ts";
 import { ACTION_ROLES, allows, consoleWho, roleIn, type ConsoleAction, type Principal } from "./access.ts";
 import { ActionRefused, runAction, secretRedactor } from "./actions.ts";
 import type { AlbIdentity } from "./alb-identity.ts";
 import { appendAudit, readAudit } from "./audit.ts";
+import { clientOf, field, header, pathSegment, readBody, redirect, regexProblem, Reply, sameOrigin, send } from "./http.ts";
+import { pushLogs } from "./push-logs.ts";
+import { PasswordSignIn } from "./sign-in.ts";
 import { STATIC_FILES } from "./assets.ts";
 import { releaseDiff } from "./diff.ts";
 import { LiveOutput } from "./live.ts";
-import { auditPage, diffPage, envPage, errorsPage, loginPage, messagePage, overviewPage, pushPage, qaPage, type PageFrame, type QaRow } from "./pages.ts";
-import { clearedCookie, cookieOf, derivedCsrf, sameToken, SESSION_COOKIE, sessionCookie, Sessions } from "./session.ts";
-import { authenticate, readUsers, type UsersFile } from "./users.ts";
+import { auditPage, diffPage, envPage, errorsPage, messagePage, overviewPage, pushPage, qaPage, type PageFrame, type QaRow } from "./pages.ts";
+import { clearedCookie, derivedCsrf, sameToken } from "./session.ts";
 import { builtReleases, consoleStacks, envView, environments, lockOf, stackFor, type ConsoleContext } from "./view.ts";
 
 export type ConsoleAuth = { kind: "password"; usersFile: string } | { kind: "alb"; verify: (headers: { oidcData?: string; identity?: string }) => Promise<AlbIdentity> };
@@ -41,129 +41,31 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 16 * 1024;
+const QA_TEMPLATE = "qa";
 /** Answered 200 without sign-in, for the load balancer's health check. */
 export const HEALTH_PATH = "/healthz";
-/** Failed sign-ins from one address before it must wait: the slow hash costs each guess, this bounds their number. */
-const SIGN_IN_MAX_FAILURES = 10;
-const SIGN_IN_WINDOW_MIN = 15;
-const MAX_HASHING = 4;
-
-/** Failures per client within a sliding window. */
-class FailureWindow {
-  private readonly seen = new Map<string, number[]>();
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-  ) {}
-
-  private recent(key: string, now: number): number[] {
-    const kept = (this.seen.get(key) ?? []).filter((t) => now - t < this.windowMs);
-    if (kept.length === 0) this.seen.delete(key);
-    else this.seen.set(key, kept);
-    return kept;
-  }
-
-  blocked(key: string, now = Date.now()): boolean {
-    return this.recent(key, now).length >= this.max;
-  }
-
-  add(key: string, now = Date.now()): void {
-    // Addresses that stopped trying are swept now and then, not kept for ever.
-    if (this.seen.size > 10_000) for (const k of [...this.seen.keys()]) this.recent(k, now);
-    this.seen.set(key, [...this.recent(key, now), now]);
-  }
-
-  clear(key: string): void {
-    this.seen.delete(key);
-  }
-}
-const QA_TEMPLATE = "qa";
-
-/** A request's answer: status, headers, body. */
-class Reply extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(`HTTP ${status}`);
-  }
-}
-
-const redirect = (to: string, headers: Record<string, string> = {}) => new Reply(303, "", { location: to, ...headers });
-
-function readBody(req: IncomingMessage): Promise<URLSearchParams> {
-  return new Promise((resolve, reject) => {
-    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
-    if (type !== "application/x-www-form-urlencoded") return reject(new Reply(415, "a form post (application/x-www-form-urlencoded) is expected"));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Reply(413, "the form is too large"));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
-    req.on("error", reject);
-  });
-}
 
 const ROLLOUT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 const BRANCH = /^(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}(?<![./])$/;
 const EXTEND_BY = /^[1-9][0-9]{0,2}[hdw]$/;
 
-/** Each form field as its action needs it, checked by the one rule of its kind; a problem is a 400 that names the field. */
-function field(form: URLSearchParams, name: string, problem: (v: string) => string | undefined): string {
-  const v = form.get(name);
-  if (v === null || v === "") throw new Reply(400, `the form has no ${name}`);
-  const p = problem(v);
-  if (p !== undefined) throw new Reply(400, `${name} ${JSON.stringify(v.slice(0, 80))}: ${p}`);
-  return v;
+/** The library's errors that mean "nothing was done": its preconditions, its locks, its checks. */
+function refusal(e: Error): boolean {
+  return e instanceof ActionRefused || e instanceof DeployLockedError || e instanceof DeployLockError || e instanceof LocalTargetError || e instanceof QaError || e instanceof ConfigError || e instanceof AwsCheckError || e instanceof RefreshInProgressError;
 }
 
-const regexProblem = (re: RegExp, what: string) => (v: string) => (re.test(v) ? undefined : what);
-
-/** The peer; behind the ALB, the address it appended last to X-Forwarded-For (those before it are the client's say). */
-function clientOf(req: IncomingMessage, behindAlb: boolean): string {
-  const fwd = behindAlb ? String(req.headers["x-forwarded-for"] ?? "").split(",").at(-1)!.trim() : "";
-  return fwd || req.socket.remoteAddress || "unknown";
-}
 
 export function startConsole(opts: ConsoleOptions): ConsoleServer {
   const ctx: ConsoleContext = { root: opts.root, home: opts.home, store: opts.store, target: opts.target ?? "local", ...(opts.stacks ? { stacks: opts.stacks } : {}) };
-  const sessions = new Sessions();
   const live = new LiveOutput();
   const secret = randomBytes(32);
   const running = new Set<Promise<unknown>>();
   const secure = opts.secure === true;
-  const signInFailures = new FailureWindow(SIGN_IN_MAX_FAILURES, SIGN_IN_WINDOW_MIN * 60_000);
-  let hashing = 0;
-
-  /** The users file as it is now, read again when it changed: a removed user, a new password or new groups count at once. */
-  let usersCache: { stamp: string; users: UsersFile["users"] } | undefined;
-  function currentUsers(file: string): UsersFile["users"] {
-    const st = existsSync(file) ? statSync(file) : undefined;
-    const stamp = st ? `${st.mtimeMs}:${st.size}:${st.ino}` : "none";
-    if (usersCache?.stamp !== stamp) usersCache = { stamp, users: readUsers(file).users };
-    return usersCache.users;
-  }
+  const passwords = opts.auth.kind === "password" ? new PasswordSignIn(opts.auth.usersFile, secure, (req, who, entry) => audit(req, who, entry)) : undefined;
 
   async function principalOf(req: IncomingMessage): Promise<{ who: Principal; csrf: string } | undefined> {
-    if (opts.auth.kind === "password") {
-      const id = cookieOf(req, SESSION_COOKIE);
-      const s = sessions.get(id);
-      if (!s) return undefined;
-      // The session holds the password hash it was opened with: gone or changed, the session ends.
-      const user = currentUsers(opts.auth.usersFile)[s.who.name];
-      if (!user || user.password !== s.tag) {
-        sessions.drop(id);
-        return undefined;
-      }
-      return { who: { ...s.who, groups: [...user.groups] }, csrf: s.csrf };
-    }
+    if (passwords) return passwords.principalOf(req);
+    if (opts.auth.kind !== "alb") return undefined;
     const id = await opts.auth.verify({ oidcData: header(req, "x-amzn-oidc-data"), identity: header(req, "x-amzn-oidc-identity") });
     const who: Principal = { name: id.name, subject: id.subject, groups: id.groups, via: "alb" };
     return { who, csrf: derivedCsrf(secret, id.subject) };
@@ -233,33 +135,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       return send(res, new Reply(200, f.body, { "content-type": f.type, "cache-control": "max-age=300" }));
     }
     // Sign-in, the one page without a person.
-    if (path === "/login" && opts.auth.kind === "password") {
-      if (method === "GET") return send(res, new Reply(200, loginPage(undefined, safeNext(url.searchParams.get("next")))));
-      if (method === "POST") {
-        sameOrigin(req);
-        const form = await readBody(req);
-        const name = form.get("user") ?? "";
-        const client = clientOf(req, false);
-        if (signInFailures.blocked(client)) {
-          audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "refused", detail: "too many failed sign-ins" });
-          return send(res, new Reply(429, loginPage(`Too many failed sign-ins from ${client}: wait ${SIGN_IN_WINDOW_MIN} minutes.`, safeNext(form.get("next"))), { "retry-after": String(SIGN_IN_WINDOW_MIN * 60) }));
-        }
-        // Each check costs 32 MiB and a core for a tenth of a second: a bounded number at once.
-        if (hashing >= MAX_HASHING) return send(res, new Reply(429, loginPage("Too many sign-ins at once: try again in a moment.", safeNext(form.get("next"))), { "retry-after": "2" }));
-        // Counted before the check, so that guesses sent at once count too; a success clears them.
-        signInFailures.add(client);
-        hashing++;
-        const user = await authenticate(opts.auth.usersFile, name, form.get("password") ?? "").finally(() => hashing--);
-        if (!user) {
-          audit(req, name.slice(0, 64) || "(empty)", { action: "sign-in", outcome: "sign-in-failed" });
-          return send(res, new Reply(401, loginPage("Wrong user or password.", safeNext(form.get("next")))));
-        }
-        signInFailures.clear(client);
-        const s = sessions.create({ name: user.name, subject: user.name, groups: user.groups, via: "password" }, currentUsers(opts.auth.usersFile)[user.name]?.password ?? "");
-        audit(req, user.name, { action: "sign-in", outcome: "signed-in" });
-        return send(res, redirect(safeNext(form.get("next")), { "set-cookie": sessionCookie(s.id, secure) }));
-      }
-    }
+    if (path === "/login" && passwords && (method === "GET" || method === "POST")) return send(res, await passwords.signIn(req, url));
     let me: { who: Principal; csrf: string } | undefined;
     try {
       me = await principalOf(req);
@@ -333,7 +209,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
       if (!entry) throw new Reply(404, messagePage(frame(""), 404, `no push ${id.slice(0, 40)} in ${env.stack}`));
       const redact = secretRedactor(env.spec);
       const shown = { ...entry, ...(entry.failure !== undefined ? { failure: redact(entry.failure) } : {}) };
-      return new Reply(200, pushPage(frame(`${entry.kind} in ${env.stack}`), env.stack, shown, pushLogs(env, entry)));
+      return new Reply(200, pushPage(frame(`${entry.kind} in ${env.stack}`), env.stack, shown, pushLogs(ctx, env, entry)));
     }
     const view = await envView(ctx, { stack: env.stack, spec: env.spec }, who, new Map(listRecords(ctx.home).records.map((r) => [r.stack, r])));
     // A bucket out of reach (AWS) is said in the app's row; the rest of the page still shows.
@@ -354,25 +230,6 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     return new Reply(200, envPage(frame(env.stack), { env: view!, releases, releaseProblems, history: history.slice(-100), ...(app !== undefined ? { app } : {}), ...(running ? { running } : {}) }));
   }
 
-  /**
-   * The push's own log and the copies beside it (the hooks' output; a failed host's logs, one dir
-   * per host), secrets cut out. Copies of a host's logs may hold links the host planted: only
-   * regular files are read, never a link.
-   */
-  function pushLogs(env: { stack: string; spec: EnvironmentSpec }, entry: HistoryEntry): Array<{ name: string; text: string }> {
-    const dir = rolloutLogDir(env.stack, entry.id, ctx.home);
-    if (!existsSync(dir)) return [];
-    const redact = secretRedactor(env.spec);
-    const logsIn = (sub: string) =>
-      readdirSync(join(dir, sub), { withFileTypes: true })
-        .filter((f) => f.isFile() && f.name.endsWith(".log"))
-        .map((f) => (sub ? `${sub}/${f.name}` : f.name))
-        .sort();
-    const hosts = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-    const names = [...logsIn(""), ...hosts.flatMap(logsIn)].sort((a, b) => Number(b === "rollout.log") - Number(a === "rollout.log"));
-    return names.map((name) => ({ name, text: redact(readTail(join(dir, name), 512 * 1024)) }));
-  }
-
   async function qaPageOf(who: Principal, f: PageFrame): Promise<string> {
     const template = stackFor(ctx, QA_TEMPLATE, who);
     const now = Date.now();
@@ -390,8 +247,7 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
 
   async function post(req: IncomingMessage, who: Principal, path: string, form: URLSearchParams, frame: (t: string) => PageFrame): Promise<Reply> {
     if (path === "/logout") {
-      sessions.drop(cookieOf(req, SESSION_COOKIE));
-      return redirect("/login", { "set-cookie": clearedCookie(secure) });
+      return redirect("/login", { "set-cookie": passwords?.signOut(req) ?? clearedCookie(secure) });
     }
     if (path === "/qa/up") {
       const env = stackOf(QA_TEMPLATE, who);
@@ -465,75 +321,3 @@ export function startConsole(opts: ConsoleOptions): ConsoleServer {
     },
   };
 }
-
-/** The last `bytes` of a regular file, opened without following a link. */
-function readTail(file: string, bytes: number): string {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, bytes);
-    const buf = Buffer.alloc(length);
-    readSync(fd, buf, 0, length, size - length);
-    return buf.toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** The library's errors that mean "nothing was done": its preconditions, its locks, its checks. */
-function refusal(e: Error): boolean {
-  return e instanceof ActionRefused || e instanceof DeployLockedError || e instanceof DeployLockError || e instanceof LocalTargetError || e instanceof QaError || e instanceof ConfigError || e instanceof AwsCheckError || e instanceof RefreshInProgressError;
-}
-
-/** A form post from another site is refused whatever its token: Origin (or Fetch Metadata) must be this console's. */
-function sameOrigin(req: IncomingMessage): void {
-  const site = header(req, "sec-fetch-site");
-  if (site !== undefined && site !== "same-origin" && site !== "none") throw new Reply(403, "a form from another site; nothing was changed");
-  const origin = header(req, "origin");
-  if (origin === undefined || origin === "null" && site === undefined) return;
-  const host = header(req, "x-forwarded-host") ?? header(req, "host");
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    throw new Reply(403, "a form with a malformed Origin; nothing was changed");
-  }
-  if (originHost !== host) throw new Reply(403, "a form from another origin; nothing was changed");
-}
-
-/** A path segment as sent (%-encoded); a malformed one names nothing here: 404. */
-function pathSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new Reply(404, "no such page");
-  }
-}
-
-/** Where to go after signing in: a path of this console only, never another site. */
-function safeNext(next: string | null | undefined): string {
-  return next && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : "/";
-}
-
-const SECURITY_HEADERS = {
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "same-origin",
-  "x-frame-options": "DENY",
-};
-
-function send(res: ServerResponse, r: Reply): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const type = r.headers["content-type"] ?? "text/html; charset=utf-8";
-  res.writeHead(r.status, { ...SECURITY_HEADERS, "cache-control": "no-store", ...r.headers, "content-type": type });
-  res.end(r.body);
-}
-

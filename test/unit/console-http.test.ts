@@ -1,158 +1,31 @@
-// The deploy console over HTTP, in this process: sign-in, roles per stack by group, CSRF and
-// origin checks, actions that run and actions refused (nothing changed), hostile values escaped,
-// secrets cut out of what anyone sees, live output by server-sent events. No root: the actions
-// here are those of the deploy lock; releases on real hosts are in test/e2e/console.test.ts.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+// The deploy console over HTTP, in this process: roles per stack by group, CSRF and origin checks,
+// actions that run and actions refused (nothing changed), hostile values escaped, secrets cut out
+// of what anyone sees, live output by server-sent events. No root: the actions here are those of
+// the deploy lock; releases on real hosts are in test/e2e/console.test.ts; sign-in in
+// console-sign-in.test.ts.
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAudit, readUsers, removeUser, setUser, type ConsoleServer } from "../../src/console/index.ts";
+import { describe, expect, it } from "vitest";
+import { readAudit } from "../../src/console/index.ts";
 import { envLayout } from "../../src/local/index.ts";
 import { appendHistory, lockFile, readDeployLock, rolloutLogDir, type HistoryEntry } from "../../src/release/index.ts";
 import { localSecretStore } from "../../src/secrets/index.ts";
-import { ConsoleClient, httpRequest, serveConsole } from "../helpers/console-client.ts";
+import { ConsoleClient, httpRequest } from "../helpers/console-client.ts";
+import { PASSWORD, useConsoleProject } from "../helpers/console-project.ts";
 
-const REPO = join(import.meta.dirname, "../..");
-const PASSWORD = "correct horse battery staple";
-let root = "";
-let home = "";
-let served: { console: ConsoleServer; port: number };
-const savedHome = process.env.FAWKES_HOME;
-
-function addAccess(stack: string, access: string): void {
-  const file = join(root, "stacks", `Pulumi.${stack}.yaml`);
-  writeFileSync(file, `${readFileSync(file, "utf8").trimEnd()}\n${access}`);
-}
-
-const client = async (user?: string) => {
-  const c = new ConsoleClient(served.port);
-  if (user) expect((await c.signIn(user, PASSWORD)).status).toBe(303);
-  return c;
-};
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "fawkes-console-"));
-  home = mkdtempSync(join(tmpdir(), "fawkes-console-home-"));
-  process.env.FAWKES_HOME = home;
-  for (const p of ["Pulumi.yaml", "index.ts", "stacks", "image", "examples", "libs"]) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true });
-  // The Pulumi program (index.ts) that `--target aws` checks run under mocks imports these.
-  for (const d of ["node_modules", "components", "src"]) symlinkSync(join(REPO, d), join(root, d));
-  addAccess("dev", "  fawkes:access:\n    view: [viewers]\n    deploy: [devs, designers]\n    admin: [ops]\n");
-  addAccess("production", "  fawkes:access:\n    view: [viewers, devs]\n    deploy: [ops]\n    admin: [ops]\n");
-  const users = join(home, "console", "users.yaml");
-  for (const [name, groups] of Object.entries({ alice: ["ops"], dave: ["devs"], dora: ["designers"], vera: ["viewers"], nobody: [] })) await setUser(users, name, PASSWORD, groups);
-  served = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: users } });
-}, 60_000);
-
-afterAll(async () => {
-  await served?.console.close();
-  if (savedHome === undefined) delete process.env.FAWKES_HOME;
-  else process.env.FAWKES_HOME = savedHome;
-  rmSync(root, { recursive: true, force: true });
-  rmSync(home, { recursive: true, force: true });
-});
-
-describe("signing in", () => {
-  it("sends a person without a session to the sign-in page, and back where they were after it", async () => {
-    const r = await httpRequest(served.port, "GET", "/env/dev");
-    expect(r.status).toBe(303);
-    expect(r.headers.location).toBe("/login?next=%2Fenv%2Fdev");
-    expect((await httpRequest(served.port, "GET", "/login")).body).toContain('type="password"');
-  });
-
-  it("refuses a wrong password and an unknown user alike, and records both", async () => {
-    const c = new ConsoleClient(served.port);
-    const wrong = await c.signIn("alice", "not the password at all");
-    const unknown = await c.signIn("mallory", PASSWORD);
-    expect([wrong.status, unknown.status]).toEqual([401, 401]);
-    expect(wrong.body).toContain("Wrong user or password.");
-    expect(unknown.body).toContain("Wrong user or password.");
-    expect(c.cookie).toBe("");
-    const failed = readAudit(home).filter((a) => a.outcome === "sign-in-failed").map((a) => a.who);
-    expect(failed).toEqual(expect.arrayContaining(["alice", "mallory"]));
-  });
-
-  it("makes an address that failed 10 sign-ins in 15 minutes wait, whatever the password", async () => {
-    const c = new ConsoleClient(served.port);
-    // Another console: this file's others share 127.0.0.1 and must not be blocked.
-    const own = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") } });
-    try {
-      const mine = new ConsoleClient(own.port);
-      for (let i = 0; i < 10; i++) expect((await mine.signIn("alice", `wrong password ${i}`)).status).toBe(401);
-      const r = await mine.signIn("alice", PASSWORD);
-      expect(r.status).toBe(429);
-      expect(r.headers["retry-after"]).toBe("900");
-      expect(mine.cookie).toBe("");
-    } finally {
-      await own.console.close();
-    }
-    expect((await c.signIn("alice", PASSWORD)).status).toBe(303);
-  });
-
-  it("counts guesses sent at once: of 20 wrong passwords in parallel, at most 10 are checked", async () => {
-    const own = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") } });
-    try {
-      const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => new ConsoleClient(own.port).signIn("alice", `parallel guess ${i}`).then((r) => r.status)));
-      expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
-      expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(10);
-      expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
-    } finally {
-      await own.console.close();
-    }
-  });
-
-  it("ends a session when its user is removed or their password changes, and applies new groups at once", async () => {
-    const users = join(home, "console", "users.yaml");
-    await setUser(users, "temp", PASSWORD, ["viewers"]);
-    const temp = await client("temp");
-    expect((await temp.get("/env/dev")).status).toBe(200);
-    expect((await temp.get("/env/production")).status).toBe(200);
-    // The operator edits the groups by hand: the same session, with the new groups (designers see dev only).
-    writeFileSync(users, readFileSync(users, "utf8").replace(/(temp:\n\s+groups:\n\s+- )viewers/, "$1designers"));
-    expect((await temp.get("/env/production")).status).toBe(404);
-    expect((await temp.get("/env/dev")).status).toBe(200);
-    await setUser(users, "temp", `${PASSWORD} changed`, ["designers"]);
-    expect((await temp.get("/env/dev")).status).toBe(303);
-    const again = new ConsoleClient(served.port);
-    expect((await again.signIn("temp", `${PASSWORD} changed`)).status).toBe(303);
-    expect(await removeUser(users, "temp")).toBe(true);
-    expect((await again.get("/env/dev")).status).toBe(303);
-  });
-
-  it("keeps every user when two are added at once", async () => {
-    const users = join(home, "console", "concurrent.yaml");
-    await Promise.all(["u1", "u2", "u3", "u4"].map((u) => setUser(users, u, PASSWORD, ["viewers"])));
-    expect(Object.keys(readUsers(users).users).sort()).toEqual(["u1", "u2", "u3", "u4"]);
-    expect(statSync(users).mode & 0o777).toBe(0o600);
-  });
-
-  it("gives a session cookie no script and no other site can use", async () => {
-    const r = await new ConsoleClient(served.port).signIn("alice", PASSWORD);
-    const cookie = String([r.headers["set-cookie"]].flat()[0]);
-    expect(cookie).toMatch(/^fawkes_console=[A-Za-z0-9_-]{43}; /);
-    expect(cookie).toContain("HttpOnly");
-    expect(cookie).toContain("SameSite=Strict");
-  });
-
-  it("never sends a person elsewhere after sign-in", async () => {
-    const c = new ConsoleClient(served.port);
-    for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example"]) {
-      const r = await c.post("/login", { user: "alice", password: PASSWORD, next }, { csrf: false });
-      expect(r.headers.location).toBe("/");
-    }
-  });
-});
+const project = useConsoleProject();
+const client = (user?: string) => project.client(user);
 
 describe("what each role sees", () => {
   it("answers the load balancer's health check without sign-in, and nothing else there", async () => {
-    const r = await httpRequest(served.port, "GET", "/healthz");
+    const r = await httpRequest(project.port, "GET", "/healthz");
     expect([r.status, r.body]).toEqual([200, "ok\n"]);
-    expect((await httpRequest(served.port, "GET", "/healthz/x")).status).toBe(303);
+    expect((await httpRequest(project.port, "GET", "/healthz/x")).status).toBe(303);
   });
 
   it("serves only the stacks it is given (a management stack's console: those it manages)", async () => {
-    const some = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") }, stacks: ["production"] });
+    const some = await project.serve({ stacks: ["production"] });
     try {
       const alice = new ConsoleClient(some.port);
       expect((await alice.signIn("alice", PASSWORD)).status).toBe(303);
@@ -188,7 +61,7 @@ describe("actions", () => {
   it("refuses a viewer's action with 403, changes nothing, and records the attempt", async () => {
     const vera = await client("vera");
     await vera.get("/env/dev");
-    const stackFile = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
+    const stackFile = readFileSync(join(project.root, "stacks", "Pulumi.dev.yaml"), "utf8");
     for (const [path, form] of [
       ["/env/dev/lock", { do: "take", reason: "mine now" }],
       ["/env/dev/maintenance", { app: "shop", on: "on" }],
@@ -198,9 +71,9 @@ describe("actions", () => {
       expect(r.status, path).toBe(403);
       expect(r.body).toContain("Nothing was changed.");
     }
-    expect(existsSync(lockFile("dev", home))).toBe(false);
-    expect(readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(stackFile);
-    const forbidden = readAudit(home).filter((a) => a.who === "vera" && a.outcome === "forbidden").map((a) => a.action);
+    expect(existsSync(lockFile("dev", project.home))).toBe(false);
+    expect(readFileSync(join(project.root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(stackFile);
+    const forbidden = readAudit(project.home).filter((a) => a.who === "vera" && a.outcome === "forbidden").map((a) => a.action);
     expect(forbidden).toEqual(expect.arrayContaining(["lock-take", "maintenance-on", "release"]));
   });
 
@@ -213,7 +86,7 @@ describe("actions", () => {
     await other.get("/env/dev");
     expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" }, { csrf: other.csrf })).status).toBe(403);
     expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" }, { origin: "http://evil.example" })).status).toBe(403);
-    expect(existsSync(lockFile("dev", home))).toBe(false);
+    expect(existsSync(lockFile("dev", project.home))).toBe(false);
   });
 
   it("lets a deployer hold the stack and give it back; another deployer cannot give it back, an admin can", async () => {
@@ -221,8 +94,8 @@ describe("actions", () => {
     await dave.get("/env/dev");
     const taken = await dave.post("/env/dev/lock", { do: "take", reason: "migrating by hand <b>now</b>" });
     expect(taken.status).toBe(303);
-    await served.console.idle();
-    expect(readDeployLock("dev", home)?.lock).toMatchObject({ who: "dave (console)", held: true, command: "held by hand: migrating by hand <b>now</b>" });
+    await project.console.idle();
+    expect(readDeployLock("dev", project.home)?.lock).toMatchObject({ who: "dave (console)", held: true, command: "held by hand: migrating by hand <b>now</b>" });
     // What everyone sees: the holder and the reason, escaped.
     const page = (await (await client("vera")).get("/env/dev")).body;
     expect(page).toContain("Held by <b>dave (console)</b>");
@@ -231,22 +104,22 @@ describe("actions", () => {
     const dora = await client("dora");
     await dora.get("/env/dev");
     expect((await dora.post("/env/dev/lock", { do: "give-back" })).status).toBe(403);
-    expect(readDeployLock("dev", home)).toBeDefined();
+    expect(readDeployLock("dev", project.home)).toBeDefined();
     expect((await dave.post("/env/dev/lock", { do: "give-back" })).status).toBe(303);
-    await served.console.idle();
-    expect(readDeployLock("dev", home)).toBeUndefined();
-    const actions = readAudit(home).filter((a) => a.stack === "dev" && (a.outcome === "done" || a.outcome === "forbidden") && a.action.startsWith("lock"));
+    await project.console.idle();
+    expect(readDeployLock("dev", project.home)).toBeUndefined();
+    const actions = readAudit(project.home).filter((a) => a.stack === "dev" && (a.outcome === "done" || a.outcome === "forbidden") && a.action.startsWith("lock"));
     expect(actions.map((a) => `${a.who} ${a.action} ${a.outcome}`)).toEqual(expect.arrayContaining(["dave lock-take done", "dora lock-give-back-any forbidden", "dave lock-give-back done"]));
   });
 
   it("refuses a release when the stack's hosts do not run here, and leaves the pin as it was", async () => {
     const dave = await client("dave");
     await dave.get("/env/dev");
-    const before = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
+    const before = readFileSync(join(project.root, "stacks", "Pulumi.dev.yaml"), "utf8");
     expect((await dave.post("/env/dev/release", { app: "shop", release: "r000000000001" })).status).toBe(303);
-    await served.console.idle();
-    expect(readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(before);
-    const last = readAudit(home).filter((a) => a.who === "dave" && a.action === "release").at(-1)!;
+    await project.console.idle();
+    expect(readFileSync(join(project.root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(before);
+    const last = readAudit(project.home).filter((a) => a.who === "dave" && a.action === "release").at(-1)!;
     expect(last.outcome).toBe("refused");
   });
 
@@ -267,13 +140,13 @@ describe("actions", () => {
 describe("secrets", () => {
   it("never shows a secret's value: a push's output has the secret's name in its place", async () => {
     const secret = "s3cr3t-value-of-the-shop-4242";
-    await localSecretStore(envLayout("dev", home).secretsDir).set("shop", "SHOP_SECRET_KEY", secret);
-    const entry: HistoryEntry = { id: "20261206T070000Z-abcdef", stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r2 --stack dev", startedAt: "2026-12-06T07:00:00.000Z", finishedAt: "2026-12-06T07:01:00.000Z", durationSeconds: 60, app: "shop", from: "r1", to: "r2", hostsReplaced: [], result: "succeeded", logs: rolloutLogDir("dev", "20261206T070000Z-abcdef", home) };
+    await localSecretStore(envLayout("dev", project.home).secretsDir).set("shop", "SHOP_SECRET_KEY", secret);
+    const entry: HistoryEntry = { id: "20261206T070000Z-abcdef", stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r2 --stack dev", startedAt: "2026-12-06T07:00:00.000Z", finishedAt: "2026-12-06T07:01:00.000Z", durationSeconds: 60, app: "shop", from: "r1", to: "r2", hostsReplaced: [], result: "succeeded", logs: rolloutLogDir("dev", "20261206T070000Z-abcdef", project.home) };
     mkdirSync(entry.logs, { recursive: true });
     writeFileSync(join(entry.logs, "rollout.log"), `hook: SHOP_SECRET_KEY=${secret}\ndb postgres://shop:hunter2hunter2@db/shop\n`);
     // What failed, as the history keeps it: the tail of a host's bootstrap log, a hook's output in it.
     entry.failure = `new host dev-web-2 failed at step shop/hooks: printed ${secret}`;
-    appendHistory(entry, home);
+    appendHistory(entry, project.home);
     // One app's pushes: the shop's push is there, on the blog's page it is not.
     expect((await (await client("vera")).get("/env/dev?app=shop")).body).toContain(`data-entry="${entry.id}"`);
     expect((await (await client("vera")).get("/env/dev?app=blog")).body).not.toContain(`data-entry="${entry.id}"`);
@@ -290,15 +163,15 @@ describe("secrets", () => {
 describe("a push's logs", () => {
   it("shows the rollout's log and a failed host's copied logs, and never follows a link planted among them", async () => {
     const id = "20261206T080000Z-0a0b0c";
-    const logs = rolloutLogDir("dev", id, home);
+    const logs = rolloutLogDir("dev", id, project.home);
     mkdirSync(join(logs, "dev-web-3"), { recursive: true });
     writeFileSync(join(logs, "rollout.log"), "web batch 1/1: new host dev-web-3 failed\n");
     writeFileSync(join(logs, "dev-web-3", "cloud-init-output.log"), "bootstrap output of the failed host\n");
-    const outside = join(home, "outside.log");
+    const outside = join(project.home, "outside.log");
     writeFileSync(outside, "a file outside the push's logs\n");
     symlinkSync(outside, join(logs, "dev-web-3", "planted.log"));
-    symlinkSync(join(home, "console"), join(logs, "dev-web-4"));
-    appendHistory({ id, stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r3 --stack dev", startedAt: "2026-12-06T08:00:00.000Z", finishedAt: "2026-12-06T08:01:00.000Z", durationSeconds: 60, app: "shop", from: "r2", to: "r3", hostsReplaced: [], result: "rolled-back", logs }, home);
+    symlinkSync(join(project.home, "console"), join(logs, "dev-web-4"));
+    appendHistory({ id, stack: "dev", kind: "release", target: "local", who: "ci", command: "fawkes release shop r3 --stack dev", startedAt: "2026-12-06T08:00:00.000Z", finishedAt: "2026-12-06T08:01:00.000Z", durationSeconds: 60, app: "shop", from: "r2", to: "r3", hostsReplaced: [], result: "rolled-back", logs }, project.home);
     const page = (await (await client("vera")).get(`/env/dev/push/${id}`)).body;
     expect(page).toContain("<h2>rollout.log</h2>");
     expect(page).toContain("<h2>dev-web-3/cloud-init-output.log</h2>");
@@ -315,7 +188,7 @@ describe("live output", () => {
     await alice.get("/env/production");
     const events: string[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: served.port, path: "/env/production/live", headers: { cookie: alice.cookie } }, (res) => {
+      const req = request({ host: "127.0.0.1", port: project.port, path: "/env/production/live", headers: { cookie: alice.cookie } }, (res) => {
         expect(res.headers["content-type"]).toContain("text/event-stream");
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
@@ -335,9 +208,9 @@ describe("live output", () => {
     await done;
     expect(events[0]).toBe("start");
     expect(events.at(-1)).toBe("end");
-    await served.console.idle();
+    await project.console.idle();
     expect((await alice.post("/env/production/lock", { do: "give-back" })).status).toBe(303);
-    await served.console.idle();
+    await project.console.idle();
   });
 });
 
@@ -346,7 +219,7 @@ describe("a console of AWS environments (--target aws)", () => {
     // The SDKs' endpoint: a port on 127.0.0.1 nothing listens on. No request leaves the machine.
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" });
-    const aws = await serveConsole({ root, home, store: join(home, "artifacts"), auth: { kind: "password", usersFile: join(home, "console", "users.yaml") }, target: "aws" });
+    const aws = await project.serve({ target: "aws" });
     try {
       const dave = new ConsoleClient(aws.port);
       expect((await dave.signIn("dave", PASSWORD)).status).toBe(303);
@@ -355,19 +228,19 @@ describe("a console of AWS environments (--target aws)", () => {
       expect(page.body).toContain("Hosts: on AWS");
       // The lock table does not answer: said, and the rest of the page shows.
       expect(page.body).toContain('data-lock="unknown"');
-      const before = readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8");
+      const before = readFileSync(join(project.root, "stacks", "Pulumi.dev.yaml"), "utf8");
       expect((await dave.post("/env/dev/release", { app: "shop", release: "r000000000002" })).status).toBe(303);
       expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" })).status).toBe(409);
       await aws.console.idle();
       expect((await dave.post("/env/dev/lock", { do: "take", reason: "x" })).status).toBe(303);
       await aws.console.idle();
-      expect(readFileSync(join(root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(before);
-      const mine = readAudit(home).filter((a) => a.who === "dave" && (a.action === "release" || a.action === "lock-take") && a.outcome !== "started");
+      expect(readFileSync(join(project.root, "stacks", "Pulumi.dev.yaml"), "utf8")).toBe(before);
+      const mine = readAudit(project.home).filter((a) => a.who === "dave" && (a.action === "release" || a.action === "lock-take") && a.outcome !== "started");
       const release = mine.filter((a) => a.action === "release").at(-1)!;
       expect(release.outcome, release.detail).toBe("refused");
       const take = mine.filter((a) => a.action === "lock-take").at(-1)!;
       expect([take.outcome, take.detail]).toEqual(["refused", expect.stringContaining("not run from the console on AWS yet")]);
-      expect(existsSync(lockFile("dev", home))).toBe(false);
+      expect(existsSync(lockFile("dev", project.home))).toBe(false);
     } finally {
       await aws.console.close();
       process.env = saved;
