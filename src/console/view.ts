@@ -162,10 +162,8 @@ function qaOf(record: QaRecord | undefined, now: number): EnvView["qa"] {
 /** One environment as the person may see it; undefined when they have no role in it. */
 export async function envView(ctx: ConsoleContext, entry: { stack: string; spec?: EnvironmentSpec; problem?: string }, who: Principal, qa: Map<string, QaRecord>, now = Date.now()): Promise<EnvView | undefined> {
   const { stack, spec } = entry;
-  if (!spec) {
-    // A stack that does not load has no access knob to read: only an admin of every stack... nobody can be sure; show it to no one but say so in the log.
-    return undefined;
-  }
+  // A stack whose files do not load has no access knob to read: it is shown to nobody (fawkes check says what is wrong).
+  if (!spec) return undefined;
   const role = roleIn(spec.knobs.access, who.groups);
   if (!role) return undefined;
   const moves = lastMovesOf(stack, ctx.home);
