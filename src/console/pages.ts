@@ -165,15 +165,16 @@ function historyRows(frame: PageFrame, d: EnvPageData): Html {
   const rows = [...d.history].reverse();
   if (rows.length === 0) return html`<p>No push yet.</p>`;
   return html`<table class="history"><thead><tr><th>When</th><th>What</th><th>Who</th><th>Result</th><th>Took</th><th></th></tr></thead><tbody>
-${rows.map(
-  (h) => html`<tr data-entry="${h.id}" class="${h.result}"><td><a href="/env/${seg(e.stack)}/push/${seg(h.id)}">${when(h.startedAt)}</a></td><td>${h.kind} ${h.app ?? ""} ${
+${rows.map((h) => {
+  const back = allows(e.role, "deploy") ? rollbackTo(h, pins) : undefined;
+  return html`<tr data-entry="${h.id}" class="${h.result}"><td><a href="/env/${seg(e.stack)}/push/${seg(h.id)}">${when(h.startedAt)}</a></td><td>${h.kind} ${h.app ?? ""} ${
     h.from !== undefined || h.to !== undefined ? html`<code>${h.from ?? "—"}</code> → <code>${h.to ?? "—"}</code>` : ""
   }${h.app && h.from && h.to && h.kind !== "maintenance" && h.kind !== "run" ? html` <a href="/env/${seg(e.stack)}/diff?app=${seg(h.app)}&amp;from=${seg(h.from)}&amp;to=${seg(h.to)}">diff</a>` : ""}</td><td>${h.who}</td><td><span class="result ${h.result}">${h.result}</span></td><td>${h.durationSeconds} s</td><td>${
-    allows(e.role, "deploy") && rollbackTo(h, pins) !== undefined
-      ? html`<form method="post" action="/env/${seg(e.stack)}/rollback" class="inline rollback" data-confirm="Roll ${h.app} back to ${rollbackTo(h, pins)}?">${csrfField(frame.csrf)}<input type="hidden" name="app" value="${h.app}"><input type="hidden" name="to" value="${rollbackTo(h, pins)}"><button>Roll back to ${rollbackTo(h, pins)}</button></form>`
+    back !== undefined
+      ? html`<form method="post" action="/env/${seg(e.stack)}/rollback" class="inline rollback" data-confirm="Roll ${h.app} back to ${back}?">${csrfField(frame.csrf)}<input type="hidden" name="app" value="${h.app}"><input type="hidden" name="to" value="${back}"><button>Roll back to ${back}</button></form>`
       : ""
-  }</td></tr>`,
-)}</tbody></table>`;
+  }</td></tr>`;
+})}</tbody></table>`;
 }
 
 export function envPage(frame: PageFrame, d: EnvPageData): string {

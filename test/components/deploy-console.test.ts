@@ -2,24 +2,25 @@
 // deploy console's load balancer signs people in at the IdP before anything reaches the host; the
 // host is private, IMDSv2-only, reachable on 8080 from its load balancer alone, and runs the console
 // with that load balancer's ARN; its role deploys the managed stacks (proved with the IAM simulator
-// the access roles' tests use) and nothing else; a bad knob is refused with its exact message; and
-// `fawkes plan` shows where the console may deploy.
+// the access roles' tests use) and nothing else; and `fawkes plan` shows where the console may deploy.
+// A bad knob: deploy-console-knob.test.ts.
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { consoleOwnPolicy, deployerPolicy, managedEnvironment, managedProblems, TLS_POLICY } from "../../components/index.ts";
+import { consoleOwnPolicy, deployerPolicy, managedEnvironment, TLS_POLICY } from "../../components/index.ts";
 import type { EnvironmentSpec } from "../../src/config/index.ts";
 import { CONSOLE_GRANT_TAG, CONSOLE_HEALTH_PATH, CONSOLE_PORT, DEPLOY_LOCK_ITEM, planEnvironment, storesOf } from "../../src/model/index.ts";
 import { consolePermissions, withAccessLevels } from "../../src/plan/console-grants.ts";
 import { formatMarkdown, formatText } from "../../src/plan/format.ts";
 import { decodeUserData } from "../../src/plan/host-files.ts";
 import { planStack } from "../../src/plan/preview.ts";
-import { mockLaunchTemplateId, mockParameterValue, runProgram, SECRET_MARK } from "../../src/plan/program.ts";
+import { mockLaunchTemplateId, mockParameterValue, SECRET_MARK } from "../../src/plan/program.ts";
 import type { PlanResult } from "../../src/plan/run.ts";
 import { consoleArgv, renderConsoleHost } from "../../src/render/index.ts";
 import * as rules from "../../policy/rules.ts";
 import { stackResources, stackViolationsOf, violationsOf } from "./policy-harness.ts";
-import { ACCOUNT, one, pulumiConfigOf, ROOT, specOf, type CapturedInvoke, type CapturedResource } from "./harness.ts";
+import { BUNDLE, configOf, KNOB, management, OIDC, REGION, SECRET_PARAMETER, STACK, type Management } from "./deploy-console-harness.ts";
+import { ACCOUNT, one, specOf, type CapturedResource } from "./harness.ts";
 
 const T = {
   listener: "aws:lb/listener:Listener",
@@ -35,49 +36,6 @@ const T = {
   role: "aws:iam/role:Role",
   subnet: "aws:ec2/subnet:Subnet",
 };
-const STACK = "ops";
-const REGION = "eu-west-1";
-const SECRET_PARAMETER = "/fawkes/ops/oidc-client-secret";
-const BUNDLE = "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d";
-const OIDC = {
-  issuer: "https://login.fawkes.test",
-  authorizationEndpoint: "https://login.fawkes.test/oauth2/v1/authorize",
-  tokenEndpoint: "https://login.fawkes.test/oauth2/v1/token",
-  userInfoEndpoint: "https://login.fawkes.test/oauth2/v1/userinfo",
-  clientId: "0oa1fawkesconsole",
-  clientSecretParameter: SECRET_PARAMETER,
-};
-const KNOB = {
-  manages: ["staging", "production"],
-  domain: "console.fawkes.test",
-  certificateArn: `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/00000000-0000-4000-8000-000000000003`,
-  bundle: BUNDLE,
-  oidc: OIDC,
-  groupsClaim: "cognito:groups",
-};
-
-/** The config Pulumi hands the program of a management stack `ops` of this repository: the stack has no file, its knobs are these. */
-function configOf(console: unknown, extra: Record<string, unknown> = {}): Record<string, string> {
-  return pulumiConfigOf(STACK, {
-    "aws:region": REGION,
-    "fawkes:accountId": ACCOUNT,
-    "fawkes:domain": "fawkes.test",
-    "fawkes:image": { ami: "ami-0123456789abcdef0", architecture: "x86_64", recipe: "48ae9051" },
-    "fawkes:console": console,
-    ...extra,
-  });
-}
-
-interface Management {
-  resources: CapturedResource[];
-  invokes: CapturedInvoke[];
-  exports: Record<string, unknown>;
-}
-
-async function management(console: unknown = KNOB, secrets: "reveal" | "mask" = "reveal"): Promise<Management> {
-  return await runProgram(ROOT, STACK, configOf(console), { secrets });
-}
-
 const ofType = (m: Management, type: string) => m.resources.filter((r) => r.type === type);
 const only = (m: Management, type: string): CapturedResource => {
   const found = ofType(m, type);
@@ -286,78 +244,6 @@ describe("the host's role: each managed stack's deployer permissions, and none o
     }
     // Without recipients in its errorMail knob, no stack's sender is granted: the repository's stacks send none.
     expect(JSON.stringify(JSON.parse(ofType(ops, T.policy).find((p) => p.inputs.tags[CONSOLE_GRANT_TAG] === "console")!.inputs.policy))).not.toContain("ses:");
-  });
-});
-
-describe("a bad console knob is refused with its exact message", () => {
-  const messageOf = async (console: unknown, extra: Record<string, unknown> = {}): Promise<string> => {
-    const error = await runProgram(ROOT, STACK, configOf(console, extra)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(pulumi.RunError.isInstance(error)).toBe(true);
-    return (error as Error).message;
-  };
-  const at = (path: string, message: string) => `1 configuration problem:\n  stack config of ops: config.fawkes:console.${path}: ${message}`;
-
-  it("manages itself", async () => {
-    expect(await messageOf({ ...KNOB, manages: ["staging", "ops"] })).toBe(
-      at("manages[1]", '"ops" is this stack: a management stack runs the console and no apps, so it has nothing to deploy of its own; list the stacks whose environments the console deploys'),
-    );
-  });
-
-  it("manages a stack the project does not have, with the closest one", async () => {
-    expect(await messageOf({ ...KNOB, manages: ["stagin"] })).toBe(
-      at("manages[0]", '"stagin" is not a stack of this project (it has no stack file); stacks the console may manage: dev, production, staging; did you mean "staging"?'),
-    );
-  });
-
-  it("manages a QA stack", async () => {
-    expect(await messageOf({ ...KNOB, manages: ["qa-feature-x"] })).toBe(
-      at("manages[0]", '"qa-feature-x" is a QA stack: QA stacks are made and torn down by fawkes qa up|down, which create and delete resources, and the console deploys with each environment\'s deployer permissions only; list long-lived stacks'),
-    );
-  });
-
-  it("a literal client secret, or the secret where its parameter's name belongs", async () => {
-    const { clientSecretParameter: _, ...withoutParameter } = OIDC;
-    expect(await messageOf({ ...KNOB, oidc: { ...withoutParameter, clientSecret: "8Lq2vZ0rT5yWc3nK7pXe1mUa9sFd4hGj" } })).toBe(
-      "2 configuration problems:\n" +
-        "  stack config of ops: config.fawkes:console.oidc.clientSecretParameter: missing; required: a string\n" +
-        "  stack config of ops: config.fawkes:console.oidc.clientSecret: the client secret never enters config (stack files are read by everyone who reads the repository): store it in SSM Parameter Store as a SecureString (aws ssm put-parameter --type SecureString --name /fawkes/console/oidc-client-secret --value ...) and name it in clientSecretParameter; remove this key",
-    );
-    expect(await messageOf({ ...KNOB, oidc: { ...OIDC, clientSecretParameter: "8Lq2vZ0rT5yWc3nK7pXe1mUa9sFd4hGj" } })).toBe(
-      at("oidc.clientSecretParameter", 'must be the name of an SSM Parameter Store SecureString, a path like "/fawkes/console/oidc-client-secret": the client secret itself never enters config'),
-    );
-  });
-
-  it("a management stack that sets a knob of apps", async () => {
-    expect(await messageOf(KNOB, { "fawkes:releases": { shop: "r8fc028ebbba1" }, "fawkes:fleet": { web: { min: 1, max: 1, desired: 1 } } })).toBe(
-      "2 configuration problems:\n" +
-        "  stack config of ops: config.fawkes:releases: a management stack (console is set) runs no apps, only the deploy console's host: nothing here would use it; remove releases\n" +
-        "  stack config of ops: config.fawkes:fleet: a management stack (console is set) runs no apps, only the deploy console's host: nothing here would use it; remove fleet",
-    );
-  });
-});
-
-describe("what only the managed stacks' specs show", () => {
-  const ops = () => {
-    const base = specOf("staging");
-    return { ...base, stack: STACK, knobs: { ...base.knobs, console: { ...KNOB, oidc: { ...OIDC, scope: "openid email profile", sessionTimeoutSeconds: 28800 } } } } as EnvironmentSpec;
-  };
-
-  it("a managed stack that is itself a management stack", () => {
-    expect(managedProblems(ops(), [specOf("staging"), ops()])).toEqual([
-      { file: "stack config of ops", path: "config.fawkes:console.manages[1]", message: '"ops" is itself a management stack: it runs a console and no apps, so there is nothing to deploy; list stacks that run apps' },
-    ]);
-  });
-
-  it("a managed stack whose deployer policy would not fit in one managed policy (6,144 characters)", () => {
-    const staging = specOf("staging");
-    const many = { ...staging, catalogue: { ...staging.catalogue, apps: Array.from({ length: 40 }, (_, i) => ({ ...staging.catalogue.apps[0]!, name: `app${i}` })) } } as EnvironmentSpec;
-    const [problem, ...rest] = managedProblems(ops(), [staging, many]);
-    expect(rest).toEqual([]);
-    expect(problem).toMatchObject({ path: "config.fawkes:console.manages[1]" });
-    expect(problem!.message).toMatch(/^the deployer permissions of "staging" take \d+ characters, more than the 6144 IAM allows in one managed policy \(each app's log groups add to it\)$/);
   });
 });
 

@@ -1,18 +1,10 @@
 // The deploy console host's user-data renderer (src/render/console-host.ts): pure, plain values in,
 // the #cloud-config text out; a value a systemd unit line could not carry as it is fails the render.
 import { describe, expect, it } from "vitest";
-import { CONSOLE_FETCH_PATH, CONSOLE_SERVICE_PATH, CONSOLE_START_PATH, consoleArgv, renderConsoleHost, USER_DATA_LIMIT, type ConsoleHostArgs } from "../../src/render/index.ts";
+import { CONSOLE_FETCH_PATH, CONSOLE_SERVICE_PATH, CONSOLE_START_PATH, consoleArgv, renderConsoleHost, USER_DATA_LIMIT } from "../../src/render/index.ts";
+import { CONSOLE_HOST_ARGS } from "../helpers/console-host-args.ts";
 
-const ARGS: ConsoleHostArgs = {
-  project: "fawkes",
-  stack: "ops",
-  region: "eu-west-1",
-  albArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/fawkes-ops-console/50dc6c495c0c9188",
-  artifactBucket: "fawkes-ops-artifacts-123456789012-eu-west-1",
-  bundleSha256: "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
-  groupsClaim: "groups",
-  manages: "staging,production",
-};
+const ARGS = CONSOLE_HOST_ARGS;
 
 const fileOf = (path: string) => renderConsoleHost(ARGS).files.find((f) => f.path === path)!.content;
 

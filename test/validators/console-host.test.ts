@@ -3,19 +3,11 @@
 import { afterAll, describe, expect, test } from "vitest";
 import { renderConsoleHost } from "../../src/render/index.ts";
 import { cloudInitSchema } from "../helpers/checks/cloud-init.ts";
+import { CONSOLE_HOST_ARGS } from "../helpers/console-host-args.ts";
 import { shellcheck, shellFiles } from "../helpers/checks/shellcheck.ts";
 import { scratchDir } from "../helpers/rendered-hosts.ts";
 
-const image = renderConsoleHost({
-  project: "fawkes",
-  stack: "ops",
-  region: "eu-west-1",
-  albArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/fawkes-ops-console/50dc6c495c0c9188",
-  artifactBucket: "fawkes-ops-artifacts-123456789012-eu-west-1",
-  bundleSha256: "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
-  groupsClaim: "cognito:groups",
-  manages: "staging,production",
-});
+const image = renderConsoleHost({ ...CONSOLE_HOST_ARGS, groupsClaim: "cognito:groups" });
 const host = { image: { stack: "ops", role: "console", files: image.files, userData: image.userData } };
 const scratch = scratchDir("console-host");
 afterAll(() => scratch.remove());
